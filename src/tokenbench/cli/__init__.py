@@ -1,0 +1,1 @@
+"""Command line: one module per command (parse → one library call → render → exit code)."""

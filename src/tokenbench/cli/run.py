@@ -1,0 +1,158 @@
+"""`bench run SUITE`: measure a model at each sweep point and write one envelope per point."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tokenbench.engines.openai import Api
+from tokenbench.envelope.schema import Envelope
+from tokenbench.errors import ConfigError
+from tokenbench.loadgen.sweep import RunSettings, run_sweep
+from tokenbench.records import RequestRecord
+from tokenbench.suites.suite import load_suite
+
+T = TypeVar("T")
+API_KEY_ENVS = ("TOKENBENCH_API_KEY", "OPENAI_API_KEY")
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "run",
+        help="measure a model on a suite",
+        description="Measure a model on a suite; one envelope per sweep point. Without --base-url, "
+        "the embedded llama-server serves --model (a bundled name or a .gguf file).",
+    )
+    p.add_argument("suite", help="built-in suite name (see `bench suites`) or a suite .toml file")
+    p.add_argument("--model", help="bundled model name, path to a .gguf, or a remote served name")
+    p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://host:8000/v1")
+    p.add_argument("--engine", help="engine name to record (skips detection): vllm, sglang, ...")
+    p.add_argument("--quant", help="quantization to record, e.g. fp16, int4, Q4_K_M")
+    p.add_argument("--api", choices=[a.value for a in Api], help="chat or completions")
+    p.add_argument("--sweep", type=_int_list, help="concurrency points, e.g. 1,4,16,64")
+    p.add_argument("--concurrency", type=int, help="a single concurrency point")
+    p.add_argument("--requests", type=int, help="measured requests per point")
+    p.add_argument("--duration", type=float, help="stop starting measured requests after S seconds")
+    p.add_argument("--warmup", type=int, help="warmup requests per point (default: concurrency)")
+    p.add_argument("--timeout", type=float, help="per-request timeout in seconds")
+    p.add_argument("--seed", type=int, default=0, help="prompt generation seed")
+    p.add_argument("--threads", type=int, help="CPU threads for the embedded llama-server")
+    p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
+    p.set_defaults(handler=handle)
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of integers, e.g. 1,4,16"
+        ) from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: every point must be an integer ≥ 1")
+    return values
+
+
+def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine on uvloop where available (lower per-callback overhead → tighter timing)."""
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - non-Linux fallback
+        pass
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(factory())
+
+
+class RichProgress:
+    """Progress on stderr: phases as lines, a bar per sweep point, a line per envelope."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._bar: Progress | None = None
+        self._task: Any = None
+
+    def phase(self, message: str) -> None:
+        self.console.print(f"[dim]·[/] {message}")
+
+    def point_started(self, concurrency: int, total: int) -> None:
+        self._bar = Progress(
+            TextColumn(f"concurrency {concurrency:>4}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[errors]} errors"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self._task = self._bar.add_task("requests", total=total, errors=0)
+        self._bar.start()
+
+    def request_done(self, record: RequestRecord) -> None:
+        if self._bar is not None:
+            errors = 0 if record.ok else 1
+            fields = self._bar.tasks[0].fields
+            self._bar.update(self._task, advance=1, errors=fields["errors"] + errors)
+
+    def point_finished(self, path: Path, envelope: Envelope) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+        m = envelope.metrics
+        tput = f"{m.output_throughput_tok_per_s:,.1f}" if m.output_throughput_tok_per_s else "—"
+        ttft = f"{m.ttft_ms.p50:,.1f}" if m.ttft_ms else "—"
+        self.console.print(
+            f"[green]✓[/] c={envelope.load.concurrency}: {tput} tok/s, TTFT p50 {ttft} ms, "
+            f"{m.requests_ok} ok / {m.requests_failed} failed → {path}"
+        )
+
+
+def _settings(args: argparse.Namespace) -> RunSettings:
+    if args.sweep and args.concurrency:
+        raise ConfigError("pass --sweep or --concurrency, not both")
+    sweep = args.sweep or ((args.concurrency,) if args.concurrency else None)
+    if args.concurrency is not None and args.concurrency < 1:
+        raise ConfigError("--concurrency must be at least 1")
+    if args.requests is not None and args.requests < 1:
+        raise ConfigError("--requests must be at least 1")
+    if args.duration is not None and args.duration <= 0:
+        raise ConfigError("--duration must be positive")
+    if args.timeout is not None and args.timeout <= 0:
+        raise ConfigError("--timeout must be positive")
+    if args.warmup is not None and args.warmup < 0:
+        raise ConfigError("--warmup cannot be negative")
+    api_key = next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None)
+    return RunSettings(
+        suite=load_suite(args.suite),
+        output=Path(args.output),
+        model=args.model,
+        base_url=args.base_url,
+        engine=args.engine,
+        quant=args.quant,
+        api=Api(args.api) if args.api else None,
+        sweep=sweep,
+        requests=args.requests,
+        duration_s=args.duration,
+        warmup=args.warmup,
+        timeout_s=args.timeout,
+        seed=args.seed,
+        api_key=api_key,
+        threads=args.threads,
+    )
+
+
+def handle(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    console = Console(stderr=True, highlight=False)
+    paths = run_async(lambda: run_sweep(settings, RichProgress(console)))
+    console.print(f"{len(paths)} envelopes written to {settings.output}")
+    return 0

@@ -1,0 +1,32 @@
+"""`bench summary PATH...`: validate a corpus of envelopes and print one row per envelope."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from rich.console import Console
+
+from tokenbench.compare.render import render_summary_rich, summary_json
+from tokenbench.compare.summary import summary_table
+from tokenbench.corpus.loader import load_corpus
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("summary", help="summarise envelopes (files, directories, globs)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--report", choices=["table", "json"], default="table")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    table = summary_table(load_corpus(args.paths))
+    if args.report == "json":
+        sys.stdout.buffer.write(summary_json(table) + b"\n")
+    else:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=max(console.width, 160))  # a pipe or log: don't squeeze rows
+        render_summary_rich(table, console)
+    return 0

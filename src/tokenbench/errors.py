@@ -1,0 +1,46 @@
+"""The exception tree. Every message says what went wrong and what to do next.
+
+    TokenbenchError
+    ├── ConfigError      bad flags, unknown suite/model, unreadable input files
+    ├── EngineError      the server under test: unreachable, refused, failed to start
+    ├── EnvelopeError    an envelope that does not validate
+    └── LoadgenError     the load generator could not carry out the plan
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class TokenbenchError(Exception):
+    """Base of every error tokenbench reports to the user; `exit_code` is the process status."""
+
+    exit_code = 1
+
+
+class ConfigError(TokenbenchError):
+    exit_code = 2
+
+
+class EngineError(TokenbenchError):
+    exit_code = 2
+
+
+class EnvelopeError(TokenbenchError):
+    exit_code = 3
+
+
+class LoadgenError(TokenbenchError):
+    exit_code = 1
+
+
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> ConfigError:
+    """A ConfigError for an unknown registry name, listing close matches (or all names)."""
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    if close:
+        hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    else:
+        hint = "known: " + ", ".join(names)
+    return ConfigError(f"unknown {kind} {name!r}; {hint}")

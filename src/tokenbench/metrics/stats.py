@@ -1,0 +1,59 @@
+"""Order statistics over samples: percentiles (linear interpolation) and distribution summaries."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Distribution(BaseModel):
+    """Summary of one latency-like quantity over the measured requests, in its unit (ms)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    count: int
+    mean: float
+    p50: float
+    p90: float
+    p99: float
+    min: float
+    max: float
+    stdev: float
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) of already-sorted values, interpolating linearly between ranks
+    (the same definition as numpy's default), so p50 of [1, 2] is 1.5."""
+    if not sorted_values:
+        raise ValueError("percentile of no values")
+    if not 0.0 <= q <= 100.0:
+        raise ValueError(f"percentile {q} outside 0-100")
+    rank = (len(sorted_values) - 1) * q / 100.0
+    lo = math.floor(rank)
+    hi = math.ceil(rank)
+    if lo == hi:
+        return float(sorted_values[lo])
+    frac = rank - lo
+    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac)
+
+
+def distribution(values: Sequence[float]) -> Distribution | None:
+    """Summarise values; None when there are none (the caller records why)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    n = len(ordered)
+    mean = math.fsum(ordered) / n
+    var = math.fsum((v - mean) ** 2 for v in ordered) / (n - 1) if n > 1 else 0.0
+    return Distribution(
+        count=n,
+        mean=mean,
+        p50=percentile(ordered, 50),
+        p90=percentile(ordered, 90),
+        p99=percentile(ordered, 99),
+        min=ordered[0],
+        max=ordered[-1],
+        stdev=math.sqrt(var),
+    )

@@ -1,0 +1,1 @@
+"""Workloads: where prompts come from (synthetic exact-length text for now)."""

@@ -1,0 +1,113 @@
+"""Synthetic prompts of an exact input token count, built against the server's own tokenizer.
+
+Each prompt is seeded random English words, so prompts differ from their first token (no prefix
+cache hits between requests). Lengths are fixed up with `/tokenize` where the server has it; the
+chat template's overhead is measured with one calibration request and subtracted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import orjson
+
+from tokenbench.engines.http import HttpClient
+
+_WORDS = (
+    "the of and to in is that it for was on are as with his they at be this from have or by one "
+    "had not but what all were when we there can an your which their said if do will each about "
+    "how up out them then she many some so these would other into has more her two like him see "
+    "time could no make than first been its who now people my made over did down only way find use "
+    "may water long little very after words called just where most know get through back much go "
+    "good new write our me man too any day same right look think also around another came come work "
+    "three word must because does part even place well such here take why help put different away "
+    "again off went old number great tell men say small every found still between name should home "
+    "big give air line set own under read last never us left end along while might next sound below "
+    "saw something thought both few those always show large often together asked house world going "
+    "want school important until form food keep children feet land side without boy once animal life "
+    "enough took four head above kind began almost live page got earth need far hand high year mother "
+    "light country father let night picture being study second soon story since white ever paper hard "
+    "near sentence better best across during today however sure knew try told young sun thing whole "
+    "hear example heard several change answer room sea against top turned learn point city play toward "
+    "five himself usually money seen car morning table river"
+).split()
+
+TokenCounter = Callable[[str], Awaitable[int | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    text: str
+    prompt_id: str  # sha256 prefix: lets records name the prompt without storing it
+    content_tokens: int | None  # tokens of `text` alone, per the server's tokenizer (None: unknown)
+
+
+def prompt_id(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def server_tokenizer(client: HttpClient, model: str | None) -> TokenCounter:
+    """Count tokens with the server's `/tokenize` (llama.cpp's or vLLM's body); None if it has none."""
+    state: dict[str, bool] = {"available": True}
+
+    async def count(text: str) -> int | None:
+        if not state["available"]:
+            return None
+        for payload in ({"content": text, "add_special": False}, {"prompt": text, "model": model}):
+            try:
+                resp = await client.request("POST", "/tokenize", payload, timeout_s=30.0, slot=-1)
+            except (TimeoutError, OSError):
+                break
+            if resp.status != 200:
+                continue
+            try:
+                body = orjson.loads(resp.body)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(body, dict):
+                if isinstance(body.get("count"), int):
+                    return int(body["count"])
+                if isinstance(body.get("tokens"), list):
+                    return len(body["tokens"])
+        state["available"] = False
+        return None
+
+    return count
+
+
+async def exact_text(rng: random.Random, tokens: int, count: TokenCounter) -> tuple[str, int | None]:
+    """Random words whose tokenization is exactly `tokens` long, when the counter allows it.
+
+    Returns the text and its measured count (None when no tokenizer is available).
+    """
+    words = [rng.choice(_WORDS) for _ in range(tokens + 64)]
+    k = tokens
+    best: tuple[int, str, int] | None = None
+    for _ in range(12):
+        while k > len(words):
+            words.append(rng.choice(_WORDS))
+        text = " ".join(words[:k])
+        n = await count(text)
+        if n is None:
+            return text, None
+        if best is None or abs(n - tokens) < best[0]:
+            best = (abs(n - tokens), text, n)
+        if n == tokens:
+            break
+        k = max(1, k + tokens - n)
+    assert best is not None
+    return best[1], best[2]
+
+
+async def synthetic_prompts(
+    count: int, content_tokens: int, seed: int, counter: TokenCounter
+) -> list[Prompt]:
+    prompts: list[Prompt] = []
+    for i in range(count):
+        rng = random.Random(f"{seed}:{i}")
+        text, n = await exact_text(rng, content_tokens, counter)
+        prompts.append(Prompt(text, prompt_id(text), n))
+    return prompts

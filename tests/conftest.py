@@ -1,0 +1,82 @@
+"""Shared fixtures: the scripted SSE server, started as a separate process on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SERVER_SCRIPT = Path(__file__).parent / "support" / "scripted_server.py"
+
+
+@dataclass
+class ScriptedServer:
+    port: int
+    log_prefix: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def log_entries(self) -> list[dict[str, object]]:
+        import json
+
+        out = []
+        for path in self.log_prefix.parent.glob(self.log_prefix.name + ".*"):
+            out += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return out
+
+
+def start_scripted_server(tmp: Path, *extra: str) -> tuple[subprocess.Popen[str], ScriptedServer]:
+    log_prefix = tmp / "server-log"
+    proc = subprocess.Popen(
+        [sys.executable, str(SERVER_SCRIPT), "--port", "0", "--log", str(log_prefix), *extra],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.strip():
+        proc.kill()
+        raise RuntimeError("scripted server did not start")
+    return proc, ScriptedServer(int(line), log_prefix)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
+    if proc.stdout:
+        proc.stdout.close()
+
+
+@pytest.fixture
+def scripted_server_factory(
+    tmp_path: Path,
+) -> Iterator[Callable[..., ScriptedServer]]:
+    procs: list[subprocess.Popen[str]] = []
+
+    def make(*extra: str) -> ScriptedServer:
+        sub = tmp_path / f"server{len(procs)}"
+        sub.mkdir()
+        proc, server = start_scripted_server(sub, *extra)
+        procs.append(proc)
+        return server
+
+    yield make
+    for proc in procs:
+        stop(proc)
+
+
+@pytest.fixture
+def scripted_server(scripted_server_factory: Callable[..., ScriptedServer]) -> ScriptedServer:
+    return scripted_server_factory("--engine", "vllm", "--template-overhead", "7")

@@ -1,0 +1,252 @@
+"""A scripted OpenAI-compatible SSE server for tests and benchmarks (run as its own process).
+
+Each request picks its behaviour through its `model` field, a `;`-separated list such as
+`ttft_ms=50;itl_ms=10;tokens=20`. Keys:
+  ttft_ms, itl_ms, tokens    timing and length of the stream (defaults 20, 5, 8)
+  status=N                   answer HTTP N with an OpenAI-style error body
+  drop_after=N               abort the connection after N tokens
+  error_after=N              send an in-band error event after N tokens (stream stays HTTP 200)
+  stall_after=N              stop sending after N tokens, keep the connection open
+  usage=0                    omit the usage chunk
+  tokens_per_chunk=K         K tokens' worth of text per chunk (usage still counts tokens)
+
+The server's "tokenizer" counts whitespace-separated words; chat requests add --template-overhead
+tokens. Every finished stream is logged as a JSON line with the server's monotonic timestamps
+(`time.perf_counter_ns`, the same clock as the client's on one machine): the truth that client
+measurements are checked against.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import socket
+import sys
+import time
+from typing import Any
+
+_ids = itertools.count()
+
+
+def parse_scenario(model: str | None) -> dict[str, float]:
+    out: dict[str, float] = {"ttft_ms": 20.0, "itl_ms": 5.0, "tokens": 8.0}
+    for part in (model or "").split(";"):
+        key, sep, value = part.partition("=")
+        if sep:
+            with contextlib.suppress(ValueError):
+                out[key.strip()] = float(value)
+    return out
+
+
+def _frame(payload: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(payload), payload)
+
+
+class ScriptedServer(asyncio.Protocol):
+    def __init__(self, args: argparse.Namespace, log: Any) -> None:
+        self.args = args
+        self.log = log
+        self.transport: asyncio.Transport | None = None
+        self.buf = b""
+        self.busy = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        recv_ns = time.perf_counter_ns()
+        self.buf += data
+        while not self.busy:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buf[:end].decode("latin-1")
+            length = 0
+            for line in head.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value.strip())
+            if len(self.buf) < end + 4 + length:
+                return
+            body = self.buf[end + 4 : end + 4 + length]
+            self.buf = self.buf[end + 4 + length :]
+            method, path = head.split(" ", 2)[:2]
+            self.busy = True
+            asyncio.get_running_loop().create_task(self.handle(method, path, body, recv_ns))
+
+    def send_json(self, status: int, obj: object) -> None:
+        body = json.dumps(obj).encode()
+        reason = {200: "OK", 404: "Not Found"}.get(status, "Error")
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        if self.transport:
+            self.transport.write(head + body)
+
+    async def handle(self, method: str, path: str, body: bytes, recv_ns: int) -> None:
+        try:
+            await self._route(method, path, body, recv_ns)
+        finally:
+            self.busy = False
+            if self.buf and self.transport:
+                self.data_received(b"")
+
+    async def _route(self, method: str, path: str, body: bytes, recv_ns: int) -> None:
+        engine = self.args.engine
+        if method == "GET":
+            if path == "/health":
+                self.send_json(200, {"status": "ok"})
+            elif path == "/version" and engine == "vllm":
+                self.send_json(200, {"version": "0.0.0-scripted"})
+            elif path == "/props" and engine == "llama.cpp":
+                self.send_json(200, {"total_slots": 4, "build_info": "b0-scripted"})
+            elif path == "/v1/models":
+                self.send_json(200, {"data": [{"id": "scripted-model", "object": "model"}]})
+            else:
+                self.send_json(404, {"error": {"message": f"no route {path}"}})
+            return
+        if path == "/tokenize" and not self.args.no_tokenize:
+            req = json.loads(body or b"{}")
+            text = req.get("content") or req.get("prompt") or ""
+            self.send_json(200, {"tokens": list(range(len(text.split())))})
+            return
+        if path in ("/v1/chat/completions", "/v1/completions"):
+            await self.stream(path, json.loads(body or b"{}"), recv_ns)
+            return
+        self.send_json(404, {"error": {"message": f"no route {path}"}})
+
+    async def stream(self, path: str, req: dict[str, Any], recv_ns: int) -> None:
+        sc = parse_scenario(req.get("model"))
+        chat = path.endswith("chat/completions")
+        if "status" in sc:
+            code = int(sc["status"])
+            self.send_json(code, {"error": {"message": f"scripted failure {code}", "code": code}})
+            return
+        if chat:
+            prompt = " ".join(m.get("content", "") for m in req.get("messages", []))
+        else:
+            prompt = req.get("prompt", "")
+        prompt_tokens = len(prompt.split()) + (self.args.template_overhead if chat else 0)
+        tokens = int(min(sc["tokens"], req.get("max_tokens") or sc["tokens"]))
+        per_chunk = max(1, int(sc.get("tokens_per_chunk", 1)))
+        rid = f"scripted-{os.getpid()}-{next(_ids)}"
+        loop = asyncio.get_running_loop()
+        t = self.transport
+        if t is None:
+            return
+        t.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n"
+        )
+        chunk_ns: list[int] = []
+        base = {"id": rid, "object": "chat.completion.chunk" if chat else "text_completion"}
+
+        def event(obj: dict[str, Any]) -> bytes:
+            return _frame(b"data: " + json.dumps({**base, **obj}).encode() + b"\n\n")
+
+        if chat:
+            t.write(event({"choices": [{"index": 0, "delta": {"role": "assistant"}}]}))
+        sent = 0
+        i = 0
+        start = recv_ns / 1e9
+        ttft, itl = sc["ttft_ms"] / 1e3, sc["itl_ms"] / 1e3
+        while sent < tokens:
+            due = start + ttft + i * itl
+            delay = due - time.perf_counter_ns() / 1e9
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self.transport is None:
+                return
+            k = min(per_chunk, tokens - sent)
+            text = " tok" * k
+            choice: dict[str, Any] = (
+                {"index": 0, "delta": {"content": text}, "finish_reason": None}
+                if chat
+                else {"index": 0, "text": text, "finish_reason": None}
+            )
+            frame = event({"choices": [choice]})
+            now = time.perf_counter_ns()
+            t.write(frame)
+            chunk_ns.append(now)
+            sent += k
+            i += 1
+            if sent == sc.get("drop_after"):
+                t.abort()
+                self._log(rid, recv_ns, chunk_ns, "dropped")
+                return
+            if sent == sc.get("error_after"):
+                t.write(_frame(b'data: {"error": {"message": "scripted in-band error"}}\n\n'))
+                t.write(b"0\r\n\r\n")
+                self._log(rid, recv_ns, chunk_ns, "error")
+                return
+            if sent == sc.get("stall_after"):
+                self._log(rid, recv_ns, chunk_ns, "stalled")
+                await asyncio.sleep(3600)
+        last = {"index": 0, "finish_reason": "length"}
+        t.write(event({"choices": [{**last, "delta": {}} if chat else {**last, "text": ""}]}))
+        if sc.get("usage", 1):
+            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": sent,
+                     "total_tokens": prompt_tokens + sent}
+            t.write(event({"choices": [], "usage": usage}))
+        t.write(_frame(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        self._log(rid, recv_ns, chunk_ns, "ok")
+        del loop
+
+    def _log(self, rid: str, recv_ns: int, chunk_ns: list[int], outcome: str) -> None:
+        if self.log is not None:
+            self.log.write(json.dumps({"id": rid, "recv_ns": recv_ns, "chunk_ns": chunk_ns,
+                                       "outcome": outcome}) + "\n")
+            self.log.flush()
+
+
+async def serve(args: argparse.Namespace, sock: socket.socket) -> None:
+    log = open(f"{args.log}.{os.getpid()}", "w") if args.log else None  # noqa: SIM115
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: ScriptedServer(args, log), sock=sock)
+    async with server:
+        await server.serve_forever()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--procs", type=int, default=1, help="processes sharing the port (SO_REUSEPORT)")
+    p.add_argument("--engine", default="none", choices=["none", "vllm", "llama.cpp"])
+    p.add_argument("--template-overhead", type=int, default=0)
+    p.add_argument("--no-tokenize", action="store_true")
+    p.add_argument("--log", help="log path prefix: each process appends <prefix>.<pid>")
+    args = p.parse_args()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", args.port))
+    sock.listen(4096)
+    port = sock.getsockname()[1]
+    for _ in range(args.procs - 1):
+        if os.fork() == 0:
+            break
+    else:
+        print(port, flush=True)
+    try:
+        import uvloop
+
+        uvloop.run(serve(args, sock))
+    except ImportError:
+        asyncio.run(serve(args, sock))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from tokenbench.engines.http import Endpoint, Response, redact_url
+from tokenbench.engines.openai import Api, GenerationParams, error_message, parse_stream, request_body
+from tokenbench.engines.sse import iter_events
+from tokenbench.errors import ConfigError
+from tokenbench.records import ErrorKind, RequestRecord
+
+
+def chunk(content: str | None = None, finish: str | None = None, **extra: object) -> bytes:
+    delta = {"content": content} if content is not None else {}
+    obj = {"id": "r1", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+    return b"data: " + orjson.dumps(obj) + b"\n\n"
+
+
+def usage_chunk(prompt: int, completion: int) -> bytes:
+    body = {"choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion}}
+    return b"data: " + orjson.dumps(body) + b"\n\n"
+
+
+def blank() -> RequestRecord:
+    return RequestRecord(index=0, worker=0, slot=0, warmup=False, prompt_id="p", scheduled_ns=0)
+
+
+def test_events_split_across_reads_keep_arrival_of_completing_read() -> None:
+    pieces = [(1, b"data: a"), (2, b"bc\n\n"), (3, b"data: x\r\n\r\n: comment\n\nevent: e\ndata: y\n\n")]
+    assert list(iter_events(pieces)) == [(2, None, b"abc"), (3, None, b"x"), (3, "e", b"y")]
+
+
+def test_truncated_trailing_event_is_not_yielded() -> None:
+    assert list(iter_events([(1, b"data: a\n\ndata: b")])) == [(1, None, b"a")]
+
+
+def test_parse_chat_stream_with_usage() -> None:
+    resp = Response(
+        status=200,
+        headers={"content-type": "text/event-stream"},
+        pieces=[
+            (100, chunk(None, role="assistant")),  # role-only chunk is not a token
+            (150, chunk("Hel")),
+            (160, chunk("lo")),
+            (170, chunk(None, finish="length") + usage_chunk(12, 2) + b"data: [DONE]\n\n"),
+        ],
+        end_ns=171,
+        complete=True,
+    )
+    r = blank()
+    parse_stream(resp, Api.CHAT, r, anchor_ns=100)
+    assert r.ok
+    assert r.first_token_ns == 50
+    assert r.chunk_ns == [50, 60]
+    assert r.end_ns == 71
+    assert (r.input_tokens, r.output_tokens, r.tokens_from_usage) == (12, 2, True)
+    assert r.finish_reason == "length"
+    assert r.response_id == "r1"
+
+
+def test_parse_without_usage_counts_chunks_and_flags_it() -> None:
+    resp = Response(200, {}, [(5, chunk("a") + chunk("b") + b"data: [DONE]\n\n")], 6, True)
+    r = blank()
+    parse_stream(resp, Api.CHAT, r, 0)
+    assert r.ok
+    assert (r.output_tokens, r.tokens_from_usage, r.input_tokens) == (2, False, None)
+
+
+def test_parse_http_error_shows_server_message() -> None:
+    body = orjson.dumps({"error": {"message": "model 'x' not found", "code": 404}})
+    r = blank()
+    parse_stream(Response(404, {}, [(1, body)], 2, True), Api.CHAT, r, 0)
+    assert r.error_kind is ErrorKind.HTTP
+    assert r.error == "HTTP 404: model 'x' not found"
+    assert r.http_status == 404
+
+
+def test_parse_in_band_error_after_200() -> None:
+    pieces = [(1, chunk("a")), (2, b'data: {"error": {"message": "overloaded"}}\n\n')]
+    r = blank()
+    parse_stream(Response(200, {}, pieces, 3, True), Api.CHAT, r, 0)
+    assert r.error_kind is ErrorKind.STREAM_ERROR
+    assert r.error is not None and "overloaded" in r.error
+
+
+def test_parse_cut_stream_is_a_disconnect() -> None:
+    r = blank()
+    parse_stream(Response(200, {}, [(1, chunk("a"))], 2, False), Api.CHAT, r, 0)
+    assert r.error_kind is ErrorKind.DISCONNECT
+    assert r.chunk_ns == [1]
+
+
+def test_parse_unparseable_event() -> None:
+    r = blank()
+    parse_stream(Response(200, {}, [(1, b"data: {nope\n\n")], 2, True), Api.CHAT, r, 0)
+    assert r.error_kind is ErrorKind.INVALID_RESPONSE
+
+
+def test_parse_completions_text_and_continuous_usage() -> None:
+    def c(text: str, done: int) -> bytes:
+        obj = {"choices": [{"text": text}], "usage": {"prompt_tokens": 3, "completion_tokens": done}}
+        return b"data: " + orjson.dumps(obj) + b"\n\n"
+
+    pieces = [(10, c("a", 1)), (20, c("bc", 3)), (30, usage_chunk(3, 3) + b"data: [DONE]\n\n")]
+    r = blank()
+    parse_stream(Response(200, {}, pieces, 31, True), Api.COMPLETIONS, r, 0)
+    assert r.chunk_tokens == [1, 2]
+    assert r.output_tokens == 3
+
+
+def test_error_message_variants() -> None:
+    assert error_message(b'{"object": "error", "message": "bad"}') == "bad"
+    assert error_message(b'{"detail": "nope"}') == "nope"
+    assert error_message(b"plain  text\nhere") == "plain text here"
+    assert error_message(b"x" * 1000).endswith("…")
+
+
+def test_request_body_fields() -> None:
+    chat = orjson.loads(request_body(GenerationParams(Api.CHAT, "m", 0.0, True, 3), "hi", 7))
+    assert chat["messages"] == [{"role": "user", "content": "hi"}]
+    assert chat["stream_options"] == {"include_usage": True}
+    assert (chat["max_tokens"], chat["ignore_eos"], chat["seed"], chat["model"]) == (7, True, 3, "m")
+    comp = orjson.loads(request_body(GenerationParams(Api.COMPLETIONS, None), "hi", 7))
+    assert comp["prompt"] == "hi"
+    assert "model" not in comp and "ignore_eos" not in comp
+
+
+def test_endpoint_parse_and_redaction() -> None:
+    e = Endpoint.parse("http://user:secret@localhost:8000/v1/?key=abc")
+    assert (e.host, e.port, e.base_path) == ("localhost", 8000, "/v1")
+    assert "secret" not in e.url and "abc" not in e.url
+    assert redact_url("https://u:p@h.example/v1?api_key=zzz#f") == "https://h.example/v1"
+    assert Endpoint.parse("https://api.example.com/v1").port == 443
+    with pytest.raises(ConfigError, match="not an http"):
+        Endpoint.parse("ftp://x")
