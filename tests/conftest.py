@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -50,10 +51,8 @@ def start_scripted_server(tmp: Path, *extra: str) -> tuple[subprocess.Popen[str]
 
 
 def stop(proc: subprocess.Popen[str]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     proc.wait(timeout=10)
     if proc.stdout:
         proc.stdout.close()

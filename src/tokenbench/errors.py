@@ -1,10 +1,10 @@
 """The exception tree. Every message says what went wrong and what to do next.
 
-    TokenbenchError
-    ├── ConfigError      bad flags, unknown suite/model, unreadable input files
-    ├── EngineError      the server under test: unreachable, refused, failed to start
-    ├── EnvelopeError    an envelope that does not validate
-    └── LoadgenError     the load generator could not carry out the plan
+TokenbenchError
+├── ConfigError      bad flags, unknown suite/model, unreadable input files
+├── EngineError      the server under test: unreachable, refused, failed to start
+├── EnvelopeError    an envelope that does not validate
+└── LoadgenError     the load generator could not carry out the plan
 """
 
 from __future__ import annotations

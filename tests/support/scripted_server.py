@@ -196,8 +196,11 @@ class ScriptedServer(asyncio.Protocol):
         last = {"index": 0, "finish_reason": "length"}
         t.write(event({"choices": [{**last, "delta": {}} if chat else {**last, "text": ""}]}))
         if sc.get("usage", 1):
-            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": sent,
-                     "total_tokens": prompt_tokens + sent}
+            usage = {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": sent,
+                "total_tokens": prompt_tokens + sent,
+            }
             t.write(event({"choices": [], "usage": usage}))
         t.write(_frame(b"data: [DONE]\n\n") + b"0\r\n\r\n")
         self._log(rid, recv_ns, chunk_ns, "ok")
@@ -205,13 +208,17 @@ class ScriptedServer(asyncio.Protocol):
 
     def _log(self, rid: str, recv_ns: int, chunk_ns: list[int], outcome: str) -> None:
         if self.log is not None:
-            self.log.write(json.dumps({"id": rid, "recv_ns": recv_ns, "chunk_ns": chunk_ns,
-                                       "outcome": outcome}) + "\n")
+            self.log.write(
+                json.dumps(
+                    {"id": rid, "recv_ns": recv_ns, "chunk_ns": chunk_ns, "outcome": outcome}
+                )
+                + "\n"
+            )
             self.log.flush()
 
 
 async def serve(args: argparse.Namespace, sock: socket.socket) -> None:
-    log = open(f"{args.log}.{os.getpid()}", "w") if args.log else None  # noqa: SIM115
+    log = open(f"{args.log}.{os.getpid()}", "w") if args.log else None  # noqa: SIM115, ASYNC230
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: ScriptedServer(args, log), sock=sock)
     async with server:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.status import Status
 
 from tokenbench.engines.openai import Api
 from tokenbench.envelope.schema import Envelope
@@ -80,11 +81,32 @@ class RichProgress:
         self.console = console
         self._bar: Progress | None = None
         self._task: Any = None
+        self._status: Status | None = None
 
     def phase(self, message: str) -> None:
-        self.console.print(f"[dim]·[/] {message}")
+        """A transient status line: shown on a terminal while it lasts, never left in logs, so
+        an error that follows is the only line the user sees."""
+        if not self.console.is_terminal:
+            return
+        if self._status is None:
+            self._status = self.console.status(message)
+            self._status.start()
+        else:
+            self._status.update(message)
+
+    def _end_phase(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def close(self) -> None:
+        self._end_phase()
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
 
     def point_started(self, concurrency: int, total: int) -> None:
+        self._end_phase()
         self._bar = Progress(
             TextColumn(f"concurrency {concurrency:>4}"),
             BarColumn(),
@@ -153,6 +175,10 @@ def _settings(args: argparse.Namespace) -> RunSettings:
 def handle(args: argparse.Namespace) -> int:
     settings = _settings(args)
     console = Console(stderr=True, highlight=False)
-    paths = run_async(lambda: run_sweep(settings, RichProgress(console)))
+    progress = RichProgress(console)
+    try:
+        paths = run_async(lambda: run_sweep(settings, progress))
+    finally:
+        progress.close()
     console.print(f"{len(paths)} envelopes written to {settings.output}")
     return 0

@@ -1,1 +1,1 @@
-"""Engines: the OpenAI-compatible client, SSE parsing, engine detection, the embedded llama-server."""
+"""Engines: OpenAI-compatible client, SSE parsing, engine detection, embedded llama-server."""

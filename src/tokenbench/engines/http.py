@@ -12,6 +12,7 @@ import asyncio
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import urlsplit, urlunsplit
@@ -236,7 +237,8 @@ class _Connection(asyncio.Protocol):
 
     def _finish(self, now: int) -> None:
         resp, done = self._resp, self._done
-        assert resp is not None and done is not None
+        assert resp is not None
+        assert done is not None
         resp.end_ns = now
         resp.complete = True
         self._state = 2
@@ -250,7 +252,9 @@ class _Connection(asyncio.Protocol):
             self.transport.close()  # connection_lost resolves the exchange as incomplete
 
     # -- use --------------------------------------------------------------
-    def start(self, request: bytes, loop: asyncio.AbstractEventLoop) -> tuple[int, asyncio.Future[Response]]:
+    def start(
+        self, request: bytes, loop: asyncio.AbstractEventLoop
+    ) -> tuple[int, asyncio.Future[Response]]:
         """Send a request; returns the send time and a future for the response."""
         self._resp = Response()
         self._done = loop.create_future()
@@ -263,7 +267,8 @@ class _Connection(asyncio.Protocol):
         return send_ns, self._done
 
     def reusable(self) -> bool:
-        return not self.closed and self._state == 2 and self.transport is not None
+        t = self.transport
+        return not self.closed and self._state == 2 and t is not None and not t.is_closing()
 
     def close(self) -> None:
         if self.transport is not None:
@@ -277,12 +282,15 @@ class ConnectFailed(Exception):
 class Exchange:
     """A request in flight: `send_ns` is when its bytes went to the socket."""
 
-    __slots__ = ("_conn", "_future", "send_ns")
+    __slots__ = ("_conn", "_future", "reused", "send_ns")
 
-    def __init__(self, conn: _Connection, send_ns: int, future: asyncio.Future[Response]) -> None:
+    def __init__(
+        self, conn: _Connection, send_ns: int, future: asyncio.Future[Response], reused: bool
+    ) -> None:
         self._conn = conn
         self.send_ns = send_ns
         self._future = future
+        self.reused = reused  # sent on a keep-alive connection opened for an earlier request
 
     async def response(self) -> Response:
         try:
@@ -366,11 +374,37 @@ class HttpClient:
         self, method: str, path: str, body: bytes | None = None, slot: int = 0, stream: bool = False
     ) -> Exchange:
         """Open (or reuse) the slot's connection and send. Raises ConnectFailed."""
+        existing = self._conns.get(slot)
         conn = await self._connection(slot)
         send_ns, fut = conn.start(
             self._request_bytes(method, path, body, stream), asyncio.get_running_loop()
         )
-        return Exchange(conn, send_ns, fut)
+        return Exchange(conn, send_ns, fut, reused=conn is existing)
+
+    async def exchange(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        slot: int = 0,
+        stream: bool = False,
+        on_send: Callable[[int], None] | None = None,
+    ) -> Response:
+        """Send and wait for the whole response. `on_send` gets the send time as soon as the
+        bytes are written, so a request that then times out still has it.
+
+        A request on a reused keep-alive connection that gets no response byte at all was sent
+        to a connection the server had already closed (llama-server closes idle ones after 5 s);
+        it is sent once more on a fresh connection, as HTTP clients do.
+        """
+        for attempt in range(2):
+            ex = await self.start(method, path, body, slot=slot, stream=stream)
+            if on_send is not None:
+                on_send(ex.send_ns)
+            response = await ex.response()
+            if attempt or not (ex.reused and response.status == 0 and not response.pieces):
+                break
+        return response
 
     async def request(
         self,
@@ -383,8 +417,7 @@ class HttpClient:
         """A plain request/response (probes, tokenize). Slot -1 keeps it off the load slots."""
         body = orjson.dumps(payload) if payload is not None else None
         async with asyncio.timeout(timeout_s):
-            exchange = await self.start(method, path, body, slot=slot)
-            return await exchange.response()
+            return await self.exchange(method, path, body, slot=slot)
 
     async def aclose(self) -> None:
         for conn in self._conns.values():

@@ -135,28 +135,28 @@ class LlamaServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     async def __aenter__(self) -> LlamaServer:
-        self.port = free_port()
-        self.argv = self.config.argv(self.binary, self.port)
-        log = (
-            self.config.log_path.open("wb")
-            if self.config.log_path
-            else open(os.devnull, "wb")  # noqa: SIM115 - closed in stop()
-        )
-        self._log = log
-        self._proc = subprocess.Popen(
-            self.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches tokenbench only; it stops the server itself
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
-        )
+        self._spawn()
         try:
             await self._wait_healthy()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _spawn(self) -> None:
+        self.port = free_port()
+        self.argv = self.config.argv(self.binary, self.port)
+        log_path = self.config.log_path
+        log = log_path.open("wb") if log_path else open(os.devnull, "wb")  # noqa: SIM115
+        self._log = log  # closed in stop()
+        self._proc = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches tokenbench only; it stops the server itself
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
 
     async def __aexit__(
         self,
@@ -181,7 +181,7 @@ class LlamaServer:
                     resp = await client.request("GET", "/health", timeout_s=2.0, slot=-1)
                     if resp.status == 200:
                         return
-                except (OSError, TimeoutError, Exception):  # noqa: BLE001 - not up yet
+                except (OSError, TimeoutError, Exception):
                     pass
                 await asyncio.sleep(0.1)
         finally:

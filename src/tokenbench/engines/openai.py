@@ -4,6 +4,7 @@ turns a timed SSE response into a RequestRecord."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -94,11 +95,13 @@ async def measure(
     cancellation after marking the record, so a stopped run still accounts for it.
     """
     path = client.endpoint.base_path + api.path
+
+    def sent(send_ns: int) -> None:
+        record.send_ns = send_ns - anchor_ns
+
     try:
         async with asyncio.timeout(timeout_s):
-            exchange = await client.start("POST", path, body, slot=slot, stream=True)
-            record.send_ns = exchange.send_ns - anchor_ns
-            response = await exchange.response()
+            response = await client.exchange("POST", path, body, slot, stream=True, on_send=sent)
     except ConnectFailed as exc:
         _fail(record, anchor_ns, ErrorKind.CONNECT, client.redact(str(exc)))
         return
@@ -121,9 +124,13 @@ def _fail(record: RequestRecord, anchor_ns: int, kind: ErrorKind, message: str) 
 
 def parse_stream(response: Response, api: Api, record: RequestRecord, anchor_ns: int) -> None:
     """Fill a record from a finished streaming response."""
-    record.http_status = response.status
     if response.end_ns is not None:
         record.end_ns = response.end_ns - anchor_ns
+    if response.status == 0:
+        record.error_kind = ErrorKind.DISCONNECT
+        record.error = "connection closed before a response"
+        return
+    record.http_status = response.status
     if response.status != 200:
         record.error_kind = ErrorKind.HTTP
         record.error = f"HTTP {response.status}: {error_message(response.body)}"
@@ -180,11 +187,7 @@ def parse_stream(response: Response, api: Api, record: RequestRecord, anchor_ns:
 
     if not (saw_done or (response.complete and saw_finish)):
         record.error_kind = ErrorKind.DISCONNECT
-        record.error = (
-            f"connection closed mid-stream after {len(record.chunk_ns)} output chunks"
-            if response.status
-            else "connection closed before a response"
-        )
+        record.error = f"connection closed mid-stream after {len(record.chunk_ns)} output chunks"
         return
 
     if usage is not None and isinstance(usage.get("completion_tokens"), int):
@@ -196,7 +199,7 @@ def parse_stream(response: Response, api: Api, record: RequestRecord, anchor_ns:
         record.output_tokens = len(record.chunk_ns)
     if cumulative and all(isinstance(c, int) for c in cumulative):
         counts = [int(c) for c in cumulative if c is not None]
-        record.chunk_tokens = [counts[0]] + [b - a for a, b in zip(counts, counts[1:], strict=False)]
+        record.chunk_tokens = [counts[0]] + [b - a for a, b in itertools.pairwise(counts)]
 
 
 def _has_output(choice: dict[str, Any], api: Api) -> bool:

@@ -28,7 +28,7 @@ def _gpus() -> list[GpuInfo]:
         return []
     try:
         pynvml.nvmlInit()
-    except Exception:  # noqa: BLE001 - no driver: no GPUs to report
+    except Exception:
         return []
     try:
         driver = pynvml.nvmlSystemGetDriverVersion()

@@ -112,7 +112,7 @@ class RawDataRef(_Strict):
 
 
 class Envelope(_Strict):
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1  # SCHEMA_VERSION
     kind: Literal["run"] = "run"
     run_id: str  # ULID
     sweep_id: str  # shared by the points of one `bench run`

@@ -129,16 +129,20 @@ async def _build_workload(
     if pre.input_tokens is not None and probe.content_tokens is not None:
         overhead = pre.input_tokens - probe.content_tokens
     else:
-        notes.append("the server reports no prompt token count or has no /tokenize: "
-                     "input lengths are approximate")
+        notes.append(
+            "the server reports no prompt token count or has no /tokenize: "
+            "input lengths are approximate"
+        )
     content = max(1, target - (overhead or 0))
     if overhead is not None and overhead >= target:
         notes.append(f"the template alone takes {overhead} tokens; the target cannot be met")
     prompts = await synthetic_prompts(spec.prompts, content, seed, counter)
     misses = sum(1 for p in prompts if p.content_tokens != content)
     if misses:
-        notes.append(f"{misses} of {len(prompts)} prompts could not be tokenized to exactly "
-                     f"{content} content tokens")
+        notes.append(
+            f"{misses} of {len(prompts)} prompts could not be tokenized to exactly "
+            f"{content} content tokens"
+        )
     info = WorkloadInfo(
         kind="synthetic",
         prompts=len(prompts),
@@ -391,4 +395,3 @@ async def _run_point(
     write_envelope(envelope, path)
     progress.point_finished(path, envelope)
     return path
-

@@ -31,8 +31,13 @@ class WorkerContext:
     on_record: Callable[[RequestRecord], None]  # called as each request ends (stream to disk)
 
 
-async def _phase(ctx: WorkerContext, items: Sequence[PlannedRequest], concurrency: int,
-                 deadline_ns: int | None, out: list[RequestRecord]) -> None:
+async def _phase(
+    ctx: WorkerContext,
+    items: Sequence[PlannedRequest],
+    concurrency: int,
+    deadline_ns: int | None,
+    out: list[RequestRecord],
+) -> None:
     queue = deque(items)
 
     async def slot_loop(slot: int) -> None:
@@ -49,8 +54,15 @@ async def _phase(ctx: WorkerContext, items: Sequence[PlannedRequest], concurrenc
                 scheduled_ns=time.perf_counter_ns() - ctx.anchor_ns,
             )
             try:
-                await measure(ctx.client, ctx.api, ctx.bodies[item.prompt_index], record,
-                              ctx.anchor_ns, slot, ctx.timeout_s)
+                await measure(
+                    ctx.client,
+                    ctx.api,
+                    ctx.bodies[item.prompt_index],
+                    record,
+                    ctx.anchor_ns,
+                    slot,
+                    ctx.timeout_s,
+                )
             finally:
                 out.append(record)
                 ctx.on_record(record)
@@ -64,8 +76,6 @@ async def run_closed_loop(ctx: WorkerContext, plan: Plan) -> list[RequestRecord]
     """Run the warmup phase, then the measured phase; return every record (warmup included)."""
     records: list[RequestRecord] = []
     await _phase(ctx, plan.warmup, plan.concurrency, None, records)
-    deadline = (
-        time.perf_counter_ns() + int(plan.duration_s * 1e9) if plan.duration_s else None
-    )
+    deadline = time.perf_counter_ns() + int(plan.duration_s * 1e9) if plan.duration_s else None
     await _phase(ctx, plan.measured, plan.concurrency, deadline, records)
     return records

@@ -16,24 +16,28 @@ import orjson
 
 from tokenbench.engines.http import HttpClient
 
-_WORDS = (
-    "the of and to in is that it for was on are as with his they at be this from have or by one "
-    "had not but what all were when we there can an your which their said if do will each about "
-    "how up out them then she many some so these would other into has more her two like him see "
-    "time could no make than first been its who now people my made over did down only way find use "
-    "may water long little very after words called just where most know get through back much go "
-    "good new write our me man too any day same right look think also around another came come work "
-    "three word must because does part even place well such here take why help put different away "
-    "again off went old number great tell men say small every found still between name should home "
-    "big give air line set own under read last never us left end along while might next sound below "
-    "saw something thought both few those always show large often together asked house world going "
-    "want school important until form food keep children feet land side without boy once animal life "
-    "enough took four head above kind began almost live page got earth need far hand high year mother "
-    "light country father let night picture being study second soon story since white ever paper hard "
-    "near sentence better best across during today however sure knew try told young sun thing whole "
-    "hear example heard several change answer room sea against top turned learn point city play toward "
-    "five himself usually money seen car morning table river"
-).split()
+# Common English words, most of them one token in any BPE vocabulary.
+_WORDS = tuple(
+    """
+the of and to in is that it for was on are as with his they at be this from have or by one
+had not but what all were when we there can an your which their said if do will each about
+how up out them then she many some so these would other into has more her two like him see
+time could no make than first been its who now people my made over did down only way find
+use may water long little very after words called just where most know get through back much
+go good new write our me man too any day same right look think also around another came come
+work three word must because does part even place well such here take why help put different
+away again off went old number great tell men say small every found still between name
+should home big give air line set own under read last never us left end along while might
+next sound below saw something thought both few those always show large often together asked
+house world going want school important until form food keep children feet land side without
+boy once animal life enough took four head above kind began almost live page got earth need
+far hand high year mother light country father let night picture being study second soon
+story since white ever paper hard near sentence better best across during today however sure
+knew try told young sun thing whole hear example heard several change answer room sea
+against top turned learn point city play toward five himself usually money seen car morning
+table river
+""".split()  # noqa: SIM905 - a word list reads better as prose
+)
 
 TokenCounter = Callable[[str], Awaitable[int | None]]
 
@@ -50,7 +54,7 @@ def prompt_id(text: str) -> str:
 
 
 def server_tokenizer(client: HttpClient, model: str | None) -> TokenCounter:
-    """Count tokens with the server's `/tokenize` (llama.cpp's or vLLM's body); None if it has none."""
+    """Count tokens with the server's `/tokenize` (llama.cpp or vLLM body); None if it has none."""
     state: dict[str, bool] = {"available": True}
 
     async def count(text: str) -> int | None:
@@ -78,7 +82,9 @@ def server_tokenizer(client: HttpClient, model: str | None) -> TokenCounter:
     return count
 
 
-async def exact_text(rng: random.Random, tokens: int, count: TokenCounter) -> tuple[str, int | None]:
+async def exact_text(
+    rng: random.Random, tokens: int, count: TokenCounter
+) -> tuple[str, int | None]:
     """Random words whose tokenization is exactly `tokens` long, when the counter allows it.
 
     Returns the text and its measured count (None when no tokenizer is available).

@@ -4,7 +4,13 @@ import orjson
 import pytest
 
 from tokenbench.engines.http import Endpoint, Response, redact_url
-from tokenbench.engines.openai import Api, GenerationParams, error_message, parse_stream, request_body
+from tokenbench.engines.openai import (
+    Api,
+    GenerationParams,
+    error_message,
+    parse_stream,
+    request_body,
+)
 from tokenbench.engines.sse import iter_events
 from tokenbench.errors import ConfigError
 from tokenbench.records import ErrorKind, RequestRecord
@@ -26,7 +32,11 @@ def blank() -> RequestRecord:
 
 
 def test_events_split_across_reads_keep_arrival_of_completing_read() -> None:
-    pieces = [(1, b"data: a"), (2, b"bc\n\n"), (3, b"data: x\r\n\r\n: comment\n\nevent: e\ndata: y\n\n")]
+    pieces = [
+        (1, b"data: a"),
+        (2, b"bc\n\n"),
+        (3, b"data: x\r\n\r\n: comment\n\nevent: e\ndata: y\n\n"),
+    ]
     assert list(iter_events(pieces)) == [(2, None, b"abc"), (3, None, b"x"), (3, "e", b"y")]
 
 
@@ -80,7 +90,8 @@ def test_parse_in_band_error_after_200() -> None:
     r = blank()
     parse_stream(Response(200, {}, pieces, 3, True), Api.CHAT, r, 0)
     assert r.error_kind is ErrorKind.STREAM_ERROR
-    assert r.error is not None and "overloaded" in r.error
+    assert r.error is not None
+    assert "overloaded" in r.error
 
 
 def test_parse_cut_stream_is_a_disconnect() -> None:
@@ -98,7 +109,10 @@ def test_parse_unparseable_event() -> None:
 
 def test_parse_completions_text_and_continuous_usage() -> None:
     def c(text: str, done: int) -> bytes:
-        obj = {"choices": [{"text": text}], "usage": {"prompt_tokens": 3, "completion_tokens": done}}
+        obj = {
+            "choices": [{"text": text}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": done},
+        }
         return b"data: " + orjson.dumps(obj) + b"\n\n"
 
     pieces = [(10, c("a", 1)), (20, c("bc", 3)), (30, usage_chunk(3, 3) + b"data: [DONE]\n\n")]
@@ -119,16 +133,23 @@ def test_request_body_fields() -> None:
     chat = orjson.loads(request_body(GenerationParams(Api.CHAT, "m", 0.0, True, 3), "hi", 7))
     assert chat["messages"] == [{"role": "user", "content": "hi"}]
     assert chat["stream_options"] == {"include_usage": True}
-    assert (chat["max_tokens"], chat["ignore_eos"], chat["seed"], chat["model"]) == (7, True, 3, "m")
+    assert (chat["max_tokens"], chat["ignore_eos"], chat["seed"], chat["model"]) == (
+        7,
+        True,
+        3,
+        "m",
+    )
     comp = orjson.loads(request_body(GenerationParams(Api.COMPLETIONS, None), "hi", 7))
     assert comp["prompt"] == "hi"
-    assert "model" not in comp and "ignore_eos" not in comp
+    assert "model" not in comp
+    assert "ignore_eos" not in comp
 
 
 def test_endpoint_parse_and_redaction() -> None:
     e = Endpoint.parse("http://user:secret@localhost:8000/v1/?key=abc")
     assert (e.host, e.port, e.base_path) == ("localhost", 8000, "/v1")
-    assert "secret" not in e.url and "abc" not in e.url
+    assert "secret" not in e.url
+    assert "abc" not in e.url
     assert redact_url("https://u:p@h.example/v1?api_key=zzz#f") == "https://h.example/v1"
     assert Endpoint.parse("https://api.example.com/v1").port == 443
     with pytest.raises(ConfigError, match="not an http"):

@@ -12,7 +12,8 @@ def test_builtin_suites_load() -> None:
     assert {"llm.inference.chatbot-short", "llm.inference.single-prompt"} <= set(suite_names())
     s = load_suite("llm.inference.chatbot-short")
     assert (s.workload.input_tokens, s.workload.output_tokens) == (128, 128)
-    assert s.ignore_eos and s.temperature == 0.0
+    assert s.ignore_eos
+    assert s.temperature == 0.0
     single = load_suite("llm.inference.single-prompt")
     assert single.workload.prompt == "Explain quantum entanglement in simple terms"
 
@@ -30,8 +31,10 @@ def test_user_suite_file_and_its_errors(tmp_path: Path) -> None:
     )
     assert load_suite(str(good)).workload.prompts == 2
     bad = tmp_path / "bad.toml"
-    bad.write_text('name = "x"\ndescription = "d"\n[workload]\nkind = "synthetic"\nprompts = 2\n'
-                   "output_tokens = 4\n")
+    bad.write_text(
+        'name = "x"\ndescription = "d"\n[workload]\nkind = "synthetic"\nprompts = 2\n'
+        "output_tokens = 4\n"
+    )
     with pytest.raises(ConfigError, match="needs input_tokens"):
         load_suite(str(bad))
     broken = tmp_path / "broken.toml"

@@ -1,0 +1,205 @@
+"""The CLI as a user drives it, against the scripted server: run a sweep, read it back, and the
+bad-input paths (one line, non-zero exit, nothing written)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ScriptedServer
+from tokenbench.envelope.io import file_sha256
+from tokenbench.envelope.schema import Envelope
+from tokenbench.records import read_records
+
+
+def bench(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tokenbench.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
+
+
+def test_run_then_summary(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    out = tmp_path / "corpus" / "m"
+    proc = bench(
+        "run",
+        "llm.inference.chatbot-short",
+        "--base-url",
+        scripted_server.base_url,
+        "--model",
+        "ttft_ms=15;itl_ms=1;tokens=128",
+        "--sweep",
+        "1,3",
+        "--requests",
+        "6",
+        "--output",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    envelopes = sorted(out.glob("*.json"))
+    assert len(envelopes) == 2
+    for path in envelopes:
+        env = Envelope.model_validate_json(path.read_bytes())
+        raw = path.parent / env.raw.path
+        assert file_sha256(raw) == env.raw.sha256
+        records = read_records(raw.read_bytes())
+        assert len(records) == env.raw.records == env.load.requests + env.load.warmup_requests
+        assert env.metrics.requests_ok == 6
+        assert env.workload.input_tokens_exact is True
+        assert env.workload.template_overhead_tokens == 7
+        assert all(r.input_tokens == 128 and r.output_tokens == 128 for r in records)
+        assert env.engine.name == "vllm"
+        assert env.engine.detected
+        assert env.suite.ignore_eos_sent
+        assert env.metrics.ttft_ms is not None
+        assert env.metrics.ttft_ms.p50 >= 15.0
+        assert env.metrics.joules_per_token is None
+        assert "joules_per_token" in env.metrics.unmeasured
+    assert {Envelope.model_validate_json(p.read_bytes()).load.concurrency for p in envelopes} == {
+        1,
+        3,
+    }
+
+    table = bench("summary", str(tmp_path / "corpus"))
+    assert table.returncode == 0
+    assert "2 envelopes loaded, 0 skipped (validation failure), 1 suites" in table.stdout
+    as_json = bench("summary", str(tmp_path / "corpus"), "--report", "json")
+    doc = json.loads(as_json.stdout)
+    assert [r["concurrency"] for r in doc["runs"]] == [1, 3]
+    assert all(r["joules_per_token"] is None for r in doc["runs"])
+    assert all(r["output_throughput_tok_per_s"] > 0 for r in doc["runs"])
+
+
+def test_summary_skips_invalid_envelopes(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    proc = bench(
+        "run",
+        "llm.inference.chatbot-short",
+        "--base-url",
+        scripted_server.base_url,
+        "--model",
+        "ttft_ms=1;itl_ms=1",
+        "--concurrency",
+        "1",
+        "--requests",
+        "2",
+        "--output",
+        str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "garbage.json").write_text("{not json")
+    (tmp_path / "wrong.json").write_text(json.dumps({"schema_version": 1, "kind": "run"}))
+    (tmp_path / "list.json").write_text("[1, 2]")
+    table = bench("summary", str(tmp_path / "*.json"))
+    assert table.returncode == 0, table.stderr
+    assert "1 envelopes loaded, 3 skipped (validation failure), 1 suites" in table.stdout
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_base_url_is_one_line_exit_2_no_envelope(tmp_path: Path) -> None:
+    port = _closed_port()
+    proc = bench(
+        "run",
+        "llm.inference.chatbot-short",
+        "--base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "--output",
+        str(tmp_path / "out"),
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error:")
+    assert f"127.0.0.1:{port}" in lines[0]
+    assert not list(tmp_path.rglob("*.json"))
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (
+            ["run", "llm.inference.chatbot-shrt", "--base-url", "http://127.0.0.1:9/v1"],
+            "did you mean 'llm.inference.chatbot-short'",
+        ),
+        (
+            ["run", "llm.inference.chatbot-short", "--model", "smollm2-135m-instrct"],
+            "did you mean 'smollm2-135m-instruct'",
+        ),
+        (["run", "llm.inference.chatbot-short", "--base-url", "ftp://x"], "not an http(s) URL"),
+        (["run", "llm.inference.chatbot-short", "--model", "/nope/model.gguf"], "does not exist"),
+        (["summary", "/nonexistent/dir"], "no such file"),
+    ],
+)
+def test_bad_input_gets_one_line(args: list[str], needle: str, tmp_path: Path) -> None:
+    proc = bench(*args, "--output", str(tmp_path)) if args[0] == "run" else bench(*args)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert needle in lines[0]
+
+
+def test_bad_sweep_is_an_argument_error(tmp_path: Path) -> None:
+    proc = bench("run", "llm.inference.chatbot-short", "--sweep", "1,x")
+    assert proc.returncode == 2
+    assert "not a comma-separated list of integers" in proc.stderr
+
+
+def test_server_4xx_on_first_request_shows_its_message(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    proc = bench(
+        "run",
+        "llm.inference.chatbot-short",
+        "--base-url",
+        scripted_server.base_url,
+        "--model",
+        "status=404",
+        "--output",
+        str(tmp_path / "o"),
+    )
+    assert proc.returncode == 2
+    assert "HTTP 404: scripted failure 404" in proc.stderr
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_api_key_is_sent_but_never_written(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    import os
+
+    canary = "sk-canary-5f1e2d3c4b5a"
+    env = {**os.environ, "TOKENBENCH_API_KEY": canary}
+    out = tmp_path / "o"
+    proc = bench(
+        "run",
+        "llm.inference.chatbot-short",
+        "--base-url",
+        scripted_server.base_url,
+        "--model",
+        "ttft_ms=1;itl_ms=1",
+        "--concurrency",
+        "1",
+        "--requests",
+        "1",
+        "--output",
+        str(out),
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert canary not in proc.stdout + proc.stderr
+    for path in out.rglob("*"):
+        assert canary not in path.read_text(errors="replace")

