@@ -41,6 +41,7 @@ class RequestRecord:
     chunk_tokens: list[int] | None = None  # tokens per chunk, when the server reports them
     end_ns: int | None = None  # response finished (or failed)
     input_tokens: int | None = None
+    cached_input_tokens: int | None = None  # served from the engine's prefix cache (usage)
     output_tokens: int | None = None
     tokens_from_usage: bool = False  # False: output_tokens counted from chunks (approximate)
     http_status: int | None = None

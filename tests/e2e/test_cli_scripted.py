@@ -67,10 +67,10 @@ def test_run_then_summary(scripted_server: ScriptedServer, tmp_path: Path) -> No
         assert env.metrics.ttft_ms.p50 >= 15.0
         assert env.metrics.joules_per_token is None
         assert "joules_per_token" in env.metrics.unmeasured
-    assert {Envelope.model_validate_json(p.read_bytes()).load.concurrency for p in envelopes} == {
-        1,
-        3,
-    }
+    parsed = [Envelope.model_validate_json(p.read_bytes()) for p in envelopes]
+    assert {e.load.concurrency for e in parsed} == {1, 3}
+    ids = [i for e in parsed for i in e.workload.prompt_ids]
+    assert len(ids) == len(set(ids)) == (6 + 1) + (6 + 3)  # one prompt per request, warmup too
 
     table = bench("summary", str(tmp_path / "corpus"))
     assert table.returncode == 0

@@ -83,6 +83,7 @@ def test_tiny_sweep_with_smollm2(tmp_path: Path) -> None:
         if str(f).endswith(".gguf")
     )
     digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
+    all_prompt_ids: list[str] = []
     for path in envelopes:
         env = Envelope.model_validate_json(path.read_bytes())
         assert env.status == "complete"
@@ -97,6 +98,10 @@ def test_tiny_sweep_with_smollm2(tmp_path: Path) -> None:
         assert "--parallel" in env.engine.launch_args
         assert env.suite.api == "chat"
         assert env.suite.ignore_eos_sent
+        # No request is served from a prefix cache: own prompts, and the engine says so.
+        assert env.suite.prefix_cache_disabled
+        assert env.metrics.cached_input_tokens_total == 0
+        all_prompt_ids += env.workload.prompt_ids
         assert env.hardware.cpu_cores_logical >= 1
         assert env.hardware.memory_bytes > 0
         raw = path.parent / env.raw.path
@@ -120,6 +125,8 @@ def test_tiny_sweep_with_smollm2(tmp_path: Path) -> None:
         assert m.server_ms_per_output_token is not None
         ratio = m.tpot_ms.p50 / m.server_ms_per_output_token.p50
         assert 0.5 < ratio < 2.0, ratio
+
+    assert len(all_prompt_ids) == len(set(all_prompt_ids)) == 2 * (2 + 1)
 
     summary = subprocess.run(
         [

@@ -133,8 +133,9 @@ class RichProgress:
         tput = f"{m.output_throughput_tok_per_s:,.1f}" if m.output_throughput_tok_per_s else "—"
         ttft = f"{m.ttft_ms.p50:,.1f}" if m.ttft_ms else "—"
         self.console.print(
-            f"[green]✓[/] c={envelope.load.concurrency}: {tput} tok/s, TTFT p50 {ttft} ms, "
-            f"{m.requests_ok} ok / {m.requests_failed} failed → {path}"
+            f"[green]✓[/] concurrency {envelope.load.concurrency}: {tput} tok/s, "
+            f"TTFT p50 {ttft} ms, {m.requests_ok} ok / {m.requests_failed} failed → {path.name}",
+            soft_wrap=True,
         )
 
 

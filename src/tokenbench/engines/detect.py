@@ -31,6 +31,8 @@ _PROBES: list[tuple[str, str, str, str]] = [
 
 # Engines that honour `ignore_eos` in the OpenAI-compatible API.
 IGNORE_EOS_ENGINES = frozenset({"llama.cpp", "vllm", "sglang"})
+# Engines that accept a per-request switch to skip their prompt cache (llama.cpp: cache_prompt).
+PREFIX_CACHE_SWITCH_ENGINES = frozenset({"llama.cpp"})
 
 
 async def _probe(client: HttpClient, path: str) -> dict[str, Any] | None:

@@ -37,6 +37,7 @@ class GenerationParams:
     temperature: float = 0.0
     ignore_eos: bool = False  # sent only to engines known to honour it
     seed: int | None = None
+    disable_prefix_cache: bool = False  # llama.cpp `cache_prompt: false`
 
 
 def request_body(params: GenerationParams, prompt: str, max_tokens: int) -> bytes:
@@ -56,6 +57,8 @@ def request_body(params: GenerationParams, prompt: str, max_tokens: int) -> byte
         body["ignore_eos"] = True
     if params.seed is not None:
         body["seed"] = params.seed
+    if params.disable_prefix_cache:
+        body["cache_prompt"] = False
     return orjson.dumps(body)
 
 
@@ -195,6 +198,9 @@ def parse_stream(response: Response, api: Api, record: RequestRecord, anchor_ns:
         record.tokens_from_usage = True
         if isinstance(usage.get("prompt_tokens"), int):
             record.input_tokens = usage["prompt_tokens"]
+        details = usage.get("prompt_tokens_details")
+        if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+            record.cached_input_tokens = details["cached_tokens"]
     else:
         record.output_tokens = len(record.chunk_ns)
     if cumulative and all(isinstance(c, int) for c in cumulative):

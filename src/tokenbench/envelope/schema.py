@@ -76,11 +76,12 @@ class SuiteInfo(_Strict):
     max_tokens: int
     ignore_eos_requested: bool
     ignore_eos_sent: bool  # only for engines known to honour it
+    prefix_cache_disabled: bool  # the engine was asked not to reuse cached prompts
 
 
 class WorkloadInfo(_Strict):
     kind: str
-    prompts: int
+    prompts: int  # distinct prompts in this point (synthetic: one per request, warmup included)
     prompt_ids: list[str]  # sha256 prefixes; the texts are not stored
     input_tokens_target: int | None
     template_overhead_tokens: int | None  # tokens the chat template / BOS adds to each prompt

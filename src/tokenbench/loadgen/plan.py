@@ -36,15 +36,15 @@ class Plan:
 def closed_loop_plan(
     prompts: int, requests: int, warmup: int, concurrency: int, duration_s: float | None = None
 ) -> Plan:
-    """Warmup requests first, then measured ones, cycling through the prompts in order."""
+    """Warmup requests first, then measured ones; request i uses prompt i mod `prompts`, so with
+    one prompt per request no two requests share a prompt."""
     if concurrency < 1:
         raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
     if requests < 1:
         raise ConfigError(f"--requests must be at least 1, got {requests}")
     if prompts < 1:
         raise ConfigError("the workload has no prompts")
-    items = [PlannedRequest(i, i % prompts, True) for i in range(warmup)]
-    items += [PlannedRequest(warmup + i, i % prompts, False) for i in range(requests)]
+    items = [PlannedRequest(i, i % prompts, i < warmup) for i in range(warmup + requests)]
     return Plan(concurrency, tuple(items), duration_s)
 
 

@@ -16,7 +16,12 @@ from typing import Protocol
 import orjson
 
 from tokenbench import __version__
-from tokenbench.engines.detect import IGNORE_EOS_ENGINES, EngineIdentity, detect
+from tokenbench.engines.detect import (
+    IGNORE_EOS_ENGINES,
+    PREFIX_CACHE_SWITCH_ENGINES,
+    EngineIdentity,
+    detect,
+)
 from tokenbench.engines.http import Endpoint, HttpClient, redact_url
 from tokenbench.engines.llama_server import LlamaServer, ServerConfig, binary_version
 from tokenbench.engines.models import ResolvedModel, resolve
@@ -74,9 +79,16 @@ class Progress(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class _Workload:
-    prompts: list[Prompt]
-    info: WorkloadInfo
+class _Calibration:
+    """What every point's prompts are built from: the prompt text length that yields the target
+    input length once the server's template is applied."""
+
+    kind: str  # "synthetic" or "fixed"
+    target: int | None  # input tokens per request (synthetic), or as counted (fixed)
+    content_tokens: int | None  # tokens of the prompt text alone
+    overhead: int | None  # tokens the chat template / BOS adds
+    fixed_prompt: str | None
+    notes: tuple[str, ...]
 
 
 def _utc(wall_ns: int) -> str:
@@ -101,58 +113,58 @@ async def _preflight(
     return record
 
 
-async def _build_workload(
+async def _calibrate(
     suite: Suite, client: HttpClient, params: GenerationParams, seed: int, timeout_s: float
-) -> _Workload:
+) -> _Calibration:
     spec = suite.workload
-    notes: list[str] = []
     if spec.kind == "fixed":
         assert spec.prompt is not None
         pre = await _preflight(client, params, spec.prompt, timeout_s)
-        prompts = [Prompt(spec.prompt, prompt_id(spec.prompt), None)]
-        info = WorkloadInfo(
-            kind="fixed",
-            prompts=1,
-            prompt_ids=[prompts[0].prompt_id],
-            input_tokens_target=pre.input_tokens,
-            template_overhead_tokens=None,
-            input_tokens_exact=None,
+        repeat = (
+            "the same prompt repeats and this engine cannot be told to skip its prefix cache; "
+            "see cached_input_tokens_total"
         )
-        return _Workload(prompts, info)
+        fixed_notes = () if params.disable_prefix_cache else (repeat,)
+        return _Calibration("fixed", pre.input_tokens, None, None, spec.prompt, fixed_notes)
 
     target = spec.input_tokens
     assert target is not None
     counter = server_tokenizer(client, params.model)
-    probe = (await synthetic_prompts(1, _CALIBRATION_TOKENS, seed + 10_007, counter))[0]
+    probe = (await synthetic_prompts(1, _CALIBRATION_TOKENS, f"{seed}:calibration", counter))[0]
     pre = await _preflight(client, params, probe.text, timeout_s)
+    notes: list[str] = []
     overhead: int | None = None
     if pre.input_tokens is not None and probe.content_tokens is not None:
         overhead = pre.input_tokens - probe.content_tokens
+        if overhead >= target:
+            notes.append(f"the template alone takes {overhead} tokens; the target cannot be met")
     else:
         notes.append(
             "the server reports no prompt token count or has no /tokenize: "
             "input lengths are approximate"
         )
     content = max(1, target - (overhead or 0))
-    if overhead is not None and overhead >= target:
-        notes.append(f"the template alone takes {overhead} tokens; the target cannot be met")
-    prompts = await synthetic_prompts(spec.prompts, content, seed, counter)
-    misses = sum(1 for p in prompts if p.content_tokens != content)
-    if misses:
-        notes.append(
-            f"{misses} of {len(prompts)} prompts could not be tokenized to exactly "
-            f"{content} content tokens"
-        )
-    info = WorkloadInfo(
-        kind="synthetic",
-        prompts=len(prompts),
-        prompt_ids=[p.prompt_id for p in prompts],
-        input_tokens_target=target,
-        template_overhead_tokens=overhead,
-        input_tokens_exact=None,
-        notes=notes,
-    )
-    return _Workload(prompts, info)
+    return _Calibration("synthetic", target, content, overhead, None, tuple(notes))
+
+
+async def _point_prompts(
+    cal: _Calibration, count: int, namespace: str, client: HttpClient, model: str | None
+) -> tuple[list[Prompt], list[str]]:
+    """The prompts of one sweep point: every request its own prompt (synthetic), so no request
+    is served from a prefix cache filled by another, in this point or an earlier one."""
+    if cal.fixed_prompt is not None:
+        return [Prompt(cal.fixed_prompt, prompt_id(cal.fixed_prompt), None)], []
+    assert cal.content_tokens is not None
+    counter = server_tokenizer(client, model)
+    prompts = await synthetic_prompts(count, cal.content_tokens, namespace, counter)
+    misses = sum(1 for p in prompts if p.content_tokens != cal.content_tokens)
+    notes = (
+        [f"{misses} of {count} prompts could not be tokenized to exactly "
+         f"{cal.content_tokens} content tokens"]
+        if misses
+        else []
+    )  # fmt: skip
+    return prompts, notes
 
 
 def _ctx_per_slot(suite: Suite, model: ResolvedModel) -> int:
@@ -222,13 +234,17 @@ async def run_sweep(settings: RunSettings, progress: Progress) -> list[Path]:
             model_field = await _remote_model_name(client)
         api = settings.api or suite.api or (resolved.preferred_api if resolved else Api.CHAT)
         ignore_eos = suite.ignore_eos and identity.name in IGNORE_EOS_ENGINES
-        params = GenerationParams(api, model_field, suite.temperature, ignore_eos, settings.seed)
+        params = GenerationParams(
+            api,
+            model_field,
+            suite.temperature,
+            ignore_eos,
+            settings.seed,
+            disable_prefix_cache=identity.name in PREFIX_CACHE_SWITCH_ENGINES,
+        )
 
-        progress.phase("building prompts")
-        workload = await _build_workload(suite, client, params, settings.seed, timeout_s)
-        bodies = [
-            request_body(params, p.text, suite.workload.output_tokens) for p in workload.prompts
-        ]
+        progress.phase("calibrating prompt lengths")
+        calibration = await _calibrate(suite, client, params, settings.seed, timeout_s)
 
         sweep_id = new_ulid()
         hardware = await asyncio.to_thread(fingerprint)
@@ -241,6 +257,7 @@ async def run_sweep(settings: RunSettings, progress: Progress) -> list[Path]:
             max_tokens=suite.workload.output_tokens,
             ignore_eos_requested=suite.ignore_eos,
             ignore_eos_sent=ignore_eos,
+            prefix_cache_disabled=params.disable_prefix_cache,
         )
         tool = ToolInfo(
             version=__version__,
@@ -253,9 +270,8 @@ async def run_sweep(settings: RunSettings, progress: Progress) -> list[Path]:
                 settings=settings,
                 concurrency=concurrency,
                 client=client,
-                api=api,
-                bodies=bodies,
-                workload=workload,
+                params=params,
+                calibration=calibration,
                 timeout_s=timeout_s,
                 sweep_id=sweep_id,
                 common=(tool, suite_info, model_info, engine_info, hardware),
@@ -309,9 +325,8 @@ async def _run_point(
     settings: RunSettings,
     concurrency: int,
     client: HttpClient,
-    api: Api,
-    bodies: list[bytes],
-    workload: _Workload,
+    params: GenerationParams,
+    calibration: _Calibration,
     timeout_s: float,
     sweep_id: str,
     common: tuple[ToolInfo, SuiteInfo, ModelInfo, EngineInfo, HardwareInfo],
@@ -319,7 +334,7 @@ async def _run_point(
 ) -> Path:
     suite = settings.suite
     tool, suite_info, model_info, engine_info, hardware = common
-    requests = settings.requests or suite.requests or len(workload.prompts)
+    requests = settings.requests or suite.requests or suite.workload.prompts
     warmup = (
         settings.warmup
         if settings.warmup is not None
@@ -327,6 +342,11 @@ async def _run_point(
         if suite.warmup_requests is not None
         else concurrency
     )
+    progress.phase(f"building prompts for concurrency {concurrency}")
+    prompts, prompt_notes = await _point_prompts(
+        calibration, warmup + requests, f"{settings.seed}:c{concurrency}", client, params.model
+    )
+    bodies = [request_body(params, p.text, suite.workload.output_tokens) for p in prompts]
     plan = closed_loop_plan(len(bodies), requests, warmup, concurrency, settings.duration_s)
     run_id = new_ulid()
     stem = f"{safe_name(model_info.model_id)}__{safe_name(suite.name)}__c{concurrency}__{run_id}"
@@ -342,9 +362,9 @@ async def _run_point(
     ctx = WorkerContext(
         worker_id=0,
         client=client,
-        api=api,
+        api=params.api,
         bodies=bodies,
-        prompt_ids=[p.prompt_id for p in workload.prompts],
+        prompt_ids=[p.prompt_id for p in prompts],
         timeout_s=timeout_s,
         anchor_ns=anchor_ns,
         on_record=on_record,
@@ -358,12 +378,20 @@ async def _run_point(
     records.sort(key=lambda r: r.index)
 
     metrics: RunMetrics = summarize(records)
-    target = workload.info.input_tokens_target
     measured_ok = [r for r in records if not r.warmup and r.ok]
     exact = (
-        all(r.input_tokens == target for r in measured_ok)
-        if workload.info.kind == "synthetic" and measured_ok
+        all(r.input_tokens == calibration.target for r in measured_ok)
+        if calibration.kind == "synthetic" and measured_ok
         else None
+    )
+    workload = WorkloadInfo(
+        kind=calibration.kind,
+        prompts=len(prompts),
+        prompt_ids=[p.prompt_id for p in prompts],
+        input_tokens_target=calibration.target,
+        template_overhead_tokens=calibration.overhead,
+        input_tokens_exact=exact,
+        notes=[*calibration.notes, *prompt_notes],
     )
     envelope = Envelope(
         run_id=run_id,
@@ -382,7 +410,7 @@ async def _run_point(
             timeout_s=timeout_s,
             seed=settings.seed,
         ),
-        workload=workload.info.model_copy(update={"input_tokens_exact": exact}),
+        workload=workload,
         timing=TimingInfo(
             started_at=_utc(wall_anchor_ns),
             finished_at=_utc(finished_ns),

@@ -41,6 +41,7 @@ class RunMetrics(BaseModel):
     output_throughput_tok_per_s: float | None
     total_throughput_tok_per_s: float | None
     input_tokens_total: int
+    cached_input_tokens_total: int | None  # served from a prefix cache, per the server's usage
     output_tokens_total: int
     output_tokens_approximate: bool  # some counts came from chunks, not server usage
     ttft_ms: Distribution | None
@@ -75,6 +76,9 @@ def summarize(records: Sequence[RequestRecord], energy_j: float | None = None) -
         unmeasured["duration_s"] = "no measured request was sent and finished"
 
     in_tokens = sum(r.input_tokens or 0 for r in ok)
+    cached = [r.cached_input_tokens for r in ok if r.cached_input_tokens is not None]
+    if not cached:
+        unmeasured["cached_input_tokens_total"] = "the server reported no cached-token counts"
     out_tokens = sum(r.output_tokens or 0 for r in ok)
 
     def per_second(amount: float) -> float | None:
@@ -135,6 +139,7 @@ def summarize(records: Sequence[RequestRecord], energy_j: float | None = None) -
         output_throughput_tok_per_s=per_second(out_tokens),
         total_throughput_tok_per_s=per_second(in_tokens + out_tokens),
         input_tokens_total=in_tokens,
+        cached_input_tokens_total=sum(cached) if cached else None,
         output_tokens_total=out_tokens,
         output_tokens_approximate=any(not r.tokens_from_usage for r in ok),
         itl_approximate=itl_approx,

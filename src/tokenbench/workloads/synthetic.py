@@ -109,11 +109,13 @@ async def exact_text(
 
 
 async def synthetic_prompts(
-    count: int, content_tokens: int, seed: int, counter: TokenCounter
+    count: int, content_tokens: int, namespace: str, counter: TokenCounter
 ) -> list[Prompt]:
+    """`count` prompts seeded by `namespace` and their index: the same namespace gives the same
+    prompts; different namespaces (sweep points) give different ones."""
     prompts: list[Prompt] = []
     for i in range(count):
-        rng = random.Random(f"{seed}:{i}")
+        rng = random.Random(f"{namespace}:{i}")
         text, n = await exact_text(rng, content_tokens, counter)
         prompts.append(Prompt(text, prompt_id(text), n))
     return prompts

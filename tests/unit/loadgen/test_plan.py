@@ -9,7 +9,7 @@ from tokenbench.loadgen.plan import closed_loop_plan, split
 def test_plan_puts_warmup_first_and_cycles_prompts() -> None:
     plan = closed_loop_plan(prompts=3, requests=5, warmup=2, concurrency=4)
     assert [r.warmup for r in plan.requests] == [True, True, False, False, False, False, False]
-    assert [r.prompt_index for r in plan.measured] == [0, 1, 2, 0, 1]
+    assert [r.prompt_index for r in plan.measured] == [2, 0, 1, 2, 0]
     assert [r.index for r in plan.requests] == list(range(7))
 
 

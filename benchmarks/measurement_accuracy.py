@@ -1,0 +1,234 @@
+"""How far from the truth are measured TTFT and ITL, by stream count?
+
+The scripted SSE server (tests/support/scripted_server.py, its own process) logs the monotonic
+time of every chunk it writes; on one machine that is the same clock the client reads. For each
+request: TTFT error = measured TTFT − (server's first write − client send), i.e. how late the
+client noticed the first token; ITL error = each measured gap − the server's gap.
+
+Two clients run against the same server in the same run:
+  tokenbench    the project's client (protocol callbacks, stamps on arrival, parses later)
+  conventional  asyncio streams, readline per SSE line, json.loads, then the timestamp — the
+                structure most published load generators use
+
+Usage: python benchmarks/measurement_accuracy.py [--streams 1,16,64,256] [--itl-ms 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import uvloop  # noqa: E402
+
+from tokenbench.engines.http import Endpoint, HttpClient  # noqa: E402
+from tokenbench.engines.openai import Api, GenerationParams, request_body  # noqa: E402
+from tokenbench.loadgen.plan import closed_loop_plan  # noqa: E402
+from tokenbench.loadgen.worker import WorkerContext, run_closed_loop  # noqa: E402
+from tokenbench.metrics.stats import percentile  # noqa: E402
+from tokenbench.records import RequestRecord  # noqa: E402
+
+SERVER = ROOT / "tests" / "support" / "scripted_server.py"
+
+# (response id, send_ns, [chunk arrival ns]) per request, absolute monotonic ns
+Measured = list[tuple[str, int, list[int]]]
+
+
+async def run_tokenbench(port: int, streams: int, requests: int, scenario: str) -> Measured:
+    client = HttpClient(Endpoint.parse(f"http://127.0.0.1:{port}/v1"))
+    body = request_body(GenerationParams(Api.CHAT, scenario), "a b c d", 4096)
+    anchor = time.perf_counter_ns()
+    plan = closed_loop_plan(1, requests, streams, streams)
+    ctx = WorkerContext(0, client, Api.CHAT, [body], ["p"], 60.0, anchor, lambda r: None)
+    try:
+        records: list[RequestRecord] = await run_closed_loop(ctx, plan)
+    finally:
+        await client.aclose()
+    out: Measured = []
+    for r in records:
+        if r.warmup or not r.ok or r.send_ns is None or r.response_id is None:
+            continue
+        out.append((r.response_id, r.send_ns + anchor, [c + anchor for c in r.chunk_ns]))
+    return out
+
+
+async def _conventional_one(port: int, body: bytes) -> tuple[str, int, list[int]]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    send_ns = time.perf_counter_ns()
+    writer.write(head + body)
+    await writer.drain()
+    while (await reader.readline()) not in (b"\r\n", b""):
+        pass
+    rid = ""
+    chunks: list[int] = []
+    buf = b""
+    while True:
+        size = int((await reader.readline()).strip() or b"0", 16)
+        if size == 0:
+            break
+        buf += await reader.readexactly(size + 2)
+        while b"\n\n" in buf:
+            event, buf = buf.split(b"\n\n", 1)
+            data = event.removeprefix(b"data: ").strip(b"\r\n")
+            if data == b"[DONE]":
+                continue
+            obj = json.loads(data)
+            now = time.perf_counter_ns()
+            rid = obj.get("id", rid)
+            choices = obj.get("choices") or []
+            if choices and choices[0].get("delta", {}).get("content"):
+                chunks.append(now)
+    writer.close()
+    return rid, send_ns, chunks
+
+
+async def run_conventional(port: int, streams: int, requests: int, scenario: str) -> Measured:
+    body = json.dumps(
+        {"model": scenario, "messages": [{"role": "user", "content": "a b c d"}],
+         "max_tokens": 4096, "stream": True}
+    ).encode()  # fmt: skip
+    remaining = streams + requests  # first `streams` are warmup
+    out: Measured = []
+    done = 0
+
+    async def slot() -> None:
+        nonlocal remaining, done
+        while remaining > 0:
+            remaining -= 1
+            result = await _conventional_one(port, body)
+            done += 1
+            if done > streams:
+                out.append(result)
+
+    async with asyncio.TaskGroup() as tg:
+        for _ in range(streams):
+            tg.create_task(slot())
+    return out
+
+
+def start_server(log_prefix: Path) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [sys.executable, str(SERVER), "--log", str(log_prefix)],
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    return proc, int(proc.stdout.readline())
+
+
+def server_truth(log_prefix: Path) -> dict[str, list[int]]:
+    truth: dict[str, list[int]] = {}
+    for path in log_prefix.parent.glob(log_prefix.name + ".*"):
+        for line in path.read_text().splitlines():
+            entry = json.loads(line)
+            truth[entry["id"]] = entry["chunk_ns"]
+    return truth
+
+
+def analyse(measured: Measured, truth: dict[str, list[int]], wall_s: float) -> dict[str, float]:
+    ttft_err: list[float] = []
+    itl_err: list[float] = []
+    itl_true_sum = itl_meas_sum = 0.0
+    chunks = 0
+    for rid, send_ns, arrivals in measured:
+        true = truth[rid]
+        assert len(true) == len(arrivals), (rid, len(true), len(arrivals))
+        ttft_err.append(((arrivals[0] - send_ns) - (true[0] - send_ns)) / 1e6)
+        for i in range(1, len(true)):
+            gap_true = (true[i] - true[i - 1]) / 1e6
+            gap_meas = (arrivals[i] - arrivals[i - 1]) / 1e6
+            itl_err.append(gap_meas - gap_true)
+            itl_true_sum += gap_true
+            itl_meas_sum += gap_meas
+        chunks += len(arrivals)
+    ttft_err.sort()
+    abs_itl = sorted(abs(e) for e in itl_err)
+    return {
+        "requests": len(measured),
+        "ttft_err_p50_ms": percentile(ttft_err, 50),
+        "ttft_err_p99_ms": percentile(ttft_err, 99),
+        "ttft_err_mean_ms": statistics.fmean(ttft_err),
+        "itl_abs_err_p50_ms": percentile(abs_itl, 50),
+        "itl_abs_err_p99_ms": percentile(abs_itl, 99),
+        "itl_mean_err_pct": 100.0 * (itl_meas_sum - itl_true_sum) / itl_true_sum,
+        "chunks_per_s": chunks / wall_s,
+    }
+
+
+async def measure_point(
+    runner: Callable[[int, int, int, str], Awaitable[Measured]],
+    streams: int,
+    requests: int,
+    scenario: str,
+) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        log_prefix = Path(tmp) / "truth"
+        proc, port = start_server(log_prefix)
+        try:
+            t0 = time.perf_counter()
+            measured = await runner(port, streams, requests, scenario)
+            wall = time.perf_counter() - t0
+            await asyncio.sleep(0.2)  # let the server flush its log
+            return analyse(measured, server_truth(log_prefix), wall)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--streams", default="1,16,64,256")
+    p.add_argument("--ttft-ms", type=float, default=50.0)
+    p.add_argument("--itl-ms", type=float, default=10.0)
+    p.add_argument("--tokens", type=int, default=64)
+    p.add_argument("--rounds", type=int, default=3, help="requests per stream")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = p.parse_args()
+    scenario = f"ttft_ms={args.ttft_ms};itl_ms={args.itl_ms};tokens={args.tokens}"
+    rows = []
+    for streams in [int(s) for s in args.streams.split(",")]:
+        requests = max(streams * args.rounds, 20)
+        for name, runner in (("tokenbench", run_tokenbench), ("conventional", run_conventional)):
+            result = uvloop.run(measure_point(runner, streams, requests, scenario))
+            rows.append({"client": name, "streams": streams, **result})
+            print(f"done: {name} at {streams} streams", file=sys.stderr)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(
+        f"scenario: TTFT {args.ttft_ms:g} ms, ITL {args.itl_ms:g} ms, {args.tokens} tokens; "
+        f"{os.cpu_count()} CPUs; server and client in separate processes\n"
+    )
+    print(
+        "| streams | client | requests | chunks/s | TTFT err p50 | TTFT err p99 | "
+        "ITL |err| p50 | ITL |err| p99 | mean ITL err |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['streams']} | {r['client']} | {r['requests']} | {r['chunks_per_s']:,.0f} | "
+            f"{r['ttft_err_p50_ms']:.3f} ms | {r['ttft_err_p99_ms']:.3f} ms | "
+            f"{r['itl_abs_err_p50_ms']:.3f} ms | {r['itl_abs_err_p99_ms']:.3f} ms | "
+            f"{r['itl_mean_err_pct']:+.2f}% |"
+        )
+
+
+if __name__ == "__main__":
+    main()
