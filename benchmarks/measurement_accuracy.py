@@ -82,7 +82,7 @@ async def _conventional_one(port: int, body: bytes) -> tuple[str, int, list[int]
         size = int((await reader.readline()).strip() or b"0", 16)
         if size == 0:
             break
-        buf += await reader.readexactly(size + 2)
+        buf += (await reader.readexactly(size + 2))[:-2]
         while b"\n\n" in buf:
             event, buf = buf.split(b"\n\n", 1)
             data = event.removeprefix(b"data: ").strip(b"\r\n")

@@ -64,7 +64,10 @@ def test_ttft_and_itl_match_server_truth(scripted_server: ScriptedServer, api: A
     assert all(0 <= lag < TOLERANCE_MS for lag in lags_ms), lags_ms
     measured_ttft = ttft_ms(r)
     assert measured_ttft is not None
-    assert 50.0 <= measured_ttft < 50.0 + TOLERANCE_MS + 5.0  # server timer slack included
+    assert r.send_ns is not None
+    true_ttft = (server_chunks[0] - r.send_ns) / 1e6  # anchor 0: record times are absolute
+    assert true_ttft >= 49.0  # the server honoured its script (timer slack aside)
+    assert 0.0 <= measured_ttft - true_ttft < TOLERANCE_MS
     true_itl = [(b - a) / 1e6 for a, b in itertools.pairwise(server_chunks)]
     for measured, true in zip(itl_ms(r), true_itl, strict=True):
         assert abs(measured - true) < TOLERANCE_MS
@@ -100,7 +103,8 @@ def test_stalled_stream_times_out(scripted_server: ScriptedServer) -> None:
     )
     assert r.error_kind is ErrorKind.TIMEOUT
     assert time.monotonic() - t0 < 5
-    assert len(r.chunk_ns) == 0  # records are only filled from complete responses
+    assert len(r.chunk_ns) == 2  # what arrived before the stall is kept
+    assert r.first_token_ns is not None
     assert r.send_ns is not None
 
 

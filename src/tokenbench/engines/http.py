@@ -70,6 +70,32 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+class ReadQueue:
+    """Socket reads, stamped on arrival and processed once every socket that became readable in
+    the same loop iteration has been stamped (one `call_soon` per iteration, shared by all of a
+    client's connections). The read callback does nothing else, so a burst of arrivals is
+    stamped back to back; headers, de-framing and event parsing come after."""
+
+    __slots__ = ("_items", "_scheduled")
+
+    def __init__(self) -> None:
+        self._items: list[tuple[_Connection, int, bytes]] = []
+        self._scheduled = False
+
+    def push(self, conn: _Connection, now: int, data: bytes) -> None:
+        self._items.append((conn, now, data))
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self.run)
+
+    def run(self) -> None:
+        while self._items:
+            items, self._items = self._items, []
+            for conn, now, data in items:
+                conn.process(now, data)
+        self._scheduled = False
+
+
 @dataclass(slots=True)
 class Response:
     """A finished (or failed) exchange. `pieces` are (arrival_ns, body bytes) as they came in."""
@@ -79,6 +105,14 @@ class Response:
     pieces: list[tuple[int, bytes]] = field(default_factory=list)
     end_ns: int | None = None
     complete: bool = False  # the body ended as framed (not cut off)
+    # Takes the body pieces of a 200 response instead of `pieces` (streaming).
+    consumer: Callable[[int, bytes], None] | None = None
+
+    def take(self, now: int, data: bytes) -> None:
+        if self.consumer is not None and self.status == 200:
+            self.consumer(now, data)
+        else:
+            self.pieces.append((now, data))
 
     @property
     def body(self) -> bytes:
@@ -96,6 +130,7 @@ class _Connection(asyncio.Protocol):
         "_chunk_left",
         "_done",
         "_mode",
+        "_reads",
         "_remaining",
         "_resp",
         "_state",
@@ -103,7 +138,8 @@ class _Connection(asyncio.Protocol):
         "transport",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, reads: ReadQueue) -> None:
+        self._reads = reads
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self._resp: Response | None = None
@@ -123,6 +159,7 @@ class _Connection(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._reads.run()  # bytes that arrived before the close come first
         self.closed = True
         resp, done = self._resp, self._done
         if resp is None or done is None or done.done():
@@ -133,8 +170,11 @@ class _Connection(asyncio.Protocol):
         done.set_result(resp)
 
     def data_received(self, data: bytes) -> None:
-        now = time.perf_counter_ns()
-        if self._resp is None:
+        self._reads.push(self, time.perf_counter_ns(), data)
+
+    def process(self, now: int, data: bytes) -> None:
+        """A read stamped `now`: headers, de-framing, hand-over to the consumer."""
+        if self._resp is None or self._state == 2:
             return  # bytes with no exchange pending: ignore (server misbehaving)
         if self._state == 0:
             self._buf += data
@@ -183,12 +223,12 @@ class _Connection(asyncio.Protocol):
         resp = self._resp
         assert resp is not None
         if self._mode == "length":
-            resp.pieces.append((now, data))
+            resp.take(now, data)
             self._remaining -= len(data)
             if self._remaining <= 0:
                 self._finish(now)
         elif self._mode == "close":
-            resp.pieces.append((now, data))
+            resp.take(now, data)
         else:
             self._feed_chunked(now, data)
 
@@ -216,7 +256,7 @@ class _Connection(asyncio.Protocol):
                 if size == 0:
                     # Last chunk; trailers (rare) are ignored.
                     if out:
-                        resp.pieces.append((now, b"".join(out)))
+                        resp.take(now, b"".join(out))
                     self._finish(now)
                     return
                 self._chunk_left = size
@@ -233,7 +273,7 @@ class _Connection(asyncio.Protocol):
                 left -= take
                 self._chunk_left = left if left else -2
         if out:
-            resp.pieces.append((now, b"".join(out) if len(out) > 1 else out[0]))
+            resp.take(now, b"".join(out) if len(out) > 1 else out[0])
 
     def _finish(self, now: int) -> None:
         resp, done = self._resp, self._done
@@ -253,10 +293,13 @@ class _Connection(asyncio.Protocol):
 
     # -- use --------------------------------------------------------------
     def start(
-        self, request: bytes, loop: asyncio.AbstractEventLoop
+        self,
+        request: bytes,
+        loop: asyncio.AbstractEventLoop,
+        consumer: Callable[[int, bytes], None] | None = None,
     ) -> tuple[int, asyncio.Future[Response]]:
         """Send a request; returns the send time and a future for the response."""
-        self._resp = Response()
+        self._resp = Response(consumer=consumer)
         self._done = loop.create_future()
         self._buf = b""
         self._state = 0
@@ -313,6 +356,7 @@ class HttpClient:
         self._api_key = api_key
         self._connect_timeout_s = connect_timeout_s
         self._conns: dict[int, _Connection] = {}
+        self._reads = ReadQueue()
         self._ssl: ssl.SSLContext | None = (
             ssl.create_default_context() if endpoint.scheme == "https" else None
         )
@@ -339,7 +383,7 @@ class HttpClient:
         try:
             async with asyncio.timeout(self._connect_timeout_s):
                 _, proto = await loop.create_connection(
-                    _Connection,
+                    lambda: _Connection(self._reads),
                     self.endpoint.host,
                     self.endpoint.port,
                     ssl=self._ssl,
@@ -371,13 +415,21 @@ class HttpClient:
         return head + body if body is not None else head
 
     async def start(
-        self, method: str, path: str, body: bytes | None = None, slot: int = 0, stream: bool = False
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        slot: int = 0,
+        stream: bool = False,
+        consumer: Callable[[int, bytes], None] | None = None,
     ) -> Exchange:
         """Open (or reuse) the slot's connection and send. Raises ConnectFailed."""
         existing = self._conns.get(slot)
         conn = await self._connection(slot)
         send_ns, fut = conn.start(
-            self._request_bytes(method, path, body, stream), asyncio.get_running_loop()
+            self._request_bytes(method, path, body, stream),
+            asyncio.get_running_loop(),
+            consumer,
         )
         return Exchange(conn, send_ns, fut, reused=conn is existing)
 
@@ -389,6 +441,7 @@ class HttpClient:
         slot: int = 0,
         stream: bool = False,
         on_send: Callable[[int], None] | None = None,
+        consumer: Callable[[int, bytes], None] | None = None,
     ) -> Response:
         """Send and wait for the whole response. `on_send` gets the send time as soon as the
         bytes are written, so a request that then times out still has it.
@@ -398,7 +451,7 @@ class HttpClient:
         it is sent once more on a fresh connection, as HTTP clients do.
         """
         for attempt in range(2):
-            ex = await self.start(method, path, body, slot=slot, stream=stream)
+            ex = await self.start(method, path, body, slot, stream, consumer)
             if on_send is not None:
                 on_send(ex.send_ns)
             response = await ex.response()

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from tokenbench.engines.http import ConnectFailed, HttpClient, Response
-from tokenbench.engines.sse import iter_events
+from tokenbench.engines.sse import SseDecoder
 from tokenbench.records import ErrorKind, RequestRecord
 
 _MAX_ERROR_CHARS = 300
@@ -94,17 +94,21 @@ async def measure(
 ) -> None:
     """Send one streaming request and fill `record` (times relative to `anchor_ns`).
 
-    Never raises for a failed request: the failure is written into the record. Re-raises
-    cancellation after marking the record, so a stopped run still accounts for it.
+    Events are parsed as they arrive, inside the read callback and after its arrival stamp, so
+    no callback ever does a whole response's work. Never raises for a failed request: the
+    failure is written into the record. Re-raises cancellation after marking the record.
     """
     path = client.endpoint.base_path + api.path
+    parser = StreamParser(api, record, anchor_ns)
 
     def sent(send_ns: int) -> None:
         record.send_ns = send_ns - anchor_ns
 
     try:
         async with asyncio.timeout(timeout_s):
-            response = await client.exchange("POST", path, body, slot, stream=True, on_send=sent)
+            response = await client.exchange(
+                "POST", path, body, slot, stream=True, on_send=sent, consumer=parser.feed
+            )
     except ConnectFailed as exc:
         _fail(record, anchor_ns, ErrorKind.CONNECT, client.redact(str(exc)))
         return
@@ -114,7 +118,7 @@ async def measure(
     except asyncio.CancelledError:
         _fail(record, anchor_ns, ErrorKind.CANCELLED, "the run stopped while in flight")
         raise
-    parse_stream(response, api, record, anchor_ns)
+    parser.finish(response)
     if record.error:
         record.error = client.redact(record.error)
 
@@ -125,49 +129,50 @@ def _fail(record: RequestRecord, anchor_ns: int, kind: ErrorKind, message: str) 
     record.error = message
 
 
-def parse_stream(response: Response, api: Api, record: RequestRecord, anchor_ns: int) -> None:
-    """Fill a record from a finished streaming response."""
-    if response.end_ns is not None:
-        record.end_ns = response.end_ns - anchor_ns
-    if response.status == 0:
-        record.error_kind = ErrorKind.DISCONNECT
-        record.error = "connection closed before a response"
-        return
-    record.http_status = response.status
-    if response.status != 200:
-        record.error_kind = ErrorKind.HTTP
-        record.error = f"HTTP {response.status}: {error_message(response.body)}"
-        return
-    if "text/event-stream" not in response.headers.get("content-type", "text/event-stream"):
-        record.error_kind = ErrorKind.INVALID_RESPONSE
-        record.error = "expected an event stream; the server ignored stream=true"
-        return
+class StreamParser:
+    """Turns the body pieces of a 200 event stream into a record, one event at a time."""
 
-    saw_done = False
-    saw_finish = False
-    usage: dict[str, Any] | None = None
-    cumulative: list[int | None] = []  # per output chunk: usage.completion_tokens if sent
-    for t, _event, data in iter_events(response.pieces):
+    __slots__ = ("_cumulative", "_decoder", "_done", "_finish", "_usage", "anchor_ns", "api",
+                 "record")  # fmt: skip
+
+    def __init__(self, api: Api, record: RequestRecord, anchor_ns: int) -> None:
+        self.api = api
+        self.record = record
+        self.anchor_ns = anchor_ns
+        self._decoder = SseDecoder()
+        self._done = False  # saw [DONE], an error event or an unparseable one: ignore the rest
+        self._finish = False
+        self._usage: dict[str, Any] | None = None
+        self._cumulative: list[int | None] = []  # per output chunk: usage.completion_tokens
+
+    def feed(self, t: int, piece: bytes) -> None:
+        if self._done:
+            return
+        for _event, data in self._decoder.feed(piece):
+            self._event(t, data)
+            if self._done:
+                return
+
+    def _event(self, t: int, data: bytes) -> None:
+        record = self.record
         if data == b"[DONE]":
-            saw_done = True
-            break
+            self._done = True
+            return
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError:
-            record.error_kind = ErrorKind.INVALID_RESPONSE
-            record.error = f"unparseable event: {data[:80]!r}"
+            self._stop(ErrorKind.INVALID_RESPONSE, f"unparseable event: {data[:80]!r}")
             return
         if not isinstance(obj, dict):
-            continue
+            return
         if "error" in obj:
-            record.error_kind = ErrorKind.STREAM_ERROR
-            record.error = "error event in stream: " + error_message(data)
+            self._stop(ErrorKind.STREAM_ERROR, "error event in stream: " + error_message(data))
             return
         if record.response_id is None and isinstance(obj.get("id"), str):
             record.response_id = obj["id"]
-        chunk_usage = obj.get("usage")
-        if isinstance(chunk_usage, dict):
-            usage = chunk_usage
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            self._usage = usage
         timings = obj.get("timings")
         if isinstance(timings, dict):
             record.server_timings = {
@@ -175,37 +180,75 @@ def parse_stream(response: Response, api: Api, record: RequestRecord, anchor_ns:
             }
         choices = obj.get("choices")
         if not choices or not isinstance(choices, list):
-            continue
+            return
         choice = choices[0]
         if choice.get("finish_reason"):
             record.finish_reason = choice["finish_reason"]
-            saw_finish = True
-        if _has_output(choice, api):
+            self._finish = True
+        if _has_output(choice, self.api):
+            rel = t - self.anchor_ns
             if record.first_token_ns is None:
-                record.first_token_ns = t - anchor_ns
-            record.chunk_ns.append(t - anchor_ns)
-            cumulative.append(
-                chunk_usage.get("completion_tokens") if isinstance(chunk_usage, dict) else None
+                record.first_token_ns = rel
+            record.chunk_ns.append(rel)
+            self._cumulative.append(
+                usage.get("completion_tokens") if isinstance(usage, dict) else None
             )
 
-    if not (saw_done or (response.complete and saw_finish)):
-        record.error_kind = ErrorKind.DISCONNECT
-        record.error = f"connection closed mid-stream after {len(record.chunk_ns)} output chunks"
-        return
+    def _stop(self, kind: ErrorKind, message: str) -> None:
+        self.record.error_kind = kind
+        self.record.error = message
+        self._done = True
 
-    if usage is not None and isinstance(usage.get("completion_tokens"), int):
-        record.output_tokens = usage["completion_tokens"]
-        record.tokens_from_usage = True
-        if isinstance(usage.get("prompt_tokens"), int):
-            record.input_tokens = usage["prompt_tokens"]
-        details = usage.get("prompt_tokens_details")
-        if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
-            record.cached_input_tokens = details["cached_tokens"]
-    else:
-        record.output_tokens = len(record.chunk_ns)
-    if cumulative and all(isinstance(c, int) for c in cumulative):
-        counts = [int(c) for c in cumulative if c is not None]
-        record.chunk_tokens = [counts[0]] + [b - a for a, b in itertools.pairwise(counts)]
+    def finish(self, response: Response) -> None:
+        """Close the record once the exchange is over (complete, cut off or refused)."""
+        record = self.record
+        if response.end_ns is not None:
+            record.end_ns = response.end_ns - self.anchor_ns
+        if response.status == 0:
+            record.error_kind = ErrorKind.DISCONNECT
+            record.error = "connection closed before a response"
+            return
+        record.http_status = response.status
+        if response.status != 200:
+            record.error_kind = ErrorKind.HTTP
+            record.error = f"HTTP {response.status}: {error_message(response.body)}"
+            return
+        if "text/event-stream" not in response.headers.get("content-type", "text/event-stream"):
+            record.error_kind = ErrorKind.INVALID_RESPONSE
+            record.error = "expected an event stream; the server ignored stream=true"
+            return
+        if record.error_kind is not None:
+            return
+        if not (self._done or (response.complete and self._finish)):
+            record.error_kind = ErrorKind.DISCONNECT
+            record.error = (
+                f"connection closed mid-stream after {len(record.chunk_ns)} output chunks"
+            )
+            return
+        usage = self._usage
+        if usage is not None and isinstance(usage.get("completion_tokens"), int):
+            record.output_tokens = usage["completion_tokens"]
+            record.tokens_from_usage = True
+            if isinstance(usage.get("prompt_tokens"), int):
+                record.input_tokens = usage["prompt_tokens"]
+            details = usage.get("prompt_tokens_details")
+            if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+                record.cached_input_tokens = details["cached_tokens"]
+        else:
+            record.output_tokens = len(record.chunk_ns)
+        cumulative = self._cumulative
+        if cumulative and all(isinstance(c, int) for c in cumulative):
+            counts = [int(c) for c in cumulative if c is not None]
+            record.chunk_tokens = [counts[0]] + [b - a for a, b in itertools.pairwise(counts)]
+
+
+def parse_stream(response: Response, api: Api, record: RequestRecord, anchor_ns: int) -> None:
+    """Fill a record from a recorded response (every piece kept): the same parser, fed late."""
+    parser = StreamParser(api, record, anchor_ns)
+    if response.status == 200:
+        for t, piece in response.pieces:
+            parser.feed(t, piece)
+    parser.finish(response)
 
 
 def _has_output(choice: dict[str, Any], api: Api) -> bool:

@@ -1,27 +1,37 @@
-"""Server-sent events: split a timed byte stream into events, each stamped with its arrival."""
+"""Server-sent events: an incremental decoder that turns body pieces into (event, data) pairs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 
-def iter_events(pieces: list[tuple[int, bytes]]) -> Iterator[tuple[int, str | None, bytes]]:
-    """Yield (arrival_ns, event name, data) for each complete event.
+class SseDecoder:
+    """Feed body pieces as they arrive; get back each event they complete.
 
-    An event's arrival is that of the read that completed it. Data lines are joined with "\\n";
-    comment lines (":") and unknown fields are skipped. A trailing event without its blank line
-    (a stream cut off) is not yielded.
+    Data lines are joined with "\\n"; comments (":") and unknown fields are skipped; an event
+    still missing its blank line stays buffered (a stream cut off there never yields it).
     """
-    buf = b""
-    for t, piece in pieces:
-        buf = buf + piece if buf else piece
+
+    __slots__ = ("_buf",)
+
+    def __init__(self) -> None:
+        self._buf = b""
+
+    def feed(self, piece: bytes) -> list[tuple[str | None, bytes]]:
+        buf = self._buf + piece if self._buf else piece
         if b"\r" in buf:
             buf = buf.replace(b"\r\n", b"\n")
+        out: list[tuple[str | None, bytes]] = []
+        start = 0
         while True:
-            cut = buf.find(b"\n\n")
+            cut = buf.find(b"\n\n", start)
             if cut < 0:
                 break
-            block, buf = buf[:cut], buf[cut + 2 :]
+            block = buf[start:cut]
+            start = cut + 2
+            if block.startswith(b"data: ") and b"\n" not in block:
+                out.append((None, block[6:]))  # the common case: one data line
+                continue
             event: str | None = None
             data: list[bytes] = []
             for line in block.split(b"\n"):
@@ -31,4 +41,15 @@ def iter_events(pieces: list[tuple[int, bytes]]) -> Iterator[tuple[int, str | No
                 elif line.startswith(b"event:"):
                     event = line[6:].strip().decode("utf-8", "replace")
             if data or event:
-                yield t, event, b"\n".join(data)
+                out.append((event, b"\n".join(data)))
+        self._buf = buf[start:]
+        return out
+
+
+def iter_events(pieces: list[tuple[int, bytes]]) -> Iterator[tuple[int, str | None, bytes]]:
+    """(arrival_ns, event, data) for each complete event of a recorded piece list; an event's
+    arrival is that of the piece that completed it."""
+    decoder = SseDecoder()
+    for t, piece in pieces:
+        for event, data in decoder.feed(piece):
+            yield t, event, data
