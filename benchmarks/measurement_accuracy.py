@@ -122,9 +122,10 @@ async def run_conventional(port: int, streams: int, requests: int, scenario: str
     return out
 
 
-def start_server(log_prefix: Path) -> tuple[subprocess.Popen[str], int]:
+def start_server(log_prefix: Path, cpu: int | None) -> tuple[subprocess.Popen[str], int]:
+    prefix = ["taskset", "-c", str(cpu)] if cpu is not None else []
     proc = subprocess.Popen(
-        [sys.executable, str(SERVER), "--log", str(log_prefix)],
+        [*prefix, sys.executable, str(SERVER), "--log", str(log_prefix)],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert proc.stdout is not None
@@ -175,10 +176,11 @@ async def measure_point(
     streams: int,
     requests: int,
     scenario: str,
+    server_cpu: int | None,
 ) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         log_prefix = Path(tmp) / "truth"
-        proc, port = start_server(log_prefix)
+        proc, port = start_server(log_prefix, server_cpu)
         try:
             t0 = time.perf_counter()
             measured = await runner(port, streams, requests, scenario)
@@ -200,13 +202,22 @@ def main() -> None:
     p.add_argument("--tokens", type=int, default=64)
     p.add_argument("--rounds", type=int, default=3, help="requests per stream")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the OS place client and server (default: client on CPU 0, server on CPU 1)",
+    )
     args = p.parse_args()
+    pinned = not args.no_pin and len(os.sched_getaffinity(0)) >= 2
+    server_cpu = 1 if pinned else None
+    if pinned:
+        os.sched_setaffinity(0, {0})
     scenario = f"ttft_ms={args.ttft_ms};itl_ms={args.itl_ms};tokens={args.tokens}"
     rows = []
     for streams in [int(s) for s in args.streams.split(",")]:
         requests = max(streams * args.rounds, 20)
         for name, runner in (("tokenbench", run_tokenbench), ("conventional", run_conventional)):
-            result = uvloop.run(measure_point(runner, streams, requests, scenario))
+            result = uvloop.run(measure_point(runner, streams, requests, scenario, server_cpu))
             rows.append({"client": name, "streams": streams, **result})
             print(f"done: {name} at {streams} streams", file=sys.stderr)
     if args.json:
@@ -214,7 +225,8 @@ def main() -> None:
         return
     print(
         f"scenario: TTFT {args.ttft_ms:g} ms, ITL {args.itl_ms:g} ms, {args.tokens} tokens; "
-        f"{os.cpu_count()} CPUs; server and client in separate processes\n"
+        f"{os.cpu_count()} CPUs; server and client in separate processes"
+        f"{', pinned to CPUs 1 and 0' if pinned else ', placed by the OS'}\n"
     )
     print(
         "| streams | client | requests | chunks/s | TTFT err p50 | TTFT err p99 | "
