@@ -203,3 +203,62 @@ def test_api_key_is_sent_but_never_written(scripted_server: ScriptedServer, tmp_
     assert canary not in proc.stdout + proc.stderr
     for path in out.rglob("*"):
         assert canary not in path.read_text(errors="replace")
+
+
+def test_duration_bounds_the_measured_phase(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    import time
+
+    t0 = time.monotonic()
+    proc = bench(
+        "run",
+        "llm.inference.chatbot-short",
+        "--base-url",
+        scripted_server.base_url,
+        "--model",
+        "ttft_ms=5;itl_ms=10;tokens=20",
+        "--concurrency",
+        "2",
+        "--requests",
+        "1000",
+        "--duration",
+        "1",
+        "--output",
+        str(tmp_path),
+    )
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stderr
+    env = Envelope.model_validate_json(next(tmp_path.glob("*.json")).read_bytes())
+    # ~0.2 s per request on 2 slots: about 10 in 1 s; nowhere near the 1000 allowed.
+    assert 4 <= env.metrics.requests_measured <= 30
+    assert env.load.duration_limit_s == 1.0
+    assert env.metrics.duration_s is not None
+    assert env.metrics.duration_s < 2.0
+    assert elapsed < 30
+
+
+def test_completions_api_and_single_prompt_suite(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    proc = bench(
+        "run",
+        "llm.inference.single-prompt",
+        "--base-url",
+        scripted_server.base_url,
+        "--model",
+        "ttft_ms=5;itl_ms=1;tokens=30",
+        "--api",
+        "completions",
+        "--output",
+        str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr
+    env = Envelope.model_validate_json(next(tmp_path.glob("*.json")).read_bytes())
+    assert env.suite.api == "completions"
+    assert env.workload.kind == "fixed"
+    assert env.workload.input_tokens_target == 6  # the prompt's words, as the server counted
+    assert env.load.requests == 1
+    assert env.load.warmup_requests == 1
+    assert env.metrics.output_tokens_total == 30
+    assert env.metrics.e2e_ms is not None

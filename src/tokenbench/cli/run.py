@@ -132,9 +132,11 @@ class RichProgress:
         m = envelope.metrics
         tput = f"{m.output_throughput_tok_per_s:,.1f}" if m.output_throughput_tok_per_s else "—"
         ttft = f"{m.ttft_ms.p50:,.1f}" if m.ttft_ms else "—"
+        e2e = f"{m.e2e_ms.p50 / 1000:,.2f}" if m.e2e_ms else "—"
         self.console.print(
             f"[green]✓[/] concurrency {envelope.load.concurrency}: {tput} tok/s, "
-            f"TTFT p50 {ttft} ms, {m.requests_ok} ok / {m.requests_failed} failed → {path.name}",
+            f"TTFT p50 {ttft} ms, E2E p50 {e2e} s, "
+            f"{m.requests_ok} ok / {m.requests_failed} failed → {path.name}",
             soft_wrap=True,
         )
 

@@ -24,7 +24,7 @@ def _suite_table(suite: str, rows: list[SummaryRow]) -> Table:
         ("Conc.", "right"), ("Throughput (tok/s)", "right"), ("TTFT p50 (ms)", "right"),
         ("TTFT p99 (ms)", "right"), ("J/tok", "right"), ("Errors", "right"), ("Run ID", "left"),
     ]:  # fmt: skip
-        t.add_column(name, justify=justify)  # type: ignore[arg-type]
+        t.add_column(name, justify=justify, no_wrap=name in ("Model", "Engine", "Run ID"))  # type: ignore[arg-type]
     for r in rows:
         engine = r.engine + (f" {r.engine_version}" if r.engine_version else "")
         t.add_row(

