@@ -262,3 +262,15 @@ def test_completions_api_and_single_prompt_suite(
     assert env.load.warmup_requests == 1
     assert env.metrics.output_tokens_total == 30
     assert env.metrics.e2e_ms is not None
+
+
+def test_suites_lists_builtins_and_bundled_models() -> None:
+    proc = bench("suites")
+    assert proc.returncode == 0
+    for name in (
+        "llm.inference.chatbot-short",
+        "llm.inference.single-prompt",
+        "smollm2-135m-instruct",
+        "gemma-3-270m",
+    ):
+        assert name in proc.stdout
