@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
+from tokenbench.cli.output import stdout_console
 from tokenbench.engines.models import bundled_models
 from tokenbench.suites.suite import load_suite, suite_names
 
@@ -18,7 +18,7 @@ def add_parser(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    console = Console()
+    console = stdout_console()
     t = Table(title="suites", header_style="bold")
     for col in ("Name", "Workload", "Sweep", "Description"):
         t.add_column(col)

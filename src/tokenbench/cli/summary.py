@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from rich.console import Console
-
+from tokenbench.cli.output import stdout_console
 from tokenbench.compare.render import render_summary_rich, summary_json
 from tokenbench.compare.summary import summary_table
 from tokenbench.corpus.loader import load_corpus
@@ -25,8 +24,5 @@ def handle(args: argparse.Namespace) -> int:
     if args.report == "json":
         sys.stdout.buffer.write(summary_json(table) + b"\n")
     else:
-        console = Console()
-        if not console.is_terminal:
-            console = Console(width=max(console.width, 160))  # a pipe or log: don't squeeze rows
-        render_summary_rich(table, console)
+        render_summary_rich(table, stdout_console())
     return 0
