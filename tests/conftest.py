@@ -16,6 +16,14 @@ import pytest
 SERVER_SCRIPT = Path(__file__).parent / "support" / "scripted_server.py"
 
 
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keys and the identifier secret live in a per-test config dir, never the user's."""
+    path = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("TOKENBENCH_CONFIG_DIR", str(path))
+    return path
+
+
 @dataclass
 class ScriptedServer:
     port: int

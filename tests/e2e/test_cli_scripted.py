@@ -3,6 +3,7 @@ bad-input paths (one line, non-zero exit, nothing written)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import subprocess
@@ -12,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ScriptedServer
-from tokenbench.envelope.io import file_sha256
-from tokenbench.envelope.schema import Envelope
-from tokenbench.records import read_records
+from tests.support.envelopes import envelope_paths, open_run, prompt_ids, records
+from tokenbench.envelope import keys
+from tokenbench.envelope.verify import verify_file
 
 
 def bench(
@@ -48,28 +49,31 @@ def test_run_then_summary(scripted_server: ScriptedServer, tmp_path: Path) -> No
         str(out),
     )
     assert proc.returncode == 0, proc.stderr
-    envelopes = sorted(out.glob("*.json"))
+    envelopes = envelope_paths(out)
     assert len(envelopes) == 2
     for path in envelopes:
-        env = Envelope.model_validate_json(path.read_bytes())
-        raw = path.parent / env.raw.path
-        assert file_sha256(raw) == env.raw.sha256
-        records = read_records(raw.read_bytes())
-        assert len(records) == env.raw.records == env.load.requests + env.load.warmup_requests
+        opened = verify_file(path, keys.trusted_keys())  # signed, sidecars and metrics check out
+        assert opened.signer is not None
+        env = opened.predicate
+        rows = records(opened)
+        load = env.parameters.load
+        assert len(rows) == load.requests + load.warmup_requests
         assert env.metrics.requests_ok == 6
-        assert env.workload.input_tokens_exact is True
-        assert env.workload.template_overhead_tokens == 7
-        assert all(r.input_tokens == 128 and r.output_tokens == 128 for r in records)
-        assert env.engine.name == "vllm"
-        assert env.engine.detected
-        assert env.suite.ignore_eos_sent
+        assert env.parameters.workload.input_tokens_exact is True
+        assert env.parameters.workload.template_overhead_tokens == 7
+        assert all(r.input_tokens == 128 and r.output_tokens == 128 for r in rows)
+        assert env.target.engine.name == "vllm"
+        assert env.target.engine.detected
+        assert env.parameters.suite.ignore_eos_sent
+        assert env.energy.method == "none"  # the scripted server has no GPU behind it
         assert env.metrics.ttft_ms is not None
         assert env.metrics.ttft_ms.p50 >= 15.0
         assert env.metrics.joules_per_token is None
         assert "joules_per_token" in env.metrics.unmeasured
-    parsed = [Envelope.model_validate_json(p.read_bytes()) for p in envelopes]
-    assert {e.load.concurrency for e in parsed} == {1, 3}
-    ids = [i for e in parsed for i in e.workload.prompt_ids]
+    parsed = [open_run(p) for p in envelopes]
+    assert {e.predicate.parameters.load.concurrency for e in parsed} == {1, 3}
+    assert len({e.predicate.comparability.key for e in parsed}) == 1
+    ids = [i for e in parsed for i in prompt_ids(e)]
     assert len(ids) == len(set(ids)) == (6 + 1) + (6 + 3)  # one prompt per request, warmup too
 
     table = bench("summary", str(tmp_path / "corpus"))
@@ -98,12 +102,20 @@ def test_summary_skips_invalid_envelopes(scripted_server: ScriptedServer, tmp_pa
         str(tmp_path),
     )
     assert proc.returncode == 0, proc.stderr
+    # A well-formed envelope with a signature no trusted key verifies is skipped too.
+    good = envelope_paths(tmp_path)[0]
+    forged = json.loads(good.read_text())
+    sig = bytearray(base64.b64decode(forged["signatures"][0]["sig"]))
+    sig[0] ^= 0x01
+    forged["signatures"][0]["sig"] = base64.b64encode(bytes(sig)).decode()
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
     (tmp_path / "garbage.json").write_text("{not json")
     (tmp_path / "wrong.json").write_text(json.dumps({"schema_version": 1, "kind": "run"}))
     (tmp_path / "list.json").write_text("[1, 2]")
     table = bench("summary", str(tmp_path / "*.json"))
     assert table.returncode == 0, table.stderr
-    assert "1 envelopes loaded, 3 skipped (validation failure), 1 suites" in table.stdout
+    assert "1 envelopes loaded, 4 skipped (validation failure), 1 suites" in table.stdout
+    assert "no trusted key verifies the signature" in table.stdout
 
 
 def _closed_port() -> int:
@@ -229,10 +241,10 @@ def test_duration_bounds_the_measured_phase(
     )
     elapsed = time.monotonic() - t0
     assert proc.returncode == 0, proc.stderr
-    env = Envelope.model_validate_json(next(tmp_path.glob("*.json")).read_bytes())
+    env = open_run(envelope_paths(tmp_path)[0]).predicate
     # ~0.2 s per request on 2 slots: about 10 in 1 s; nowhere near the 1000 allowed.
     assert 4 <= env.metrics.requests_measured <= 30
-    assert env.load.duration_limit_s == 1.0
+    assert env.parameters.load.duration_limit_s == 1.0
     assert env.metrics.duration_s is not None
     assert env.metrics.duration_s < 2.0
     assert elapsed < 30
@@ -254,12 +266,12 @@ def test_completions_api_and_single_prompt_suite(
         str(tmp_path),
     )
     assert proc.returncode == 0, proc.stderr
-    env = Envelope.model_validate_json(next(tmp_path.glob("*.json")).read_bytes())
-    assert env.suite.api == "completions"
-    assert env.workload.kind == "fixed"
-    assert env.workload.input_tokens_target == 6  # the prompt's words, as the server counted
-    assert env.load.requests == 1
-    assert env.load.warmup_requests == 1
+    env = open_run(envelope_paths(tmp_path)[0]).predicate
+    assert env.parameters.suite.api == "completions"
+    assert env.parameters.workload.kind == "fixed"
+    assert env.parameters.workload.input_tokens_target == 6  # the prompt's words, as counted
+    assert env.parameters.load.requests == 1
+    assert env.parameters.load.warmup_requests == 1
     assert env.metrics.output_tokens_total == 30
     assert env.metrics.e2e_ms is not None
 

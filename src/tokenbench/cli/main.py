@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from tokenbench import __version__
-from tokenbench.cli import run, suites, summary
+from tokenbench.cli import keys, run, suites, summary, verify
 from tokenbench.errors import TokenbenchError
 
-COMMANDS = (run, summary, suites)
+COMMANDS = (run, summary, verify, keys, suites)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-_PIPE_WIDTH = 160
+_PIPE_WIDTH = 200
 
 
 def stdout_console() -> Console:

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.status import Status
 
 from tokenbench.engines.openai import Api
-from tokenbench.envelope.schema import Envelope
+from tokenbench.envelope.schema import RunPredicate
 from tokenbench.errors import ConfigError
 from tokenbench.loadgen.sweep import RunSettings, run_sweep
 from tokenbench.records import RequestRecord
@@ -46,6 +46,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="prompt generation seed")
     p.add_argument("--threads", type=int, help="CPU threads for the embedded llama-server")
     p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
+    p.add_argument(
+        "--no-sign", action="store_true", help="write unsigned envelopes (default: sign)"
+    )
     p.set_defaults(handler=handle)
 
 
@@ -82,6 +85,10 @@ class RichProgress:
         self._bar: Progress | None = None
         self._task: Any = None
         self._status: Status | None = None
+
+    def note(self, message: str) -> None:
+        """A line that stays: something the user should know (e.g. where a key was created)."""
+        self.console.print(f"[dim]note:[/] {message}", soft_wrap=True)
 
     def phase(self, message: str) -> None:
         """A transient status line: shown on a terminal while it lasts, never left in logs, so
@@ -125,16 +132,16 @@ class RichProgress:
             fields = self._bar.tasks[0].fields
             self._bar.update(self._task, advance=1, errors=fields["errors"] + errors)
 
-    def point_finished(self, path: Path, envelope: Envelope) -> None:
+    def point_finished(self, path: Path, predicate: RunPredicate) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
-        m = envelope.metrics
+        m = predicate.metrics
         tput = f"{m.output_throughput_tok_per_s:,.1f}" if m.output_throughput_tok_per_s else "—"
         ttft = f"{m.ttft_ms.p50:,.1f}" if m.ttft_ms else "—"
         e2e = f"{m.e2e_ms.p50 / 1000:,.2f}" if m.e2e_ms else "—"
         self.console.print(
-            f"[green]✓[/] concurrency {envelope.load.concurrency}: {tput} tok/s, "
+            f"[green]✓[/] concurrency {predicate.parameters.load.concurrency}: {tput} tok/s, "
             f"TTFT p50 {ttft} ms, E2E p50 {e2e} s, "
             f"{m.requests_ok} ok / {m.requests_failed} failed → {path.name}",
             soft_wrap=True,
@@ -172,6 +179,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         seed=args.seed,
         api_key=api_key,
         threads=args.threads,
+        sign=not args.no_sign,
     )
 
 

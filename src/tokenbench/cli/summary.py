@@ -4,23 +4,33 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from tokenbench.cli.output import stdout_console
 from tokenbench.compare.render import render_summary_rich, summary_json
 from tokenbench.compare.summary import summary_table
 from tokenbench.corpus.loader import load_corpus
+from tokenbench.envelope import keys
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("summary", help="summarise envelopes (files, directories, globs)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--report", choices=["table", "json"], default="table")
+    p.add_argument(
+        "--key",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PUB",
+        help="also trust this public key (PEM); the local key is always trusted",
+    )
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    table = summary_table(load_corpus(args.paths))
+    table = summary_table(load_corpus(args.paths, keys.trusted_keys(args.key)))
     if args.report == "json":
         sys.stdout.buffer.write(summary_json(table) + b"\n")
     else:

@@ -11,6 +11,7 @@ from rich.table import Table
 from tokenbench.compare.summary import SummaryRow, SummaryTable
 
 DASH = "—"
+_NO_WRAP = ("Model", "Engine", "Hardware", "Key", "Run ID")
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -22,9 +23,10 @@ def _suite_table(suite: str, rows: list[SummaryRow]) -> Table:
     for name, justify in [
         ("Model", "left"), ("Engine", "left"), ("Quant", "left"), ("Hardware", "left"),
         ("Conc.", "right"), ("Throughput (tok/s)", "right"), ("TTFT p50 (ms)", "right"),
-        ("TTFT p99 (ms)", "right"), ("J/tok", "right"), ("Errors", "right"), ("Run ID", "left"),
+        ("TTFT p99 (ms)", "right"), ("J/tok", "right"), ("Errors", "right"), ("Key", "left"),
+        ("Signed", "left"), ("Run ID", "left"),
     ]:  # fmt: skip
-        t.add_column(name, justify=justify, no_wrap=name in ("Model", "Engine", "Run ID"))  # type: ignore[arg-type]
+        t.add_column(name, justify=justify, no_wrap=name in _NO_WRAP)  # type: ignore[arg-type]
     for r in rows:
         engine = r.engine + (f" {r.engine_version}" if r.engine_version else "")
         t.add_row(
@@ -37,7 +39,9 @@ def _suite_table(suite: str, rows: list[SummaryRow]) -> Table:
             _num(r.ttft_p50_ms),
             _num(r.ttft_p99_ms),
             _num(r.joules_per_token, 3),
-            str(r.requests_failed),
+            str(r.requests_failed) + ("" if r.valid else " [red](invalid)[/]"),
+            r.comparability_key[:8],
+            "✓" if r.signer else "[yellow]unsigned[/]",
             r.run_id[-8:],
         )
     return t
@@ -50,6 +54,12 @@ def render_summary_rich(table: SummaryTable, console: Console) -> None:
         by_suite.setdefault(r.suite, []).append(r)
     for suite, rows in by_suite.items():
         console.print(_suite_table(suite, rows))
+    for m in table.mismatches:
+        console.print(
+            f"[yellow]warning:[/] the {m.suite} rows do not share a comparability key "
+            f"({len(m.keys)} keys); they differ in: {', '.join(m.fields)}",
+            soft_wrap=True,
+        )
     for path, why in table.skipped:
         console.print(f"[yellow]skipped[/] {path}: {why}", soft_wrap=True)
     console.print(
@@ -64,5 +74,8 @@ def summary_json(table: SummaryTable) -> bytes:
         "loaded": table.loaded,
         "skipped": [{"path": p, "reason": why} for p, why in table.skipped],
         "suites": table.suites,
+        "comparability_mismatches": [
+            {"suite": m.suite, "keys": m.keys, "fields": m.fields} for m in table.mismatches
+        ],
     }
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2)

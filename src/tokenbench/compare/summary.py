@@ -30,9 +30,22 @@ class SummaryRow:
     itl_p50_ms: float | None
     e2e_p50_ms: float | None
     joules_per_token: float | None
+    energy_method: str
+    comparability_key: str
+    signer: str | None  # keyid that verified the envelope; None when unsigned
+    valid: bool
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMismatch:
+    """Rows of one suite that do not share a comparability key, and the fields that differ."""
+
+    suite: str
+    keys: list[str]
+    fields: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,24 +54,46 @@ class SummaryTable:
     loaded: int
     skipped: list[tuple[str, str]]  # (path, reason)
     suites: int
+    mismatches: list[KeyMismatch]
+
+
+def _mismatches(corpus: Corpus) -> list[KeyMismatch]:
+    by_suite: dict[str, list[Any]] = {}
+    for run in corpus.runs:
+        by_suite.setdefault(run.predicate.parameters.suite.name, []).append(
+            run.predicate.comparability
+        )
+    out = []
+    for suite, comps in sorted(by_suite.items()):
+        keys = sorted({c.key for c in comps})
+        if len(keys) > 1:
+            fields = [
+                name
+                for name in ("hardware_fingerprint", "engine", "suite_digest", "schema_version")
+                if len({getattr(c, name) for c in comps}) > 1
+            ]
+            out.append(KeyMismatch(suite, keys, fields))
+    return out
 
 
 def summary_table(corpus: Corpus) -> SummaryTable:
     rows = []
-    for path, env in corpus.envelopes:
-        m = env.metrics
+    for loaded in corpus.runs:
+        p = loaded.predicate
+        m = p.metrics
+        engine = p.target.engine
         rows.append(
             SummaryRow(
-                path=str(path),
-                run_id=env.run_id,
-                suite=env.suite.name,
-                model_id=env.model.model_id,
-                engine=env.engine.name,
-                engine_version=env.engine.version,
-                quant=env.model.quant,
-                hardware=env.hardware.label,
-                concurrency=env.load.concurrency,
-                status=env.status,
+                path=str(loaded.path),
+                run_id=p.run_id,
+                suite=p.parameters.suite.name,
+                model_id=p.target.model.model_id,
+                engine=engine.name,
+                engine_version=engine.version,
+                quant=p.target.model.quant,
+                hardware=p.hardware.label,
+                concurrency=p.parameters.load.concurrency,
+                status=p.status,
                 requests_ok=m.requests_ok,
                 requests_failed=m.requests_failed,
                 output_throughput_tok_per_s=m.output_throughput_tok_per_s,
@@ -68,11 +103,15 @@ def summary_table(corpus: Corpus) -> SummaryTable:
                 itl_p50_ms=m.itl_ms.p50 if m.itl_ms else None,
                 e2e_p50_ms=m.e2e_ms.p50 if m.e2e_ms else None,
                 joules_per_token=m.joules_per_token,
+                energy_method=p.energy.method,
+                comparability_key=p.comparability.key,
+                signer=loaded.signer,
+                valid=p.validity.valid,
             )
         )
     rows.sort(key=lambda r: (r.suite, r.model_id, r.engine, r.quant or "", r.concurrency, r.run_id))
     skipped = [(str(p), why) for p, why in corpus.skipped]
-    return SummaryTable(rows, len(corpus.envelopes), skipped, len(corpus.suites))
+    return SummaryTable(rows, len(corpus.runs), skipped, len(corpus.suites), _mismatches(corpus))
 
 
 def relative(path: str, base: Path) -> str:

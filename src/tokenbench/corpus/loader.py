@@ -1,4 +1,9 @@
-"""Load envelopes from files, directories and globs. Invalid files are skipped and counted."""
+"""Load envelopes from files, directories and globs, verifying signatures as they load.
+
+An envelope whose signature no trusted key verifies, or that fails any check up to its schema,
+is skipped and counted with the reason. Unsigned envelopes (written with --no-sign) load,
+marked unsigned.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +11,55 @@ import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from tokenbench.envelope.schema import Envelope
+from tokenbench.envelope.schema import CONFIG_SUFFIX, PROMPTS_SUFFIX, RunPredicate
+from tokenbench.envelope.verify import VerifyError, open_envelope
 from tokenbench.errors import ConfigError
 
-MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
+_SIDECARS = (CONFIG_SUFFIX, PROMPTS_SUFFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedRun:
+    path: Path
+    predicate: RunPredicate
+    signer: str | None  # keyid that verified it; None for an unsigned envelope
 
 
 @dataclass
 class Corpus:
-    envelopes: list[tuple[Path, Envelope]] = field(default_factory=list)
+    runs: list[LoadedRun] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def suites(self) -> set[str]:
-        return {env.suite.name for _, env in self.envelopes}
+        return {r.predicate.parameters.suite.name for r in self.runs}
+
+
+def _is_envelope_name(path: Path) -> bool:
+    return path.name.endswith(".json") and not path.name.endswith(_SIDECARS)
 
 
 def _candidates(spec: str) -> list[Path]:
     path = Path(spec)
     if path.is_dir():
-        return sorted(p for p in path.rglob("*.json") if p.is_file())
+        return sorted(p for p in path.rglob("*.json") if p.is_file() and _is_envelope_name(p))
     if path.is_file():
         return [path]
     matches = sorted(Path(m) for m in glob.glob(spec, recursive=True))
     files: list[Path] = []
     for m in matches:
-        files.extend(_candidates(str(m)) if m.is_dir() else [m])
+        if m.is_dir():
+            files.extend(_candidates(str(m)))
+        elif _is_envelope_name(m):
+            files.append(m)
     if not files:
         raise ConfigError(f"{spec}: no such file, directory or matching glob")
     return files
 
 
-def _why(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "document"
-    return f"{where}: {first['msg']}"
-
-
-def load_corpus(specs: list[str]) -> Corpus:
+def load_corpus(specs: list[str], trusted: list[Ed25519PublicKey]) -> Corpus:
     corpus = Corpus()
     seen: set[Path] = set()
     for spec in specs:
@@ -55,16 +69,9 @@ def load_corpus(specs: list[str]) -> Corpus:
                 continue
             seen.add(resolved)
             try:
-                size = path.stat().st_size
-                if size > MAX_ENVELOPE_BYTES:
-                    corpus.skipped.append((path, f"larger than {MAX_ENVELOPE_BYTES} bytes"))
-                    continue
-                env = Envelope.model_validate_json(path.read_bytes())
-            except ValidationError as exc:
-                corpus.skipped.append((path, _why(exc)))
+                opened = open_envelope(path, trusted, require_signature=False)
+            except VerifyError as exc:
+                corpus.skipped.append((path, str(exc)))
                 continue
-            except OSError as exc:
-                corpus.skipped.append((path, exc.strerror or str(exc)))
-                continue
-            corpus.envelopes.append((path, env))
+            corpus.runs.append(LoadedRun(path, opened.predicate, opened.signer))
     return corpus

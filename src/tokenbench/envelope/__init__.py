@@ -1,5 +1,5 @@
-"""Envelopes: one JSON result file per sweep point, with its raw records in a JSONL sidecar."""
+"""Envelopes: signed DSSE/in-toto result files, one per sweep point, with sidecar files."""
 
-from tokenbench.envelope.schema import SCHEMA_VERSION, Envelope
+from tokenbench.envelope.schema import PREDICATE_TYPE, SCHEMA_VERSION, RunPredicate, Statement
 
-__all__ = ["SCHEMA_VERSION", "Envelope"]
+__all__ = ["PREDICATE_TYPE", "SCHEMA_VERSION", "RunPredicate", "Statement"]

@@ -8,9 +8,14 @@ import re
 import secrets
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from tokenbench.envelope.schema import Envelope
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tokenbench.envelope import dsse
+from tokenbench.envelope.canonical import canonical
+from tokenbench.envelope.schema import RunPredicate, Statement, Subject
 from tokenbench.records import RequestRecord
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -51,8 +56,30 @@ class RecordSink:
         self._file.close()
 
 
-def write_envelope(envelope: Envelope, path: Path) -> None:
+def write_json(path: Path, obj: Any) -> None:
+    """A sidecar JSON file (sorted keys, so equal content gives equal bytes and digest)."""
+    path.write_bytes(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+
+
+def subject(path: Path) -> Subject:
+    return Subject(name=path.name, digest={"sha256": file_sha256(path)})
+
+
+def statement_payload(predicate: RunPredicate, sidecars: list[Path]) -> bytes:
+    """The in-toto Statement over the sidecars, as RFC 8785 canonical JSON."""
+    statement = Statement(subject=[subject(p) for p in sidecars], predicate=predicate)
+    return canonical(statement.model_dump(mode="json", by_alias=True))
+
+
+def seal(payload: bytes, key: Ed25519PrivateKey | None) -> dict[str, object]:
+    """DSSE envelope around the payload: signed with `key`, or with no signature (--no-sign)."""
+    if key is None:
+        return dsse.unsigned(dsse.IN_TOTO_PAYLOAD_TYPE, payload)
+    return dsse.sign(dsse.IN_TOTO_PAYLOAD_TYPE, payload, key)
+
+
+def write_envelope(envelope: dict[str, object], path: Path) -> None:
     """Write atomically: a reader never sees a half-written envelope."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(envelope.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    tmp.write_bytes(orjson.dumps(envelope, option=orjson.OPT_INDENT_2) + b"\n")
     os.replace(tmp, path)

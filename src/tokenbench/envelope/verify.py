@@ -1,0 +1,190 @@
+"""Opening and verifying envelopes, one check after another; each failure has its own exit code.
+
+size cap → strict DSSE parse → signature over PAE by a trusted key → exact payloadType →
+strict payload JSON (no duplicate keys, no NaN) → _type / predicateType / schema version →
+sidecar digests → metrics recomputed from the raw records
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
+
+from tokenbench.envelope import dsse
+from tokenbench.envelope.canonical import StrictJsonError, strict_loads
+from tokenbench.envelope.io import file_sha256
+from tokenbench.envelope.schema import (
+    PREDICATE_TYPE,
+    RAW_SUFFIX,
+    SCHEMA_VERSION,
+    STATEMENT_TYPE,
+    RunPredicate,
+    Statement,
+)
+from tokenbench.errors import EnvelopeError
+from tokenbench.metrics.summary import summarize
+from tokenbench.records import read_records
+
+MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
+
+# check → (exit code, what the failure means)
+CHECKS: dict[str, tuple[int, str]] = {
+    "too_large": (10, "larger than the size cap"),
+    "malformed": (11, "not a DSSE envelope"),
+    "bad_signature": (12, "no trusted key verifies the signature"),
+    "unsigned": (13, "not signed"),
+    "payload_type": (14, "wrong payloadType"),
+    "payload_json": (15, "payload is not strict JSON"),
+    "statement": (16, "not a tokenbench run statement of this schema"),
+    "subject_mismatch": (17, "a sidecar file does not match its digest"),
+    "data_unverified": (18, "a sidecar file is missing: data unverified"),
+    "metrics_mismatch": (19, "metrics do not match the raw records"),
+}
+
+
+class VerifyError(EnvelopeError):
+    def __init__(self, check: str, detail: str) -> None:
+        self.check = check
+        self.exit_code = CHECKS[check][0]
+        super().__init__(f"{CHECKS[check][1]}: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    path: Path
+    statement: Statement
+    signer: str | None  # keyid of the trusted key that verified it; None when unsigned
+
+    @property
+    def predicate(self) -> RunPredicate:
+        return self.statement.predicate
+
+
+def _dsse_fields(doc: Any) -> tuple[str, bytes, list[tuple[str | None, bytes]]]:
+    if not isinstance(doc, dict) or set(doc) != {"payloadType", "payload", "signatures"}:
+        raise VerifyError("malformed", "expected exactly payloadType, payload and signatures")
+    ptype, payload, sigs = doc["payloadType"], doc["payload"], doc["signatures"]
+    if not isinstance(ptype, str) or not isinstance(payload, str) or not isinstance(sigs, list):
+        raise VerifyError("malformed", "payloadType and payload must be strings, signatures a list")
+    try:
+        raw = dsse.unb64(payload)
+        signatures = []
+        for s in sigs:
+            if not isinstance(s, dict) or not isinstance(s.get("sig"), str):
+                raise VerifyError("malformed", "each signature needs a base64 'sig'")
+            kid = s.get("keyid")
+            signatures.append((kid if isinstance(kid, str) else None, dsse.unb64(s["sig"])))
+    except ValueError as exc:
+        raise VerifyError("malformed", f"bad base64: {exc}") from None
+    return ptype, raw, signatures
+
+
+def open_envelope(
+    path: Path, trusted: list[Ed25519PublicKey], require_signature: bool = True
+) -> Opened:
+    """Run every check up to the statement's schema. Unsigned envelopes pass only when
+    `require_signature` is False; a signature no trusted key verifies never passes."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise VerifyError("malformed", exc.strerror or str(exc)) from None
+    if size > MAX_ENVELOPE_BYTES:
+        raise VerifyError("too_large", f"{size} bytes > {MAX_ENVELOPE_BYTES}")
+    try:
+        doc = strict_loads(path.read_bytes())
+    except StrictJsonError as exc:
+        raise VerifyError("malformed", str(exc)) from None
+    ptype, payload, signatures = _dsse_fields(doc)
+
+    signer: str | None = None
+    if signatures:
+        verified = dsse.verify(ptype, payload, signatures, trusted)
+        if verified is None:
+            why = (
+                "no trusted key given (pass --key PUB)"
+                if not trusted
+                else ("the payload or signature was altered, or the signer is not trusted")
+            )
+            raise VerifyError("bad_signature", why)
+        signer = verified.keyid
+    elif require_signature:
+        raise VerifyError("unsigned", "it was written with --no-sign")
+
+    if ptype != dsse.IN_TOTO_PAYLOAD_TYPE:
+        raise VerifyError("payload_type", f"{ptype!r}, expected {dsse.IN_TOTO_PAYLOAD_TYPE!r}")
+    try:
+        body = strict_loads(payload)
+    except StrictJsonError as exc:
+        raise VerifyError("payload_json", str(exc)) from None
+    if not isinstance(body, dict):
+        raise VerifyError("statement", "the payload is not a JSON object")
+    if body.get("_type") != STATEMENT_TYPE:
+        raise VerifyError("statement", f"_type {body.get('_type')!r}, expected {STATEMENT_TYPE!r}")
+    if body.get("predicateType") != PREDICATE_TYPE:
+        raise VerifyError(
+            "statement", f"predicateType {body.get('predicateType')!r}, expected {PREDICATE_TYPE!r}"
+        )
+    predicate = body.get("predicate")
+    version = predicate.get("schema_version") if isinstance(predicate, dict) else None
+    if version != SCHEMA_VERSION:
+        raise VerifyError(
+            "statement", f"schema_version {version!r}, this tool reads {SCHEMA_VERSION}"
+        )
+    try:
+        statement = Statement.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise VerifyError("statement", f"{where}: {first['msg']}") from None
+    return Opened(path, statement, signer)
+
+
+def check_subjects(opened: Opened) -> None:
+    """Recompute each sidecar's digest; missing files → data unverified, after the rest."""
+    missing = []
+    for subject in opened.statement.subject:
+        file = opened.path.parent / subject.name
+        if not file.is_file():
+            missing.append(subject.name)
+            continue
+        if file_sha256(file) != subject.digest.get("sha256"):
+            raise VerifyError("subject_mismatch", subject.name)
+    if missing:
+        raise VerifyError("data_unverified", ", ".join(missing))
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return False
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return bool(a == b)
+
+
+def check_metrics(opened: Opened) -> None:
+    raw = next((s.name for s in opened.statement.subject if s.name.endswith(RAW_SUFFIX)), None)
+    if raw is None:
+        raise VerifyError("metrics_mismatch", "no raw-records subject to recompute from")
+    records = read_records((opened.path.parent / raw).read_bytes())
+    energy = opened.predicate.energy
+    recomputed = summarize(records, energy_j=energy.energy_j, energy_reason=energy.reason)
+    stated = opened.predicate.metrics.model_dump(mode="json")
+    again = recomputed.model_dump(mode="json")
+    differing = sorted(k for k in stated if not _close(stated[k], again.get(k)))
+    if differing:
+        raise VerifyError("metrics_mismatch", ", ".join(differing))
+
+
+def verify_file(path: Path, trusted: list[Ed25519PublicKey]) -> Opened:
+    """Every check, in order. Raises VerifyError with the check's exit code."""
+    opened = open_envelope(path, trusted, require_signature=True)
+    check_subjects(opened)
+    check_metrics(opened)
+    return opened
