@@ -297,3 +297,9 @@ def test_sidecar_digest_is_what_the_statement_names(signed_run: Path) -> None:
         raw.name.replace(RAW_SUFFIX, ".config.json"),
         raw.name.replace(RAW_SUFFIX, ".prompts.json"),
     }
+
+
+def test_verify_a_whole_directory(signed_run: Path) -> None:
+    proc = bench("verify", str(signed_run.parent))
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.count("OK ") == 1  # sidecars are not taken for envelopes

@@ -1,4 +1,4 @@
-"""`bench verify FILE... [--key PUB]...`: check envelopes end to end; exit code says which check
+"""`bench verify PATH... [--key PUB]...`: check envelopes end to end; exit code says which check
 failed first (see `tokenbench.envelope.verify.CHECKS`)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
+from tokenbench.corpus import envelope_files
 from tokenbench.envelope import keys
 from tokenbench.envelope.verify import VerifyError, verify_file
 
@@ -22,7 +23,7 @@ def add_parser(sub: Any) -> None:
         "schema; 17 sidecar digest mismatch; 18 sidecar missing (data unverified); "
         "19 metrics do not match the raw records.",
     )
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="envelope files, directories, globs")
     p.add_argument(
         "--key",
         action="append",
@@ -38,7 +39,8 @@ def handle(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     trusted = keys.trusted_keys(args.key)
     first_failure = 0
-    for path in args.files:
+    files = [f for spec in args.paths for f in envelope_files(spec)]
+    for path in files:
         try:
             opened = verify_file(path, trusted)
         except VerifyError as exc:

@@ -1,5 +1,5 @@
 """Corpus: directories of envelopes, loaded and verified."""
 
-from tokenbench.corpus.loader import Corpus, LoadedRun, load_corpus
+from tokenbench.corpus.loader import Corpus, LoadedRun, envelope_files, load_corpus
 
-__all__ = ["Corpus", "LoadedRun", "load_corpus"]
+__all__ = ["Corpus", "LoadedRun", "envelope_files", "load_corpus"]

@@ -41,7 +41,8 @@ def _is_envelope_name(path: Path) -> bool:
     return path.name.endswith(".json") and not path.name.endswith(_SIDECARS)
 
 
-def _candidates(spec: str) -> list[Path]:
+def envelope_files(spec: str) -> list[Path]:
+    """Envelope files named by a path, a directory (searched recursively) or a glob."""
     path = Path(spec)
     if path.is_dir():
         return sorted(p for p in path.rglob("*.json") if p.is_file() and _is_envelope_name(p))
@@ -51,7 +52,7 @@ def _candidates(spec: str) -> list[Path]:
     files: list[Path] = []
     for m in matches:
         if m.is_dir():
-            files.extend(_candidates(str(m)))
+            files.extend(envelope_files(str(m)))
         elif _is_envelope_name(m):
             files.append(m)
     if not files:
@@ -63,7 +64,7 @@ def load_corpus(specs: list[str], trusted: list[Ed25519PublicKey]) -> Corpus:
     corpus = Corpus()
     seen: set[Path] = set()
     for spec in specs:
-        for path in _candidates(spec):
+        for path in envelope_files(spec):
             resolved = path.resolve()
             if resolved in seen:
                 continue
