@@ -212,9 +212,18 @@ def test_api_key_is_sent_but_never_written(scripted_server: ScriptedServer, tmp_
         env=env,
     )
     assert proc.returncode == 0, proc.stderr
+    # The server saw the key (as a bearer token) ...
+    import hashlib
+
+    sent = hashlib.sha256(f"Bearer {canary}".encode()).hexdigest()
+    assert {e["auth_sha256"] for e in scripted_server.log_entries()} == {sent}
+    # ... and nothing tokenbench printed or wrote contains it, payloads decoded.
     assert canary not in proc.stdout + proc.stderr
     for path in out.rglob("*"):
-        assert canary not in path.read_text(errors="replace")
+        text = path.read_text(errors="replace")
+        if path.name.endswith(".json") and '"payload"' in text:
+            text += base64.b64decode(json.loads(text)["payload"]).decode()
+        assert canary not in text
 
 
 def test_duration_bounds_the_measured_phase(

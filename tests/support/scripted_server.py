@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import json
 import os
@@ -53,6 +54,7 @@ class ScriptedServer(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buf = b""
         self.busy = False
+        self.auth_sha256: str | None = None  # digest of the Authorization header, never the key
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -81,6 +83,12 @@ class ScriptedServer(asyncio.Protocol):
             body = self.buf[end + 4 : end + 4 + length]
             self.buf = self.buf[end + 4 + length :]
             method, path = head.split(" ", 2)[:2]
+            auth = next(
+                (line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]
+                 if line.lower().startswith("authorization:")),
+                None,
+            )  # fmt: skip
+            self.auth_sha256 = hashlib.sha256(auth.encode()).hexdigest() if auth else None
             self.busy = True
             asyncio.get_running_loop().create_task(self.handle(method, path, body, recv_ns))
 
@@ -208,12 +216,9 @@ class ScriptedServer(asyncio.Protocol):
 
     def _log(self, rid: str, recv_ns: int, chunk_ns: list[int], outcome: str) -> None:
         if self.log is not None:
-            self.log.write(
-                json.dumps(
-                    {"id": rid, "recv_ns": recv_ns, "chunk_ns": chunk_ns, "outcome": outcome}
-                )
-                + "\n"
-            )
+            entry = {"id": rid, "recv_ns": recv_ns, "chunk_ns": chunk_ns, "outcome": outcome,
+                     "auth_sha256": self.auth_sha256}  # fmt: skip
+            self.log.write(json.dumps(entry) + "\n")
             self.log.flush()
 
 
