@@ -31,10 +31,6 @@ class EnvelopeError(TokenbenchError):
     exit_code = 3
 
 
-class LoadgenError(TokenbenchError):
-    exit_code = 1
-
-
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> ConfigError:
     """A ConfigError for an unknown registry name, listing close matches (or all names)."""
     names = sorted(known)

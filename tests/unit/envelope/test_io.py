@@ -4,7 +4,8 @@ import re
 import time
 from pathlib import Path
 
-from tokenbench.envelope.io import RecordSink, file_sha256, new_ulid, safe_name
+from tokenbench.digests import file_sha256
+from tokenbench.envelope.io import RecordSink, new_ulid, safe_name
 from tokenbench.records import ErrorKind, RequestRecord, read_records
 
 
