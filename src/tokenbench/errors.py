@@ -3,8 +3,7 @@
 TokenbenchError
 ├── ConfigError      bad flags, unknown suite/model, unreadable input files
 ├── EngineError      the server under test: unreachable, refused, failed to start
-├── EnvelopeError    an envelope that does not validate
-└── LoadgenError     the load generator could not carry out the plan
+└── EnvelopeError    an envelope that does not validate or verify (verify.VerifyError)
 """
 
 from __future__ import annotations
