@@ -9,7 +9,8 @@ LLAMA_CMAKE_ARGS := -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUIL
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_SWEEP ?= 1,2,4
 
-.PHONY: demo test check lint format typecheck install clean
+.PHONY: demo test check lint format typecheck install browser clean
+SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null && echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,7 @@ demo: install
 	$(BIN)/bench run llm.inference.chatbot-short --model smollm2-135m-instruct --sweep $(DEMO_SWEEP) --output corpus/smollm2
 	$(BIN)/bench run llm.inference.chatbot-short --model gemma-3-270m --sweep $(DEMO_SWEEP) --output corpus/gemma3
 	$(BIN)/bench summary corpus
+	$(BIN)/bench report corpus -o corpus/report.html
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
@@ -48,7 +50,13 @@ format: install
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-test: check
+# The report's browser test drives Debian's chromium through Playwright (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo ">>> Installing Debian's chromium for the browser test (apt-get)"; \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+
+test: check browser
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 clean:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import orjson
 from rich.console import Console
 from rich.table import Table
 
+from tokenbench.compare.comparison import Comparison, Pair, RunRow
+from tokenbench.compare.metrics_registry import all_metrics, get_metric
 from tokenbench.compare.summary import SummaryRow, SummaryTable
 
 DASH = "—"
@@ -79,3 +83,136 @@ def summary_json(table: SummaryTable) -> bytes:
         ],
     }
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+
+
+def _run_dict(row: RunRow) -> dict[str, Any]:
+    p = row.run.predicate
+    return {
+        "suite": p.parameters.suite.name,
+        "model_id": p.target.model.model_id,
+        "engine": f"{p.target.engine.name} {p.target.engine.version or ''}".strip(),
+        "quant": p.target.model.quant,
+        "hardware": p.hardware.label,
+        "concurrency": p.parameters.load.concurrency,
+        "label": row.label,
+        "run_id": p.run_id,
+        "signed": row.run.signer is not None,
+        "metrics": {m.json_key: m.figure(p.metrics) for m in all_metrics()},
+        "pareto": row.pareto,
+    }
+
+
+def _pair_dict(pair: Pair) -> dict[str, Any]:
+    return {
+        "suite": pair.suite,
+        "concurrency": pair.concurrency,
+        "a": pair.a,
+        "b": pair.b,
+        "runs_a": pair.runs_a,
+        "runs_b": pair.runs_b,
+        "metrics": [
+            {
+                "metric": d.metric.name,
+                "a": d.difference.a,
+                "b": d.difference.b,
+                "relative": d.difference.relative,
+                "ci_low": d.difference.ci_low,
+                "ci_high": d.difference.ci_high,
+                "n_a": d.difference.n_a,
+                "n_b": d.difference.n_b,
+                "method": d.difference.method,
+                "significant": d.difference.significant,
+                "verdict": d.verdict,
+            }
+            for d in pair.metrics
+        ],
+    }
+
+
+def _visible(comparison: Comparison, frontier_only: bool) -> list[RunRow]:
+    return [r for r in comparison.rows if r.pareto or not frontier_only]
+
+
+def comparison_json(comparison: Comparison, frontier_only: bool = False) -> bytes:
+    doc = {
+        "by": comparison.by,
+        "pareto_metrics": [m.name for m in comparison.pareto_metrics],
+        "runs": [_run_dict(r) for r in _visible(comparison, frontier_only)],
+        "pairs": [_pair_dict(p) for p in comparison.pairs],
+        "forced_mismatches": comparison.forced_mismatches,
+    }
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+
+
+_COLUMNS = ("throughput", "ttft", "ttft_p99", "tpot", "jtok")
+
+
+def _row_cells(row: RunRow) -> list[str]:
+    p = row.run.predicate
+    return [
+        p.parameters.suite.name,
+        row.label,
+        str(p.parameters.load.concurrency),
+        *[_num(get_metric(c).figure(p.metrics), 3 if c == "jtok" else 1) for c in _COLUMNS],
+        "★" if row.pareto else "",
+    ]
+
+
+def _headers() -> list[str]:
+    return ["Suite", "Run", "Conc.", *[get_metric(c).label for c in _COLUMNS], "Pareto"]
+
+
+def comparison_csv(comparison: Comparison, frontier_only: bool = False) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["suite", "label", "concurrency", *[get_metric(c).json_key for c in _COLUMNS],
+                     "pareto", "run_id"])  # fmt: skip
+    for row in _visible(comparison, frontier_only):
+        p = row.run.predicate
+        writer.writerow(
+            [p.parameters.suite.name, row.label, p.parameters.load.concurrency,
+             *[get_metric(c).figure(p.metrics) for c in _COLUMNS], row.pareto, p.run_id]
+        )  # fmt: skip
+    return buf.getvalue()
+
+
+def comparison_markdown(comparison: Comparison, frontier_only: bool = False) -> str:
+    lines = ["| " + " | ".join(_headers()) + " |", "|" + "---|" * len(_headers())]
+    lines += ["| " + " | ".join(_row_cells(r)) + " |" for r in _visible(comparison, frontier_only)]
+    if comparison.pairs:
+        lines += ["", "| Suite | Conc. | A | B | Metric | Verdict |", "|---|---|---|---|---|---|"]
+        for pair in comparison.pairs:
+            for d in pair.metrics:
+                lines.append(
+                    f"| {pair.suite} | {pair.concurrency} | {pair.a} | {pair.b} | "
+                    f"{d.metric.label} | {d.verdict} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def render_comparison_rich(
+    comparison: Comparison, console: Console, frontier_only: bool = False
+) -> None:
+    t = Table(title=f"runs by {comparison.by}", title_justify="left", header_style="bold")
+    for h in _headers():
+        t.add_column(h, justify="left" if h in ("Suite", "Run") else "right", no_wrap=True)
+    for row in _visible(comparison, frontier_only):
+        t.add_row(*_row_cells(row))
+    console.print(t)
+    names = ", ".join(m.name for m in comparison.pareto_metrics)
+    console.print(f"★ = on the Pareto frontier of {names} within its suite")
+    for pair in comparison.pairs:
+        p = Table(
+            title=f"{pair.suite} @ concurrency {pair.concurrency}: {pair.b} vs {pair.a}",
+            title_justify="left",
+            header_style="bold",
+        )
+        p.add_column("Metric")
+        p.add_column(pair.a, justify="right")
+        p.add_column(pair.b, justify="right")
+        p.add_column("Verdict (95% bootstrap CI)")
+        for d in pair.metrics:
+            p.add_row(d.metric.label, _num(d.difference.a), _num(d.difference.b), d.verdict)
+        console.print(p)
+    for problem in comparison.forced_mismatches:
+        console.print(f"[yellow]warning:[/] compared with --force: {problem}", soft_wrap=True)

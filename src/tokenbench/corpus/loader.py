@@ -13,9 +13,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from tokenbench.envelope.schema import CONFIG_SUFFIX, PROMPTS_SUFFIX, RunPredicate
+from tokenbench.envelope.schema import CONFIG_SUFFIX, PROMPTS_SUFFIX, RAW_SUFFIX, RunPredicate
 from tokenbench.envelope.verify import VerifyError, open_envelope
 from tokenbench.errors import ConfigError
+from tokenbench.records import RequestRecord, read_records
 
 _SIDECARS = (CONFIG_SUFFIX, PROMPTS_SUFFIX)
 
@@ -25,6 +26,13 @@ class LoadedRun:
     path: Path
     predicate: RunPredicate
     signer: str | None  # keyid that verified it; None for an unsigned envelope
+    raw_path: Path | None = None  # the raw-records sidecar the statement names
+
+    def records(self) -> list[RequestRecord]:
+        """The raw records (empty when the sidecar is missing: data unverified)."""
+        if self.raw_path is None or not self.raw_path.is_file():
+            return []
+        return read_records(self.raw_path.read_bytes())
 
 
 @dataclass
@@ -74,5 +82,10 @@ def load_corpus(specs: list[str], trusted: list[Ed25519PublicKey]) -> Corpus:
             except VerifyError as exc:
                 corpus.skipped.append((path, str(exc)))
                 continue
-            corpus.runs.append(LoadedRun(path, opened.predicate, opened.signer))
+            raw = next(
+                (path.parent / s.name for s in opened.statement.subject
+                 if s.name.endswith(RAW_SUFFIX)),
+                None,
+            )  # fmt: skip
+            corpus.runs.append(LoadedRun(path, opened.predicate, opened.signer, raw))
     return corpus

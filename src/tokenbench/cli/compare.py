@@ -1,0 +1,58 @@
+"""`bench compare PATH...`: pairs, differences with bootstrap CIs, Pareto frontiers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from tokenbench.cli.keys import add_trust_option
+from tokenbench.cli.output import stdout_console
+from tokenbench.compare.comparison import BY, DEFAULT_PARETO, compare, parse_at
+from tokenbench.compare.render import (
+    comparison_csv,
+    comparison_json,
+    comparison_markdown,
+    render_comparison_rich,
+)
+from tokenbench.corpus.loader import load_corpus
+from tokenbench.envelope import keys
+from tokenbench.report.charts import sections
+from tokenbench.report.html import render_html
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("compare", help="compare runs: differences with CIs, Pareto frontiers")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="envelope files, directories, globs")
+    p.add_argument("--by", choices=BY, default="model", help="the axis compared (default model)")
+    p.add_argument("--at", action="append", default=[], metavar="KEY=VALUE",
+                   help="select runs: concurrency=16, suite=NAME (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--pareto",
+        metavar="METRICS",
+        help="show only the frontier of these metrics, e.g. throughput,ttft "
+        "(metrics: throughput, ttft, ttft_p99, tpot, e2e, itl, jtok, rps)",
+    )
+    p.add_argument("--report", choices=["table", "json", "csv", "md", "html"], default="table")
+    p.add_argument("--force", action="store_true",
+                   help="compare runs whose comparability keys differ")  # fmt: skip
+    add_trust_option(p)
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
+    metrics = [m.strip() for m in args.pareto.split(",")] if args.pareto else DEFAULT_PARETO
+    result = compare(corpus, args.by, parse_at(args.at), metrics, args.force)
+    frontier_only = bool(args.pareto)
+    if args.report == "json":
+        sys.stdout.buffer.write(comparison_json(result, frontier_only) + b"\n")
+    elif args.report == "csv":
+        sys.stdout.write(comparison_csv(result, frontier_only))
+    elif args.report == "md":
+        sys.stdout.write(comparison_markdown(result, frontier_only))
+    elif args.report == "html":
+        sys.stdout.write(render_html(sections(result), len(corpus.runs), len(corpus.skipped)))
+    else:
+        render_comparison_rich(result, stdout_console(), frontier_only)
+    return 0

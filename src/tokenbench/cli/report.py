@@ -1,0 +1,45 @@
+"""`bench report PATH... -o report.html [--png DIR]`: the self-contained HTML report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tokenbench.cli.keys import add_trust_option
+from tokenbench.compare.comparison import compare
+from tokenbench.corpus.loader import load_corpus
+from tokenbench.envelope import keys
+from tokenbench.errors import ConfigError
+from tokenbench.report.charts import sections
+from tokenbench.report.html import render_html
+from tokenbench.report.png import write_pngs
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("report", help="write a self-contained HTML report (and PNG charts)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="envelope files, directories, globs")
+    p.add_argument("-o", "--output", type=Path, default=Path("report.html"))
+    p.add_argument("--png", type=Path, metavar="DIR", help="also write each chart as a PNG")
+    p.add_argument("--force", action="store_true",
+                   help="include runs whose comparability keys differ")  # fmt: skip
+    add_trust_option(p)
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
+    if not corpus.runs:
+        raise ConfigError("no valid envelope to report on; see `bench summary` for why")
+    parts = sections(compare(corpus, force=args.force))
+    page = render_html(parts, len(corpus.runs), len(corpus.skipped))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(page, encoding="utf-8")
+    console = Console(stderr=True, highlight=False)
+    console.print(f"report: {args.output}", soft_wrap=True)
+    if args.png:
+        for path in write_pngs(parts, args.png):
+            console.print(f"chart: {path}", soft_wrap=True)
+    return 0

@@ -1,0 +1,1 @@
+"""Report: a self-contained HTML page (and PNG charts) over a corpus of envelopes."""
