@@ -190,37 +190,49 @@ def test_server_4xx_on_first_request_shows_its_message(
     assert not list(tmp_path.rglob("*.json"))
 
 
-def test_api_key_is_sent_but_never_written(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("route", ["flag", "env", "url-userinfo", "url-query"])
+def test_api_key_is_sent_but_never_written(
+    scripted_server: ScriptedServer, tmp_path: Path, route: str
+) -> None:
+    import hashlib
     import os
 
     canary = "sk-canary-5f1e2d3c4b5a"
-    env = {**os.environ, "TOKENBENCH_API_KEY": canary}
+    env = {k: v for k, v in os.environ.items() if k not in ("TOKENBENCH_API_KEY", "OPENAI_API_KEY")}
+    base = scripted_server.base_url
+    extra: list[str] = []
+    if route == "flag":
+        extra = ["--api-key", canary]
+    elif route == "env":
+        env["TOKENBENCH_API_KEY"] = canary
+    elif route == "url-userinfo":
+        base = base.replace("http://", f"http://user:{canary}@")
+    else:
+        base = f"{base}?api-version=2024-06-01&key={canary}"
     out = tmp_path / "o"
-    proc = run_chatbot(
-        scripted_server,
-        "--model",
-        "ttft_ms=1;itl_ms=1",
-        "--concurrency",
-        "1",
-        "--requests",
-        "1",
-        "--output",
-        str(out),
-        env=env,
-    )
+    proc = bench("run", "llm.inference.chatbot-short", "--base-url", base, *extra,
+                 "--model", "ttft_ms=1;itl_ms=1", "--concurrency", "1", "--requests", "1",
+                 "--output", str(out), env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    # The server saw the key (as a bearer token) ...
-    import hashlib
-
-    sent = hashlib.sha256(f"Bearer {canary}".encode()).hexdigest()
-    assert {e["auth_sha256"] for e in scripted_server.log_entries()} == {sent}
-    # ... and nothing tokenbench printed or wrote contains it, payloads decoded.
+    if route != "url-query":  # the key reached the server as a bearer token
+        sent = hashlib.sha256(f"Bearer {canary}".encode()).hexdigest()
+        assert {e["auth_sha256"] for e in scripted_server.log_entries()} == {sent}
+    # Nothing tokenbench printed or wrote contains it, payloads decoded.
     assert canary not in proc.stdout + proc.stderr
-    for path in out.rglob("*"):
+    written = list(out.rglob("*"))
+    assert written
+    for path in written:
         text = path.read_text(errors="replace")
         if path.name.endswith(".json") and '"payload"' in text:
             text += base64.b64decode(json.loads(text)["payload"]).decode()
-        assert canary not in text
+        assert canary not in text, path
+        assert "api-version" not in text, path  # base URLs are stored without query strings
+    # A failing run's error message does not leak it either.
+    bad = bench("run", "llm.inference.chatbot-short", "--base-url",
+                base.replace(str(scripted_server.port), "1"), *extra, "--output",
+                str(tmp_path / "x"), env=env)  # fmt: skip
+    assert bad.returncode == 2
+    assert canary not in bad.stdout + bad.stderr
 
 
 def test_duration_bounds_the_measured_phase(

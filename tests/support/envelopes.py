@@ -35,3 +35,55 @@ def records(opened: Opened) -> list[RequestRecord]:
 def prompt_ids(opened: Opened) -> list[str]:
     manifest: dict[str, Any] = orjson.loads(sidecar(opened, PROMPTS_SUFFIX).read_bytes())
     return [p["prompt_id"] for p in manifest["prompts"]]
+
+
+def minimal_statement() -> dict[str, Any]:
+    """A valid Statement with made-up content, for parser tests that need to get past the schema."""
+    import socket
+
+    from tokenbench.envelope.hardware import fingerprint
+    from tokenbench.metrics.summary import summarize
+
+    hw = fingerprint().model_dump(mode="json")
+    assert socket.gethostname() not in json_text(hw)
+    return {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [],
+        "predicateType": "urn:tokenbench:predicate:run:v2",
+        "predicate": {
+            "schema_version": 2,
+            "kind": "run",
+            "run_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "sweep_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "status": "complete",
+            "validity": {"valid": True, "reasons": []},
+            "parameters": {
+                "suite": {"name": "s", "api": "chat", "temperature": 0.0, "max_tokens": 1,
+                          "ignore_eos_requested": False, "ignore_eos_sent": False,
+                          "prefix_cache_disabled": False},
+                "load": {"concurrency": 1, "requests": 1, "warmup_requests": 0,
+                         "duration_limit_s": None, "timeout_s": 1.0, "seed": 0},
+                "workload": {"kind": "fixed", "prompts": 1, "input_tokens_target": None,
+                             "template_overhead_tokens": None, "input_tokens_exact": None},
+            },
+            "target": {
+                "base_url": "http://127.0.0.1:1/v1",
+                "engine": {"name": "x", "version": None, "detected": False, "embedded": False},
+                "model": {"model_id": "m", "source": "remote"},
+            },
+            "hardware": hw,
+            "software": {"tool_version": "0", "git_commit": None, "python": "3", "event_loop": "x",
+                         "packages_digest": "0", "packages": {}, "suite_digest": "0"},
+            "timing": {"started_at": "x", "finished_at": "x", "wall_anchor_us": 0},
+            "metrics": summarize([]).model_dump(mode="json"),
+            "energy": {"method": "none", "scope": None, "window_s": None, "energy_j": None,
+                       "idle_watts": None, "reason": "none"},
+            "comparability": {"key": "0", "hardware_fingerprint": "0", "engine": "x",
+                              "suite_digest": "0", "schema_version": 2},
+            "privacy": {"prompts_stored": False},
+        },
+    }  # fmt: skip
+
+
+def json_text(obj: Any) -> str:
+    return orjson.dumps(obj).decode()

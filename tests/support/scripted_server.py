@@ -82,7 +82,8 @@ class ScriptedServer(asyncio.Protocol):
                 return
             body = self.buf[end + 4 : end + 4 + length]
             self.buf = self.buf[end + 4 + length :]
-            method, path = head.split(" ", 2)[:2]
+            method, target = head.split(" ", 2)[:2]
+            path = target.split("?", 1)[0]
             auth = next(
                 (line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]
                  if line.lower().startswith("authorization:")),

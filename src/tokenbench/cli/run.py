@@ -34,6 +34,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("suite", help="built-in suite name (see `bench suites`) or a suite .toml file")
     p.add_argument("--model", help="bundled model name, path to a .gguf, or a remote served name")
     p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://host:8000/v1")
+    p.add_argument(
+        "--api-key",
+        help="API key (prefer $TOKENBENCH_API_KEY or $OPENAI_API_KEY: a flag is visible in ps); "
+        "never written anywhere",
+    )
     p.add_argument("--engine", help="engine name to record (skips detection): vllm, sglang, ...")
     p.add_argument("--quant", help="quantization to record, e.g. fp16, int4, Q4_K_M")
     p.add_argument("--api", choices=[a.value for a in Api], help="chat or completions")
@@ -162,7 +167,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         raise ConfigError("--timeout must be positive")
     if args.warmup is not None and args.warmup < 0:
         raise ConfigError("--warmup cannot be negative")
-    api_key = next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None)
+    api_key = args.api_key or next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None)
     return RunSettings(
         suite=load_suite(args.suite),
         output=Path(args.output),

@@ -70,9 +70,7 @@ async def detect(client: HttpClient, named: str | None = None) -> EngineIdentity
                 )
         if named is not None:
             # Still prove the server is there before a run starts.
-            await client.request(
-                "GET", client.endpoint.base_path + "/models", timeout_s=5.0, slot=-1
-            )
+            await client.request("GET", client.endpoint.api_path("/models"), timeout_s=5.0, slot=-1)
     except ConnectFailed as exc:
         raise EngineError(str(exc)) from None
     except TimeoutError:

@@ -32,6 +32,10 @@ class Endpoint:
     host: str
     port: int
     base_path: str  # e.g. "/v1", without trailing slash
+    # Sent with API requests, never shown: a query (Azure's api-version, or a key) and URL
+    # userinfo are secrets as far as tokenbench knows.
+    query: str = field(default="", repr=False)
+    userinfo_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def parse(cls, base_url: str) -> Endpoint:
@@ -45,7 +49,13 @@ class Endpoint:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError as exc:
             raise ConfigError(f"base URL {redact_url(base_url)!r} has a bad port: {exc}") from None
-        return cls(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
+        key = parts.password or parts.username or None
+        return cls(parts.scheme, parts.hostname, port, parts.path.rstrip("/"), parts.query, key)
+
+    def api_path(self, path: str) -> str:
+        """`/v1/chat/completions`, with the base URL's query if it had one."""
+        full = self.base_path + path
+        return f"{full}?{self.query}" if self.query else full
 
     @property
     def url(self) -> str:
@@ -353,7 +363,10 @@ class HttpClient:
         connect_timeout_s: float = 10.0,
     ) -> None:
         self.endpoint = endpoint
-        self._api_key = api_key
+        self._api_key = api_key or endpoint.userinfo_key
+        self._secrets = [s for s in (self._api_key, endpoint.query) if s and len(s) >= 4]
+        self._secrets += [v for _, _, v in (p.partition("=") for p in endpoint.query.split("&"))
+                          if len(v) >= 4]  # fmt: skip
         self._connect_timeout_s = connect_timeout_s
         self._conns: dict[int, _Connection] = {}
         self._reads = ReadQueue()
@@ -368,9 +381,9 @@ class HttpClient:
         return f"HttpClient({self.endpoint.url!r})"
 
     def redact(self, text: str) -> str:
-        """Remove the API key from text a server sent back (some echo it in errors)."""
-        if self._api_key and len(self._api_key) >= 4:
-            return text.replace(self._api_key, "***")
+        """Remove the API key and query secrets from text a server sent back (some echo them)."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
         return text
 
     async def _connection(self, slot: int) -> _Connection:

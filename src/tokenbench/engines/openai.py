@@ -98,7 +98,7 @@ async def measure(
     no callback ever does a whole response's work. Never raises for a failed request: the
     failure is written into the record. Re-raises cancellation after marking the record.
     """
-    path = client.endpoint.base_path + api.path
+    path = client.endpoint.api_path(api.path)
     parser = StreamParser(api, record, anchor_ns)
 
     def sent(send_ns: int) -> None:

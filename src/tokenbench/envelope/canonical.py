@@ -49,5 +49,7 @@ def strict_loads(data: bytes | str) -> Any:
         return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except StrictJsonError:
         raise
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise StrictJsonError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise StrictJsonError("nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # includes integers of absurd length
+        raise StrictJsonError(f"not JSON: {str(exc)[:120]}") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tokenbench.metrics.summary import RunMetrics
 
@@ -187,8 +187,20 @@ class RunPredicate(_Strict):
 
 
 class Subject(_Strict):
-    name: str  # file name, relative to the envelope
+    name: str  # a plain file name beside the envelope: no directories, no "..", not absolute
     digest: dict[str, str]  # {"sha256": hex}
+
+    @field_validator("name")
+    @classmethod
+    def _plain_file_name(cls, name: str) -> str:
+        if (
+            not name
+            or name in (".", "..")
+            or any(c in name for c in "/\\\0")
+            or name.startswith(("~", "."))
+        ):
+            raise ValueError(f"subject {name[:60]!r} is not a plain file name beside the envelope")
+        return name
 
 
 class Statement(BaseModel):

@@ -202,7 +202,7 @@ def _ctx_per_slot(suite: Suite, model: ResolvedModel) -> int:
 async def _remote_model_name(client: HttpClient) -> str | None:
     """The first model a remote server lists (vLLM and others require the `model` field)."""
     with contextlib.suppress(TimeoutError, OSError, orjson.JSONDecodeError):
-        resp = await client.request("GET", client.endpoint.base_path + "/models", slot=-1)
+        resp = await client.request("GET", client.endpoint.api_path("/models"), slot=-1)
         if resp.status == 200:
             body = orjson.loads(resp.body)
             data = body.get("data") if isinstance(body, dict) else None
