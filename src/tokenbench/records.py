@@ -6,8 +6,10 @@ Times are integer nanoseconds on the monotonic clock, relative to the run's anch
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -50,6 +52,7 @@ class RequestRecord:
     response_id: str | None = None
     finish_reason: str | None = None
     server_timings: dict[str, float] | None = None  # engine-reported timings, if any
+    attempts: int = 1  # >1 when --retry resent it after 429/503 (times run from the first send)
 
     @property
     def ok(self) -> bool:
@@ -64,6 +67,22 @@ class RequestRecord:
         if data.get("error_kind") is not None:
             data["error_kind"] = ErrorKind(data["error_kind"])
         return cls(**data)
+
+
+def iter_records(path: Path) -> Iterator[RequestRecord]:
+    """Stream a raw JSONL sidecar record by record; a truncated last line (a killed writer) is
+    skipped, a bad line elsewhere raises ValueError."""
+    with path.open("rb") as f:
+        pending: bytes | None = None
+        for line in f:
+            if pending is not None:
+                yield RequestRecord.from_dict(orjson.loads(pending))
+            pending = line if line.strip() else None
+        if pending is not None:
+            try:
+                yield RequestRecord.from_dict(orjson.loads(pending))
+            except (orjson.JSONDecodeError, TypeError, ValueError):
+                return
 
 
 def read_records(lines: bytes) -> list[RequestRecord]:

@@ -301,3 +301,28 @@ def test_suites_lists_builtins_and_bundled_models() -> None:
         "gemma-3-270m",
     ):
         assert name in proc.stdout
+
+
+@pytest.mark.parametrize("store", [False, True])
+def test_prompt_texts_only_when_asked(
+    scripted_server: ScriptedServer, tmp_path: Path, store: bool
+) -> None:
+    from tests.support.envelopes import sidecar
+    from tokenbench.envelope.schema import PROMPTS_SUFFIX
+
+    flags = ["--store-prompts"] if store else []
+    proc = run_chatbot(scripted_server, "--model", "ttft_ms=1;itl_ms=1", "--concurrency", "1",
+                       "--requests", "2", "--output", str(tmp_path), *flags)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    opened = open_run(envelope_paths(tmp_path)[0])
+    assert opened.predicate.privacy.prompts_stored is store
+    manifest = json.loads(sidecar(opened, PROMPTS_SUFFIX).read_text())["prompts"]
+    assert len(manifest) == 3
+    assert all(("text" in p) is store for p in manifest)
+    raw = records(opened)
+    if store:  # the stored text is the one each request's digest names
+        import hashlib
+
+        by_id = {p["prompt_id"]: p["text"] for p in manifest}
+        assert all(hashlib.sha256(by_id[r.prompt_id].encode()).hexdigest()[:16] == r.prompt_id
+                   for r in raw)  # fmt: skip

@@ -54,6 +54,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--no-sign", action="store_true", help="write unsigned envelopes (default: sign)"
     )
+    p.add_argument(
+        "--store-prompts",
+        action="store_true",
+        help="keep prompt texts in the prompt manifest (default: only digests and token counts)",
+    )
     p.set_defaults(handler=handle)
 
 
@@ -185,6 +190,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         api_key=api_key,
         threads=args.threads,
         sign=not args.no_sign,
+        store_prompts=args.store_prompts,
     )
 
 

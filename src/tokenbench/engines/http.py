@@ -145,11 +145,13 @@ class _Connection(asyncio.Protocol):
         "_resp",
         "_state",
         "closed",
+        "last_ns",
         "transport",
     )
 
     def __init__(self, reads: ReadQueue) -> None:
         self._reads = reads
+        self.last_ns = 0  # arrival of the latest read (idle-timeout bookkeeping)
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self._resp: Response | None = None
@@ -180,7 +182,9 @@ class _Connection(asyncio.Protocol):
         done.set_result(resp)
 
     def data_received(self, data: bytes) -> None:
-        self._reads.push(self, time.perf_counter_ns(), data)
+        now = time.perf_counter_ns()
+        self.last_ns = now
+        self._reads.push(self, now, data)
 
     def process(self, now: int, data: bytes) -> None:
         """A read stamped `now`: headers, de-framing, hand-over to the consumer."""
@@ -328,6 +332,13 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
+class IdleTimeout(TimeoutError):
+    """No byte arrived for the idle timeout (a stalled stream)."""
+
+    def __init__(self, idle_s: float) -> None:
+        super().__init__(f"no data for {idle_s:g} s (idle timeout)")
+
+
 class ConnectFailed(Exception):
     """The TCP/TLS connection could not be opened (message is safe to show)."""
 
@@ -345,9 +356,21 @@ class Exchange:
         self._future = future
         self.reused = reused  # sent on a keep-alive connection opened for an earlier request
 
-    async def response(self) -> Response:
+    async def response(self, idle_timeout_s: float | None = None) -> Response:
+        """The finished response. With `idle_timeout_s`, raises IdleTimeout when no byte has
+        arrived for that long (checked once per idle period: no per-read cost)."""
         try:
-            return await self._future
+            if idle_timeout_s is None:
+                return await self._future
+            idle_ns = int(idle_timeout_s * 1e9)
+            while True:
+                last = max(self.send_ns, self._conn.last_ns)
+                wait_s = max(0.001, (last + idle_ns - time.perf_counter_ns()) / 1e9)
+                done, _ = await asyncio.wait({self._future}, timeout=wait_s)
+                if done:
+                    return self._future.result()
+                if time.perf_counter_ns() - max(self.send_ns, self._conn.last_ns) >= idle_ns:
+                    raise IdleTimeout(idle_timeout_s)
         except BaseException:
             self._conn.close()  # cancelled or timed out: the connection is in an unknown state
             raise
@@ -455,6 +478,7 @@ class HttpClient:
         stream: bool = False,
         on_send: Callable[[int], None] | None = None,
         consumer: Callable[[int, bytes], None] | None = None,
+        idle_timeout_s: float | None = None,
     ) -> Response:
         """Send and wait for the whole response. `on_send` gets the send time as soon as the
         bytes are written, so a request that then times out still has it.
@@ -467,7 +491,7 @@ class HttpClient:
             ex = await self.start(method, path, body, slot, stream, consumer)
             if on_send is not None:
                 on_send(ex.send_ns)
-            response = await ex.response()
+            response = await ex.response(idle_timeout_s)
             if attempt or not (ex.reused and response.status == 0 and not response.pieces):
                 break
         return response

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from tokenbench.engines.http import ConnectFailed, HttpClient, Response
+from tokenbench.engines.http import ConnectFailed, HttpClient, IdleTimeout, Response
 from tokenbench.engines.sse import SseDecoder
 from tokenbench.records import ErrorKind, RequestRecord
 
@@ -91,6 +91,8 @@ async def measure(
     anchor_ns: int,
     slot: int,
     timeout_s: float,
+    retries: int = 0,
+    idle_timeout_s: float | None = None,
 ) -> None:
     """Send one streaming request and fill `record` (times relative to `anchor_ns`).
 
@@ -102,15 +104,31 @@ async def measure(
     parser = StreamParser(api, record, anchor_ns)
 
     def sent(send_ns: int) -> None:
-        record.send_ns = send_ns - anchor_ns
+        if record.send_ns is None:  # a retried request is timed from its first send
+            record.send_ns = send_ns - anchor_ns
 
     try:
         async with asyncio.timeout(timeout_s):
-            response = await client.exchange(
-                "POST", path, body, slot, stream=True, on_send=sent, consumer=parser.feed
-            )
+            while True:
+                response = await client.exchange(
+                    "POST",
+                    path,
+                    body,
+                    slot,
+                    stream=True,
+                    on_send=sent,
+                    consumer=parser.feed,
+                    idle_timeout_s=idle_timeout_s,
+                )
+                if response.status not in RETRY_STATUSES or record.attempts > retries:
+                    break
+                await asyncio.sleep(retry_delay(response.headers, record.attempts))
+                record.attempts += 1
     except ConnectFailed as exc:
         _fail(record, anchor_ns, ErrorKind.CONNECT, client.redact(str(exc)))
+        return
+    except IdleTimeout as exc:
+        _fail(record, anchor_ns, ErrorKind.TIMEOUT, str(exc))
         return
     except TimeoutError:
         _fail(record, anchor_ns, ErrorKind.TIMEOUT, f"no complete response within {timeout_s:g} s")
@@ -121,6 +139,21 @@ async def measure(
     parser.finish(response)
     if record.error:
         record.error = client.redact(record.error)
+
+
+RETRY_STATUSES = frozenset({429, 503})
+_MAX_RETRY_WAIT_S = 60.0
+
+
+def retry_delay(headers: dict[str, str], attempt: int) -> float:
+    """Seconds to wait before resending: the server's Retry-After (seconds), else exponential
+    backoff from 0.5 s; never more than a minute (the request timeout bounds it too)."""
+    value = headers.get("retry-after", "").strip()
+    try:
+        wait = float(value) if value else 0.5 * 2 ** (attempt - 1)
+    except ValueError:  # an HTTP date: not worth a clock comparison here
+        wait = 0.5 * 2 ** (attempt - 1)
+    return max(0.0, min(wait, _MAX_RETRY_WAIT_S))
 
 
 def _fail(record: RequestRecord, anchor_ns: int, kind: ErrorKind, message: str) -> None:

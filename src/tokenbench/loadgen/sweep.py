@@ -8,11 +8,11 @@ import contextlib
 import hashlib
 import ipaddress
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -29,22 +29,17 @@ from tokenbench.engines.llama_server import LlamaServer, ServerConfig, binary_ve
 from tokenbench.engines.models import ResolvedModel, resolve
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
 from tokenbench.envelope import keys
+from tokenbench.envelope.build import PointFiles, seal_point
 from tokenbench.envelope.canonical import canonical
 from tokenbench.envelope.hardware import fingerprint
 from tokenbench.envelope.io import (
     RecordSink,
     new_ulid,
     safe_name,
-    seal,
-    statement_payload,
-    write_envelope,
     write_json,
 )
 from tokenbench.envelope.provenance import software
 from tokenbench.envelope.schema import (
-    CONFIG_SUFFIX,
-    PROMPTS_SUFFIX,
-    RAW_SUFFIX,
     SCHEMA_VERSION,
     Comparability,
     EnergyInfo,
@@ -58,14 +53,14 @@ from tokenbench.envelope.schema import (
     SoftwareInfo,
     SuiteInfo,
     TargetInfo,
-    TimingInfo,
-    Validity,
     WorkloadInfo,
 )
 from tokenbench.errors import ConfigError, EngineError
+from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import closed_loop_plan
-from tokenbench.loadgen.worker import WorkerContext, run_closed_loop
-from tokenbench.metrics.summary import RunMetrics, summarize
+from tokenbench.loadgen.worker import LoopLagMonitor, WorkerContext, run_closed_loop
+from tokenbench.metrics.stats import distribution
+from tokenbench.metrics.validity import ValidityRules
 from tokenbench.records import RequestRecord
 from tokenbench.suites.suite import Suite
 from tokenbench.workloads.synthetic import Prompt, prompt_id, server_tokenizer, synthetic_prompts
@@ -92,6 +87,10 @@ class RunSettings:
     api_key: str | None = None  # held in memory only: never written, logged or echoed
     threads: int | None = None
     sign: bool = True  # sign each envelope with the local key (created on first use)
+    retries: int = 0  # resend after 429/503, honouring Retry-After
+    idle_timeout_s: float | None = None  # no byte for this long: the request times out
+    rules: ValidityRules = field(default_factory=ValidityRules)
+    store_prompts: bool = False  # put prompt texts in the manifest (default: digests and counts)
 
 
 class Progress(Protocol):
@@ -219,10 +218,16 @@ def _package_version(dist: str) -> str | None:
 
 
 async def run_sweep(
-    settings: RunSettings, progress: Progress, meter: Meter | None = None
+    settings: RunSettings,
+    progress: Progress,
+    meter: Meter | None = None,
+    control: RunControl | None = None,
 ) -> list[Path]:
     """Run every sweep point and write one signed envelope per point; returns their paths.
-    `meter` replaces the automatic choice of energy meter (tests inject a fake NVML one)."""
+    `meter` replaces the automatic choice of energy meter (tests inject a fake NVML one);
+    `control` lets the caller stop the run (Ctrl-C). A stopped point is written with its
+    status (`interrupted`, or `partial` when the server vanished) and later points are skipped."""
+    control = control or RunControl()
     suite = settings.suite
     sweep = settings.sweep or tuple(suite.sweep)
     if any(c < 1 for c in sweep):
@@ -318,9 +323,12 @@ async def run_sweep(
                 timeout_s=timeout_s,
                 common=common,
                 meter=meter,
+                control=control,
                 progress=progress,
             )
             written.append(path)
+            if control.stop.is_set():
+                break
         return written
 
 
@@ -428,15 +436,6 @@ def _engine_info(identity: EngineIdentity, server: LlamaServer | None) -> Engine
     )
 
 
-def _validity(metrics: RunMetrics) -> Validity:
-    reasons = []
-    if metrics.requests_measured == 0:
-        reasons.append("no request was measured")
-    elif metrics.requests_ok == 0:
-        reasons.append("no request succeeded")
-    return Validity(valid=not reasons, reasons=reasons)
-
-
 async def _run_point(
     *,
     settings: RunSettings,
@@ -447,6 +446,7 @@ async def _run_point(
     timeout_s: float,
     common: _Common,
     meter: Meter,
+    control: RunControl,
     progress: Progress,
 ) -> Path:
     suite = settings.suite
@@ -466,42 +466,8 @@ async def _run_point(
     plan = closed_loop_plan(len(bodies), requests, warmup, concurrency, settings.duration_s)
     run_id = new_ulid()
     model_id = common.target.model.model_id
-    stem = f"{safe_name(model_id)}__{safe_name(suite.name)}__c{concurrency}__{run_id}"
-    out = settings.output
-    raw_path = out / f"{stem}{RAW_SUFFIX}"
-    sink = RecordSink(raw_path)
-
-    def on_record(record: RequestRecord) -> None:
-        sink(record)
-        progress.request_done(record)
-
-    wall_anchor_ns = time.time_ns()
-    anchor_ns = time.perf_counter_ns()
-    ctx = WorkerContext(
-        worker_id=0,
-        client=client,
-        api=params.api,
-        bodies=bodies,
-        prompt_ids=[p.prompt_id for p in prompts],
-        timeout_s=timeout_s,
-        anchor_ns=anchor_ns,
-        on_record=on_record,
-    )
-    progress.point_started(concurrency, len(plan.requests))
-    try:
-        records = await run_closed_loop(ctx, plan, on_measured_start=meter.start)
-    finally:
-        sink.close()
-    window: EnergyWindow = meter.stop()
-    finished_ns = wall_anchor_ns + (time.perf_counter_ns() - anchor_ns)
-    records.sort(key=lambda r: r.index)
-
-    metrics = summarize(records, energy_j=window.energy_j, energy_reason=window.reason)
-    measured_ok = [r for r in records if not r.warmup and r.ok]
-    exact = (
-        all(r.input_tokens == calibration.target for r in measured_ok)
-        if calibration.kind == "synthetic" and measured_ok
-        else None
+    files = PointFiles(
+        settings.output, f"{safe_name(model_id)}__{safe_name(suite.name)}__c{concurrency}__{run_id}"
     )
     load = LoadInfo(
         concurrency=concurrency,
@@ -516,32 +482,51 @@ async def _run_point(
         prompts=len(prompts),
         input_tokens_target=calibration.target,
         template_overhead_tokens=calibration.overhead,
-        input_tokens_exact=exact,
+        input_tokens_exact=None,
         notes=[*calibration.notes, *prompt_notes],
     )
-    config_path = out / f"{stem}{CONFIG_SUFFIX}"
-    write_json(config_path, _resolved_config(settings, common, load, params))
-    prompts_path = out / f"{stem}{PROMPTS_SUFFIX}"
+    wall_anchor_ns = time.time_ns()
+    draft = _draft(common, run_id, load, workload, wall_anchor_ns, settings.store_prompts)
+    # Written before the first request, so a killed run can be finished by `bench recover`.
+    write_json(files.config, _resolved_config(settings, draft, params))
     write_json(
-        prompts_path,
-        {"prompts": [{"prompt_id": p.prompt_id, "content_tokens": p.content_tokens}
-                     for p in prompts]},
-    )  # fmt: skip
-    predicate = RunPredicate(
-        run_id=run_id,
-        sweep_id=common.sweep_id,
-        status="complete",
-        validity=_validity(metrics),
-        parameters=Parameters(suite=common.suite_info, load=load, workload=workload),
-        target=common.target,
-        hardware=common.hardware,
-        software=common.software,
-        timing=TimingInfo(
-            started_at=_utc(wall_anchor_ns),
-            finished_at=_utc(finished_ns),
-            wall_anchor_us=wall_anchor_ns // 1000,
-        ),
-        metrics=metrics,
+        files.prompts,
+        {"prompts": [_manifest_entry(p, settings.store_prompts) for p in prompts]},
+    )
+    sink = RecordSink(files.raw)
+
+    def on_record(record: RequestRecord) -> None:
+        sink(record)
+        progress.request_done(record)
+
+    anchor_ns = time.perf_counter_ns()
+    ctx = WorkerContext(
+        worker_id=0,
+        client=client,
+        api=params.api,
+        bodies=bodies,
+        prompt_ids=[p.prompt_id for p in prompts],
+        timeout_s=timeout_s,
+        anchor_ns=anchor_ns,
+        on_record=on_record,
+        retries=settings.retries,
+        idle_timeout_s=settings.idle_timeout_s,
+    )
+    lag = LoopLagMonitor()
+    progress.point_started(concurrency, len(plan.requests))
+    try:
+        await run_closed_loop(ctx, plan, control, on_measured_start=meter.start, lag=lag)
+    finally:
+        sink.close()
+    window: EnergyWindow = meter.stop()
+    finished_ns = wall_anchor_ns + (time.perf_counter_ns() - anchor_ns)
+    lag_dist = distribution(lag.lags_ms)
+    lag_p99 = lag_dist.p99 if lag_dist else None
+    predicate = seal_point(
+        files,
+        draft,
+        status=control.status,
+        finished_at=_utc(finished_ns),
         energy=EnergyInfo(
             method=window.method,
             scope=window.scope,
@@ -550,25 +535,61 @@ async def _run_point(
             idle_watts=common.idle_watts,
             reason=window.reason,
         ),
-        comparability=common.comparability,
-        privacy=Privacy(prompts_stored=False),
+        rules=settings.rules,
+        loop_lag_p99_ms=lag_p99,
+        extra_reasons=[control.reason] if control.reason else [],
+        key=common.signer.key(),
     )
-    payload = statement_payload(predicate, [raw_path, config_path, prompts_path])
-    path = out / f"{stem}.json"
-    write_envelope(seal(payload, common.signer.key()), path)
-    progress.point_finished(path, predicate)
-    return path
+    progress.point_finished(files.envelope, predicate)
+    return files.envelope
+
+
+def _draft(
+    common: _Common,
+    run_id: str,
+    load: LoadInfo,
+    workload: WorkloadInfo,
+    wall_anchor_ns: int,
+    store_prompts: bool,
+) -> dict[str, Any]:
+    """The predicate as far as it is known before the run (JSON form)."""
+    return {
+        "run_id": run_id,
+        "sweep_id": common.sweep_id,
+        "parameters": Parameters(suite=common.suite_info, load=load, workload=workload).model_dump(
+            mode="json"
+        ),
+        "target": common.target.model_dump(mode="json"),
+        "hardware": common.hardware.model_dump(mode="json"),
+        "software": common.software.model_dump(mode="json"),
+        "timing": {
+            "started_at": _utc(wall_anchor_ns),
+            "finished_at": _utc(wall_anchor_ns),
+            "wall_anchor_us": wall_anchor_ns // 1000,
+        },
+        "comparability": common.comparability.model_dump(mode="json"),
+        "privacy": Privacy(prompts_stored=store_prompts).model_dump(mode="json"),
+    }
+
+
+def _manifest_entry(prompt: Prompt, store_text: bool) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "prompt_id": prompt.prompt_id,
+        "content_tokens": prompt.content_tokens,
+    }
+    if store_text:
+        entry["text"] = prompt.text
+    return entry
 
 
 def _resolved_config(
-    settings: RunSettings, common: _Common, load: LoadInfo, params: GenerationParams
+    settings: RunSettings, draft: dict[str, Any], params: GenerationParams
 ) -> dict[str, object]:
-    """Everything needed to re-run this point: the suite as loaded, the flags, the request
-    parameters actually sent. The API key is deliberately absent."""
+    """Everything needed to re-run this point (the suite as loaded, the request parameters
+    sent) and to finish it if the tool is killed (`run`: the draft predicate, the validity
+    rules). The API key is deliberately absent."""
     return {
         "suite": settings.suite.model_dump(mode="json"),
-        "target": common.target.model_dump(mode="json"),
-        "load": load.model_dump(mode="json"),
         "request": {
             "api": params.api.value,
             "model": params.model,
@@ -580,4 +601,6 @@ def _resolved_config(
             "stream_options": {"include_usage": True},
         },
         "api_key_given": settings.api_key is not None,
+        "validity_rules": asdict(settings.rules),
+        "run": draft,
     }

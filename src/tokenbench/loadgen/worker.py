@@ -2,7 +2,8 @@
 
 Each concurrency slot is a task owning one keep-alive connection; it takes the next planned
 request as soon as its previous one ends. Warmup runs as its own phase, so the measured window
-starts with every slot busy and no warmup request still in flight.
+starts with every slot busy and no warmup request still in flight. Records go to `on_record`
+(the JSONL sink) as they end and are not kept: memory stays flat however long the run.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tokenbench.engines.http import HttpClient
 from tokenbench.engines.openai import Api, measure
+from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import Plan, PlannedRequest
-from tokenbench.records import RequestRecord
+from tokenbench.records import ErrorKind, RequestRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,42 @@ class WorkerContext:
     timeout_s: float
     anchor_ns: int  # the run's monotonic anchor; records are relative to it
     on_record: Callable[[RequestRecord], None]  # called as each request ends (stream to disk)
+    retries: int = 0  # resends after 429/503 (--retry)
+    idle_timeout_s: float | None = None  # no byte for this long: the request times out
+
+
+class LoopLagMonitor:
+    """Samples how late the event loop wakes a sleeping task: the client's own delay, which
+    would otherwise be blamed on the server. One wake-up per interval; negligible cost."""
+
+    def __init__(self, interval_s: float = 0.01) -> None:
+        self.interval_s = interval_s
+        self.lags_ms: list[float] = []
+
+    async def run(self, stop: asyncio.Event) -> None:
+        interval_ns = int(self.interval_s * 1e9)
+        while not stop.is_set():
+            due = time.perf_counter_ns() + interval_ns
+            await asyncio.sleep(self.interval_s)
+            self.lags_ms.append(max(0, time.perf_counter_ns() - due) / 1e6)
+
+
+async def _drain_guard(control: RunControl, tasks: list[asyncio.Task[None]]) -> None:
+    """Once the run is stopped, give in-flight requests `drain_s`, then cancel the rest."""
+    stopped = asyncio.ensure_future(control.stop.wait())
+    try:
+        pending: set[asyncio.Future[Any]] = set(tasks)
+        while pending and not control.stop.is_set():
+            _, pending = await asyncio.wait(
+                pending | {stopped}, return_when=asyncio.FIRST_COMPLETED
+            )
+            pending.discard(stopped)
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=control.drain_s)
+            for task in still:
+                task.cancel()
+    finally:
+        stopped.cancel()
 
 
 async def _phase(
@@ -36,12 +75,14 @@ async def _phase(
     items: Sequence[PlannedRequest],
     concurrency: int,
     deadline_ns: int | None,
-    out: list[RequestRecord],
-) -> None:
+    control: RunControl,
+) -> int:
     queue = deque(items)
+    done = 0
 
     async def slot_loop(slot: int) -> None:
-        while queue:
+        nonlocal done
+        while queue and not control.stop.is_set():
             if deadline_ns is not None and time.perf_counter_ns() >= deadline_ns:
                 return
             item = queue.popleft()
@@ -62,25 +103,42 @@ async def _phase(
                     ctx.anchor_ns,
                     slot,
                     ctx.timeout_s,
+                    ctx.retries,
+                    ctx.idle_timeout_s,
                 )
             finally:
-                out.append(record)
+                done += 1
                 ctx.on_record(record)
+            if record.error_kind is ErrorKind.CONNECT:
+                # It answered the preflight: a refused connection now means it is gone.
+                control.server_lost(record.error or "connection refused")
 
     async with asyncio.TaskGroup() as tg:
-        for slot in range(min(concurrency, len(items))):
-            tg.create_task(slot_loop(slot))
+        tasks = [tg.create_task(slot_loop(s)) for s in range(min(concurrency, len(items)))]
+        tg.create_task(_drain_guard(control, tasks))
+    return done
 
 
 async def run_closed_loop(
-    ctx: WorkerContext, plan: Plan, on_measured_start: Callable[[], None] | None = None
-) -> list[RequestRecord]:
-    """Run the warmup phase, then the measured phase; return every record (warmup included).
-    `on_measured_start` runs between the two (an energy counter's first reading)."""
-    records: list[RequestRecord] = []
-    await _phase(ctx, plan.warmup, plan.concurrency, None, records)
+    ctx: WorkerContext,
+    plan: Plan,
+    control: RunControl,
+    on_measured_start: Callable[[], None] | None = None,
+    lag: LoopLagMonitor | None = None,
+) -> int:
+    """Run the warmup phase, then the measured phase; returns how many requests ended.
+    `on_measured_start` runs between the two (an energy counter's first reading); `lag`
+    samples the event loop during the measured phase."""
+    done = await _phase(ctx, plan.warmup, plan.concurrency, None, control)
     if on_measured_start is not None:
         on_measured_start()
     deadline = time.perf_counter_ns() + int(plan.duration_s * 1e9) if plan.duration_s else None
-    await _phase(ctx, plan.measured, plan.concurrency, deadline, records)
-    return records
+    stop_lag = asyncio.Event()
+    async with asyncio.TaskGroup() as tg:
+        if lag is not None:
+            tg.create_task(lag.run(stop_lag))
+        try:
+            done += await _phase(ctx, plan.measured, plan.concurrency, deadline, control)
+        finally:
+            stop_lag.set()
+    return done

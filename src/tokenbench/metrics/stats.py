@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 
@@ -23,10 +25,10 @@ class Distribution(BaseModel):
     stdev: float
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float:
+def percentile(sorted_values: Sequence[float] | np.ndarray, q: float) -> float:
     """The q-th percentile (0-100) of already-sorted values, interpolating linearly between ranks
     (the same definition as numpy's default), so p50 of [1, 2] is 1.5."""
-    if not sorted_values:
+    if len(sorted_values) == 0:
         raise ValueError("percentile of no values")
     if not 0.0 <= q <= 100.0:
         raise ValueError(f"percentile {q} outside 0-100")
@@ -39,21 +41,23 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac)
 
 
-def distribution(values: Sequence[float]) -> Distribution | None:
-    """Summarise values; None when there are none (the caller records why)."""
+def distribution(values: Sequence[float] | array[float]) -> Distribution | None:
+    """Summarise values; None when there are none (the caller records why). Sorted first, so
+    the result does not depend on the order the values came in (records arrive in completion
+    order; a verifier reads them back in file order)."""
     if not values:
         return None
-    ordered = sorted(values)
+    ordered = np.sort(np.asarray(values, dtype=float))
     n = len(ordered)
     mean = math.fsum(ordered) / n
-    var = math.fsum((v - mean) ** 2 for v in ordered) / (n - 1) if n > 1 else 0.0
+    var = math.fsum((ordered - mean) ** 2) / (n - 1) if n > 1 else 0.0
     return Distribution(
         count=n,
         mean=mean,
         p50=percentile(ordered, 50),
         p90=percentile(ordered, 90),
         p99=percentile(ordered, 99),
-        min=ordered[0],
-        max=ordered[-1],
+        min=float(ordered[0]),
+        max=float(ordered[-1]),
         stdev=math.sqrt(var),
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,7 +17,7 @@ from tokenbench.metrics.latency import (
     ttft_ms,
 )
 from tokenbench.metrics.stats import Distribution, distribution
-from tokenbench.records import RequestRecord
+from tokenbench.records import ErrorKind, RequestRecord
 
 NO_ENERGY_REASON = "no energy meter was read for this run"
 
@@ -57,60 +58,97 @@ class RunMetrics(BaseModel):
     unmeasured: dict[str, str]
 
 
-def _collect(values: list[float | None]) -> list[float]:
-    return [v for v in values if v is not None]
+def _error_key(r: RequestRecord) -> str:
+    """HTTP failures by status (http_429, http_503, …): overload and breakage read differently."""
+    if r.error_kind == ErrorKind.HTTP and r.http_status:
+        return f"http_{r.http_status}"
+    return str(r.error_kind)
+
+
+class _Accumulator:
+    """One pass over the records, keeping only numbers: a long run's records stream from disk
+    and are never all in memory at once."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.measured = 0
+        self.ok = 0
+        self.errors: Counter[str] = Counter()
+        self.first_send: int | None = None
+        self.last_end: int | None = None
+        self.in_tokens = 0
+        self.out_tokens = 0
+        self.cached: int | None = None
+        self.approx_tokens = False
+        self.itl_approx = False
+        self.values: dict[str, array[float]] = {name: array("d") for name in _DISTRIBUTIONS}
+
+    def add(self, r: RequestRecord) -> None:
+        self.total += 1
+        if r.warmup:
+            return
+        self.measured += 1
+        if r.send_ns is not None:
+            self.first_send = (
+                r.send_ns if self.first_send is None else min(self.first_send, r.send_ns)
+            )
+        if r.end_ns is not None:
+            self.last_end = r.end_ns if self.last_end is None else max(self.last_end, r.end_ns)
+        lag = schedule_lag_ms(r)
+        if lag is not None:
+            self.values["schedule_lag_ms"].append(lag)
+        if not r.ok:
+            self.errors[_error_key(r)] += 1
+            return
+        self.ok += 1
+        self.in_tokens += r.input_tokens or 0
+        self.out_tokens += r.output_tokens or 0
+        if r.cached_input_tokens is not None:
+            self.cached = (self.cached or 0) + r.cached_input_tokens
+        self.approx_tokens |= not r.tokens_from_usage
+        for name, fn in (("ttft_ms", ttft_ms), ("tpot_ms", tpot_ms), ("e2e_ms", e2e_ms)):
+            v = fn(r)
+            if v is not None:
+                self.values[name].append(v)
+        self.values["itl_ms"].extend(itl_ms(r))
+        if len(r.chunk_ns) > 1 and not chunk_token_counts(r)[1]:
+            self.itl_approx = True
+        t = r.server_timings
+        if t and t.get("predicted_n"):
+            self.values["server_ms_per_output_token"].append(t["predicted_ms"] / t["predicted_n"])
+
+
+_DISTRIBUTIONS = (
+    "ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "schedule_lag_ms", "server_ms_per_output_token",
+)  # fmt: skip
 
 
 def summarize(
-    records: Sequence[RequestRecord],
+    records: Iterable[RequestRecord],
     energy_j: float | None = None,
     energy_reason: str | None = None,
 ) -> RunMetrics:
-    """Summarise one run. Warmup records are excluded; failed ones count in errors only.
-    `energy_j` covers the measured window; without it, `energy_reason` says why."""
-    measured = [r for r in records if not r.warmup]
-    ok = [r for r in measured if r.ok]
-    failed = [r for r in measured if not r.ok]
+    """Summarise one run in one pass (records may stream from the JSONL sidecar). Warmup
+    records are excluded; failed ones count in errors only. `energy_j` covers the measured
+    window; without it, `energy_reason` says why."""
+    acc = _Accumulator()
+    for record in records:
+        acc.add(record)
     unmeasured: dict[str, str] = {}
-
-    starts = [r.send_ns for r in measured if r.send_ns is not None]
-    ends = [r.end_ns for r in measured if r.end_ns is not None]
     duration_s: float | None = None
-    if starts and ends and max(ends) > min(starts):
-        duration_s = (max(ends) - min(starts)) / 1e9
+    if acc.first_send is not None and acc.last_end is not None and acc.last_end > acc.first_send:
+        duration_s = (acc.last_end - acc.first_send) / 1e9
     else:
         unmeasured["duration_s"] = "no measured request was sent and finished"
-
-    in_tokens = sum(r.input_tokens or 0 for r in ok)
-    cached = [r.cached_input_tokens for r in ok if r.cached_input_tokens is not None]
-    if not cached:
+    if acc.cached is None:
         unmeasured["cached_input_tokens_total"] = "the server reported no cached-token counts"
-    out_tokens = sum(r.output_tokens or 0 for r in ok)
+    in_tokens, out_tokens = acc.in_tokens, acc.out_tokens
+    failed = acc.measured - acc.ok
 
     def per_second(amount: float) -> float | None:
         return amount / duration_s if duration_s else None
 
-    itls: list[float] = []
-    itl_approx = False
-    for r in ok:
-        itls.extend(itl_ms(r))
-        if len(r.chunk_ns) > 1 and not chunk_token_counts(r)[1]:
-            itl_approx = True
-
-    server_tpot = [
-        r.server_timings["predicted_ms"] / r.server_timings["predicted_n"]
-        for r in ok
-        if r.server_timings and r.server_timings.get("predicted_n")
-    ]
-
-    dists = {
-        "ttft_ms": distribution(_collect([ttft_ms(r) for r in ok])),
-        "tpot_ms": distribution(_collect([tpot_ms(r) for r in ok])),
-        "itl_ms": distribution(itls),
-        "e2e_ms": distribution(_collect([e2e_ms(r) for r in ok])),
-        "schedule_lag_ms": distribution(_collect([schedule_lag_ms(r) for r in measured])),
-        "server_ms_per_output_token": distribution(server_tpot),
-    }
+    dists = {name: distribution(acc.values[name]) for name in _DISTRIBUTIONS}
     reasons = {
         "ttft_ms": "no successful request produced output",
         "tpot_ms": "no successful request produced two or more output tokens",
@@ -128,8 +166,8 @@ def summarize(
     if energy_j is None:
         for name in ("energy_j", "joules_per_token", "joules_per_request"):
             unmeasured[name] = energy_reason or NO_ENERGY_REASON
-    elif ok:
-        joules_per_request = energy_j / len(ok)
+    elif acc.ok:
+        joules_per_request = energy_j / acc.ok
         if out_tokens:
             joules_per_token = energy_j / out_tokens
         else:
@@ -139,22 +177,22 @@ def summarize(
         unmeasured["joules_per_request"] = "no request succeeded"
 
     return RunMetrics(
-        requests_total=len(records),
-        warmup_requests=len(records) - len(measured),
-        requests_measured=len(measured),
-        requests_ok=len(ok),
-        requests_failed=len(failed),
-        error_rate=len(failed) / len(measured) if measured else None,
-        errors_by_kind=dict(Counter(str(r.error_kind) for r in failed)),
+        requests_total=acc.total,
+        warmup_requests=acc.total - acc.measured,
+        requests_measured=acc.measured,
+        requests_ok=acc.ok,
+        requests_failed=failed,
+        error_rate=failed / acc.measured if acc.measured else None,
+        errors_by_kind=dict(sorted(acc.errors.items())),
         duration_s=duration_s,
-        request_throughput_rps=per_second(len(ok)),
+        request_throughput_rps=per_second(acc.ok),
         output_throughput_tok_per_s=per_second(out_tokens),
         total_throughput_tok_per_s=per_second(in_tokens + out_tokens),
         input_tokens_total=in_tokens,
-        cached_input_tokens_total=sum(cached) if cached else None,
+        cached_input_tokens_total=acc.cached,
         output_tokens_total=out_tokens,
-        output_tokens_approximate=any(not r.tokens_from_usage for r in ok),
-        itl_approximate=itl_approx,
+        output_tokens_approximate=acc.approx_tokens,
+        itl_approximate=acc.itl_approx,
         energy_j=energy_j,
         joules_per_token=joules_per_token,
         joules_per_request=joules_per_request,

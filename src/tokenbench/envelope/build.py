@@ -1,0 +1,97 @@
+"""Turning a finished (or killed) sweep point into a signed envelope: the raw records, the draft
+predicate written to the config sidecar before the run, and what the end of the run adds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tokenbench.envelope.io import seal, statement_payload, write_envelope
+from tokenbench.envelope.schema import (
+    CONFIG_SUFFIX,
+    PROMPTS_SUFFIX,
+    RAW_SUFFIX,
+    EnergyInfo,
+    RunPredicate,
+    Validity,
+)
+from tokenbench.metrics.summary import summarize
+from tokenbench.metrics.validity import ValidityRules, validity_reasons
+from tokenbench.records import iter_records
+
+
+@dataclass(frozen=True, slots=True)
+class PointFiles:
+    folder: Path
+    stem: str
+
+    @property
+    def raw(self) -> Path:
+        return self.folder / f"{self.stem}{RAW_SUFFIX}"
+
+    @property
+    def config(self) -> Path:
+        return self.folder / f"{self.stem}{CONFIG_SUFFIX}"
+
+    @property
+    def prompts(self) -> Path:
+        return self.folder / f"{self.stem}{PROMPTS_SUFFIX}"
+
+    @property
+    def envelope(self) -> Path:
+        return self.folder / f"{self.stem}.json"
+
+    @classmethod
+    def from_raw(cls, raw: Path) -> PointFiles:
+        return cls(raw.parent, raw.name.removesuffix(RAW_SUFFIX))
+
+
+def _exact_inputs(raw: Path, target: int | None, synthetic: bool) -> bool | None:
+    if not synthetic:
+        return None
+    seen = False
+    for r in iter_records(raw):
+        if r.warmup or not r.ok:
+            continue
+        seen = True
+        if r.input_tokens != target:
+            return False
+    return True if seen else None
+
+
+def seal_point(
+    files: PointFiles,
+    draft: dict[str, Any],
+    *,
+    status: str,
+    finished_at: str,
+    energy: EnergyInfo,
+    rules: ValidityRules,
+    loop_lag_p99_ms: float | None,
+    extra_reasons: list[str],
+    key: Ed25519PrivateKey | None,
+) -> RunPredicate:
+    """Summarise the raw records (streamed), judge validity, sign, write the envelope."""
+    metrics = summarize(iter_records(files.raw), energy.energy_j, energy.reason)
+    reasons = [*extra_reasons, *validity_reasons(metrics, rules, loop_lag_p99_ms)]
+    workload = dict(draft["parameters"]["workload"])
+    workload["input_tokens_exact"] = _exact_inputs(
+        files.raw, workload.get("input_tokens_target"), workload.get("kind") == "synthetic"
+    )
+    predicate = RunPredicate.model_validate(
+        {
+            **draft,
+            "status": status,
+            "validity": Validity(valid=not reasons, reasons=reasons).model_dump(),
+            "parameters": {**draft["parameters"], "workload": workload},
+            "timing": {**draft["timing"], "finished_at": finished_at},
+            "metrics": metrics.model_dump(),
+            "energy": energy.model_dump(),
+        }
+    )
+    payload = statement_payload(predicate, [files.raw, files.config, files.prompts])
+    write_envelope(seal(payload, key), files.envelope)
+    return predicate
