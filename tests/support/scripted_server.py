@@ -9,6 +9,9 @@ Each request picks its behaviour through its `model` field, a `;`-separated list
   stall_after=N              stop sending after N tokens, keep the connection open
   usage=0                    omit the usage chunk
   tokens_per_chunk=K         K tokens' worth of text per chunk (usage still counts tokens)
+  status_first=N             the first N requests of this scenario get 429 + Retry-After: 0.05
+  fail_every=K               every K-th request of this scenario gets 503
+  redirect=1                 answer 307 to another host (a client must not follow it with its key)
 
 The server's "tokenizer" counts whitespace-separated words; chat requests add --template-overhead
 tokens. Every finished stream is logged as a JSON line with the server's monotonic timestamps
@@ -31,6 +34,7 @@ import time
 from typing import Any
 
 _ids = itertools.count()
+_seen: dict[str, int] = {}  # requests per scenario string, for status_first / fail_every
 
 
 def parse_scenario(model: str | None) -> dict[str, float]:
@@ -93,11 +97,11 @@ class ScriptedServer(asyncio.Protocol):
             self.busy = True
             asyncio.get_running_loop().create_task(self.handle(method, path, body, recv_ns))
 
-    def send_json(self, status: int, obj: object) -> None:
+    def send_json(self, status: int, obj: object, headers: str = "") -> None:
         body = json.dumps(obj).encode()
         reason = {200: "OK", 404: "Not Found"}.get(status, "Error")
         head = (
-            f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n{headers}"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         if self.transport:
@@ -138,6 +142,17 @@ class ScriptedServer(asyncio.Protocol):
     async def stream(self, path: str, req: dict[str, Any], recv_ns: int) -> None:
         sc = parse_scenario(req.get("model"))
         chat = path.endswith("chat/completions")
+        key = str(req.get("model"))
+        _seen[key] = _seen.get(key, 0) + 1
+        if _seen[key] <= sc.get("status_first", 0):
+            self.send_json(429, {"error": {"message": "slow down"}}, "Retry-After: 0.05\r\n")
+            return
+        if sc.get("fail_every") and _seen[key] % int(sc["fail_every"]) == 0:
+            self.send_json(503, {"error": {"message": "overloaded"}})
+            return
+        if sc.get("redirect"):
+            self.send_json(307, {}, "Location: http://198.51.100.7/v1/chat/completions\r\n")
+            return
         if "status" in sc:
             code = int(sc["status"])
             self.send_json(code, {"error": {"message": f"scripted failure {code}", "code": code}})

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import signal
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,7 +18,9 @@ from rich.status import Status
 from tokenbench.engines.openai import Api
 from tokenbench.envelope.schema import RunPredicate
 from tokenbench.errors import ConfigError
+from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.sweep import RunSettings, run_sweep
+from tokenbench.metrics.validity import DEFAULT_MAX_ERROR_RATE, ValidityRules
 from tokenbench.records import RequestRecord
 from tokenbench.suites.suite import load_suite
 
@@ -48,6 +52,38 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--duration", type=float, help="stop starting measured requests after S seconds")
     p.add_argument("--warmup", type=int, help="warmup requests per point (default: concurrency)")
     p.add_argument("--timeout", type=float, help="per-request timeout in seconds")
+    p.add_argument(
+        "--timeout-idle",
+        type=float,
+        metavar="S",
+        help="a request with no byte for S seconds times out (stalled stream)",
+    )
+    p.add_argument(
+        "--retry",
+        type=int,
+        default=0,
+        metavar="N",
+        help="resend a request up to N times after HTTP 429/503, honouring Retry-After",
+    )
+    p.add_argument(
+        "--max-error-rate",
+        type=float,
+        default=DEFAULT_MAX_ERROR_RATE,
+        metavar="R",
+        help="above this fraction of failed requests the run is invalid (default 0.05)",
+    )
+    p.add_argument(
+        "--min-duration",
+        type=float,
+        metavar="S",
+        help="a point measured for less than S seconds is invalid",
+    )
+    p.add_argument(
+        "--min-requests",
+        type=int,
+        metavar="N",
+        help="a point with fewer than N measured requests is invalid",
+    )
     p.add_argument("--seed", type=int, default=0, help="prompt generation seed")
     p.add_argument("--threads", type=int, help="CPU threads for the embedded llama-server")
     p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
@@ -172,6 +208,12 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         raise ConfigError("--timeout must be positive")
     if args.warmup is not None and args.warmup < 0:
         raise ConfigError("--warmup cannot be negative")
+    if args.timeout_idle is not None and args.timeout_idle <= 0:
+        raise ConfigError("--timeout-idle must be positive")
+    if args.retry < 0:
+        raise ConfigError("--retry cannot be negative")
+    if not 0 <= args.max_error_rate <= 1:
+        raise ConfigError("--max-error-rate is a fraction between 0 and 1, e.g. 0.05")
     api_key = args.api_key or next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None)
     return RunSettings(
         suite=load_suite(args.suite),
@@ -191,16 +233,71 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         threads=args.threads,
         sign=not args.no_sign,
         store_prompts=args.store_prompts,
+        retries=args.retry,
+        idle_timeout_s=args.timeout_idle,
+        rules=ValidityRules(
+            max_error_rate=args.max_error_rate,
+            min_duration_s=args.min_duration,
+            min_requests=args.min_requests,
+        ),
     )
+
+
+EXIT_PARTIAL = 4  # the server became unreachable: what was measured is kept, marked partial
+EXIT_INTERRUPTED = 130
+
+
+async def _run_with_signals(
+    settings: RunSettings, progress: RichProgress, control: RunControl
+) -> list[Path]:
+    """Ctrl-C once: stop starting requests, let in-flight ones drain, write the envelope marked
+    `interrupted`. Ctrl-C twice: exit 130 at once (records already on disk stay intact; an
+    embedded llama-server dies with us)."""
+    loop = asyncio.get_running_loop()
+    presses = 0
+
+    def on_sigint() -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            progress.console.print(
+                f"stopping: draining in-flight requests (up to {control.drain_s:g} s) and "
+                "writing the envelope; Ctrl-C again to quit now"
+            )
+            control.interrupt()
+        else:
+            os._exit(EXIT_INTERRUPTED)
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # non-Unix loops
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    try:
+        return await run_sweep(settings, progress, control=control)
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
 
 
 def handle(args: argparse.Namespace) -> int:
     settings = _settings(args)
     console = Console(stderr=True, highlight=False)
     progress = RichProgress(console)
+    holder: dict[str, RunControl] = {}
+
+    async def main() -> list[Path]:
+        holder["control"] = RunControl()
+        return await _run_with_signals(settings, progress, holder["control"])
+
     try:
-        paths = run_async(lambda: run_sweep(settings, progress))
+        paths = run_async(main)
     finally:
         progress.close()
     console.print(f"{len(paths)} envelopes written to {settings.output}")
+    control = holder["control"]
+    if control.status == "interrupted":
+        return EXIT_INTERRUPTED
+    if control.status == "partial":
+        console.print(
+            f"[red]error:[/] {control.reason}; the envelope is marked partial", soft_wrap=True
+        )
+        return EXIT_PARTIAL
     return 0

@@ -123,12 +123,14 @@ def _event_loop_name() -> str:
 
 
 async def _preflight(
-    client: HttpClient, params: GenerationParams, text: str, timeout_s: float
+    client: HttpClient, params: GenerationParams, text: str, timeout_s: float, retries: int
 ) -> RequestRecord:
     """One short request before measuring: proves the endpoint serves the model, and reports the
     prompt tokens the server counted. A server-side refusal stops the run with its message."""
     record = RequestRecord(0, 0, -2, True, prompt_id(text), 0)
-    await measure(client, params.api, request_body(params, text, 1), record, 0, -2, timeout_s)
+    await measure(
+        client, params.api, request_body(params, text, 1), record, 0, -2, timeout_s, retries
+    )
     if record.error_kind is not None:
         raise EngineError(
             f"{client.endpoint.url} refused the first request: {record.error or record.error_kind}"
@@ -137,12 +139,17 @@ async def _preflight(
 
 
 async def _calibrate(
-    suite: Suite, client: HttpClient, params: GenerationParams, seed: int, timeout_s: float
+    suite: Suite,
+    client: HttpClient,
+    params: GenerationParams,
+    seed: int,
+    timeout_s: float,
+    retries: int = 0,
 ) -> _Calibration:
     spec = suite.workload
     if spec.kind == "fixed":
         assert spec.prompt is not None
-        pre = await _preflight(client, params, spec.prompt, timeout_s)
+        pre = await _preflight(client, params, spec.prompt, timeout_s, retries)
         repeat = (
             "the same prompt repeats and this engine cannot be told to skip its prefix cache; "
             "see cached_input_tokens_total"
@@ -154,7 +161,7 @@ async def _calibrate(
     assert target is not None
     counter = server_tokenizer(client, params.model)
     probe = (await synthetic_prompts(1, _CALIBRATION_TOKENS, f"{seed}:calibration", counter))[0]
-    pre = await _preflight(client, params, probe.text, timeout_s)
+    pre = await _preflight(client, params, probe.text, timeout_s, retries)
     notes: list[str] = []
     overhead: int | None = None
     if pre.input_tokens is not None and probe.content_tokens is not None:
@@ -279,7 +286,9 @@ async def run_sweep(
         )
 
         progress.phase("calibrating prompt lengths")
-        calibration = await _calibrate(suite, client, params, settings.seed, timeout_s)
+        calibration = await _calibrate(
+            suite, client, params, settings.seed, timeout_s, settings.retries
+        )
 
         if meter is None:
             meter = _local_meter(client.endpoint.host, embedded=server is not None)
