@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from tests.conftest import ScriptedServer, start_scripted_server, stop
 from tests.support.envelopes import envelope_paths, open_run, records
@@ -259,3 +260,53 @@ def test_loop_lag_monitor_sees_a_blocked_client() -> None:
     assert max(lags) >= 60
     reasons = validity_reasons(summarize([]), ValidityRules(), max(lags))
     assert any("client was saturated" in r for r in reasons)
+
+
+def test_rerun_from_an_envelope(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    first = bench("run", CHAT, "--base-url", scripted_server.base_url, "--model",
+                  "ttft_ms=1;itl_ms=1;tokens=6", "--concurrency", "2", "--requests", "4",
+                  "--seed", "7", "--output", str(tmp_path / "a"))  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    original = open_run(envelope_paths(tmp_path / "a")[0]).predicate
+    again = bench("run", "--rerun", str(envelope_paths(tmp_path / "a")[0]),
+                  "--output", str(tmp_path / "b"))  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    rerun = open_run(envelope_paths(tmp_path / "b")[0]).predicate
+    assert rerun.comparability.key == original.comparability.key
+    assert rerun.parameters.load == original.parameters.load
+    assert rerun.target.model.model_id == original.target.model.model_id
+    assert rerun.run_id != original.run_id
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://169.254.169.254/v1", "http://10.1.2.3:8000/v1", "http://metadata.google.internal/v1"],
+)
+def test_base_url_from_a_file_pointing_inward_is_refused(
+    scripted_server: ScriptedServer, tmp_path: Path, url: str
+) -> None:
+    ok = bench("run", CHAT, "--base-url", scripted_server.base_url, "--model",
+               "ttft_ms=1;itl_ms=1;tokens=4", "--concurrency", "1", "--requests", "1",
+               "--output", str(tmp_path / "a"))  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    config = next((tmp_path / "a").glob("*.config.json"))
+    doc = orjson.loads(config.read_bytes())
+    doc["run"]["target"]["base_url"] = url
+    config.write_bytes(orjson.dumps(doc))
+    proc = bench("run", "--rerun", str(config), "--output", str(tmp_path / "b"))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "--allow-private" in lines[0]
+    assert not (tmp_path / "b").exists()  # refused before anything was sent or written
+
+
+def test_allow_private_lifts_the_refusal_without_connecting() -> None:
+    from tokenbench.engines.http import check_url_from_file
+    from tokenbench.errors import ConfigError
+
+    check_url_from_file("http://169.254.169.254/v1", allow_private=True)
+    check_url_from_file("http://127.0.0.1:8000/v1", allow_private=False)  # loopback is fine
+    check_url_from_file("https://api.example.com/v1", allow_private=False)
+    with pytest.raises(ConfigError):
+        check_url_from_file("http://[fe80::1]/v1", allow_private=False)

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.status import Status
 
 from tokenbench.engines.openai import Api
+from tokenbench.envelope.rerun import load_rerun
 from tokenbench.envelope.schema import RunPredicate
 from tokenbench.errors import ConfigError
 from tokenbench.loadgen.control import RunControl
@@ -35,7 +36,15 @@ def add_parser(sub: Any) -> None:
         description="Measure a model on a suite; one envelope per sweep point. Without --base-url, "
         "the embedded llama-server serves --model (a bundled name or a .gguf file).",
     )
-    p.add_argument("suite", help="built-in suite name (see `bench suites`) or a suite .toml file")
+    p.add_argument(
+        "suite", nargs="?", help="built-in suite name (see `bench suites`) or a suite .toml file"
+    )
+    p.add_argument("--rerun", type=Path, metavar="ENVELOPE",
+                   help="run a recorded point again with the settings in its config sidecar "
+                   "(flags given here override them)")  # fmt: skip
+    p.add_argument("--allow-private", action="store_true",
+                   help="accept a base URL from a --rerun file that points at a private, "
+                   "link-local or metadata address")  # fmt: skip
     p.add_argument("--model", help="bundled model name, path to a .gguf, or a remote served name")
     p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://host:8000/v1")
     p.add_argument(
@@ -84,7 +93,7 @@ def add_parser(sub: Any) -> None:
         metavar="N",
         help="a point with fewer than N measured requests is invalid",
     )
-    p.add_argument("--seed", type=int, default=0, help="prompt generation seed")
+    p.add_argument("--seed", type=int, help="prompt generation seed (default 0)")
     p.add_argument("--threads", type=int, help="CPU threads for the embedded llama-server")
     p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
     p.add_argument(
@@ -194,6 +203,47 @@ class RichProgress:
         )
 
 
+def _common_run_options(args: argparse.Namespace, api_key: str | None) -> dict[str, object]:
+    return {
+        "output": Path(args.output),
+        "api_key": api_key,
+        "threads": args.threads,
+        "sign": not args.no_sign,
+        "store_prompts": args.store_prompts,
+        "retries": args.retry,
+        "idle_timeout_s": args.timeout_idle,
+        "rules": ValidityRules(
+            max_error_rate=args.max_error_rate,
+            min_duration_s=args.min_duration,
+            min_requests=args.min_requests,
+        ),
+    }
+
+
+def _rerun_settings(
+    args: argparse.Namespace, sweep: tuple[int, ...] | None, api_key: str | None
+) -> RunSettings:
+    """Settings from a recorded point; flags given on the command line win."""
+    if args.suite is not None:
+        raise ConfigError("--rerun takes the suite from the envelope; do not name one too")
+    plan = load_rerun(args.rerun, args.allow_private)
+    return RunSettings(
+        suite=plan.suite,
+        model=args.model or plan.model,
+        base_url=args.base_url or plan.base_url,
+        engine=args.engine or plan.engine,
+        quant=args.quant or plan.quant,
+        api=Api(args.api or plan.api),
+        sweep=sweep or (plan.concurrency,),
+        requests=args.requests or plan.requests,
+        duration_s=args.duration if args.duration is not None else plan.duration_s,
+        warmup=args.warmup if args.warmup is not None else plan.warmup,
+        timeout_s=args.timeout or plan.timeout_s,
+        seed=args.seed if args.seed is not None else plan.seed,
+        **_common_run_options(args, api_key),  # type: ignore[arg-type]
+    )
+
+
 def _settings(args: argparse.Namespace) -> RunSettings:
     if args.sweep and args.concurrency:
         raise ConfigError("pass --sweep or --concurrency, not both")
@@ -215,9 +265,12 @@ def _settings(args: argparse.Namespace) -> RunSettings:
     if not 0 <= args.max_error_rate <= 1:
         raise ConfigError("--max-error-rate is a fraction between 0 and 1, e.g. 0.05")
     api_key = args.api_key or next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None)
+    if args.rerun is not None:
+        return _rerun_settings(args, sweep, api_key)
+    if args.suite is None:
+        raise ConfigError("name a suite (see `bench suites`) or pass --rerun ENVELOPE")
     return RunSettings(
         suite=load_suite(args.suite),
-        output=Path(args.output),
         model=args.model,
         base_url=args.base_url,
         engine=args.engine,
@@ -228,18 +281,8 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         duration_s=args.duration,
         warmup=args.warmup,
         timeout_s=args.timeout,
-        seed=args.seed,
-        api_key=api_key,
-        threads=args.threads,
-        sign=not args.no_sign,
-        store_prompts=args.store_prompts,
-        retries=args.retry,
-        idle_timeout_s=args.timeout_idle,
-        rules=ValidityRules(
-            max_error_rate=args.max_error_rate,
-            min_duration_s=args.min_duration,
-            min_requests=args.min_requests,
-        ),
+        seed=args.seed if args.seed is not None else 0,
+        **_common_run_options(args, api_key),  # type: ignore[arg-type]
     )
 
 

@@ -9,6 +9,7 @@ TTFT error at high stream counts comes from.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import ssl
 import time
@@ -65,6 +66,38 @@ class Endpoint:
     def root_url(self, path: str) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}{path}"
+
+
+_METADATA_HOSTS = frozenset(
+    {"metadata", "metadata.google.internal", "instance-data", "metadata.azure.com"}
+)
+
+
+def check_url_from_file(url: str, allow_private: bool) -> None:
+    """A base URL read from a file (a re-run config) must not point a request carrying the API
+    key at link-local, cloud-metadata or private addresses unless the user says so. Loopback
+    stays allowed (local engines). Host names are checked by name: nothing is resolved."""
+    if allow_private:
+        return
+    host = (urlsplit(url.strip()).hostname or "").lower()
+    why = None
+    if host in _METADATA_HOSTS:
+        why = "a cloud metadata host"
+    else:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            ip = None
+        if ip is not None and not ip.is_loopback:
+            if ip.is_link_local:
+                why = "a link-local address (cloud metadata lives there)"
+            elif ip.is_private or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
+                why = "a private or reserved address"
+    if why:
+        raise ConfigError(
+            f"refusing base URL {redact_url(url)!r} from a file: it points at {why}; "
+            "pass --allow-private if you mean it"
+        )
 
 
 def redact_url(url: str) -> str:
