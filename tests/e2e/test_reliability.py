@@ -186,6 +186,11 @@ def test_429_and_503_are_failures_counted_by_kind_and_the_run_invalid(
     assert any("error rate 33.3% is above --max-error-rate 5.0%" in r for r in p.validity.reasons)
     table = bench("summary", str(tmp_path))
     assert "(invalid)" in table.stdout
+    compared = bench("compare", str(tmp_path))
+    assert "invalid:" in compared.stdout
+    assert "error rate 33.3%" in compared.stdout
+    as_json = orjson.loads(bench("compare", str(tmp_path), "--report", "json").stdout)
+    assert as_json["runs"][0]["valid"] is False
 
 
 def test_retry_honours_retry_after(scripted_server: ScriptedServer, tmp_path: Path) -> None:

@@ -97,6 +97,9 @@ def _run_dict(row: RunRow) -> dict[str, Any]:
         "label": row.label,
         "run_id": p.run_id,
         "signed": row.run.signer is not None,
+        "status": p.status,
+        "valid": p.validity.valid,
+        "invalid_reasons": p.validity.reasons,
         "metrics": {m.json_key: m.figure(p.metrics) for m in all_metrics()},
         "pareto": row.pareto,
     }
@@ -155,23 +158,25 @@ def _row_cells(row: RunRow) -> list[str]:
         str(p.parameters.load.concurrency),
         *[_num(get_metric(c).figure(p.metrics), 3 if c == "jtok" else 1) for c in _COLUMNS],
         "★" if row.pareto else "",
+        "yes" if p.validity.valid else "NO",
     ]
 
 
 def _headers() -> list[str]:
-    return ["Suite", "Run", "Conc.", *[get_metric(c).label for c in _COLUMNS], "Pareto"]
+    return ["Suite", "Run", "Conc.", *[get_metric(c).label for c in _COLUMNS], "Pareto", "Valid"]
 
 
 def comparison_csv(comparison: Comparison, frontier_only: bool = False) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["suite", "label", "concurrency", *[get_metric(c).json_key for c in _COLUMNS],
-                     "pareto", "run_id"])  # fmt: skip
+                     "pareto", "valid", "run_id"])  # fmt: skip
     for row in _visible(comparison, frontier_only):
         p = row.run.predicate
         writer.writerow(
             [p.parameters.suite.name, row.label, p.parameters.load.concurrency,
-             *[get_metric(c).figure(p.metrics) for c in _COLUMNS], row.pareto, p.run_id]
+             *[get_metric(c).figure(p.metrics) for c in _COLUMNS], row.pareto,
+             p.validity.valid, p.run_id]
         )  # fmt: skip
     return buf.getvalue()
 
@@ -201,6 +206,14 @@ def render_comparison_rich(
     console.print(t)
     names = ", ".join(m.name for m in comparison.pareto_metrics)
     console.print(f"★ = on the Pareto frontier of {names} within its suite")
+    for row in _visible(comparison, frontier_only):
+        pred = row.run.predicate
+        if not pred.validity.valid:
+            console.print(
+                f"[yellow]invalid:[/] {row.label} @ {pred.parameters.load.concurrency}: "
+                + "; ".join(pred.validity.reasons),
+                soft_wrap=True,
+            )
     for pair in comparison.pairs:
         p = Table(
             title=f"{pair.suite} @ concurrency {pair.concurrency}: {pair.b} vs {pair.a}",
