@@ -7,29 +7,15 @@ import base64
 import json
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ScriptedServer
+from tests.support.cli import bench
 from tests.support.envelopes import envelope_paths, open_run, prompt_ids, records
 from tokenbench.envelope import keys
 from tokenbench.envelope.verify import verify_file
-
-
-def bench(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tokenbench.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=env,
-        check=False,
-    )
 
 
 def run_chatbot(

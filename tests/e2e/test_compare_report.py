@@ -7,23 +7,15 @@ import csv
 import io
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ScriptedServer
+from tests.support.cli import bench
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def bench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tokenbench.cli.main", *args],
-        capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture

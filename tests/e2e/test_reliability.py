@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,25 +12,12 @@ import orjson
 import pytest
 
 from tests.conftest import ScriptedServer, start_scripted_server, stop
+from tests.support.cli import bench, start_bench
 from tests.support.envelopes import envelope_paths, open_run, records
 from tokenbench.envelope import keys
 from tokenbench.envelope.verify import verify_file
 
 CHAT = "llm.inference.chatbot-short"
-
-
-def bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tokenbench.cli.main", *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
-
-
-def start_bench(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tokenbench.cli.main", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
 
 
 def wait_for_records(folder: Path, at_least: int, timeout_s: float = 60) -> None:

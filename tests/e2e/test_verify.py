@@ -10,7 +10,6 @@ import shutil
 import socket
 import stat
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,18 +18,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.conftest import ScriptedServer
+from tests.support.cli import bench
 from tests.support.envelopes import envelope_paths, sidecar
 from tokenbench.envelope import dsse, keys
 from tokenbench.envelope.canonical import canonical
 from tokenbench.envelope.schema import RAW_SUFFIX
 from tokenbench.envelope.verify import open_envelope
-
-
-def bench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tokenbench.cli.main", *args],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture
