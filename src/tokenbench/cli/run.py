@@ -20,6 +20,7 @@ from tokenbench.envelope.rerun import load_rerun
 from tokenbench.envelope.schema import RunPredicate
 from tokenbench.errors import ConfigError
 from tokenbench.loadgen.control import RunControl
+from tokenbench.loadgen.plan import ARRIVALS
 from tokenbench.loadgen.sweep import RunSettings, run_sweep
 from tokenbench.metrics.validity import DEFAULT_MAX_ERROR_RATE, ValidityRules
 from tokenbench.records import RequestRecord
@@ -56,7 +57,36 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--quant", help="quantization to record, e.g. fp16, int4, Q4_K_M")
     p.add_argument("--api", choices=[a.value for a in Api], help="chat or completions")
     p.add_argument("--sweep", type=_int_list, help="concurrency points, e.g. 1,4,16,64")
-    p.add_argument("--concurrency", type=int, help="a single concurrency point")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        help="a single concurrency point (with --rate: the cap on requests in flight)",
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        metavar="R",
+        help="open loop: send R requests/s on a schedule, however the server keeps up",
+    )
+    p.add_argument(
+        "--sweep-rate",
+        type=_float_list,
+        metavar="R1,R2",
+        help="open loop: one point per rate, e.g. 1,2,4",
+    )
+    p.add_argument(
+        "--arrival",
+        choices=ARRIVALS,
+        default="poisson",
+        help="open-loop arrivals (default poisson)",
+    )
+    p.add_argument(
+        "--burstiness",
+        type=float,
+        default=1.0,
+        metavar="K",
+        help="gamma shape for --arrival gamma: 1 is Poisson, <1 burstier, >1 smoother",
+    )
     p.add_argument("--requests", type=int, help="measured requests per point")
     p.add_argument("--duration", type=float, help="stop starting measured requests after S seconds")
     p.add_argument("--warmup", type=int, help="warmup requests per point (default: concurrency)")
@@ -105,6 +135,18 @@ def add_parser(sub: Any) -> None:
         help="keep prompt texts in the prompt manifest (default: only digests and token counts)",
     )
     p.set_defaults(handler=handle)
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of numbers, e.g. 0.5,1,2"
+        ) from None
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: every rate must be positive")
+    return values
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -211,6 +253,9 @@ def _common_run_options(args: argparse.Namespace, api_key: str | None) -> dict[s
         "sign": not args.no_sign,
         "store_prompts": args.store_prompts,
         "retries": args.retry,
+        "rates": _rates(args),
+        "arrival": args.arrival,
+        "burstiness": args.burstiness,
         "idle_timeout_s": args.timeout_idle,
         "rules": ValidityRules(
             max_error_rate=args.max_error_rate,
@@ -218,6 +263,18 @@ def _common_run_options(args: argparse.Namespace, api_key: str | None) -> dict[s
             min_requests=args.min_requests,
         ),
     }
+
+
+def _rates(args: argparse.Namespace) -> tuple[float, ...] | None:
+    if args.rate is not None and args.sweep_rate:
+        raise ConfigError("pass --rate or --sweep-rate, not both")
+    if args.rate is not None and args.rate <= 0:
+        raise ConfigError("--rate must be positive")
+    if (args.rate is not None or args.sweep_rate) and args.sweep:
+        raise ConfigError("--sweep is closed loop; with --rate use --concurrency for the cap")
+    if args.burstiness <= 0:
+        raise ConfigError("--burstiness must be positive")
+    return args.sweep_rate or ((args.rate,) if args.rate is not None else None)
 
 
 def _rerun_settings(

@@ -42,6 +42,13 @@ def run_label(run: LoadedRun, by: str) -> str:
     return f"{p.hardware.label} [{p.hardware.fingerprint[:8]}]"
 
 
+def load_label(concurrency: int, rate_rps: float | None, long: bool = False) -> str:
+    """A load point: "4" / "concurrency 4" (closed loop) or "2/s" / "2 req/s" (open loop)."""
+    if rate_rps is not None:
+        return f"{rate_rps:g} req/s" if long else f"{rate_rps:g}/s"
+    return f"concurrency {concurrency}" if long else str(concurrency)
+
+
 @dataclass(frozen=True, slots=True)
 class RunRow:
     run: LoadedRun
@@ -60,6 +67,7 @@ class MetricDifference:
 class Pair:
     suite: str
     concurrency: int
+    rate_rps: float | None
     a: str  # baseline label
     b: str
     runs_a: int
@@ -208,13 +216,14 @@ def compare(
         )
     )
 
-    groups: dict[tuple[str, int], dict[str, list[LoadedRun]]] = defaultdict(
+    groups: dict[tuple[str, float, int], dict[str, list[LoadedRun]]] = defaultdict(
         lambda: defaultdict(list)
     )
     for row in result.rows:
-        params = row.run.predicate.parameters
-        groups[(params.suite.name, params.load.concurrency)][row.label].append(row.run)
-    for (suite, concurrency), by_label in sorted(groups.items()):
+        load = row.run.predicate.parameters.load
+        key = (row.run.predicate.parameters.suite.name, load.rate_rps or 0.0, load.concurrency)
+        groups[key][row.label].append(row.run)
+    for (suite, rate, concurrency), by_label in sorted(groups.items()):
         labels = sorted(by_label)
         base = labels[0]
         for other in labels[1:]:
@@ -228,6 +237,7 @@ def compare(
                 Pair(
                     suite,
                     concurrency,
+                    rate or None,
                     base,
                     other,
                     len(by_label[base]),

@@ -10,7 +10,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from tokenbench.compare.comparison import Comparison, Pair, RunRow
+from tokenbench.compare.comparison import Comparison, Pair, RunRow, load_label
 from tokenbench.compare.metrics_registry import all_metrics, get_metric
 from tokenbench.compare.summary import SummaryRow, SummaryTable
 
@@ -38,7 +38,7 @@ def _suite_table(suite: str, rows: list[SummaryRow]) -> Table:
             engine,
             r.quant or DASH,
             r.hardware,
-            str(r.concurrency),
+            f"{r.rate_rps:g}/s" if r.rate_rps is not None else str(r.concurrency),
             _num(r.output_throughput_tok_per_s),
             _num(r.ttft_p50_ms),
             _num(r.ttft_p99_ms),
@@ -94,6 +94,7 @@ def _run_dict(row: RunRow) -> dict[str, Any]:
         "quant": p.target.model.quant,
         "hardware": p.hardware.label,
         "concurrency": p.parameters.load.concurrency,
+        "rate_rps": p.parameters.load.rate_rps,
         "label": row.label,
         "run_id": p.run_id,
         "signed": row.run.signer is not None,
@@ -109,6 +110,7 @@ def _pair_dict(pair: Pair) -> dict[str, Any]:
     return {
         "suite": pair.suite,
         "concurrency": pair.concurrency,
+        "rate_rps": pair.rate_rps,
         "a": pair.a,
         "b": pair.b,
         "runs_a": pair.runs_a,
@@ -155,7 +157,7 @@ def _row_cells(row: RunRow) -> list[str]:
     return [
         p.parameters.suite.name,
         row.label,
-        str(p.parameters.load.concurrency),
+        load_label(p.parameters.load.concurrency, p.parameters.load.rate_rps),
         *[_num(get_metric(c).figure(p.metrics), 3 if c == "jtok" else 1) for c in _COLUMNS],
         "★" if row.pareto else "",
         "yes" if p.validity.valid else "NO",
@@ -216,7 +218,8 @@ def render_comparison_rich(
             )
     for pair in comparison.pairs:
         p = Table(
-            title=f"{pair.suite} @ concurrency {pair.concurrency}: {pair.b} vs {pair.a}",
+            title=f"{pair.suite} @ {load_label(pair.concurrency, pair.rate_rps, long=True)}: "
+            f"{pair.b} vs {pair.a}",
             title_justify="left",
             header_style="bold",
         )

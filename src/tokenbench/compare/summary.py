@@ -19,6 +19,7 @@ class SummaryRow:
     quant: str | None
     hardware: str
     concurrency: int
+    rate_rps: float | None  # open loop
     status: str
     requests_ok: int
     requests_failed: int
@@ -92,6 +93,7 @@ def summary_table(corpus: Corpus) -> SummaryTable:
                 quant=p.target.model.quant,
                 hardware=p.hardware.label,
                 concurrency=p.parameters.load.concurrency,
+                rate_rps=p.parameters.load.rate_rps,
                 status=p.status,
                 requests_ok=m.requests_ok,
                 requests_failed=m.requests_failed,
@@ -108,6 +110,16 @@ def summary_table(corpus: Corpus) -> SummaryTable:
                 valid=p.validity.valid,
             )
         )
-    rows.sort(key=lambda r: (r.suite, r.model_id, r.engine, r.quant or "", r.concurrency, r.run_id))
+    rows.sort(
+        key=lambda r: (
+            r.suite,
+            r.model_id,
+            r.engine,
+            r.quant or "",
+            r.rate_rps or 0.0,
+            r.concurrency,
+            r.run_id,
+        )
+    )
     skipped = [(str(p), why) for p, why in corpus.skipped]
     return SummaryTable(rows, len(corpus.runs), skipped, len(corpus.suites), _mismatches(corpus))

@@ -76,7 +76,11 @@ def seal_point(
 ) -> RunPredicate:
     """Summarise the raw records (streamed), judge validity, sign, write the envelope."""
     metrics = summarize(iter_records(files.raw), energy.energy_j, energy.reason)
-    reasons = [*extra_reasons, *validity_reasons(metrics, rules, loop_lag_p99_ms)]
+    requested_rate = draft["parameters"]["load"].get("rate_rps")
+    reasons = [
+        *extra_reasons,
+        *validity_reasons(metrics, rules, loop_lag_p99_ms, requested_rate),
+    ]
     workload = dict(draft["parameters"]["workload"])
     workload["input_tokens_exact"] = _exact_inputs(
         files.raw, workload.get("input_tokens_target"), workload.get("kind") == "synthetic"

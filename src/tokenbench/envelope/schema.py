@@ -115,8 +115,11 @@ class WorkloadInfo(_Strict):
 
 
 class LoadInfo(_Strict):
-    mode: Literal["closed_loop"] = "closed_loop"
-    concurrency: int
+    mode: Literal["closed_loop", "open_loop"] = "closed_loop"
+    concurrency: int  # closed loop: in flight at once; open loop: the cap
+    rate_rps: float | None = None  # open loop: offered request rate
+    arrival: str | None = None  # open loop: constant, poisson or gamma
+    burstiness: float | None = None  # gamma shape (1 = Poisson)
     requests: int
     warmup_requests: int
     duration_limit_s: float | None

@@ -6,6 +6,7 @@ same requests as a single-process run; each share carries its slice of the concu
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from tokenbench.errors import ConfigError
@@ -16,13 +17,15 @@ class PlannedRequest:
     index: int  # position in the run; records keep it, so shares merge back in order
     prompt_index: int
     warmup: bool
+    offset_ns: int | None = None  # open loop: send time from the measured phase's start
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    concurrency: int  # closed loop: requests in flight at once
+    concurrency: int  # closed loop: requests in flight at once; open loop: the cap
     requests: tuple[PlannedRequest, ...]
     duration_s: float | None = None  # stop starting new measured requests after this long
+    rate_rps: float | None = None  # open loop: the offered request rate
 
     @property
     def warmup(self) -> tuple[PlannedRequest, ...]:
@@ -59,5 +62,63 @@ def split(plan: Plan, workers: int) -> list[Plan]:
     active = [c for c in active if c > 0]
     for w, conc in enumerate(active):
         mine = tuple(r for i, r in enumerate(plan.requests) if i % len(active) == w)
-        shares.append(Plan(conc, mine, plan.duration_s))
+        shares.append(Plan(conc, mine, plan.duration_s, plan.rate_rps))
     return shares
+
+
+ARRIVALS = ("constant", "poisson", "gamma")
+
+
+def arrival_offsets_ns(
+    count: int, rate_rps: float, arrival: str, burstiness: float, seed: int
+) -> list[int]:
+    """Send times (ns from the phase start) of `count` requests at `rate_rps` on average.
+
+    constant: evenly spaced; poisson: exponential gaps; gamma: gaps from a gamma distribution
+    with shape `burstiness` and mean 1/rate (shape 1 is Poisson, below 1 burstier, above 1
+    smoother). Seeded: the same arguments give the same schedule, however the run is split.
+    """
+    if rate_rps <= 0:
+        raise ConfigError(f"--rate must be positive, got {rate_rps:g}")
+    if arrival not in ARRIVALS:
+        raise ConfigError(f"--arrival {arrival!r}: choose one of {', '.join(ARRIVALS)}")
+    if burstiness <= 0:
+        raise ConfigError(f"--burstiness must be positive, got {burstiness:g}")
+    mean_gap_s = 1.0 / rate_rps
+    rng = random.Random(f"arrivals:{seed}")
+    t = 0.0
+    out = []
+    for _ in range(count):
+        out.append(int(t * 1e9))
+        if arrival == "constant":
+            gap = mean_gap_s
+        elif arrival == "poisson":
+            gap = rng.expovariate(rate_rps)
+        else:
+            gap = rng.gammavariate(burstiness, mean_gap_s / burstiness)
+        t += gap
+    return out
+
+
+def open_loop_plan(
+    prompts: int,
+    requests: int,
+    warmup: int,
+    rate_rps: float,
+    arrival: str = "poisson",
+    burstiness: float = 1.0,
+    seed: int = 0,
+    max_concurrency: int = 1024,
+    duration_s: float | None = None,
+) -> Plan:
+    """Requests released on a schedule regardless of how earlier ones fare (open loop), so a
+    slow server cannot slow the offered load down (no coordinated omission). Warmup requests
+    are closed-loop, one per slot up to `warmup`; the measured ones carry their send offsets."""
+    base = closed_loop_plan(prompts, requests, warmup, max_concurrency, duration_s)
+    offsets = arrival_offsets_ns(requests, rate_rps, arrival, burstiness, seed)
+    measured = iter(offsets)
+    items = tuple(
+        r if r.warmup else PlannedRequest(r.index, r.prompt_index, False, next(measured))
+        for r in base.requests
+    )
+    return Plan(max_concurrency, items, duration_s, rate_rps=rate_rps)

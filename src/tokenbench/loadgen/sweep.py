@@ -57,7 +57,7 @@ from tokenbench.envelope.schema import (
 )
 from tokenbench.errors import ConfigError, EngineError
 from tokenbench.loadgen.control import RunControl
-from tokenbench.loadgen.plan import closed_loop_plan
+from tokenbench.loadgen.plan import closed_loop_plan, open_loop_plan
 from tokenbench.loadgen.worker import LoopLagMonitor, WorkerContext, run_closed_loop
 from tokenbench.metrics.stats import distribution
 from tokenbench.metrics.validity import ValidityRules
@@ -91,6 +91,9 @@ class RunSettings:
     idle_timeout_s: float | None = None  # no byte for this long: the request times out
     rules: ValidityRules = field(default_factory=ValidityRules)
     store_prompts: bool = False  # put prompt texts in the manifest (default: digests and counts)
+    rates: tuple[float, ...] | None = None  # open loop: one point per request rate
+    arrival: str = "poisson"
+    burstiness: float = 1.0
 
 
 class Progress(Protocol):
@@ -236,7 +239,12 @@ async def run_sweep(
     status (`interrupted`, or `partial` when the server vanished) and later points are skipped."""
     control = control or RunControl()
     suite = settings.suite
-    sweep = settings.sweep or tuple(suite.sweep)
+    if settings.rates:  # open loop: --concurrency is the cap on requests in flight
+        sweep = settings.sweep or (64,)
+        points: list[tuple[int, float | None]] = [(sweep[0], r) for r in settings.rates]
+    else:
+        sweep = settings.sweep or tuple(suite.sweep)
+        points = [(c, None) for c in sweep]
     if any(c < 1 for c in sweep):
         raise ConfigError("every --sweep point must be a concurrency of at least 1")
     timeout_s = settings.timeout_s or suite.timeout_s
@@ -322,10 +330,11 @@ async def run_sweep(
             idle_watts=idle_watts,
         )
         written: list[Path] = []
-        for concurrency in sweep:
+        for concurrency, rate in points:
             path = await _run_point(
                 settings=settings,
                 concurrency=concurrency,
+                rate=rate,
                 client=client,
                 params=params,
                 calibration=calibration,
@@ -449,6 +458,7 @@ async def _run_point(
     *,
     settings: RunSettings,
     concurrency: int,
+    rate: float | None,
     client: HttpClient,
     params: GenerationParams,
     calibration: _Calibration,
@@ -465,20 +475,33 @@ async def _run_point(
         if settings.warmup is not None
         else suite.warmup_requests
         if suite.warmup_requests is not None
+        else min(concurrency, 4)
+        if rate is not None
         else concurrency
     )
-    progress.phase(f"building prompts for concurrency {concurrency}")
+    point = f"r{rate:g}" if rate is not None else f"c{concurrency}"
+    progress.phase(f"building prompts for {point}")
     prompts, prompt_notes = await _point_prompts(
-        calibration, warmup + requests, f"{settings.seed}:c{concurrency}", client, params.model
+        calibration, warmup + requests, f"{settings.seed}:{point}", client, params.model
     )
     bodies = [request_body(params, p.text, suite.workload.output_tokens) for p in prompts]
-    plan = closed_loop_plan(len(bodies), requests, warmup, concurrency, settings.duration_s)
+    if rate is None:
+        plan = closed_loop_plan(len(bodies), requests, warmup, concurrency, settings.duration_s)
+    else:
+        plan = open_loop_plan(
+            len(bodies), requests, warmup, rate, settings.arrival, settings.burstiness,
+            settings.seed, concurrency, settings.duration_s,
+        )  # fmt: skip
     run_id = new_ulid()
     model_id = common.target.model.model_id
     files = PointFiles(
-        settings.output, f"{safe_name(model_id)}__{safe_name(suite.name)}__c{concurrency}__{run_id}"
+        settings.output, f"{safe_name(model_id)}__{safe_name(suite.name)}__{point}__{run_id}"
     )
     load = LoadInfo(
+        mode="open_loop" if rate is not None else "closed_loop",
+        rate_rps=rate,
+        arrival=settings.arrival if rate is not None else None,
+        burstiness=settings.burstiness if rate is not None else None,
         concurrency=concurrency,
         requests=requests,
         warmup_requests=warmup,

@@ -9,6 +9,7 @@ starts with every slot busy and no warmup request still in flight. Records go to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -119,6 +120,72 @@ async def _phase(
     return done
 
 
+async def _open_phase(
+    ctx: WorkerContext,
+    items: Sequence[PlannedRequest],
+    cap: int,
+    deadline_ns: int | None,
+    control: RunControl,
+) -> int:
+    """Release each request at its scheduled time, whatever the earlier ones are doing. The
+    record keeps the scheduled time, so latency can be read from it too and any lag between
+    schedule and send (client or cap) is visible rather than hidden."""
+    start = time.perf_counter_ns()
+    cap_sem = asyncio.Semaphore(cap)
+    free_slots: list[int] = []
+    next_slot = 0
+    done = 0
+    inflight: set[asyncio.Task[None]] = set()
+
+    async def one(item: PlannedRequest, slot: int, due_ns: int) -> None:
+        nonlocal done
+        record = RequestRecord(
+            index=item.index,
+            worker=ctx.worker_id,
+            slot=slot,
+            warmup=False,
+            prompt_id=ctx.prompt_ids[item.prompt_index],
+            scheduled_ns=due_ns - ctx.anchor_ns,
+        )
+        try:
+            await measure(ctx.client, ctx.api, ctx.bodies[item.prompt_index], record,
+                          ctx.anchor_ns, slot, ctx.timeout_s, ctx.retries,
+                          ctx.idle_timeout_s)  # fmt: skip
+        finally:
+            done += 1
+            ctx.on_record(record)
+            free_slots.append(slot)
+            cap_sem.release()
+        if record.error_kind is ErrorKind.CONNECT:
+            control.server_lost(record.error or "connection refused")
+
+    async with asyncio.TaskGroup() as tg:
+        for item in items:
+            assert item.offset_ns is not None
+            due = start + item.offset_ns
+            if deadline_ns is not None and due >= deadline_ns:
+                break
+            delay = (due - time.perf_counter_ns()) / 1e9
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(control.stop.wait(), delay)
+            if control.stop.is_set():
+                break
+            await cap_sem.acquire()
+            if free_slots:
+                slot = free_slots.pop()
+            else:
+                slot, next_slot = next_slot, next_slot + 1
+            task = tg.create_task(one(item, slot, due))
+            inflight.add(task)
+            task.add_done_callback(inflight.discard)
+        if control.stop.is_set() and inflight:
+            _, still = await asyncio.wait(set(inflight), timeout=control.drain_s)
+            for task in still:
+                task.cancel()
+    return done
+
+
 async def run_closed_loop(
     ctx: WorkerContext,
     plan: Plan,
@@ -126,7 +193,8 @@ async def run_closed_loop(
     on_measured_start: Callable[[], None] | None = None,
     lag: LoopLagMonitor | None = None,
 ) -> int:
-    """Run the warmup phase, then the measured phase; returns how many requests ended.
+    """Run the warmup phase (closed loop), then the measured phase (closed loop, or open loop
+    on the plan's schedule when it has a rate); returns how many requests ended.
     `on_measured_start` runs between the two (an energy counter's first reading); `lag`
     samples the event loop during the measured phase."""
     done = await _phase(ctx, plan.warmup, plan.concurrency, None, control)
@@ -138,7 +206,10 @@ async def run_closed_loop(
         if lag is not None:
             tg.create_task(lag.run(stop_lag))
         try:
-            done += await _phase(ctx, plan.measured, plan.concurrency, deadline, control)
+            if plan.rate_rps is not None:
+                done += await _open_phase(ctx, plan.measured, plan.concurrency, deadline, control)
+            else:
+                done += await _phase(ctx, plan.measured, plan.concurrency, deadline, control)
         finally:
             stop_lag.set()
     return done

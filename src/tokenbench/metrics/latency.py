@@ -73,3 +73,17 @@ def schedule_lag_ms(r: RequestRecord) -> float | None:
     if r.send_ns is None:
         return None
     return (r.send_ns - r.scheduled_ns) / _NS_PER_MS
+
+
+def ttft_from_schedule_ms(r: RequestRecord) -> float | None:
+    """Scheduled send → first token: what a user arriving on schedule waited, queueing included."""
+    if r.first_token_ns is None:
+        return None
+    return (r.first_token_ns - r.scheduled_ns) / _NS_PER_MS
+
+
+def e2e_from_schedule_ms(r: RequestRecord) -> float | None:
+    """Scheduled send → last byte."""
+    if r.end_ns is None:
+        return None
+    return (r.end_ns - r.scheduled_ns) / _NS_PER_MS

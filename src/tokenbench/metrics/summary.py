@@ -10,10 +10,12 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenbench.metrics.latency import (
     chunk_token_counts,
+    e2e_from_schedule_ms,
     e2e_ms,
     itl_ms,
     schedule_lag_ms,
     tpot_ms,
+    ttft_from_schedule_ms,
     ttft_ms,
 )
 from tokenbench.metrics.stats import Distribution, distribution
@@ -51,6 +53,9 @@ class RunMetrics(BaseModel):
     itl_approximate: bool  # tokens per chunk were inferred for some requests
     e2e_ms: Distribution | None
     schedule_lag_ms: Distribution | None
+    ttft_from_schedule_ms: Distribution | None  # open loop: latency counted from the schedule
+    e2e_from_schedule_ms: Distribution | None
+    send_rate_rps: float | None  # measured requests sent per second (first to last send)
     server_ms_per_output_token: Distribution | None  # engine's own timings, a cross-check
     energy_j: float | None  # over the measured window, from the energy counter
     joules_per_token: float | None  # energy / output tokens of successful requests
@@ -75,6 +80,8 @@ class _Accumulator:
         self.ok = 0
         self.errors: Counter[str] = Counter()
         self.first_send: int | None = None
+        self.last_send: int | None = None
+        self.sent = 0
         self.last_end: int | None = None
         self.in_tokens = 0
         self.out_tokens = 0
@@ -92,6 +99,8 @@ class _Accumulator:
             self.first_send = (
                 r.send_ns if self.first_send is None else min(self.first_send, r.send_ns)
             )
+            self.last_send = r.send_ns if self.last_send is None else max(self.last_send, r.send_ns)
+            self.sent += 1
         if r.end_ns is not None:
             self.last_end = r.end_ns if self.last_end is None else max(self.last_end, r.end_ns)
         lag = schedule_lag_ms(r)
@@ -106,7 +115,13 @@ class _Accumulator:
         if r.cached_input_tokens is not None:
             self.cached = (self.cached or 0) + r.cached_input_tokens
         self.approx_tokens |= not r.tokens_from_usage
-        for name, fn in (("ttft_ms", ttft_ms), ("tpot_ms", tpot_ms), ("e2e_ms", e2e_ms)):
+        for name, fn in (
+            ("ttft_ms", ttft_ms),
+            ("tpot_ms", tpot_ms),
+            ("e2e_ms", e2e_ms),
+            ("ttft_from_schedule_ms", ttft_from_schedule_ms),
+            ("e2e_from_schedule_ms", e2e_from_schedule_ms),
+        ):
             v = fn(r)
             if v is not None:
                 self.values[name].append(v)
@@ -120,6 +135,7 @@ class _Accumulator:
 
 _DISTRIBUTIONS = (
     "ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "schedule_lag_ms", "server_ms_per_output_token",
+    "ttft_from_schedule_ms", "e2e_from_schedule_ms",
 )  # fmt: skip
 
 
@@ -156,6 +172,8 @@ def summarize(
         "e2e_ms": "no request completed successfully",
         "schedule_lag_ms": "no request was sent",
         "server_ms_per_output_token": "the engine reported no per-request timings",
+        "ttft_from_schedule_ms": "no successful request produced output",
+        "e2e_from_schedule_ms": "no request completed successfully",
     }
     for name, dist in dists.items():
         if dist is None:
@@ -176,7 +194,11 @@ def summarize(
         unmeasured["joules_per_token"] = "no request succeeded"
         unmeasured["joules_per_request"] = "no request succeeded"
 
+    send_rate: float | None = None
+    if acc.first_send is not None and acc.last_send is not None and acc.last_send > acc.first_send:
+        send_rate = (acc.sent - 1) / ((acc.last_send - acc.first_send) / 1e9)
     return RunMetrics(
+        send_rate_rps=send_rate,
         requests_total=acc.total,
         warmup_requests=acc.total - acc.measured,
         requests_measured=acc.measured,

@@ -24,9 +24,21 @@ class ValidityRules:
 
 
 def validity_reasons(
-    metrics: RunMetrics, rules: ValidityRules, loop_lag_p99_ms: float | None
+    metrics: RunMetrics,
+    rules: ValidityRules,
+    loop_lag_p99_ms: float | None,
+    requested_rate_rps: float | None = None,
 ) -> list[str]:
     reasons = []
+    if (
+        requested_rate_rps
+        and metrics.send_rate_rps is not None
+        and metrics.send_rate_rps < 0.9 * requested_rate_rps
+    ):
+        reasons.append(
+            f"the client sent {metrics.send_rate_rps:.2f} req/s of the {requested_rate_rps:g} "
+            "requested (under 90%): it was saturated, or the concurrency cap was reached"
+        )
     if metrics.requests_measured == 0:
         reasons.append("no request was measured")
     elif metrics.requests_ok == 0:

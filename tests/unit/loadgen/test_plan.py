@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tokenbench.errors import ConfigError
@@ -30,3 +32,49 @@ def test_bad_plans_are_refused() -> None:
         closed_loop_plan(1, 0, 0, 1)
     with pytest.raises(ConfigError):
         split(closed_loop_plan(1, 1, 0, 1), 0)
+
+
+def _gaps_s(offsets: list[int]) -> list[float]:
+    return [(b - a) / 1e9 for a, b in itertools.pairwise(offsets)]
+
+
+def _mean_cv(gaps: list[float]) -> tuple[float, float]:
+    import statistics
+
+    mean = statistics.fmean(gaps)
+    return mean, statistics.pstdev(gaps) / mean
+
+
+@pytest.mark.parametrize(
+    ("arrival", "burstiness", "cv"),
+    [("constant", 1.0, 0.0), ("poisson", 1.0, 1.0), ("gamma", 0.25, 2.0), ("gamma", 4.0, 0.5)],
+)
+def test_arrivals_have_the_right_mean_and_dispersion(
+    arrival: str, burstiness: float, cv: float
+) -> None:
+    from tokenbench.loadgen.plan import arrival_offsets_ns
+
+    offsets = arrival_offsets_ns(20_000, 8.0, arrival, burstiness, seed=3)
+    mean, measured_cv = _mean_cv(_gaps_s(offsets))
+    assert mean == pytest.approx(1 / 8.0, rel=0.03)
+    assert measured_cv == pytest.approx(cv, abs=0.06)
+    assert offsets[0] == 0
+    assert offsets == sorted(offsets)
+
+
+def test_schedule_is_seeded_and_survives_a_split() -> None:
+    from tokenbench.loadgen.plan import arrival_offsets_ns, open_loop_plan
+
+    a = arrival_offsets_ns(100, 5.0, "poisson", 1.0, seed=1)
+    assert a == arrival_offsets_ns(100, 5.0, "poisson", 1.0, seed=1)
+    assert a != arrival_offsets_ns(100, 5.0, "poisson", 1.0, seed=2)
+    plan = open_loop_plan(50, 40, 3, 5.0, seed=1, max_concurrency=8)
+    assert plan.rate_rps == 5.0
+    assert [r.offset_ns for r in plan.warmup] == [None] * 3
+    assert [r.offset_ns for r in plan.measured] == arrival_offsets_ns(40, 5.0, "poisson", 1.0, 1)
+    merged = sorted((r.index, r.offset_ns) for s in split(plan, 3) for r in s.requests)
+    assert merged == sorted((r.index, r.offset_ns) for r in plan.requests)
+    with pytest.raises(ConfigError):
+        arrival_offsets_ns(1, 0.0, "poisson", 1.0, 0)
+    with pytest.raises(ConfigError):
+        arrival_offsets_ns(1, 1.0, "weibull", 1.0, 0)

@@ -1,0 +1,67 @@
+"""Open-loop load: requests leave on their schedule; latency is also counted from the schedule,
+so a server (or cap) that falls behind shows up as schedule lag instead of vanishing."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ScriptedServer
+from tests.support.cli import bench
+from tests.support.envelopes import envelope_paths, open_run, records
+
+CHAT = "llm.inference.chatbot-short"
+
+
+def test_rate_is_kept_when_the_server_keeps_up(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    proc = bench("run", CHAT, "--base-url", scripted_server.base_url, "--model",
+                 "ttft_ms=5;itl_ms=1;tokens=4", "--rate", "20", "--arrival", "constant",
+                 "--requests", "30", "--output", str(tmp_path))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    opened = open_run(envelope_paths(tmp_path)[0])
+    p = opened.predicate
+    assert p.parameters.load.mode == "open_loop"
+    assert p.parameters.load.rate_rps == 20.0
+    assert p.metrics.send_rate_rps == pytest.approx(20.0, rel=0.1)
+    assert p.metrics.schedule_lag_ms is not None
+    assert p.metrics.schedule_lag_ms.p50 < 5
+    assert p.validity.valid, p.validity.reasons
+    measured = [r for r in records(opened) if not r.warmup]
+    gaps = sorted(b.scheduled_ns - a.scheduled_ns for a, b in itertools.pairwise(measured))
+    assert gaps[len(gaps) // 2] == pytest.approx(50e6, rel=0.01)  # 1/20 s apart, as planned
+    summary = bench("summary", str(tmp_path))
+    assert "20/s" in summary.stdout
+
+
+def test_schedule_lag_appears_when_the_server_falls_behind(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    # 100 ms per request, one at a time (cap 1), 40 requests/s offered: the queue grows.
+    proc = bench("run", CHAT, "--base-url", scripted_server.base_url, "--model",
+                 "ttft_ms=100;itl_ms=1;tokens=2", "--rate", "40", "--concurrency", "1",
+                 "--requests", "12", "--warmup", "0", "--output", str(tmp_path))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    p = open_run(envelope_paths(tmp_path)[0]).predicate
+    m = p.metrics
+    assert m.schedule_lag_ms is not None
+    assert m.schedule_lag_ms.max > 500  # the last request waited behind ~11 others
+    assert m.ttft_from_schedule_ms is not None
+    assert m.ttft_ms is not None
+    assert m.ttft_from_schedule_ms.p99 > 5 * m.ttft_ms.p99  # hidden without the schedule
+    assert not p.validity.valid
+    assert any("requested (under 90%)" in r for r in p.validity.reasons)
+
+
+def test_rate_flags_are_checked(tmp_path: Path) -> None:
+    assert bench("run", CHAT, "--rate", "0", "--base-url", "http://127.0.0.1:9/v1").returncode == 2
+    both = bench(
+        "run", CHAT, "--rate", "2", "--sweep", "1,2", "--base-url", "http://127.0.0.1:9/v1"
+    )
+    assert both.returncode == 2
+    assert "--concurrency for the cap" in both.stderr
+    bad = bench("run", CHAT, "--sweep-rate", "1,x")
+    assert bad.returncode == 2
