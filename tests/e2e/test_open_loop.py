@@ -65,3 +65,57 @@ def test_rate_flags_are_checked(tmp_path: Path) -> None:
     assert "--concurrency for the cap" in both.stderr
     bad = bench("run", CHAT, "--sweep-rate", "1,x")
     assert bad.returncode == 2
+
+
+def test_benchmark_on_your_own_prompts(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    import json
+
+    data = tmp_path / "mine.jsonl"
+    data.write_text(
+        json.dumps({"prompt": "one two three"}) + "\n\n"
+        + json.dumps({"messages": [{"role": "system", "content": "be brief"},
+                                   {"role": "user", "content": "four five"}],
+                      "max_tokens": 5}) + "\n"
+        + json.dumps({"prompt": "six", "max_tokens": 7}) + "\n"
+    )  # fmt: skip
+    out = tmp_path / "out"
+    proc = bench("run", CHAT, "--base-url", scripted_server.base_url, "--model",
+                 "ttft_ms=1;itl_ms=1;tokens=50", "--prompts", str(data), "--concurrency", "1",
+                 "--warmup", "0", "--output", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    opened = open_run(envelope_paths(out)[0])
+    p = opened.predicate
+    assert p.parameters.workload.kind == "file"
+    assert p.parameters.load.requests == 3  # one per prompt by default
+    rows = sorted(records(opened), key=lambda r: r.index)
+    # the suite's 128 caps the plain prompt at the server's 50; the others carry their own
+    assert [r.output_tokens for r in rows] == [50, 5, 7]
+    assert [r.input_tokens for r in rows] == [3 + 7, 4 + 7, 1 + 7]  # + the chat template
+    assert "3 prompts from mine.jsonl" in p.parameters.workload.notes
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ("{not json", "not JSON"),
+        ('{"prompt": ""}', "non-empty string"),
+        ('{"prompt": "a", "messages": []}', "exactly one"),
+        ('{"messages": [{"content": "x"}]}', "list of {role, content}"),
+        ('{"prompt": "a", "max_tokens": 0}', "positive integer"),
+        ('{"prompt": "a", "temperature": 1}', "unknown field(s) temperature"),
+        ('["a"]', "expected a JSON object"),
+    ],
+)
+def test_a_bad_prompts_line_names_its_number(
+    scripted_server: ScriptedServer, tmp_path: Path, line: str, needle: str
+) -> None:
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"prompt": "fine"}\n' + line + "\n")
+    proc = bench("run", CHAT, "--base-url", scripted_server.base_url, "--prompts", str(data),
+                 "--output", str(tmp_path / "o"))  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "bad.jsonl:2: " in lines[0]
+    assert needle in lines[0]
+    assert not list((tmp_path / "o").glob("*.json")) if (tmp_path / "o").exists() else True

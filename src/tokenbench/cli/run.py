@@ -47,6 +47,9 @@ def add_parser(sub: Any) -> None:
                    help="accept a base URL from a --rerun file that points at a private, "
                    "link-local or metadata address")  # fmt: skip
     p.add_argument("--model", help="bundled model name, path to a .gguf, or a remote served name")
+    p.add_argument("--prompts", type=Path, metavar="FILE.jsonl",
+                   help='your own prompts: one {"prompt": ...} or {"messages": [...]} per line, '
+                   'optional "max_tokens"')  # fmt: skip
     p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://host:8000/v1")
     p.add_argument(
         "--api-key",
@@ -253,6 +256,7 @@ def _common_run_options(args: argparse.Namespace, api_key: str | None) -> dict[s
         "sign": not args.no_sign,
         "store_prompts": args.store_prompts,
         "retries": args.retry,
+        "prompts_file": args.prompts,
         "rates": _rates(args),
         "arrival": args.arrival,
         "burstiness": args.burstiness,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -14,6 +15,7 @@ import orjson
 
 from tokenbench.engines.http import ConnectFailed, HttpClient, IdleTimeout, Response
 from tokenbench.engines.sse import SseDecoder
+from tokenbench.errors import ConfigError
 from tokenbench.records import ErrorKind, RequestRecord
 
 _MAX_ERROR_CHARS = 300
@@ -40,7 +42,12 @@ class GenerationParams:
     disable_prefix_cache: bool = False  # llama.cpp `cache_prompt: false`
 
 
-def request_body(params: GenerationParams, prompt: str, max_tokens: int) -> bytes:
+def request_body(
+    params: GenerationParams,
+    prompt: str,
+    max_tokens: int,
+    messages: Sequence[dict[str, Any]] | None = None,
+) -> bytes:
     body: dict[str, Any] = {
         "max_tokens": max_tokens,
         "temperature": params.temperature,
@@ -49,7 +56,11 @@ def request_body(params: GenerationParams, prompt: str, max_tokens: int) -> byte
     }
     if params.model is not None:
         body["model"] = params.model
-    if params.api is Api.CHAT:
+    if messages is not None:
+        if params.api is not Api.CHAT:
+            raise ConfigError("a prompt given as chat messages needs --api chat")
+        body["messages"] = list(messages)
+    elif params.api is Api.CHAT:
         body["messages"] = [{"role": "user", "content": prompt}]
     else:
         body["prompt"] = prompt

@@ -63,7 +63,9 @@ from tokenbench.metrics.stats import distribution
 from tokenbench.metrics.validity import ValidityRules
 from tokenbench.records import RequestRecord
 from tokenbench.suites.suite import Suite
-from tokenbench.workloads.synthetic import Prompt, prompt_id, server_tokenizer, synthetic_prompts
+from tokenbench.workloads.prompt import Prompt, prompt_id
+from tokenbench.workloads.synthetic import server_tokenizer, synthetic_prompts
+from tokenbench.workloads.user_file import load_prompts_file
 
 _CALIBRATION_TOKENS = 32
 _CTX_MARGIN = 64
@@ -91,6 +93,7 @@ class RunSettings:
     idle_timeout_s: float | None = None  # no byte for this long: the request times out
     rules: ValidityRules = field(default_factory=ValidityRules)
     store_prompts: bool = False  # put prompt texts in the manifest (default: digests and counts)
+    prompts_file: Path | None = None  # --prompts FILE.jsonl: the user's own prompts
     rates: tuple[float, ...] | None = None  # open loop: one point per request rate
     arrival: str = "poisson"
     burstiness: float = 1.0
@@ -115,6 +118,7 @@ class _Calibration:
     overhead: int | None  # tokens the chat template / BOS adds
     fixed_prompt: str | None
     notes: tuple[str, ...]
+    file_prompts: tuple[Prompt, ...] | None = None  # --prompts
 
 
 def _utc(wall_ns: int) -> str:
@@ -126,14 +130,13 @@ def _event_loop_name() -> str:
 
 
 async def _preflight(
-    client: HttpClient, params: GenerationParams, text: str, timeout_s: float, retries: int
+    client: HttpClient, params: GenerationParams, prompt: Prompt, timeout_s: float, retries: int
 ) -> RequestRecord:
     """One short request before measuring: proves the endpoint serves the model, and reports the
     prompt tokens the server counted. A server-side refusal stops the run with its message."""
-    record = RequestRecord(0, 0, -2, True, prompt_id(text), 0)
-    await measure(
-        client, params.api, request_body(params, text, 1), record, 0, -2, timeout_s, retries
-    )
+    record = RequestRecord(0, 0, -2, True, prompt.prompt_id, 0)
+    body = request_body(params, prompt.text, 1, prompt.messages)
+    await measure(client, params.api, body, record, 0, -2, timeout_s, retries)
     if record.error_kind is not None:
         raise EngineError(
             f"{client.endpoint.url} refused the first request: {record.error or record.error_kind}"
@@ -148,11 +151,18 @@ async def _calibrate(
     seed: int,
     timeout_s: float,
     retries: int = 0,
+    prompts_file: Path | None = None,
 ) -> _Calibration:
     spec = suite.workload
+    if prompts_file is not None:
+        prompts = tuple(await asyncio.to_thread(load_prompts_file, prompts_file))
+        await _preflight(client, params, prompts[0], timeout_s, retries)
+        note = f"{len(prompts)} prompts from {prompts_file.name}"
+        return _Calibration("file", None, None, None, None, (note,), prompts)
     if spec.kind == "fixed":
         assert spec.prompt is not None
-        pre = await _preflight(client, params, spec.prompt, timeout_s, retries)
+        fixed = Prompt(spec.prompt, prompt_id(spec.prompt), None)
+        pre = await _preflight(client, params, fixed, timeout_s, retries)
         repeat = (
             "the same prompt repeats and this engine cannot be told to skip its prefix cache; "
             "see cached_input_tokens_total"
@@ -164,7 +174,7 @@ async def _calibrate(
     assert target is not None
     counter = server_tokenizer(client, params.model)
     probe = (await synthetic_prompts(1, _CALIBRATION_TOKENS, f"{seed}:calibration", counter))[0]
-    pre = await _preflight(client, params, probe.text, timeout_s, retries)
+    pre = await _preflight(client, params, probe, timeout_s, retries)
     notes: list[str] = []
     overhead: int | None = None
     if pre.input_tokens is not None and probe.content_tokens is not None:
@@ -185,6 +195,14 @@ async def _point_prompts(
 ) -> tuple[list[Prompt], list[str]]:
     """The prompts of one sweep point: every request its own prompt (synthetic), so no request
     is served from a prefix cache filled by another, in this point or an earlier one."""
+    if cal.file_prompts is not None:
+        notes = []
+        if len(cal.file_prompts) < count:
+            notes.append(
+                f"{len(cal.file_prompts)} prompts for {count} requests: prompts repeat, and an "
+                "engine's prefix cache may serve the repeats"
+            )
+        return list(cal.file_prompts), notes
     if cal.fixed_prompt is not None:
         return [Prompt(cal.fixed_prompt, prompt_id(cal.fixed_prompt), None)], []
     assert cal.content_tokens is not None
@@ -295,8 +313,9 @@ async def run_sweep(
 
         progress.phase("calibrating prompt lengths")
         calibration = await _calibrate(
-            suite, client, params, settings.seed, timeout_s, settings.retries
-        )
+            suite, client, params, settings.seed, timeout_s, settings.retries,
+            settings.prompts_file,
+        )  # fmt: skip
 
         if meter is None:
             meter = _local_meter(client.endpoint.host, embedded=server is not None)
@@ -469,7 +488,11 @@ async def _run_point(
     progress: Progress,
 ) -> Path:
     suite = settings.suite
-    requests = settings.requests or suite.requests or suite.workload.prompts
+    requests = (
+        settings.requests
+        or suite.requests
+        or (len(calibration.file_prompts) if calibration.file_prompts else suite.workload.prompts)
+    )
     warmup = (
         settings.warmup
         if settings.warmup is not None
@@ -484,7 +507,10 @@ async def _run_point(
     prompts, prompt_notes = await _point_prompts(
         calibration, warmup + requests, f"{settings.seed}:{point}", client, params.model
     )
-    bodies = [request_body(params, p.text, suite.workload.output_tokens) for p in prompts]
+    bodies = [
+        request_body(params, p.text, p.max_tokens or suite.workload.output_tokens, p.messages)
+        for p in prompts
+    ]
     if rate is None:
         plan = closed_loop_plan(len(bodies), requests, warmup, concurrency, settings.duration_s)
     else:

@@ -7,14 +7,13 @@ chat template's overhead is measured with one calibration request and subtracted
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import orjson
 
 from tokenbench.engines.http import HttpClient
+from tokenbench.workloads.prompt import Prompt, prompt_id
 
 # Common English words, most of them one token in any BPE vocabulary.
 _WORDS = tuple(
@@ -40,17 +39,6 @@ table river
 )
 
 TokenCounter = Callable[[str], Awaitable[int | None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Prompt:
-    text: str
-    prompt_id: str  # sha256 prefix: lets records name the prompt without storing it
-    content_tokens: int | None  # tokens of `text` alone, per the server's tokenizer (None: unknown)
-
-
-def prompt_id(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def server_tokenizer(client: HttpClient, model: str | None) -> TokenCounter:
