@@ -119,3 +119,37 @@ def test_a_bad_prompts_line_names_its_number(
     assert "bad.jsonl:2: " in lines[0]
     assert needle in lines[0]
     assert not list((tmp_path / "o").glob("*.json")) if (tmp_path / "o").exists() else True
+
+
+def test_slo_goodput_and_attainment(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    from tokenbench.envelope import keys
+    from tokenbench.envelope.verify import verify_file
+
+    # TTFT ~20 ms for every request: a 10 ms limit is missed, a 200 ms one met.
+    for name, limit in (("tight", "10"), ("loose", "200")):
+        proc = bench("run", CHAT, "--base-url", scripted_server.base_url, "--model",
+                     "ttft_ms=20;itl_ms=1;tokens=4", "--concurrency", "2", "--requests", "6",
+                     "--slo", f"ttft_ms={limit},tpot_ms=50",
+                     "--output", str(tmp_path / name))  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    tight = verify_file(envelope_paths(tmp_path / "tight")[0], keys.trusted_keys()).predicate
+    loose = verify_file(envelope_paths(tmp_path / "loose")[0], keys.trusted_keys()).predicate
+    assert tight.parameters.slo == {"ttft_ms": 10.0, "tpot_ms": 50.0}
+    assert tight.metrics.slo_attainment == 0.0
+    assert tight.metrics.goodput_rps == 0.0
+    assert loose.metrics.slo_attainment == 1.0
+    assert loose.metrics.goodput_rps == pytest.approx(loose.metrics.request_throughput_rps)
+    assert "100%" in bench("summary", str(tmp_path / "loose")).stdout
+    bad = bench("run", CHAT, "--slo", "ttft=5")
+    assert bad.returncode == 2
+    assert "expected NAME=MS" in bad.stderr
+
+
+def test_no_slo_means_no_goodput(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    proc = bench("run", CHAT, "--base-url", scripted_server.base_url, "--model",
+                 "ttft_ms=1;itl_ms=1;tokens=4", "--concurrency", "1", "--requests", "2",
+                 "--output", str(tmp_path))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    m = open_run(envelope_paths(tmp_path)[0]).predicate.metrics
+    assert m.goodput_rps is None
+    assert m.unmeasured["goodput_rps"] == "no --slo given"

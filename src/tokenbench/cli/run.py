@@ -22,6 +22,7 @@ from tokenbench.errors import ConfigError
 from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import ARRIVALS
 from tokenbench.loadgen.sweep import RunSettings, run_sweep
+from tokenbench.metrics.summary import SLO_METRICS
 from tokenbench.metrics.validity import DEFAULT_MAX_ERROR_RATE, ValidityRules
 from tokenbench.records import RequestRecord
 from tokenbench.suites.suite import load_suite
@@ -121,6 +122,13 @@ def add_parser(sub: Any) -> None:
         help="a point measured for less than S seconds is invalid",
     )
     p.add_argument(
+        "--slo",
+        type=_slo,
+        metavar="NAME=MS,...",
+        help="per-request limits for goodput, e.g. ttft_ms=500,tpot_ms=50 "
+        "(ttft_ms, e2e_ms: from the scheduled send; tpot_ms)",
+    )
+    p.add_argument(
         "--min-requests",
         type=int,
         metavar="N",
@@ -138,6 +146,24 @@ def add_parser(sub: Any) -> None:
         help="keep prompt texts in the prompt manifest (default: only digests and token counts)",
     )
     p.set_defaults(handler=handle)
+
+
+def _slo(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.strip().partition("=")
+        if not sep or name not in SLO_METRICS:
+            raise argparse.ArgumentTypeError(
+                f"{part!r}: expected NAME=MS with NAME one of {', '.join(SLO_METRICS)}"
+            )
+        try:
+            limit = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r}: {value!r} is not a number") from None
+        if limit <= 0:
+            raise argparse.ArgumentTypeError(f"{part!r}: the limit must be positive")
+        out[name] = limit
+    return out
 
 
 def _float_list(text: str) -> tuple[float, ...]:
@@ -257,6 +283,7 @@ def _common_run_options(args: argparse.Namespace, api_key: str | None) -> dict[s
         "store_prompts": args.store_prompts,
         "retries": args.retry,
         "prompts_file": args.prompts,
+        "slo": args.slo,
         "rates": _rates(args),
         "arrival": args.arrival,
         "burstiness": args.burstiness,

@@ -98,6 +98,11 @@ def _joules_per_token(m: RunMetrics) -> float | None:
     return m.joules_per_token
 
 
+@compare_metric("goodput", "Goodput (req/s)", "goodput_rps", "max", "higher")
+def _goodput(m: RunMetrics) -> float | None:
+    return m.goodput_rps
+
+
 @compare_metric("rps", "Requests/s", "request_throughput_rps", "max", "higher")
 def _rps(m: RunMetrics) -> float | None:
     return m.request_throughput_rps

@@ -27,7 +27,8 @@ def _suite_table(suite: str, rows: list[SummaryRow]) -> Table:
     for name, justify in [
         ("Model", "left"), ("Engine", "left"), ("Quant", "left"), ("Hardware", "left"),
         ("Conc.", "right"), ("Throughput (tok/s)", "right"), ("TTFT p50 (ms)", "right"),
-        ("TTFT p99 (ms)", "right"), ("J/tok", "right"), ("Errors", "right"), ("Key", "left"),
+        ("TTFT p99 (ms)", "right"), ("J/tok", "right"), ("SLO met", "right"),
+        ("Errors", "right"), ("Key", "left"),
         ("Signed", "left"), ("Run ID", "left"),
     ]:  # fmt: skip
         t.add_column(name, justify=justify, no_wrap=name in _NO_WRAP)  # type: ignore[arg-type]
@@ -43,6 +44,7 @@ def _suite_table(suite: str, rows: list[SummaryRow]) -> Table:
             _num(r.ttft_p50_ms),
             _num(r.ttft_p99_ms),
             _num(r.joules_per_token, 3),
+            DASH if r.slo_attainment is None else f"{r.slo_attainment:.0%}",
             str(r.requests_failed) + ("" if r.valid else " [red](invalid)[/]"),
             r.comparability_key[:8],
             "✓" if r.signer else "[yellow]unsigned[/]",

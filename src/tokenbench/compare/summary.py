@@ -30,6 +30,8 @@ class SummaryRow:
     itl_p50_ms: float | None
     e2e_p50_ms: float | None
     joules_per_token: float | None
+    goodput_rps: float | None
+    slo_attainment: float | None
     energy_method: str
     comparability_key: str
     signer: str | None  # keyid that verified the envelope; None when unsigned
@@ -104,6 +106,8 @@ def summary_table(corpus: Corpus) -> SummaryTable:
                 itl_p50_ms=m.itl_ms.p50 if m.itl_ms else None,
                 e2e_p50_ms=m.e2e_ms.p50 if m.e2e_ms else None,
                 joules_per_token=m.joules_per_token,
+                goodput_rps=m.goodput_rps,
+                slo_attainment=m.slo_attainment,
                 energy_method=p.energy.method,
                 comparability_key=p.comparability.key,
                 signer=loaded.signer,

@@ -75,7 +75,8 @@ def seal_point(
     key: Ed25519PrivateKey | None,
 ) -> RunPredicate:
     """Summarise the raw records (streamed), judge validity, sign, write the envelope."""
-    metrics = summarize(iter_records(files.raw), energy.energy_j, energy.reason)
+    slo = draft["parameters"].get("slo")
+    metrics = summarize(iter_records(files.raw), energy.energy_j, energy.reason, slo)
     requested_rate = draft["parameters"]["load"].get("rate_rps")
     reasons = [
         *extra_reasons,

@@ -132,6 +132,7 @@ class Parameters(_Strict):
     suite: SuiteInfo
     load: LoadInfo
     workload: WorkloadInfo
+    slo: dict[str, float] | None = None  # --slo: per-request limits, e.g. {"ttft_ms": 500}
 
 
 class TimingInfo(_Strict):

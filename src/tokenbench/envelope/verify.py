@@ -174,7 +174,7 @@ def check_metrics(opened: Opened) -> None:
         raise VerifyError("metrics_mismatch", "no raw-records subject to recompute from")
     records = read_records((opened.path.parent / raw).read_bytes())
     energy = opened.predicate.energy
-    recomputed = summarize(records, energy_j=energy.energy_j, energy_reason=energy.reason)
+    recomputed = summarize(records, energy.energy_j, energy.reason, opened.predicate.parameters.slo)
     stated = opened.predicate.metrics.model_dump(mode="json")
     again = recomputed.model_dump(mode="json")
     differing = sorted(k for k in stated if not _close(stated[k], again.get(k)))

@@ -94,6 +94,7 @@ class RunSettings:
     rules: ValidityRules = field(default_factory=ValidityRules)
     store_prompts: bool = False  # put prompt texts in the manifest (default: digests and counts)
     prompts_file: Path | None = None  # --prompts FILE.jsonl: the user's own prompts
+    slo: dict[str, float] | None = None  # --slo ttft_ms=500,tpot_ms=50
     rates: tuple[float, ...] | None = None  # open loop: one point per request rate
     arrival: str = "poisson"
     burstiness: float = 1.0
@@ -545,6 +546,7 @@ async def _run_point(
     )
     wall_anchor_ns = time.time_ns()
     draft = _draft(common, run_id, load, workload, wall_anchor_ns, settings.store_prompts)
+    draft["parameters"]["slo"] = settings.slo
     # Written before the first request, so a killed run can be finished by `bench recover`.
     write_json(files.config, _resolved_config(settings, draft, params))
     write_json(

@@ -56,6 +56,8 @@ class RunMetrics(BaseModel):
     ttft_from_schedule_ms: Distribution | None  # open loop: latency counted from the schedule
     e2e_from_schedule_ms: Distribution | None
     send_rate_rps: float | None  # measured requests sent per second (first to last send)
+    slo_attainment: float | None  # measured requests meeting every --slo limit (failures miss)
+    goodput_rps: float | None  # requests meeting every --slo limit, per second
     server_ms_per_output_token: Distribution | None  # engine's own timings, a cross-check
     energy_j: float | None  # over the measured window, from the energy counter
     joules_per_token: float | None  # energy / output tokens of successful requests
@@ -74,7 +76,7 @@ class _Accumulator:
     """One pass over the records, keeping only numbers: a long run's records stream from disk
     and are never all in memory at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, slo: dict[str, float] | None) -> None:
         self.total = 0
         self.measured = 0
         self.ok = 0
@@ -89,6 +91,8 @@ class _Accumulator:
         self.approx_tokens = False
         self.itl_approx = False
         self.values: dict[str, array[float]] = {name: array("d") for name in _DISTRIBUTIONS}
+        self.slo = slo
+        self.slo_met = 0
 
     def add(self, r: RequestRecord) -> None:
         self.total += 1
@@ -128,6 +132,8 @@ class _Accumulator:
         self.values["itl_ms"].extend(itl_ms(r))
         if len(r.chunk_ns) > 1 and not chunk_token_counts(r)[1]:
             self.itl_approx = True
+        if self.slo is not None and meets_slo(r, self.slo):
+            self.slo_met += 1
         t = r.server_timings
         if t and t.get("predicted_n"):
             self.values["server_ms_per_output_token"].append(t["predicted_ms"] / t["predicted_n"])
@@ -139,15 +145,35 @@ _DISTRIBUTIONS = (
 )  # fmt: skip
 
 
+SLO_METRICS = {
+    # name → per-request value; counted from the scheduled send, so queueing counts against it
+    "ttft_ms": ttft_from_schedule_ms,
+    "e2e_ms": e2e_from_schedule_ms,
+    "tpot_ms": tpot_ms,
+}
+
+
+def meets_slo(r: RequestRecord, slo: dict[str, float]) -> bool:
+    """A successful request whose every limited figure exists and is within its limit."""
+    if not r.ok:
+        return False
+    for name, limit in slo.items():
+        value = SLO_METRICS[name](r)
+        if value is None or value > limit:
+            return False
+    return True
+
+
 def summarize(
     records: Iterable[RequestRecord],
     energy_j: float | None = None,
     energy_reason: str | None = None,
+    slo: dict[str, float] | None = None,
 ) -> RunMetrics:
     """Summarise one run in one pass (records may stream from the JSONL sidecar). Warmup
     records are excluded; failed ones count in errors only. `energy_j` covers the measured
     window; without it, `energy_reason` says why."""
-    acc = _Accumulator()
+    acc = _Accumulator(slo)
     for record in records:
         acc.add(record)
     unmeasured: dict[str, str] = {}
@@ -197,8 +223,13 @@ def summarize(
     send_rate: float | None = None
     if acc.first_send is not None and acc.last_send is not None and acc.last_send > acc.first_send:
         send_rate = (acc.sent - 1) / ((acc.last_send - acc.first_send) / 1e9)
+    if slo is None:
+        unmeasured["slo_attainment"] = "no --slo given"
+        unmeasured["goodput_rps"] = "no --slo given"
     return RunMetrics(
         send_rate_rps=send_rate,
+        slo_attainment=acc.slo_met / acc.measured if slo is not None and acc.measured else None,
+        goodput_rps=per_second(acc.slo_met) if slo is not None else None,
         requests_total=acc.total,
         warmup_requests=acc.total - acc.measured,
         requests_measured=acc.measured,
