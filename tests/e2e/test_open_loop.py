@@ -4,6 +4,7 @@ so a server (or cap) that falls behind shows up as schedule lag instead of vanis
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,29 @@ def test_no_slo_means_no_goodput(scripted_server: ScriptedServer, tmp_path: Path
     m = open_run(envelope_paths(tmp_path)[0]).predicate.metrics
     assert m.goodput_rps is None
     assert m.unmeasured["goodput_rps"] == "no --slo given"
+
+
+def test_find_max_rate_finds_a_known_capacity(
+    scripted_server_factory: Callable[..., ScriptedServer], tmp_path: Path
+) -> None:
+    # 2 streams at once, 50 ms each: the server can serve 40 requests/s, no more. With 40
+    # requests per probe and a 100 ms TTFT limit the queue breaks the SLO just above 42 req/s.
+    server = scripted_server_factory("--capacity", "2")
+    proc = bench("run", CHAT, "--base-url", server.base_url, "--model",
+                 "ttft_ms=50;itl_ms=1;tokens=1", "--find-max-rate", "--rate", "10",
+                 "--arrival", "constant", "--requests", "40", "--warmup", "0",
+                 "--slo", "ttft_ms=100", "--output", str(tmp_path), timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "highest rate meeting the SLO" in proc.stdout
+    rates = [p.predicate.parameters.load.rate_rps for p in map(open_run, envelope_paths(tmp_path))]
+    assert len(rates) >= 4  # every probe is a recorded envelope
+    import re
+
+    found = re.search(
+        r"meeting the SLO: ([\d.]+) req/s \(bracket \[([\d.]+), ([\d.]+)\)", proc.stdout
+    )
+    assert found, proc.stdout
+    best, low, high = (float(g) for g in found.groups())
+    assert low == best
+    assert high / low - 1 <= 0.1 + 1e-9  # the bracket is within the search tolerance
+    assert 30 <= best <= 50, proc.stderr

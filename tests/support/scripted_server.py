@@ -135,7 +135,12 @@ class ScriptedServer(asyncio.Protocol):
             self.send_json(200, {"tokens": list(range(len(text.split())))})
             return
         if path in ("/v1/chat/completions", "/v1/completions"):
-            await self.stream(path, json.loads(body or b"{}"), recv_ns)
+            gate = self.args.gate
+            if gate is None:
+                await self.stream(path, json.loads(body or b"{}"), recv_ns)
+            else:
+                async with gate:  # queued requests start their clock when served
+                    await self.stream(path, json.loads(body or b"{}"), time.perf_counter_ns())
             return
         self.send_json(404, {"error": {"message": f"no route {path}"}})
 
@@ -239,6 +244,7 @@ class ScriptedServer(asyncio.Protocol):
 
 
 async def serve(args: argparse.Namespace, sock: socket.socket) -> None:
+    args.gate = asyncio.Semaphore(args.capacity) if args.capacity else None
     log = open(f"{args.log}.{os.getpid()}", "w") if args.log else None  # noqa: SIM115, ASYNC230
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: ScriptedServer(args, log), sock=sock)
@@ -253,6 +259,12 @@ def main() -> None:
     p.add_argument("--engine", default="none", choices=["none", "vllm", "llama.cpp"])
     p.add_argument("--template-overhead", type=int, default=0)
     p.add_argument("--no-tokenize", action="store_true")
+    p.add_argument(
+        "--capacity",
+        type=int,
+        default=0,
+        help="serve at most N streams at once; the rest queue (a known capacity)",
+    )
     p.add_argument("--log", help="log path prefix: each process appends <prefix>.<pid>")
     args = p.parse_args()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from tokenbench.envelope.schema import RunPredicate
 from tokenbench.errors import ConfigError
 from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import ARRIVALS
+from tokenbench.loadgen.search import RateSearch
 from tokenbench.loadgen.sweep import RunSettings, run_sweep
 from tokenbench.metrics.summary import SLO_METRICS
 from tokenbench.metrics.validity import DEFAULT_MAX_ERROR_RATE, ValidityRules
@@ -77,6 +79,12 @@ def add_parser(sub: Any) -> None:
         type=_float_list,
         metavar="R1,R2",
         help="open loop: one point per rate, e.g. 1,2,4",
+    )
+    p.add_argument(
+        "--find-max-rate",
+        action="store_true",
+        help="search for the highest --rate (from --rate, default 1) whose p99 meets --slo; "
+        "every probe is a recorded envelope",
     )
     p.add_argument(
         "--arrival",
@@ -379,7 +387,10 @@ EXIT_INTERRUPTED = 130
 
 
 async def _run_with_signals(
-    settings: RunSettings, progress: RichProgress, control: RunControl
+    settings: RunSettings,
+    progress: RichProgress,
+    control: RunControl,
+    search: RateSearch | None = None,
 ) -> list[Path]:
     """Ctrl-C once: stop starting requests, let in-flight ones drain, write the envelope marked
     `interrupted`. Ctrl-C twice: exit 130 at once (records already on disk stay intact; an
@@ -402,7 +413,7 @@ async def _run_with_signals(
     with contextlib.suppress(NotImplementedError, RuntimeError):  # non-Unix loops
         loop.add_signal_handler(signal.SIGINT, on_sigint)
     try:
-        return await run_sweep(settings, progress, control=control)
+        return await run_sweep(settings, progress, control=control, search=search)
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
@@ -414,15 +425,26 @@ def handle(args: argparse.Namespace) -> int:
     progress = RichProgress(console)
     holder: dict[str, RunControl] = {}
 
+    search = None
+    if args.find_max_rate:
+        if not settings.slo:
+            raise ConfigError("--find-max-rate needs --slo, e.g. --slo ttft_ms=500")
+        search = RateSearch(settings.slo, start_rps=args.rate or 1.0)
+        settings = replace(settings, rates=None)
+
     async def main() -> list[Path]:
         holder["control"] = RunControl()
-        return await _run_with_signals(settings, progress, holder["control"])
+        return await _run_with_signals(settings, progress, holder["control"], search)
 
     try:
         paths = run_async(main)
     finally:
         progress.close()
     console.print(f"{len(paths)} envelopes written to {settings.output}")
+    if search is not None:
+        for rate, ok, why in search.probes:
+            console.print(f"  probe {rate:g} req/s: {'pass' if ok else 'fail'} ({why})")
+        Console(highlight=False).print(search.answer())
     control = holder["control"]
     if control.status == "interrupted":
         return EXIT_INTERRUPTED

@@ -58,6 +58,7 @@ from tokenbench.envelope.schema import (
 from tokenbench.errors import ConfigError, EngineError
 from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import closed_loop_plan, open_loop_plan
+from tokenbench.loadgen.search import RateSearch
 from tokenbench.loadgen.worker import LoopLagMonitor, WorkerContext, run_closed_loop
 from tokenbench.metrics.stats import distribution
 from tokenbench.metrics.validity import ValidityRules
@@ -251,12 +252,15 @@ async def run_sweep(
     progress: Progress,
     meter: Meter | None = None,
     control: RunControl | None = None,
+    search: RateSearch | None = None,
 ) -> list[Path]:
     """Run every sweep point and write one signed envelope per point; returns their paths.
     `meter` replaces the automatic choice of energy meter (tests inject a fake NVML one);
     `control` lets the caller stop the run (Ctrl-C). A stopped point is written with its
     status (`interrupted`, or `partial` when the server vanished) and later points are skipped."""
     control = control or RunControl()
+    if search is not None and settings.rates:
+        raise ConfigError("--find-max-rate chooses the rates itself; drop --sweep-rate")
     suite = settings.suite
     if settings.rates:  # open loop: --concurrency is the cap on requests in flight
         sweep = settings.sweep or (64,)
@@ -350,8 +354,9 @@ async def run_sweep(
             idle_watts=idle_watts,
         )
         written: list[Path] = []
-        for concurrency, rate in points:
-            path = await _run_point(
+
+        async def point(concurrency: int, rate: float | None) -> RunPredicate:
+            path, predicate = await _run_point(
                 settings=settings,
                 concurrency=concurrency,
                 rate=rate,
@@ -365,6 +370,15 @@ async def run_sweep(
                 progress=progress,
             )
             written.append(path)
+            return predicate
+
+        if search is not None:
+            cap = settings.sweep[0] if settings.sweep else 64
+            while (rate := search.next_rate()) is not None and not control.stop.is_set():
+                search.record(rate, await point(cap, rate))
+            return written
+        for concurrency, rate in points:
+            await point(concurrency, rate)
             if control.stop.is_set():
                 break
         return written
@@ -487,7 +501,7 @@ async def _run_point(
     meter: Meter,
     control: RunControl,
     progress: Progress,
-) -> Path:
+) -> tuple[Path, RunPredicate]:
     suite = settings.suite
     requests = (
         settings.requests
@@ -601,7 +615,7 @@ async def _run_point(
         key=common.signer.key(),
     )
     progress.point_finished(files.envelope, predicate)
-    return files.envelope
+    return files.envelope, predicate
 
 
 def _draft(

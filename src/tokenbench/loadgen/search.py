@@ -1,0 +1,71 @@
+"""Finding the highest request rate whose p99 latencies meet an SLO: double until a probe fails,
+then bisect (geometrically) until the bracket is tight. Every probe is a full recorded run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from tokenbench.envelope.schema import RunPredicate
+
+_P99_OF = {  # SLO name → the run distribution whose p99 must meet it
+    "ttft_ms": "ttft_from_schedule_ms",
+    "e2e_ms": "e2e_from_schedule_ms",
+    "tpot_ms": "tpot_ms",
+}
+
+
+def meets_slo_p99(predicate: RunPredicate, slo: dict[str, float]) -> tuple[bool, str]:
+    """Whether a run's p99s are within every limit (and the run is valid), and why not."""
+    if not predicate.validity.valid:
+        return False, "invalid: " + "; ".join(predicate.validity.reasons)
+    for name, limit in slo.items():
+        dist = getattr(predicate.metrics, _P99_OF[name])
+        if dist is None:
+            return False, f"no {name} measured"
+        if dist.p99 > limit:
+            return False, f"{name} p99 {dist.p99:.1f} > {limit:g}"
+    return True, "meets the SLO"
+
+
+@dataclass
+class RateSearch:
+    slo: dict[str, float]
+    start_rps: float = 1.0
+    tolerance: float = 0.1  # stop when the bracket's upper end is within 10% of its lower
+    max_probes: int = 12
+    passed_rps: float | None = None  # highest rate that met the SLO
+    failed_rps: float | None = None  # lowest rate that did not
+    probes: list[tuple[float, bool, str]] = field(default_factory=list)
+
+    def next_rate(self) -> float | None:
+        if len(self.probes) >= self.max_probes:
+            return None
+        if not self.probes:
+            return self.start_rps
+        if self.failed_rps is None:
+            assert self.passed_rps is not None
+            return self.passed_rps * 2
+        if self.passed_rps is None:
+            lower = self.failed_rps / 2
+            return lower if lower >= self.start_rps / 64 else None
+        if self.failed_rps / self.passed_rps - 1 <= self.tolerance:
+            return None
+        return round(math.sqrt(self.passed_rps * self.failed_rps), 3)
+
+    def record(self, rate: float, predicate: RunPredicate) -> None:
+        ok, why = meets_slo_p99(predicate, self.slo)
+        self.probes.append((rate, ok, why))
+        if ok:
+            self.passed_rps = max(rate, self.passed_rps or 0.0)
+        else:
+            self.failed_rps = rate if self.failed_rps is None else min(rate, self.failed_rps)
+
+    def answer(self) -> str:
+        if self.passed_rps is None:
+            return f"no rate met the SLO; the lowest tried, {self.failed_rps:g} req/s, did not"
+        upper = f"{self.failed_rps:g}" if self.failed_rps is not None else "not found"
+        return (
+            f"highest rate meeting the SLO: {self.passed_rps:g} req/s "
+            f"(bracket [{self.passed_rps:g}, {upper}) req/s, {len(self.probes)} probes)"
+        )
