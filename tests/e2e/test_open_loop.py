@@ -180,3 +180,22 @@ def test_find_max_rate_finds_a_known_capacity(
     assert low == best
     assert high / low - 1 <= 0.1 + 1e-9  # the bracket is within the search tolerance
     assert 30 <= best <= 50, proc.stderr
+
+
+def test_engine_compare_suite_prints_the_engine_table(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    proc = bench("run", "llm.inference.engine-compare", "--base-url", scripted_server.base_url,
+                 "--model", "ttft_ms=2;itl_ms=1;tokens=128", "--requests", "10",
+                 "--concurrency", "4", "--output", str(tmp_path))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    p = open_run(envelope_paths(tmp_path)[0]).predicate
+    assert p.parameters.suite.table == "engine"
+    assert p.metrics.input_tokens_total == 10 * 128
+    assert p.metrics.output_tokens_total == 10 * 128
+    assert p.metrics.input_throughput_tok_per_s is not None
+    table = bench("summary", str(tmp_path)).stdout
+    for column in ("Prompts", "Max tokens", "Input tokens", "Output tokens", "Input tok/s",
+                   "Output tok/s", "Execution time (s)"):  # fmt: skip
+        assert column in table
+    assert "1,280" in table

@@ -181,3 +181,30 @@ def test_ctrl_c_stops_the_embedded_server(tmp_path: Path) -> None:
     assert proc.returncode == 130
     time.sleep(0.5)
     assert _llama_servers() == before, "llama-server left running after Ctrl-C"
+
+
+@requires_engine
+def test_context_sweep_one_row_per_length_and_ttft_grows(tmp_path: Path) -> None:
+    out = tmp_path / "ctx"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tokenbench.cli.main", "run", "llm.inference.context-sweep",
+         "--model", "smollm2-135m-instruct", "--input-lengths", "64,512,1536", "--requests", "1",
+         "--warmup", "0", "--output", str(out)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    runs = [verify_file(p, keys.trusted_keys()).predicate for p in envelope_paths(out)]
+    by_length = sorted((p.parameters.workload.input_tokens_target, p) for p in runs)
+    assert [n for n, _ in by_length] == [64, 512, 1536]
+    for n, p in by_length:
+        assert p.parameters.workload.input_tokens_exact is True, n
+        assert p.metrics.prefill_tok_per_s is not None
+    ttfts = [p.metrics.ttft_ms.p50 for _, p in by_length if p.metrics.ttft_ms]
+    assert ttfts == sorted(ttfts)
+    assert ttfts[-1] > 3 * ttfts[0]
+    summary = subprocess.run(
+        [sys.executable, "-m", "tokenbench.cli.main", "summary", str(out)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert "Prefill tok/s" in summary.stdout
+    assert "1,536" in summary.stdout

@@ -81,6 +81,12 @@ def add_parser(sub: Any) -> None:
         help="open loop: one point per rate, e.g. 1,2,4",
     )
     p.add_argument(
+        "--input-lengths",
+        type=_int_list,
+        metavar="N1,N2",
+        help="a context sweep: one point per input length (default: the suite's, if any)",
+    )
+    p.add_argument(
         "--find-max-rate",
         action="store_true",
         help="search for the highest --rate (from --rate, default 1) whose p99 meets --slo; "
@@ -292,6 +298,7 @@ def _common_run_options(args: argparse.Namespace, api_key: str | None) -> dict[s
         "retries": args.retry,
         "prompts_file": args.prompts,
         "slo": args.slo,
+        "input_lengths": args.input_lengths,
         "rates": _rates(args),
         "arrival": args.arrival,
         "burstiness": args.burstiness,

@@ -53,13 +53,63 @@ def _suite_table(suite: str, rows: list[SummaryRow]) -> Table:
     return t
 
 
+def _engine_table(suite: str, rows: list[SummaryRow]) -> Table:
+    """The classic engine-comparison table."""
+    t = Table(title=suite, title_justify="left", header_style="bold")
+    for name in ("Model", "Engine", "Quant", "Conc.", "Prompts", "Max tokens", "Input tokens",
+                 "Output tokens", "Input tok/s", "Output tok/s", "Execution time (s)", "Errors",
+                 "Run ID"):  # fmt: skip
+        t.add_column(name, justify="left" if name in ("Model", "Engine", "Quant") else "right")
+    for r in rows:
+        t.add_row(
+            r.model_id,
+            r.engine + (f" {r.engine_version}" if r.engine_version else ""),
+            r.quant or DASH,
+            str(r.concurrency),
+            str(r.requests_ok + r.requests_failed),
+            str(r.max_tokens),
+            f"{r.input_tokens_total:,}",
+            f"{r.output_tokens_total:,}",
+            _num(r.input_throughput_tok_per_s),
+            _num(r.output_throughput_tok_per_s),
+            _num(r.duration_s, 2),
+            str(r.requests_failed) + ("" if r.valid else " [red](invalid)[/]"),
+            r.run_id[-8:],
+        )
+    return t
+
+
+def _context_table(suite: str, rows: list[SummaryRow]) -> Table:
+    """Input length × speed: one row per model and input length."""
+    t = Table(title=suite, title_justify="left", header_style="bold")
+    for name in ("Model", "Engine", "Quant", "Input tokens", "Output tok/s", "Decode tok/s",
+                 "TTFT p50 (ms)", "Prefill tok/s", "Errors", "Run ID"):  # fmt: skip
+        t.add_column(name, justify="left" if name in ("Model", "Engine", "Quant") else "right")
+    ordered = sorted(rows, key=lambda r: (r.model_id, r.engine, r.input_tokens_target or 0))
+    for r in ordered:
+        t.add_row(
+            r.model_id,
+            r.engine + (f" {r.engine_version}" if r.engine_version else ""),
+            r.quant or DASH,
+            f"{r.input_tokens_target:,}" if r.input_tokens_target is not None else DASH,
+            _num(r.output_throughput_tok_per_s),
+            _num(1000 / r.tpot_p50_ms if r.tpot_p50_ms else None),
+            _num(r.ttft_p50_ms),
+            _num(r.prefill_tok_per_s),
+            str(r.requests_failed) + ("" if r.valid else " [red](invalid)[/]"),
+            r.run_id[-8:],
+        )
+    return t
+
+
 def render_summary_rich(table: SummaryTable, console: Console) -> None:
     """One table per suite (rows are already sorted by suite), then the load count line."""
     by_suite: dict[str, list[SummaryRow]] = {}
     for r in table.rows:
         by_suite.setdefault(r.suite, []).append(r)
+    layouts = {"engine": _engine_table, "context": _context_table}
     for suite, rows in by_suite.items():
-        console.print(_suite_table(suite, rows))
+        console.print(layouts.get(rows[0].table, _suite_table)(suite, rows))
     for m in table.mismatches:
         console.print(
             f"[yellow]warning:[/] the {m.suite} rows do not share a comparability key "

@@ -24,6 +24,14 @@ class SummaryRow:
     requests_ok: int
     requests_failed: int
     output_throughput_tok_per_s: float | None
+    input_throughput_tok_per_s: float | None
+    input_tokens_total: int
+    output_tokens_total: int
+    max_tokens: int
+    duration_s: float | None
+    input_tokens_target: int | None
+    prefill_tok_per_s: float | None
+    table: str
     ttft_p50_ms: float | None
     ttft_p99_ms: float | None
     tpot_p50_ms: float | None
@@ -100,6 +108,14 @@ def summary_table(corpus: Corpus) -> SummaryTable:
                 requests_ok=m.requests_ok,
                 requests_failed=m.requests_failed,
                 output_throughput_tok_per_s=m.output_throughput_tok_per_s,
+                input_throughput_tok_per_s=m.input_throughput_tok_per_s,
+                input_tokens_total=m.input_tokens_total,
+                output_tokens_total=m.output_tokens_total,
+                max_tokens=p.parameters.suite.max_tokens,
+                duration_s=m.duration_s,
+                input_tokens_target=p.parameters.workload.input_tokens_target,
+                prefill_tok_per_s=m.prefill_tok_per_s.p50 if m.prefill_tok_per_s else None,
+                table=p.parameters.suite.table,
                 ttft_p50_ms=m.ttft_ms.p50 if m.ttft_ms else None,
                 ttft_p99_ms=m.ttft_ms.p99 if m.ttft_ms else None,
                 tpot_p50_ms=m.tpot_ms.p50 if m.tpot_ms else None,

@@ -103,6 +103,7 @@ class SuiteInfo(_Strict):
     ignore_eos_requested: bool
     ignore_eos_sent: bool  # only for engines known to honour it
     prefix_cache_disabled: bool  # the engine was asked not to reuse cached prompts
+    table: Literal["default", "engine", "context"] = "default"  # the suite's summary layout
 
 
 class WorkloadInfo(_Strict):

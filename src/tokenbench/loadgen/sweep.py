@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import ipaddress
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -96,6 +96,7 @@ class RunSettings:
     store_prompts: bool = False  # put prompt texts in the manifest (default: digests and counts)
     prompts_file: Path | None = None  # --prompts FILE.jsonl: the user's own prompts
     slo: dict[str, float] | None = None  # --slo ttft_ms=500,tpot_ms=50
+    input_lengths: tuple[int, ...] | None = None  # --input-lengths: overrides the suite's
     rates: tuple[float, ...] | None = None  # open loop: one point per request rate
     arrival: str = "poisson"
     burstiness: float = 1.0
@@ -121,6 +122,14 @@ class _Calibration:
     fixed_prompt: str | None
     notes: tuple[str, ...]
     file_prompts: tuple[Prompt, ...] | None = None  # --prompts
+
+    def for_length(self, target: int) -> _Calibration:
+        """The same calibration aimed at another input length (a context-sweep point)."""
+        overhead = self.overhead or 0
+        notes = self.notes
+        if overhead >= target:
+            notes = (*notes, f"the template alone takes {overhead} tokens; {target} cannot be met")
+        return replace(self, target=target, content_tokens=max(1, target - overhead), notes=notes)
 
 
 def _utc(wall_ns: int) -> str:
@@ -220,9 +229,9 @@ async def _point_prompts(
     return prompts, notes
 
 
-def _ctx_per_slot(suite: Suite, model: ResolvedModel) -> int:
+def _ctx_per_slot(suite: Suite, model: ResolvedModel, longest_input: int | None = None) -> int:
     spec = suite.workload
-    need = (spec.input_tokens or 1024) + spec.output_tokens + _CTX_MARGIN
+    need = (longest_input or spec.input_tokens or 1024) + spec.output_tokens + _CTX_MARGIN
     if model.gguf.context_length:
         need = min(need, model.gguf.context_length)
     return need
@@ -262,12 +271,19 @@ async def run_sweep(
     if search is not None and settings.rates:
         raise ConfigError("--find-max-rate chooses the rates itself; drop --sweep-rate")
     suite = settings.suite
+    lengths = settings.input_lengths or (
+        tuple(suite.input_lengths) if suite.input_lengths else None
+    )
+    points: list[tuple[int, float | None, int | None]]
     if settings.rates:  # open loop: --concurrency is the cap on requests in flight
         sweep = settings.sweep or (64,)
-        points: list[tuple[int, float | None]] = [(sweep[0], r) for r in settings.rates]
+        points = [(sweep[0], r, None) for r in settings.rates]
+    elif lengths:  # a context sweep: batch 1 (or --concurrency), one point per input length
+        sweep = settings.sweep or (1,)
+        points = [(sweep[0], None, n) for n in lengths]
     else:
         sweep = settings.sweep or tuple(suite.sweep)
-        points = [(c, None) for c in sweep]
+        points = [(c, None, None) for c in sweep]
     if any(c < 1 for c in sweep):
         raise ConfigError("every --sweep point must be a concurrency of at least 1")
     timeout_s = settings.timeout_s or suite.timeout_s
@@ -286,7 +302,7 @@ async def run_sweep(
             config = ServerConfig(
                 model_path=resolved.path,
                 parallel=max(sweep),
-                ctx_per_slot=_ctx_per_slot(suite, resolved),
+                ctx_per_slot=_ctx_per_slot(suite, resolved, max(lengths) if lengths else None),
                 threads=settings.threads,
                 log_path=settings.output / "llama-server.log",
             )
@@ -342,6 +358,7 @@ async def run_sweep(
             ignore_eos_requested=suite.ignore_eos,
             ignore_eos_sent=ignore_eos,
             prefix_cache_disabled=params.disable_prefix_cache,
+            table=suite.table,
         )
         common = _Common(
             sweep_id=new_ulid(),
@@ -355,14 +372,28 @@ async def run_sweep(
         )
         written: list[Path] = []
 
-        async def point(concurrency: int, rate: float | None) -> RunPredicate:
+        context = resolved.gguf.context_length if resolved else None
+
+        async def point(
+            concurrency: int, rate: float | None, length: int | None = None
+        ) -> RunPredicate | None:
+            point_cal = calibration
+            if length is not None:
+                if context and length + suite.workload.output_tokens > context:
+                    progress.note(
+                        f"skipping input length {length}: with {suite.workload.output_tokens} "
+                        f"output tokens it exceeds the model's context window ({context})"
+                    )
+                    return None
+                point_cal = calibration.for_length(length)
             path, predicate = await _run_point(
                 settings=settings,
                 concurrency=concurrency,
                 rate=rate,
+                input_length=length,
                 client=client,
                 params=params,
-                calibration=calibration,
+                calibration=point_cal,
                 timeout_s=timeout_s,
                 common=common,
                 meter=meter,
@@ -375,10 +406,12 @@ async def run_sweep(
         if search is not None:
             cap = settings.sweep[0] if settings.sweep else 64
             while (rate := search.next_rate()) is not None and not control.stop.is_set():
-                search.record(rate, await point(cap, rate))
+                probe = await point(cap, rate)
+                assert probe is not None
+                search.record(rate, probe)
             return written
-        for concurrency, rate in points:
-            await point(concurrency, rate)
+        for concurrency, rate, length in points:
+            await point(concurrency, rate, length)
             if control.stop.is_set():
                 break
         return written
@@ -493,6 +526,7 @@ async def _run_point(
     settings: RunSettings,
     concurrency: int,
     rate: float | None,
+    input_length: int | None,
     client: HttpClient,
     params: GenerationParams,
     calibration: _Calibration,
@@ -518,6 +552,8 @@ async def _run_point(
         else concurrency
     )
     point = f"r{rate:g}" if rate is not None else f"c{concurrency}"
+    if input_length is not None:
+        point = f"in{input_length}-{point}"
     progress.phase(f"building prompts for {point}")
     prompts, prompt_notes = await _point_prompts(
         calibration, warmup + requests, f"{settings.seed}:{point}", client, params.model

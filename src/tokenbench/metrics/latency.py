@@ -87,3 +87,11 @@ def e2e_from_schedule_ms(r: RequestRecord) -> float | None:
     if r.end_ns is None:
         return None
     return (r.end_ns - r.scheduled_ns) / _NS_PER_MS
+
+
+def prefill_tok_per_s(r: RequestRecord) -> float | None:
+    """Input tokens / TTFT: the prefill rate as a client sees it (queueing included)."""
+    ttft = ttft_ms(r)
+    if ttft is None or ttft <= 0 or not r.input_tokens:
+        return None
+    return r.input_tokens / (ttft / 1000)

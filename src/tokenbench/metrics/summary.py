@@ -13,6 +13,7 @@ from tokenbench.metrics.latency import (
     e2e_from_schedule_ms,
     e2e_ms,
     itl_ms,
+    prefill_tok_per_s,
     schedule_lag_ms,
     tpot_ms,
     ttft_from_schedule_ms,
@@ -42,6 +43,7 @@ class RunMetrics(BaseModel):
     duration_s: float | None  # first send → last response end, measured requests
     request_throughput_rps: float | None  # successful requests / duration
     output_throughput_tok_per_s: float | None
+    input_throughput_tok_per_s: float | None
     total_throughput_tok_per_s: float | None
     input_tokens_total: int
     cached_input_tokens_total: int | None  # served from a prefix cache, per the server's usage
@@ -55,6 +57,7 @@ class RunMetrics(BaseModel):
     schedule_lag_ms: Distribution | None
     ttft_from_schedule_ms: Distribution | None  # open loop: latency counted from the schedule
     e2e_from_schedule_ms: Distribution | None
+    prefill_tok_per_s: Distribution | None  # input tokens / TTFT, per request
     send_rate_rps: float | None  # measured requests sent per second (first to last send)
     slo_attainment: float | None  # measured requests meeting every --slo limit (failures miss)
     goodput_rps: float | None  # requests meeting every --slo limit, per second
@@ -125,6 +128,7 @@ class _Accumulator:
             ("e2e_ms", e2e_ms),
             ("ttft_from_schedule_ms", ttft_from_schedule_ms),
             ("e2e_from_schedule_ms", e2e_from_schedule_ms),
+            ("prefill_tok_per_s", prefill_tok_per_s),
         ):
             v = fn(r)
             if v is not None:
@@ -141,7 +145,7 @@ class _Accumulator:
 
 _DISTRIBUTIONS = (
     "ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "schedule_lag_ms", "server_ms_per_output_token",
-    "ttft_from_schedule_ms", "e2e_from_schedule_ms",
+    "ttft_from_schedule_ms", "e2e_from_schedule_ms", "prefill_tok_per_s",
 )  # fmt: skip
 
 
@@ -200,6 +204,7 @@ def summarize(
         "server_ms_per_output_token": "the engine reported no per-request timings",
         "ttft_from_schedule_ms": "no successful request produced output",
         "e2e_from_schedule_ms": "no request completed successfully",
+        "prefill_tok_per_s": "no successful request reported its input tokens and a first token",
     }
     for name, dist in dists.items():
         if dist is None:
@@ -240,6 +245,7 @@ def summarize(
         duration_s=duration_s,
         request_throughput_rps=per_second(acc.ok),
         output_throughput_tok_per_s=per_second(out_tokens),
+        input_throughput_tok_per_s=per_second(in_tokens),
         total_throughput_tok_per_s=per_second(in_tokens + out_tokens),
         input_tokens_total=in_tokens,
         cached_input_tokens_total=acc.cached,

@@ -45,6 +45,17 @@ class Suite(BaseModel):
     warmup_requests: int | None = Field(default=None, ge=0)  # default: one per concurrency slot
     sweep: list[int] = Field(default=[1], min_length=1)
     timeout_s: float = Field(default=300.0, gt=0)
+    table: Literal["default", "engine", "context"] = "default"  # how `bench summary` shows it
+    input_lengths: list[int] | None = None  # a context sweep: one point per input length
+
+    @model_validator(mode="after")
+    def _check_lengths(self) -> Suite:
+        if self.input_lengths is not None:
+            if self.workload.kind != "synthetic":
+                raise ValueError("input_lengths needs a synthetic workload")
+            if not self.input_lengths or any(n < 1 for n in self.input_lengths):
+                raise ValueError("input_lengths must be positive token counts")
+        return self
 
 
 def _builtin() -> dict[str, resources.abc.Traversable]:
