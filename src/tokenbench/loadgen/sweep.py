@@ -65,6 +65,7 @@ from tokenbench.metrics.validity import ValidityRules
 from tokenbench.records import RequestRecord
 from tokenbench.suites.suite import Suite
 from tokenbench.workloads.prompt import Prompt, prompt_id
+from tokenbench.workloads.sharegpt import sharegpt_prompts
 from tokenbench.workloads.synthetic import server_tokenizer, synthetic_prompts
 from tokenbench.workloads.user_file import load_prompts_file
 
@@ -170,6 +171,16 @@ async def _calibrate(
         await _preflight(client, params, prompts[0], timeout_s, retries)
         note = f"{len(prompts)} prompts from {prompts_file.name}"
         return _Calibration("file", None, None, None, None, (note,), prompts)
+    if spec.kind == "sharegpt":
+        counter = server_tokenizer(client, params.model)
+        sampled, exact = await sharegpt_prompts(
+            spec.prompts, seed, counter, max_output_tokens=spec.output_tokens
+        )
+        await _preflight(client, params, sampled[0], timeout_s, retries)
+        sg_notes = [f"{len(sampled)} ShareGPT V3 conversations, seed {seed}"]
+        if not exact:
+            sg_notes.append("the server has no /tokenize: lengths were estimated from words")
+        return _Calibration("sharegpt", None, None, None, None, tuple(sg_notes), tuple(sampled))
     if spec.kind == "fixed":
         assert spec.prompt is not None
         fixed = Prompt(spec.prompt, prompt_id(spec.prompt), None)

@@ -16,7 +16,7 @@ from tokenbench.errors import ConfigError, unknown_name
 class WorkloadSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["synthetic", "fixed"]
+    kind: Literal["synthetic", "fixed", "sharegpt"]
     prompts: int = Field(ge=1)  # distinct prompts
     input_tokens: int | None = Field(default=None, ge=1)  # synthetic: exact prompt length
     output_tokens: int = Field(ge=1)  # max_tokens of every request
