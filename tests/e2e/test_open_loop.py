@@ -225,3 +225,25 @@ def test_sharegpt_suite_uses_the_replies_lengths(
     rows = records(opened)
     assert len(rows) == 6
     assert all(r.output_tokens == by_id[r.prompt_id] for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "multi", "tokenized"),
+    [("tokens=12;itl_ms=1", 0, True), ("tokens=12;itl_ms=1;tokens_per_chunk=3", 1, True)],
+)
+def test_token_counts_are_reconciled(
+    scripted_server: ScriptedServer, tmp_path: Path, scenario: str, multi: int, tokenized: bool
+) -> None:
+    proc = bench("run", CHAT, "--base-url", scripted_server.base_url, "--model", scenario,
+                 "--concurrency", "1", "--requests", "3", "--output", str(tmp_path))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    p = open_run(envelope_paths(tmp_path)[0]).predicate
+    # Multi-token chunks (speculative decoding looks like this) are flagged per request.
+    assert p.metrics.requests_multi_token_chunks == 3 * multi
+    assert p.metrics.requests_usage_below_chunks == 0
+    check = p.token_check
+    assert check is not None
+    assert check.sampled == 3
+    assert check.tokenized == 3  # the scripted server counts words: " tok" ×12 is 12 tokens
+    assert check.mismatches == 0
+    assert check.max_abs_diff == 0

@@ -104,6 +104,7 @@ async def measure(
     timeout_s: float,
     retries: int = 0,
     idle_timeout_s: float | None = None,
+    keep_text: list[str] | None = None,
 ) -> None:
     """Send one streaming request and fill `record` (times relative to `anchor_ns`).
 
@@ -113,6 +114,7 @@ async def measure(
     """
     path = client.endpoint.api_path(api.path)
     parser = StreamParser(api, record, anchor_ns)
+    parser.text = keep_text
 
     def sent(send_ns: int) -> None:
         if record.send_ns is None:  # a retried request is timed from its first send
@@ -177,7 +179,7 @@ class StreamParser:
     """Turns the body pieces of a 200 event stream into a record, one event at a time."""
 
     __slots__ = ("_cumulative", "_decoder", "_done", "_finish", "_usage", "anchor_ns", "api",
-                 "record")  # fmt: skip
+                 "record", "text")  # fmt: skip
 
     def __init__(self, api: Api, record: RequestRecord, anchor_ns: int) -> None:
         self.api = api
@@ -188,6 +190,7 @@ class StreamParser:
         self._finish = False
         self._usage: dict[str, Any] | None = None
         self._cumulative: list[int | None] = []  # per output chunk: usage.completion_tokens
+        self.text: list[str] | None = None  # set to [] to keep the output (token cross-check)
 
     def feed(self, t: int, piece: bytes) -> None:
         if self._done:
@@ -230,6 +233,8 @@ class StreamParser:
             record.finish_reason = choice["finish_reason"]
             self._finish = True
         if _has_output(choice, self.api):
+            if self.text is not None:
+                self.text.append(_output_text(choice, self.api))
             rel = t - self.anchor_ns
             if record.first_token_ns is None:
                 record.first_token_ns = rel
@@ -293,6 +298,15 @@ def parse_stream(response: Response, api: Api, record: RequestRecord, anchor_ns:
         for t, piece in response.pieces:
             parser.feed(t, piece)
     parser.finish(response)
+
+
+def _output_text(choice: dict[str, Any], api: Api) -> str:
+    if api is Api.COMPLETIONS:
+        return str(choice.get("text") or "")
+    delta = choice.get("delta") or {}
+    return str(
+        delta.get("content") or delta.get("reasoning_content") or delta.get("reasoning") or ""
+    )
 
 
 def _has_output(choice: dict[str, Any], api: Api) -> bool:

@@ -73,6 +73,7 @@ def seal_point(
     loop_lag_p99_ms: float | None,
     extra_reasons: list[str],
     key: Ed25519PrivateKey | None,
+    token_check: dict[str, Any] | None = None,
 ) -> RunPredicate:
     """Summarise the raw records (streamed), judge validity, sign, write the envelope."""
     slo = draft["parameters"].get("slo")
@@ -95,6 +96,7 @@ def seal_point(
             "timing": {**draft["timing"], "finished_at": finished_at},
             "metrics": metrics.model_dump(),
             "energy": energy.model_dump(),
+            "token_check": token_check,
         }
     )
     payload = statement_payload(predicate, [files.raw, files.config, files.prompts])

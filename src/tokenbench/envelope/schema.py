@@ -153,6 +153,17 @@ class EnergyInfo(_Strict):
     reason: str | None = None  # why there is no figure
 
 
+class TokenCheck(_Strict):
+    """Output tokens counted three ways on a sample: server usage, chunks, and the server's own
+    /tokenize of the text (after the point, with the server idle)."""
+
+    sampled: int  # successful measured requests whose output was kept
+    tokenized: int  # of those, re-tokenized (0 when the server has no /tokenize)
+    mismatches: int  # re-tokenized count differs from usage
+    max_abs_diff: int
+    note: str | None = None
+
+
 class Validity(_Strict):
     valid: bool
     reasons: list[str] = Field(default_factory=list)
@@ -189,6 +200,7 @@ class RunPredicate(_Strict):
     energy: EnergyInfo
     comparability: Comparability
     privacy: Privacy
+    token_check: TokenCheck | None = None
 
 
 class Subject(_Strict):

@@ -24,7 +24,7 @@ from tokenbench.engines.detect import (
     EngineIdentity,
     detect,
 )
-from tokenbench.engines.http import Endpoint, HttpClient, redact_url
+from tokenbench.engines.http import ConnectFailed, Endpoint, HttpClient, redact_url
 from tokenbench.engines.llama_server import LlamaServer, ServerConfig, binary_version
 from tokenbench.engines.models import ResolvedModel, resolve
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
@@ -632,6 +632,7 @@ async def _run_point(
         on_record=on_record,
         retries=settings.retries,
         idle_timeout_s=settings.idle_timeout_s,
+        output_samples=[],
     )
     lag = LoopLagMonitor()
     progress.point_started(concurrency, len(plan.requests))
@@ -641,6 +642,11 @@ async def _run_point(
         sink.close()
     window: EnergyWindow = meter.stop()
     finished_ns = wall_anchor_ns + (time.perf_counter_ns() - anchor_ns)
+    token_check = (
+        None
+        if control.status == "partial"  # the server is gone: nothing to ask
+        else await _token_check(ctx.output_samples or [], client, params.model)
+    )
     lag_dist = distribution(lag.lags_ms)
     lag_p99 = lag_dist.p99 if lag_dist else None
     predicate = seal_point(
@@ -660,9 +666,38 @@ async def _run_point(
         loop_lag_p99_ms=lag_p99,
         extra_reasons=[control.reason] if control.reason else [],
         key=common.signer.key(),
+        token_check=token_check,
     )
     progress.point_finished(files.envelope, predicate)
     return files.envelope, predicate
+
+
+async def _token_check(
+    samples: list[tuple[RequestRecord, list[str]]], client: HttpClient, model: str | None
+) -> dict[str, Any] | None:
+    """Re-tokenize a sample of outputs with the server's own tokenizer and compare with usage."""
+    usable = [(r, "".join(t)) for r, t in samples if r.tokens_from_usage and r.output_tokens]
+    if not usable:
+        return None
+    counter = server_tokenizer(client, model)
+    diffs = []
+    for record, text in usable:
+        try:
+            n = await counter(text)
+        except ConnectFailed:
+            return {"sampled": len(usable), "tokenized": 0, "mismatches": 0, "max_abs_diff": 0,
+                    "note": "the server could not be reached for the check"}  # fmt: skip
+        if n is None:
+            return {"sampled": len(usable), "tokenized": 0, "mismatches": 0, "max_abs_diff": 0,
+                    "note": "the server has no /tokenize"}  # fmt: skip
+        diffs.append(abs(n - (record.output_tokens or 0)))
+    mismatches = sum(1 for d in diffs if d)
+    note = (
+        "re-tokenizing text can differ from generation by a token at boundaries"
+        if mismatches else None
+    )  # fmt: skip
+    return {"sampled": len(usable), "tokenized": len(diffs), "mismatches": mismatches,
+            "max_abs_diff": max(diffs), "note": note}  # fmt: skip
 
 
 def _draft(

@@ -35,6 +35,25 @@ class WorkerContext:
     on_record: Callable[[RequestRecord], None]  # called as each request ends (stream to disk)
     retries: int = 0  # resends after 429/503 (--retry)
     idle_timeout_s: float | None = None  # no byte for this long: the request times out
+    # Outputs kept for the token cross-check: (record, output text pieces), measured only.
+    output_samples: list[tuple[RequestRecord, list[str]]] | None = None
+    sample_limit: int = 32
+
+    def text_keeper(self, warmup: bool) -> list[str] | None:
+        samples = self.output_samples
+        if warmup or samples is None or len(samples) >= self.sample_limit:
+            return None
+        return []
+
+    def keep_sample(self, record: RequestRecord, text: list[str] | None) -> None:
+        samples = self.output_samples
+        if (
+            text is not None
+            and record.ok
+            and samples is not None
+            and len(samples) < self.sample_limit
+        ):
+            samples.append((record, text))
 
 
 class LoopLagMonitor:
@@ -95,6 +114,7 @@ async def _phase(
                 prompt_id=ctx.prompt_ids[item.prompt_index],
                 scheduled_ns=time.perf_counter_ns() - ctx.anchor_ns,
             )
+            text = ctx.text_keeper(item.warmup)
             try:
                 await measure(
                     ctx.client,
@@ -106,10 +126,12 @@ async def _phase(
                     ctx.timeout_s,
                     ctx.retries,
                     ctx.idle_timeout_s,
+                    text,
                 )
             finally:
                 done += 1
                 ctx.on_record(record)
+            ctx.keep_sample(record, text)
             if record.error_kind is ErrorKind.CONNECT:
                 # It answered the preflight: a refused connection now means it is gone.
                 control.server_lost(record.error or "connection refused")
@@ -147,15 +169,17 @@ async def _open_phase(
             prompt_id=ctx.prompt_ids[item.prompt_index],
             scheduled_ns=due_ns - ctx.anchor_ns,
         )
+        text = ctx.text_keeper(False)
         try:
             await measure(ctx.client, ctx.api, ctx.bodies[item.prompt_index], record,
                           ctx.anchor_ns, slot, ctx.timeout_s, ctx.retries,
-                          ctx.idle_timeout_s)  # fmt: skip
+                          ctx.idle_timeout_s, text)  # fmt: skip
         finally:
             done += 1
             ctx.on_record(record)
             free_slots.append(slot)
             cap_sem.release()
+        ctx.keep_sample(record, text)
         if record.error_kind is ErrorKind.CONNECT:
             control.server_lost(record.error or "connection refused")
 

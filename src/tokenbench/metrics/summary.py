@@ -49,6 +49,8 @@ class RunMetrics(BaseModel):
     cached_input_tokens_total: int | None  # served from a prefix cache, per the server's usage
     output_tokens_total: int
     output_tokens_approximate: bool  # some counts came from chunks, not server usage
+    requests_multi_token_chunks: int  # a chunk carried >1 token (speculative decoding, batching)
+    requests_usage_below_chunks: int  # usage counted fewer tokens than output chunks arrived
     ttft_ms: Distribution | None
     tpot_ms: Distribution | None
     itl_ms: Distribution | None
@@ -96,6 +98,8 @@ class _Accumulator:
         self.values: dict[str, array[float]] = {name: array("d") for name in _DISTRIBUTIONS}
         self.slo = slo
         self.slo_met = 0
+        self.multi_token = 0
+        self.usage_below = 0
 
     def add(self, r: RequestRecord) -> None:
         self.total += 1
@@ -122,6 +126,13 @@ class _Accumulator:
         if r.cached_input_tokens is not None:
             self.cached = (self.cached or 0) + r.cached_input_tokens
         self.approx_tokens |= not r.tokens_from_usage
+        if r.tokens_from_usage and r.output_tokens is not None:
+            chunks = len(r.chunk_ns)
+            per_chunk = r.chunk_tokens or []
+            if r.output_tokens > chunks or any(t > 1 for t in per_chunk):
+                self.multi_token += 1
+            elif r.output_tokens < chunks:
+                self.usage_below += 1
         for name, fn in (
             ("ttft_ms", ttft_ms),
             ("tpot_ms", tpot_ms),
@@ -251,6 +262,8 @@ def summarize(
         cached_input_tokens_total=acc.cached,
         output_tokens_total=out_tokens,
         output_tokens_approximate=acc.approx_tokens,
+        requests_multi_token_chunks=acc.multi_token,
+        requests_usage_below_chunks=acc.usage_below,
         itl_approximate=acc.itl_approx,
         energy_j=energy_j,
         joules_per_token=joules_per_token,
