@@ -53,6 +53,11 @@ class RequestRecord:
     finish_reason: str | None = None
     server_timings: dict[str, float] | None = None  # engine-reported timings, if any
     attempts: int = 1  # >1 when --retry resent it after 429/503 (times run from the first send)
+    cooldown: bool = False  # started in the --cooldown tail: kept in the raw data, not measured
+
+    @property
+    def measured(self) -> bool:
+        return not (self.warmup or self.cooldown)
 
     @property
     def ok(self) -> bool:

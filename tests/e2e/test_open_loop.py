@@ -247,3 +247,28 @@ def test_token_counts_are_reconciled(
     assert check.tokenized == 3  # the scripted server counts words: " tok" ×12 is 12 tokens
     assert check.mismatches == 0
     assert check.max_abs_diff == 0
+
+
+def test_warmup_and_cooldown_by_time(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    from tokenbench.envelope import keys
+    from tokenbench.envelope.verify import verify_file
+
+    proc = bench("run", CHAT, "--base-url", scripted_server.base_url, "--model",
+                 "ttft_ms=20;itl_ms=1;tokens=4", "--concurrency", "2", "--requests", "10000",
+                 "--warmup-duration", "0.5", "--duration", "1.5", "--cooldown", "0.5",
+                 "--output", str(tmp_path))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    opened = verify_file(envelope_paths(tmp_path)[0], keys.trusted_keys())
+    rows = records(opened)
+    warm = [r for r in rows if r.warmup]
+    cool = [r for r in rows if r.cooldown]
+    measured = [r for r in rows if r.measured]
+    assert len(warm) >= 10  # ~25 ms each on 2 slots for 0.5 s
+    assert len(cool) >= 10
+    assert len(measured) >= 10
+    m = opened.predicate.metrics
+    assert m.requests_measured == len(measured)
+    assert m.warmup_requests == len(warm)
+    assert m.cooldown_requests == len(cool)
+    first_cool = min(r.scheduled_ns for r in cool)
+    assert all(r.scheduled_ns < first_cool for r in measured)

@@ -87,6 +87,18 @@ def add_parser(sub: Any) -> None:
         help="a context sweep: one point per input length (default: the suite's, if any)",
     )
     p.add_argument(
+        "--warmup-duration",
+        type=float,
+        metavar="S",
+        help="closed loop: keep warming up for S seconds (cycling the warmup prompts)",
+    )
+    p.add_argument(
+        "--cooldown",
+        type=float,
+        metavar="S",
+        help="with --duration: requests starting in the last S seconds run but are not measured",
+    )
+    p.add_argument(
         "--find-max-rate",
         action="store_true",
         help="search for the highest --rate (from --rate, default 1) whose p99 meets --slo; "
@@ -299,6 +311,8 @@ def _common_run_options(args: argparse.Namespace, api_key: str | None) -> dict[s
         "prompts_file": args.prompts,
         "slo": args.slo,
         "input_lengths": args.input_lengths,
+        "warmup_s": args.warmup_duration,
+        "cooldown_s": args.cooldown,
         "rates": _rates(args),
         "arrival": args.arrival,
         "burstiness": args.burstiness,

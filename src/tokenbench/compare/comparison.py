@@ -160,7 +160,7 @@ def _difference(
             out = []
             for run in runs:
                 for rec in run.records():
-                    if rec.warmup or not rec.ok:
+                    if not rec.measured or not rec.ok:
                         continue
                     v = fn(rec)
                     if v is not None:

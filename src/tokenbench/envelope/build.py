@@ -54,7 +54,7 @@ def _exact_inputs(raw: Path, target: int | None, synthetic: bool) -> bool | None
         return None
     seen = False
     for r in iter_records(raw):
-        if r.warmup or not r.ok:
+        if not r.measured or not r.ok:
             continue
         seen = True
         if r.input_tokens != target:

@@ -26,6 +26,8 @@ class Plan:
     requests: tuple[PlannedRequest, ...]
     duration_s: float | None = None  # stop starting new measured requests after this long
     rate_rps: float | None = None  # open loop: the offered request rate
+    warmup_s: float | None = None  # keep warming up (cycling the warmup prompts) this long
+    cooldown_s: float | None = None  # requests starting in the last S of duration: not measured
 
     @property
     def warmup(self) -> tuple[PlannedRequest, ...]:
@@ -36,19 +38,37 @@ class Plan:
         return tuple(r for r in self.requests if not r.warmup)
 
 
+_TIMED_WARMUP_CAP = 100_000
+
+
 def closed_loop_plan(
-    prompts: int, requests: int, warmup: int, concurrency: int, duration_s: float | None = None
+    prompts: int,
+    requests: int,
+    warmup: int,
+    concurrency: int,
+    duration_s: float | None = None,
+    warmup_s: float | None = None,
+    cooldown_s: float | None = None,
 ) -> Plan:
     """Warmup requests first, then measured ones; request i uses prompt i mod `prompts`, so with
-    one prompt per request no two requests share a prompt."""
+    one prompt per request no two requests share a prompt. With `warmup_s` the warmup phase
+    cycles through its own `warmup` prompts until the time is up (measured prompts stay unused
+    by warmup); `cooldown_s` needs `duration_s`."""
     if concurrency < 1:
         raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
     if requests < 1:
         raise ConfigError(f"--requests must be at least 1, got {requests}")
     if prompts < 1:
         raise ConfigError("the workload has no prompts")
-    items = [PlannedRequest(i, i % prompts, i < warmup) for i in range(warmup + requests)]
-    return Plan(concurrency, tuple(items), duration_s)
+    if warmup_s is not None and warmup_s <= 0:
+        raise ConfigError("--warmup-duration must be positive")
+    if cooldown_s is not None and (duration_s is None or not 0 < cooldown_s < duration_s):
+        raise ConfigError("--cooldown needs --duration, and must be shorter than it")
+    pool = max(warmup, 1)
+    n_warm = _TIMED_WARMUP_CAP if warmup_s else warmup
+    items = [PlannedRequest(k, k % pool, True) for k in range(n_warm)]
+    items += [PlannedRequest(n_warm + j, (warmup + j) % prompts, False) for j in range(requests)]
+    return Plan(concurrency, tuple(items), duration_s, warmup_s=warmup_s, cooldown_s=cooldown_s)
 
 
 def split(plan: Plan, workers: int) -> list[Plan]:

@@ -98,6 +98,8 @@ class RunSettings:
     prompts_file: Path | None = None  # --prompts FILE.jsonl: the user's own prompts
     slo: dict[str, float] | None = None  # --slo ttft_ms=500,tpot_ms=50
     input_lengths: tuple[int, ...] | None = None  # --input-lengths: overrides the suite's
+    warmup_s: float | None = None  # --warmup-duration
+    cooldown_s: float | None = None  # --cooldown (needs --duration)
     rates: tuple[float, ...] | None = None  # open loop: one point per request rate
     arrival: str = "poisson"
     burstiness: float = 1.0
@@ -574,7 +576,10 @@ async def _run_point(
         for p in prompts
     ]
     if rate is None:
-        plan = closed_loop_plan(len(bodies), requests, warmup, concurrency, settings.duration_s)
+        plan = closed_loop_plan(
+            len(bodies), requests, warmup, concurrency, settings.duration_s,
+            settings.warmup_s, settings.cooldown_s,
+        )  # fmt: skip
     else:
         plan = open_loop_plan(
             len(bodies), requests, warmup, rate, settings.arrival, settings.burstiness,

@@ -96,6 +96,7 @@ async def _phase(
     concurrency: int,
     deadline_ns: int | None,
     control: RunControl,
+    cooldown_from_ns: int | None = None,
 ) -> int:
     queue = deque(items)
     done = 0
@@ -114,6 +115,11 @@ async def _phase(
                 prompt_id=ctx.prompt_ids[item.prompt_index],
                 scheduled_ns=time.perf_counter_ns() - ctx.anchor_ns,
             )
+            if (
+                cooldown_from_ns is not None
+                and record.scheduled_ns + ctx.anchor_ns >= cooldown_from_ns
+            ):
+                record.cooldown = True
             text = ctx.text_keeper(item.warmup)
             try:
                 await measure(
@@ -221,7 +227,8 @@ async def run_closed_loop(
     on the plan's schedule when it has a rate); returns how many requests ended.
     `on_measured_start` runs between the two (an energy counter's first reading); `lag`
     samples the event loop during the measured phase."""
-    done = await _phase(ctx, plan.warmup, plan.concurrency, None, control)
+    warm_deadline = time.perf_counter_ns() + int(plan.warmup_s * 1e9) if plan.warmup_s else None
+    done = await _phase(ctx, plan.warmup, plan.concurrency, warm_deadline, control)
     if on_measured_start is not None:
         on_measured_start()
     deadline = time.perf_counter_ns() + int(plan.duration_s * 1e9) if plan.duration_s else None
@@ -233,7 +240,14 @@ async def run_closed_loop(
             if plan.rate_rps is not None:
                 done += await _open_phase(ctx, plan.measured, plan.concurrency, deadline, control)
             else:
-                done += await _phase(ctx, plan.measured, plan.concurrency, deadline, control)
+                cooldown_from = (
+                    deadline - int(plan.cooldown_s * 1e9)
+                    if deadline is not None and plan.cooldown_s
+                    else None
+                )
+                done += await _phase(
+                    ctx, plan.measured, plan.concurrency, deadline, control, cooldown_from
+                )
         finally:
             stop_lag.set()
     return done

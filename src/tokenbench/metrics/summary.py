@@ -35,7 +35,8 @@ class RunMetrics(BaseModel):
 
     requests_total: int  # every record, warmup included
     warmup_requests: int
-    requests_measured: int  # non-warmup: the population of every figure below
+    cooldown_requests: int  # started in the --cooldown tail
+    requests_measured: int  # neither warmup nor cooldown: the population of every figure below
     requests_ok: int
     requests_failed: int
     error_rate: float | None
@@ -99,11 +100,14 @@ class _Accumulator:
         self.slo = slo
         self.slo_met = 0
         self.multi_token = 0
+        self.cooldown = 0
         self.usage_below = 0
 
     def add(self, r: RequestRecord) -> None:
         self.total += 1
-        if r.warmup:
+        if r.cooldown and not r.warmup:
+            self.cooldown += 1
+        if not r.measured:
             return
         self.measured += 1
         if r.send_ns is not None:
@@ -247,7 +251,8 @@ def summarize(
         slo_attainment=acc.slo_met / acc.measured if slo is not None and acc.measured else None,
         goodput_rps=per_second(acc.slo_met) if slo is not None else None,
         requests_total=acc.total,
-        warmup_requests=acc.total - acc.measured,
+        warmup_requests=acc.total - acc.measured - acc.cooldown,
+        cooldown_requests=acc.cooldown,
         requests_measured=acc.measured,
         requests_ok=acc.ok,
         requests_failed=failed,

@@ -69,7 +69,7 @@ class SuiteSection:
 def _samples(row: RunRow, fn: object) -> list[float]:
     out = []
     for rec in row.run.records():
-        if rec.warmup or not rec.ok:
+        if not rec.measured or not rec.ok:
             continue
         v = fn(rec)  # type: ignore[operator]
         if v is not None:

@@ -78,3 +78,21 @@ def test_schedule_is_seeded_and_survives_a_split() -> None:
         arrival_offsets_ns(1, 0.0, "poisson", 1.0, 0)
     with pytest.raises(ConfigError):
         arrival_offsets_ns(1, 1.0, "weibull", 1.0, 0)
+
+
+def test_timed_warmup_cycles_its_own_prompts() -> None:
+    plan = closed_loop_plan(prompts=7, requests=4, warmup=3, concurrency=3, warmup_s=1.0)
+    assert plan.warmup_s == 1.0
+    warm = plan.warmup
+    assert len(warm) > 1000  # enough to last the time; the phase ends at the deadline
+    assert {r.prompt_index for r in warm} == {0, 1, 2}
+    assert [r.prompt_index for r in plan.measured] == [3, 4, 5, 6]  # never used by warmup
+    assert len({r.index for r in plan.requests}) == len(plan.requests)
+
+
+def test_cooldown_needs_a_duration() -> None:
+    with pytest.raises(ConfigError, match="--cooldown needs --duration"):
+        closed_loop_plan(1, 1, 0, 1, cooldown_s=1.0)
+    with pytest.raises(ConfigError):
+        closed_loop_plan(1, 1, 0, 1, duration_s=1.0, cooldown_s=2.0)
+    assert closed_loop_plan(1, 1, 0, 1, duration_s=3.0, cooldown_s=1.0).cooldown_s == 1.0
