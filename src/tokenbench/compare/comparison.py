@@ -36,7 +36,7 @@ def run_label(run: LoadedRun, by: str) -> str:
     if by == "model":
         return p.target.model.model_id
     if by == "engine":
-        return f"{p.target.engine.name} {p.target.engine.version or ''}".strip()
+        return p.target.engine.label
     if by == "quant":
         return p.target.model.quant or "unknown"
     return f"{p.hardware.label} [{p.hardware.fingerprint[:8]}]"

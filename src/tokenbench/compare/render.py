@@ -33,10 +33,9 @@ def _suite_table(suite: str, rows: list[SummaryRow]) -> Table:
     ]:  # fmt: skip
         t.add_column(name, justify=justify, no_wrap=name in _NO_WRAP)  # type: ignore[arg-type]
     for r in rows:
-        engine = r.engine + (f" {r.engine_version}" if r.engine_version else "")
         t.add_row(
             r.model_id,
-            engine,
+            r.engine_label,
             r.quant or DASH,
             r.hardware,
             f"{r.rate_rps:g}/s" if r.rate_rps is not None else str(r.concurrency),
@@ -63,7 +62,7 @@ def _engine_table(suite: str, rows: list[SummaryRow]) -> Table:
     for r in rows:
         t.add_row(
             r.model_id,
-            r.engine + (f" {r.engine_version}" if r.engine_version else ""),
+            r.engine_label,
             r.quant or DASH,
             str(r.concurrency),
             str(r.requests_ok + r.requests_failed),
@@ -89,7 +88,7 @@ def _context_table(suite: str, rows: list[SummaryRow]) -> Table:
     for r in ordered:
         t.add_row(
             r.model_id,
-            r.engine + (f" {r.engine_version}" if r.engine_version else ""),
+            r.engine_label,
             r.quant or DASH,
             f"{r.input_tokens_target:,}" if r.input_tokens_target is not None else DASH,
             _num(r.output_throughput_tok_per_s),
@@ -142,7 +141,7 @@ def _run_dict(row: RunRow) -> dict[str, Any]:
     return {
         "suite": p.parameters.suite.name,
         "model_id": p.target.model.model_id,
-        "engine": f"{p.target.engine.name} {p.target.engine.version or ''}".strip(),
+        "engine": p.target.engine.label,
         "quant": p.target.model.quant,
         "hardware": p.hardware.label,
         "concurrency": p.parameters.load.concurrency,

@@ -45,6 +45,10 @@ class SummaryRow:
     signer: str | None  # keyid that verified the envelope; None when unsigned
     valid: bool
 
+    @property
+    def engine_label(self) -> str:
+        return f"{self.engine} {self.engine_version}" if self.engine_version else self.engine
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -63,10 +63,6 @@ class Endpoint:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}{self.base_path}"
 
-    def root_url(self, path: str) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}{path}"
-
 
 _METADATA_HOSTS = frozenset(
     {"metadata", "metadata.google.internal", "instance-data", "metadata.azure.com"}

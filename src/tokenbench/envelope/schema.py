@@ -42,6 +42,10 @@ class EngineInfo(_Strict):
     reported_version: str | None = None  # what the engine says of itself, when it differs
     launch_args: list[str] | None = None  # embedded engine flags (model path reduced to its name)
 
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}" if self.version else self.name
+
 
 class TargetInfo(_Strict):
     base_url: str  # credentials, query and fragment removed

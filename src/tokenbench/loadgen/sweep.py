@@ -118,7 +118,7 @@ class _Calibration:
     """What every point's prompts are built from: the prompt text length that yields the target
     input length once the server's template is applied."""
 
-    kind: str  # "synthetic" or "fixed"
+    kind: str  # "synthetic", "fixed", "file" (--prompts) or "sharegpt"
     target: int | None  # input tokens per request (synthetic), or as counted (fixed)
     content_tokens: int | None  # tokens of the prompt text alone
     overhead: int | None  # tokens the chat template / BOS adds
@@ -199,19 +199,16 @@ async def _calibrate(
     counter = server_tokenizer(client, params.model)
     probe = (await synthetic_prompts(1, _CALIBRATION_TOKENS, f"{seed}:calibration", counter))[0]
     pre = await _preflight(client, params, probe, timeout_s, retries)
-    notes: list[str] = []
-    overhead: int | None = None
     if pre.input_tokens is not None and probe.content_tokens is not None:
-        overhead = pre.input_tokens - probe.content_tokens
-        if overhead >= target:
-            notes.append(f"the template alone takes {overhead} tokens; the target cannot be met")
+        overhead: int | None = pre.input_tokens - probe.content_tokens
+        notes: tuple[str, ...] = ()
     else:
-        notes.append(
+        overhead = None
+        notes = (
             "the server reports no prompt token count or has no /tokenize: "
-            "input lengths are approximate"
+            "input lengths are approximate",
         )
-    content = max(1, target - (overhead or 0))
-    return _Calibration("synthetic", target, content, overhead, None, tuple(notes))
+    return _Calibration("synthetic", None, None, overhead, None, notes).for_length(target)
 
 
 async def _point_prompts(

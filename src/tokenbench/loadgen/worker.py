@@ -90,6 +90,47 @@ async def _drain_guard(control: RunControl, tasks: list[asyncio.Task[None]]) -> 
         stopped.cancel()
 
 
+async def _send_one(
+    ctx: WorkerContext,
+    item: PlannedRequest,
+    slot: int,
+    scheduled_ns: int,
+    control: RunControl,
+    cooldown: bool = False,
+) -> None:
+    """One planned request: measured, handed to the sink (also when cancelled), sampled for the
+    token check. It answered the preflight, so a refused connection now means the server is
+    gone: the run stops."""
+    record = RequestRecord(
+        index=item.index,
+        worker=ctx.worker_id,
+        slot=slot,
+        warmup=item.warmup,
+        prompt_id=ctx.prompt_ids[item.prompt_index],
+        scheduled_ns=scheduled_ns - ctx.anchor_ns,
+        cooldown=cooldown,
+    )
+    text = ctx.text_keeper(item.warmup)
+    try:
+        await measure(
+            ctx.client,
+            ctx.api,
+            ctx.bodies[item.prompt_index],
+            record,
+            ctx.anchor_ns,
+            slot,
+            ctx.timeout_s,
+            ctx.retries,
+            ctx.idle_timeout_s,
+            text,
+        )
+    finally:
+        ctx.on_record(record)
+    ctx.keep_sample(record, text)
+    if record.error_kind is ErrorKind.CONNECT:
+        control.server_lost(record.error or "connection refused")
+
+
 async def _phase(
     ctx: WorkerContext,
     items: Sequence[PlannedRequest],
@@ -107,40 +148,12 @@ async def _phase(
             if deadline_ns is not None and time.perf_counter_ns() >= deadline_ns:
                 return
             item = queue.popleft()
-            record = RequestRecord(
-                index=item.index,
-                worker=ctx.worker_id,
-                slot=slot,
-                warmup=item.warmup,
-                prompt_id=ctx.prompt_ids[item.prompt_index],
-                scheduled_ns=time.perf_counter_ns() - ctx.anchor_ns,
-            )
-            if (
-                cooldown_from_ns is not None
-                and record.scheduled_ns + ctx.anchor_ns >= cooldown_from_ns
-            ):
-                record.cooldown = True
-            text = ctx.text_keeper(item.warmup)
+            now = time.perf_counter_ns()
+            cooldown = cooldown_from_ns is not None and now >= cooldown_from_ns
             try:
-                await measure(
-                    ctx.client,
-                    ctx.api,
-                    ctx.bodies[item.prompt_index],
-                    record,
-                    ctx.anchor_ns,
-                    slot,
-                    ctx.timeout_s,
-                    ctx.retries,
-                    ctx.idle_timeout_s,
-                    text,
-                )
+                await _send_one(ctx, item, slot, now, control, cooldown)
             finally:
                 done += 1
-                ctx.on_record(record)
-            ctx.keep_sample(record, text)
-            if record.error_kind is ErrorKind.CONNECT:
-                # It answered the preflight: a refused connection now means it is gone.
-                control.server_lost(record.error or "connection refused")
 
     async with asyncio.TaskGroup() as tg:
         tasks = [tg.create_task(slot_loop(s)) for s in range(min(concurrency, len(items)))]
@@ -167,27 +180,12 @@ async def _open_phase(
 
     async def one(item: PlannedRequest, slot: int, due_ns: int) -> None:
         nonlocal done
-        record = RequestRecord(
-            index=item.index,
-            worker=ctx.worker_id,
-            slot=slot,
-            warmup=False,
-            prompt_id=ctx.prompt_ids[item.prompt_index],
-            scheduled_ns=due_ns - ctx.anchor_ns,
-        )
-        text = ctx.text_keeper(False)
         try:
-            await measure(ctx.client, ctx.api, ctx.bodies[item.prompt_index], record,
-                          ctx.anchor_ns, slot, ctx.timeout_s, ctx.retries,
-                          ctx.idle_timeout_s, text)  # fmt: skip
+            await _send_one(ctx, item, slot, due_ns, control)
         finally:
             done += 1
-            ctx.on_record(record)
             free_slots.append(slot)
             cap_sem.release()
-        ctx.keep_sample(record, text)
-        if record.error_kind is ErrorKind.CONNECT:
-            control.server_lost(record.error or "connection refused")
 
     async with asyncio.TaskGroup() as tg:
         for item in items:
