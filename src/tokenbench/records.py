@@ -1,4 +1,5 @@
-"""The per-request record: raw monotonic timestamps, token counts and the error, if any.
+"""Per-request records (raw monotonic timestamps, token counts, the error) and per-item eval
+records (a request plus its output and score).
 
 Times are integer nanoseconds on the monotonic clock, relative to the run's anchor
 (`RunClock.mono_anchor_ns`), so a record can be re-analysed without trusting derived figures.
@@ -6,13 +7,15 @@ Times are integer nanoseconds on the monotonic clock, relative to the run's anch
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+
+T = TypeVar("T")
 
 
 class ErrorKind(StrEnum):
@@ -90,17 +93,55 @@ def iter_records(path: Path) -> Iterator[RequestRecord]:
                 return
 
 
-def read_records(lines: bytes) -> list[RequestRecord]:
-    """Parse a raw JSONL sidecar. A truncated trailing line (a killed writer) is ignored."""
-    out: list[RequestRecord] = []
+def _read_jsonl(lines: bytes, parse: Callable[[dict[str, Any]], T]) -> list[T]:
+    """Parse a JSONL sidecar. A truncated trailing line (a killed writer) is ignored."""
+    out: list[T] = []
     rows = lines.splitlines()
     for i, line in enumerate(rows):
         if not line.strip():
             continue
         try:
-            out.append(RequestRecord.from_dict(orjson.loads(line)))
-        except (orjson.JSONDecodeError, TypeError, ValueError):
+            out.append(parse(orjson.loads(line)))
+        except (orjson.JSONDecodeError, TypeError, ValueError, KeyError):
             if i == len(rows) - 1:
                 break
             raise
     return out
+
+
+def read_records(lines: bytes) -> list[RequestRecord]:
+    """Parse a raw-records sidecar."""
+    return _read_jsonl(lines, RequestRecord.from_dict)
+
+
+@dataclass(slots=True)
+class ItemRecord:
+    """One scored answer of a quality eval: the request as measured, the raw output, and what
+    the scorer made of it. Everything a verifier needs to score it again is here."""
+
+    task: str
+    item_id: str
+    sample: int  # 0..n-1 with --samples n (pass@k); 0 otherwise
+    subject: str | None  # e.g. the MMLU subject
+    expected: Any  # the reference answer (for custom json-schema: the schema)
+    meta: dict[str, Any] | None  # what the scorer needs besides `expected` (IFEval kwargs, …)
+    output: str | None  # raw generated text; None when the request failed
+    parsed: dict[str, str | None]  # per score variant: the extracted answer (None: unparsed)
+    correct: dict[str, bool]  # per score variant
+    detail: dict[str, Any] | None  # scorer detail (per-instruction results, sandbox outcome)
+    request: RequestRecord
+
+    def to_json(self) -> bytes:
+        row = asdict(self)
+        return orjson.dumps(row)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ItemRecord:
+        data = dict(data)
+        data["request"] = RequestRecord.from_dict(data["request"])
+        return cls(**data)
+
+
+def read_items(lines: bytes) -> list[ItemRecord]:
+    """Parse an eval items sidecar."""
+    return _read_jsonl(lines, ItemRecord.from_dict)

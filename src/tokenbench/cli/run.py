@@ -265,9 +265,12 @@ class RichProgress:
             self._bar = None
 
     def point_started(self, concurrency: int, total: int) -> None:
+        self.start_bar(f"concurrency {concurrency:>4}", total)
+
+    def start_bar(self, label: str, total: int) -> None:
         self._end_phase()
         self._bar = Progress(
-            TextColumn(f"concurrency {concurrency:>4}"),
+            TextColumn(label),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[errors]} errors"),
@@ -284,10 +287,13 @@ class RichProgress:
             fields = self._bar.tasks[0].fields
             self._bar.update(self._task, advance=1, errors=fields["errors"] + errors)
 
-    def point_finished(self, path: Path, predicate: RunPredicate) -> None:
+    def stop_bar(self) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+    def point_finished(self, path: Path, predicate: RunPredicate) -> None:
+        self.stop_bar()
         m = predicate.metrics
         tput = f"{m.output_throughput_tok_per_s:,.1f}" if m.output_throughput_tok_per_s else "—"
         ttft = f"{m.ttft_ms.p50:,.1f}" if m.ttft_ms else "—"

@@ -13,10 +13,17 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from tokenbench.envelope.schema import CONFIG_SUFFIX, PROMPTS_SUFFIX, RAW_SUFFIX, RunPredicate
+from tokenbench.envelope.schema import (
+    CONFIG_SUFFIX,
+    ITEMS_SUFFIX,
+    PROMPTS_SUFFIX,
+    RAW_SUFFIX,
+    EvalPredicate,
+    RunPredicate,
+)
 from tokenbench.envelope.verify import VerifyError, open_envelope
 from tokenbench.errors import ConfigError
-from tokenbench.records import RequestRecord, read_records
+from tokenbench.records import ItemRecord, RequestRecord, read_items, read_records
 
 _SIDECARS = (CONFIG_SUFFIX, PROMPTS_SUFFIX)
 
@@ -35,9 +42,24 @@ class LoadedRun:
         return read_records(self.raw_path.read_bytes())
 
 
+@dataclass(frozen=True, slots=True)
+class LoadedEval:
+    path: Path
+    predicate: EvalPredicate
+    signer: str | None
+    items_path: Path | None = None
+
+    def items(self) -> list[ItemRecord]:
+        """The scored answers (empty when the sidecar is missing: data unverified)."""
+        if self.items_path is None or not self.items_path.is_file():
+            return []
+        return read_items(self.items_path.read_bytes())
+
+
 @dataclass
 class Corpus:
     runs: list[LoadedRun] = field(default_factory=list)
+    evals: list[LoadedEval] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
@@ -82,10 +104,15 @@ def load_corpus(specs: list[str], trusted: list[Ed25519PublicKey]) -> Corpus:
             except VerifyError as exc:
                 corpus.skipped.append((path, str(exc)))
                 continue
-            raw = next(
+            predicate = opened.predicate
+            suffix = RAW_SUFFIX if isinstance(predicate, RunPredicate) else ITEMS_SUFFIX
+            data = next(
                 (path.parent / s.name for s in opened.statement.subject
-                 if s.name.endswith(RAW_SUFFIX)),
+                 if s.name.endswith(suffix)),
                 None,
             )  # fmt: skip
-            corpus.runs.append(LoadedRun(path, opened.predicate, opened.signer, raw))
+            if isinstance(predicate, RunPredicate):
+                corpus.runs.append(LoadedRun(path, predicate, opened.signer, data))
+            else:
+                corpus.evals.append(LoadedEval(path, predicate, opened.signer, data))
     return corpus

@@ -15,7 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tokenbench.digests import file_sha256
 from tokenbench.envelope import dsse
 from tokenbench.envelope.canonical import canonical
-from tokenbench.envelope.schema import RunPredicate, Statement, Subject
+from tokenbench.envelope.schema import (
+    PREDICATE_TYPES,
+    EvalPredicate,
+    RunPredicate,
+    Statement,
+    Subject,
+)
 from tokenbench.records import RequestRecord
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -57,9 +63,13 @@ def subject(path: Path) -> Subject:
     return Subject(name=path.name, digest={"sha256": file_sha256(path)})
 
 
-def statement_payload(predicate: RunPredicate, sidecars: list[Path]) -> bytes:
+def statement_payload(predicate: RunPredicate | EvalPredicate, sidecars: list[Path]) -> bytes:
     """The in-toto Statement over the sidecars, as RFC 8785 canonical JSON."""
-    statement = Statement(subject=[subject(p) for p in sidecars], predicate=predicate)
+    statement = Statement(
+        subject=[subject(p) for p in sidecars],
+        predicateType=PREDICATE_TYPES[predicate.kind],
+        predicate=predicate,
+    )
     return canonical(statement.model_dump(mode="json", by_alias=True))
 
 

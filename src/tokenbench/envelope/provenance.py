@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import platform
 import subprocess
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -52,7 +54,18 @@ def suite_digest(suite: Suite) -> str:
     return hashlib.sha256(canonical(suite.model_dump(mode="json"))).hexdigest()
 
 
-def software(suite: Suite, event_loop: str) -> SoftwareInfo:
+def utc_iso(wall_ns: int) -> str:
+    """A wall-clock time in ns as ISO 8601 UTC with a Z."""
+    return datetime.fromtimestamp(wall_ns / 1e9, UTC).isoformat().replace("+00:00", "Z")
+
+
+def event_loop_name() -> str:
+    """uvloop or asyncio: the loop affects timing overhead, so envelopes record it."""
+    return type(asyncio.get_running_loop()).__module__.split(".")[0]
+
+
+def software(definition_digest: str, event_loop: str) -> SoftwareInfo:
+    """`definition_digest`: the suite's (runs) or the task settings' (evals) canonical digest."""
     digest, key = packages()
     return SoftwareInfo(
         tool_version=__version__,
@@ -61,5 +74,5 @@ def software(suite: Suite, event_loop: str) -> SoftwareInfo:
         event_loop=event_loop,
         packages_digest=digest,
         packages=key,
-        suite_digest=suite_digest(suite),
+        suite_digest=definition_digest,
     )

@@ -7,15 +7,18 @@ Every model here is frozen and rejects unknown fields.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tokenbench.metrics.quality import EvalMetrics
 from tokenbench.metrics.summary import RunMetrics
 
 SCHEMA_VERSION = 2
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:tokenbench:predicate:run:v2"
+EVAL_PREDICATE_TYPE = "urn:tokenbench:predicate:eval:v2"
+PREDICATE_TYPES = {"run": PREDICATE_TYPE, "eval": EVAL_PREDICATE_TYPE}
 
 
 class _Strict(BaseModel):
@@ -224,6 +227,80 @@ class Subject(_Strict):
         return name
 
 
+class DataFileInfo(_Strict):
+    name: str  # file name (a local path is reduced to its name)
+    sha256: str
+    bytes: int
+    source: str  # "local", "package:NAME==VERSION" or "hf:REPO/CONFIG@REVISION"
+
+
+class TaskInfo(_Strict):
+    name: str  # gsm8k, mmlu, humaneval, …
+    version: str  # the prompt and scoring version
+    method: Literal["generate"] = "generate"  # answers are generated text, scored from it
+    variants: list[str]  # every score variant reported
+    primary: str  # the variant headline figures use
+    data: list[DataFileInfo]
+    items_available: int  # items in the data before --limit
+    items: int  # items asked
+    limit: int | None
+    notes: list[str] = Field(default_factory=list)
+
+
+class EvalParameters(_Strict):
+    api: Literal["chat"] = "chat"
+    temperature: float
+    max_tokens: int
+    samples: int  # answers drawn per item (pass@k when > 1)
+    concurrency: int
+    timeout_s: float
+    seed: int
+    scorer: str | None = None  # custom task: the default scorer
+
+
+class SandboxInfo(_Strict):
+    """How generated code was run (HumanEval)."""
+
+    allowed: bool  # --allow-code-execution was given
+    wall_s: float
+    cpu_s: int
+    memory_bytes: int
+    file_bytes: int
+    network_isolated: bool | None  # every run had its own network namespace (else audit hook)
+
+
+class EvalComparability(_Strict):
+    """Eval envelopes with equal keys asked the same items the same way."""
+
+    key: str
+    task: str
+    task_version: str
+    data_digest: str  # sha256 over the data files' digests
+    settings_digest: str  # temperature, max_tokens, samples, limit, seed, scorer
+
+
+class EvalPredicate(_Strict):
+    schema_version: Literal[2] = 2
+    kind: Literal["eval"] = "eval"
+    run_id: str  # ULID
+    eval_id: str  # shared by the tasks of one `bench eval`
+    status: Literal["complete", "partial", "interrupted"]
+    validity: Validity
+    task: TaskInfo
+    parameters: EvalParameters
+    target: TargetInfo
+    hardware: HardwareInfo
+    software: SoftwareInfo
+    timing: TimingInfo
+    metrics: EvalMetrics
+    comparability: EvalComparability
+    sandbox: SandboxInfo | None = None
+    privacy: Privacy
+
+
+Predicate = Annotated[RunPredicate | EvalPredicate, Field(discriminator="kind")]
+
+
 class Statement(BaseModel):
     """in-toto Statement v1 (field names as the spec spells them)."""
 
@@ -233,11 +310,22 @@ class Statement(BaseModel):
         "https://in-toto.io/Statement/v1", alias="_type"
     )
     subject: list[Subject]
-    predicateType: Literal["urn:tokenbench:predicate:run:v2"] = "urn:tokenbench:predicate:run:v2"
-    predicate: RunPredicate
+    predicateType: Literal[
+        "urn:tokenbench:predicate:run:v2", "urn:tokenbench:predicate:eval:v2"
+    ] = "urn:tokenbench:predicate:run:v2"
+    predicate: Predicate
+
+    @model_validator(mode="after")
+    def _type_fits_kind(self) -> Statement:
+        if self.predicateType != PREDICATE_TYPES[self.predicate.kind]:
+            raise ValueError(
+                f"predicateType {self.predicateType} does not fit a {self.predicate.kind} predicate"
+            )
+        return self
 
 
 # Sidecar roles, by file suffix after the run stem.
 RAW_SUFFIX = ".records.jsonl"
 CONFIG_SUFFIX = ".config.json"
 PROMPTS_SUFFIX = ".prompts.json"
+ITEMS_SUFFIX = ".items.jsonl"  # eval envelopes: one scored answer per line

@@ -19,10 +19,12 @@ from tokenbench.digests import file_sha256
 from tokenbench.envelope import dsse
 from tokenbench.envelope.canonical import StrictJsonError, strict_loads
 from tokenbench.envelope.schema import (
-    PREDICATE_TYPE,
+    ITEMS_SUFFIX,
+    PREDICATE_TYPES,
     RAW_SUFFIX,
     SCHEMA_VERSION,
     STATEMENT_TYPE,
+    EvalPredicate,
     RunPredicate,
     Statement,
 )
@@ -61,7 +63,7 @@ class Opened:
     signer: str | None  # keyid of the trusted key that verified it; None when unsigned
 
     @property
-    def predicate(self) -> RunPredicate:
+    def predicate(self) -> RunPredicate | EvalPredicate:
         return self.statement.predicate
 
 
@@ -125,9 +127,10 @@ def open_envelope(
         raise VerifyError("statement", "the payload is not a JSON object")
     if body.get("_type") != STATEMENT_TYPE:
         raise VerifyError("statement", f"_type {body.get('_type')!r}, expected {STATEMENT_TYPE!r}")
-    if body.get("predicateType") != PREDICATE_TYPE:
+    if body.get("predicateType") not in PREDICATE_TYPES.values():
+        expected = " or ".join(repr(t) for t in PREDICATE_TYPES.values())
         raise VerifyError(
-            "statement", f"predicateType {body.get('predicateType')!r}, expected {PREDICATE_TYPE!r}"
+            "statement", f"predicateType {body.get('predicateType')!r}, expected {expected}"
         )
     predicate = body.get("predicate")
     version = predicate.get("schema_version") if isinstance(predicate, dict) else None
@@ -158,6 +161,10 @@ def check_subjects(opened: Opened) -> None:
         raise VerifyError("data_unverified", ", ".join(missing))
 
 
+def differing_fields(stated: dict[str, Any], again: dict[str, Any]) -> list[str]:
+    return sorted(k for k in stated if not _close(stated[k], again.get(k)))
+
+
 def _close(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
@@ -169,15 +176,29 @@ def _close(a: Any, b: Any) -> bool:
 
 
 def check_metrics(opened: Opened) -> None:
+    """Recompute the figures from the raw sidecar: a run's metrics from its request records; an
+    eval's by scoring every stored output again (code execution results are taken as stored)."""
+    predicate = opened.predicate
+    if isinstance(predicate, EvalPredicate):
+        from tokenbench.evals.rescore import rescore_check
+
+        items = next(
+            (s.name for s in opened.statement.subject if s.name.endswith(ITEMS_SUFFIX)), None
+        )
+        if items is None:
+            raise VerifyError("metrics_mismatch", "no items subject to recompute from")
+        differing = rescore_check(predicate, (opened.path.parent / items).read_bytes())
+        if differing:
+            raise VerifyError("metrics_mismatch", ", ".join(differing))
+        return
     raw = next((s.name for s in opened.statement.subject if s.name.endswith(RAW_SUFFIX)), None)
     if raw is None:
         raise VerifyError("metrics_mismatch", "no raw-records subject to recompute from")
     records = read_records((opened.path.parent / raw).read_bytes())
-    energy = opened.predicate.energy
-    recomputed = summarize(records, energy.energy_j, energy.reason, opened.predicate.parameters.slo)
-    stated = opened.predicate.metrics.model_dump(mode="json")
-    again = recomputed.model_dump(mode="json")
-    differing = sorted(k for k in stated if not _close(stated[k], again.get(k)))
+    energy = predicate.energy
+    recomputed = summarize(records, energy.energy_j, energy.reason, predicate.parameters.slo)
+    differing = differing_fields(predicate.metrics.model_dump(mode="json"),
+                                 recomputed.model_dump(mode="json"))  # fmt: skip
     if differing:
         raise VerifyError("metrics_mismatch", ", ".join(differing))
 

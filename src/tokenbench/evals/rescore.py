@@ -1,0 +1,37 @@
+"""Checking an eval envelope: score every stored output again and recompute the figures. Code
+tasks are not re-executed; their stored sandbox outcomes are aggregated again."""
+
+from __future__ import annotations
+
+from tokenbench.envelope.schema import EvalPredicate
+from tokenbench.envelope.verify import differing_fields
+from tokenbench.errors import TokenbenchError
+from tokenbench.evals.task import get_task
+from tokenbench.metrics.quality import summarize_eval
+from tokenbench.records import read_items
+
+
+def rescore_check(predicate: EvalPredicate, items_jsonl: bytes) -> list[str]:
+    """Names of what does not match: an item whose stored score differs from a fresh scoring
+    (as "item ID"), then any metric that differs from a recomputation."""
+    items = read_items(items_jsonl)
+    try:
+        task = get_task(predicate.task.name)
+    except TokenbenchError:
+        return [f"task {predicate.task.name!r} is unknown to this version"]
+    problems = []
+    if not task.executes_code:
+        for it in items:
+            if it.output is None:
+                continue
+            again = task.score(it.output, it.expected, it.meta)
+            if again.correct != it.correct or again.parsed != it.parsed:
+                problems.append(f"item {it.item_id}")
+    metrics = summarize_eval(
+        items, predicate.task.variants, predicate.task.primary,
+        task.instruction_details, predicate.parameters.samples,
+    )  # fmt: skip
+    problems += differing_fields(
+        predicate.metrics.model_dump(mode="json"), metrics.model_dump(mode="json")
+    )
+    return problems

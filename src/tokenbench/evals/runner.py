@@ -1,0 +1,382 @@
+"""One `bench eval`: data loaded, engine up, every item asked (with bounded concurrency), each
+answer scored as it arrives and appended to the items sidecar, one signed envelope per task."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from tokenbench.engines.models import ResolvedModel
+from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
+from tokenbench.engines.target import OpenTarget, TargetSpec, open_target
+from tokenbench.envelope import keys
+from tokenbench.envelope.canonical import canonical
+from tokenbench.envelope.hardware import fingerprint
+from tokenbench.envelope.io import (
+    new_ulid,
+    safe_name,
+    seal,
+    statement_payload,
+    write_envelope,
+    write_json,
+)
+from tokenbench.envelope.provenance import event_loop_name, software, utc_iso
+from tokenbench.envelope.schema import (
+    CONFIG_SUFFIX,
+    ITEMS_SUFFIX,
+    SCHEMA_VERSION,
+    DataFileInfo,
+    EvalComparability,
+    EvalParameters,
+    EvalPredicate,
+    Privacy,
+    SandboxInfo,
+    TaskInfo,
+    TimingInfo,
+    Validity,
+)
+from tokenbench.errors import ConfigError, EngineError
+from tokenbench.evals.data import DataSource
+from tokenbench.evals.humaneval import HumanEval
+from tokenbench.evals.sandbox import SandboxLimits
+from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, get_task
+from tokenbench.metrics.quality import summarize_eval
+from tokenbench.records import ItemRecord, RequestRecord, read_items
+from tokenbench.workloads.prompt import prompt_id
+
+_CTX_MARGIN = 64
+_SAMPLING_TEMPERATURE = 0.8  # --samples n > 1 without --temperature (Chen et al. used 0.8)
+
+
+@dataclass(frozen=True, slots=True)
+class EvalSettings:
+    tasks: tuple[str, ...]
+    output: Path
+    target: TargetSpec
+    data: DataSource = field(default_factory=DataSource)
+    limit: int | None = None
+    concurrency: int = 4
+    seed: int = 0
+    samples: int = 1
+    temperature: float | None = None  # default 0 (greedy); 0.8 with --samples > 1
+    max_tokens: int | None = None  # default: the task's own
+    timeout_s: float = 300.0
+    retries: int = 0
+    allow_code_execution: bool = False
+    scorer: str | None = None
+    sign: bool = True
+    sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+
+
+class EvalProgress(Protocol):
+    def phase(self, message: str) -> None: ...
+    def note(self, message: str) -> None: ...
+    def task_started(self, task: str, total: int) -> None: ...
+    def item_done(self, item: ItemRecord) -> None: ...
+    def task_finished(self, path: Path, predicate: EvalPredicate) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    task: Task
+    data: TaskData
+    temperature: float
+    max_tokens: int
+
+
+def prepare(settings: EvalSettings) -> list[_Prepared]:
+    """Every task known, allowed and its data loaded, before any engine starts."""
+    if settings.samples < 1:
+        raise ConfigError("--samples must be at least 1")
+    if settings.concurrency < 1:
+        raise ConfigError("--concurrency must be at least 1")
+    if settings.limit is not None and settings.limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    if not settings.tasks:
+        raise ConfigError("name at least one task, e.g. `bench eval gsm8k`")
+    out = []
+    for name in dict.fromkeys(settings.tasks):
+        task = get_task(name)
+        if task.executes_code and not settings.allow_code_execution:
+            raise ConfigError(
+                f"{name} runs the model's code; pass --allow-code-execution to run it in the "
+                "sandbox (own process, no network, CPU/memory/process/file limits, killed at "
+                "its wall timeout, scratch directory only)"
+            )
+        if isinstance(task, HumanEval):
+            task.limits = settings.sandbox
+        data = task.load(settings.data, TaskOptions(settings.limit, settings.seed, settings.scorer))
+        if not data.items:
+            raise ConfigError(f"{name}: the data has no items")
+        temperature = settings.temperature
+        if temperature is None:
+            temperature = _SAMPLING_TEMPERATURE if settings.samples > 1 else 0.0
+        if settings.samples > 1 and temperature == 0.0:
+            raise ConfigError("--samples > 1 with --temperature 0 draws the same answer n times")
+        out.append(_Prepared(task, data, temperature, settings.max_tokens or task.max_tokens))
+    return out
+
+
+def _ctx_per_slot(prepared: list[_Prepared], model: ResolvedModel) -> int:
+    """Room for the longest prompt (≤ 1 token per 2 characters, generous for English) plus its
+    answer; at most the model's trained context."""
+    longest = max(len(m["content"]) for p in prepared for it in p.data.items for m in it.messages)
+    need = longest // 2 + max(p.max_tokens for p in prepared) + _CTX_MARGIN
+    context = model.gguf.context_length
+    return min(need, context) if context else need
+
+
+async def run_eval(settings: EvalSettings, progress: EvalProgress) -> list[Path]:
+    """Run every task; one signed envelope per task. Returns their paths."""
+    prepared = prepare(settings)
+    key = None
+    if settings.sign:
+        key, created = keys.load_or_create()
+        if created:
+            progress.note(f"created a signing key at {keys.private_key_path()}")
+    async with contextlib.AsyncExitStack() as stack:
+        target = await open_target(
+            stack,
+            settings.target,
+            parallel=settings.concurrency,
+            ctx_per_slot=lambda m: _ctx_per_slot(prepared, m),
+            phase=progress.phase,
+        )
+        progress.phase("probing the chat endpoint")
+        await _probe(target, settings.timeout_s)
+        hardware = await asyncio.to_thread(fingerprint)
+        eval_id = new_ulid()
+        written = []
+        for prep in prepared:
+            path, predicate = await _run_task(
+                prep, settings, target, hardware, eval_id, key, progress
+            )
+            written.append(path)
+            progress.task_finished(path, predicate)
+        return written
+
+
+async def _probe(target: OpenTarget, timeout_s: float) -> None:
+    """One tiny chat request: the endpoint answers chat, streams, and says whether it reports
+    token usage. Every task here is scored from generated text, so no log-probabilities are
+    needed and no method can silently fall back to chance."""
+    params = GenerationParams(Api.CHAT, target.model_field)
+    body = request_body(params, "Reply with the word OK.", 4)
+    record = RequestRecord(0, 0, -1, True, "probe", 0)
+    await measure(target.client, Api.CHAT, body, record, time.perf_counter_ns(), -1, timeout_s)
+    if not record.ok:
+        raise EngineError(
+            f"the endpoint did not answer a chat request ({record.error_kind}: {record.error}); "
+            "evals need an OpenAI-compatible /chat/completions endpoint"
+        )
+
+
+def _settings_digest(prep: _Prepared, settings: EvalSettings) -> str:
+    return hashlib.sha256(
+        canonical(
+            {
+                "temperature": prep.temperature,
+                "max_tokens": prep.max_tokens,
+                "samples": settings.samples,
+                "limit": settings.limit,
+                "seed": settings.seed,
+                "scorer": settings.scorer,
+            }
+        )
+    ).hexdigest()
+
+
+async def _run_task(
+    prep: _Prepared,
+    settings: EvalSettings,
+    target: OpenTarget,
+    hardware: Any,
+    eval_id: str,
+    key: Any,
+    progress: EvalProgress,
+) -> tuple[Path, EvalPredicate]:
+    task, data = prep.task, prep.data
+    run_id = new_ulid()
+    stem = f"{safe_name(target.info.model.model_id)}__eval-{safe_name(task.name)}__{run_id}"
+    items_path = settings.output / f"{stem}{ITEMS_SUFFIX}"
+    config_path = settings.output / f"{stem}{CONFIG_SUFFIX}"
+    envelope_path = settings.output / f"{stem}.json"
+    settings_digest = _settings_digest(prep, settings)
+    data_digest = hashlib.sha256("".join(f.sha256 for f in data.files).encode()).hexdigest()
+    parameters = EvalParameters(
+        temperature=prep.temperature,
+        max_tokens=prep.max_tokens,
+        samples=settings.samples,
+        concurrency=settings.concurrency,
+        timeout_s=settings.timeout_s,
+        seed=settings.seed,
+        scorer=settings.scorer if task.name == "custom" else None,
+    )
+    task_info = TaskInfo(
+        name=task.name,
+        version=task.version,
+        variants=list(task.variants),
+        primary=task.primary,
+        data=[
+            DataFileInfo(name=f.path.name, sha256=f.sha256, bytes=f.bytes, source=f.source)
+            for f in data.files
+        ],
+        items_available=data.available,
+        items=len(data.items),
+        limit=settings.limit,
+        notes=data.notes,
+    )
+    write_json(
+        config_path,
+        {
+            "task": task_info.model_dump(mode="json"),
+            "parameters": parameters.model_dump(mode="json"),
+            "target": target.info.model_dump(mode="json"),
+            "tasks": list(settings.tasks),
+            "data": str(settings.data.root) if settings.data.root else None,
+        },
+    )  # the API key is deliberately absent
+    soft = await asyncio.to_thread(
+        software, hashlib.sha256(f"{task.name}:{task.version}:{settings_digest}".encode())
+        .hexdigest(), event_loop_name(),
+    )  # fmt: skip
+
+    work = [(item, s) for item in data.items for s in range(settings.samples)]
+    progress.task_started(task.name, len(work))
+    sandboxes = asyncio.Semaphore(max(1, (os.cpu_count() or 2) - 1))
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(len(work)):
+        queue.put_nowait(i)
+    wall_anchor_ns = time.time_ns()
+    anchor_ns = time.perf_counter_ns()
+    isolated: list[bool] = []
+
+    with items_path.open("ab") as sink:
+
+        async def worker(slot: int) -> None:
+            while not queue.empty():
+                index = queue.get_nowait()
+                item, sample = work[index]
+                answer = await _ask(item, sample, index, slot, prep, settings, target, anchor_ns)
+                judgement = await _judge(task, item, answer, sandboxes)
+                if judgement.detail and "network_isolated" in judgement.detail:
+                    isolated.append(bool(judgement.detail["network_isolated"]))
+                row = ItemRecord(
+                    task=task.name,
+                    item_id=item.item_id,
+                    sample=sample,
+                    subject=item.subject,
+                    expected=item.expected,
+                    meta=item.meta,
+                    output=answer.output,
+                    parsed=judgement.parsed,
+                    correct=judgement.correct,
+                    detail=judgement.detail,
+                    request=answer.request,
+                )
+                sink.write(row.to_json() + b"\n")
+                sink.flush()
+                progress.item_done(row)
+
+        async with asyncio.TaskGroup() as tg:
+            for slot in range(min(settings.concurrency, len(work))):
+                tg.create_task(worker(slot))
+
+    finished_ns = wall_anchor_ns + (time.perf_counter_ns() - anchor_ns)
+    items = read_items(items_path.read_bytes())
+    metrics = summarize_eval(
+        items, task.variants, task.primary, task.instruction_details, settings.samples
+    )
+    reasons = []
+    if metrics.errors:
+        reasons.append(f"{metrics.errors} of {metrics.samples} requests failed (scored wrong)")
+    comparability = EvalComparability(
+        key=hashlib.sha256(
+            canonical([task.name, task.version, data_digest, settings_digest, SCHEMA_VERSION])
+        ).hexdigest()[:16],
+        task=task.name,
+        task_version=task.version,
+        data_digest=data_digest,
+        settings_digest=settings_digest,
+    )
+    sandbox = None
+    if task.executes_code:
+        limits = settings.sandbox
+        sandbox = SandboxInfo(
+            allowed=True,
+            wall_s=limits.wall_s,
+            cpu_s=limits.cpu_s,
+            memory_bytes=limits.memory_bytes,
+            file_bytes=limits.file_bytes,
+            network_isolated=all(isolated) if isolated else None,
+        )
+    predicate = EvalPredicate(
+        run_id=run_id,
+        eval_id=eval_id,
+        status="complete",
+        validity=Validity(valid=not reasons, reasons=reasons),
+        task=task_info,
+        parameters=parameters,
+        target=target.info,
+        hardware=hardware,
+        software=soft,
+        timing=TimingInfo(
+            started_at=utc_iso(wall_anchor_ns),
+            finished_at=utc_iso(finished_ns),
+            wall_anchor_us=wall_anchor_ns // 1000,
+        ),
+        metrics=metrics,
+        comparability=comparability,
+        sandbox=sandbox,
+        privacy=Privacy(prompts_stored=False),
+    )
+    payload = statement_payload(predicate, [items_path, config_path])
+    write_envelope(seal(payload, key), envelope_path)
+    return envelope_path, predicate
+
+
+@dataclass(slots=True)
+class _Answer:
+    request: RequestRecord
+    output: str | None
+
+
+async def _ask(
+    item: EvalItem,
+    sample: int,
+    index: int,
+    slot: int,
+    prep: _Prepared,
+    settings: EvalSettings,
+    target: OpenTarget,
+    anchor_ns: int,
+) -> _Answer:
+    params = GenerationParams(
+        Api.CHAT, target.model_field, prep.temperature, seed=settings.seed + sample
+    )
+    body = request_body(params, "", prep.max_tokens, item.messages)
+    pid = prompt_id(canonical(item.messages).decode())
+    record = RequestRecord(index, 0, slot, False, pid, time.perf_counter_ns() - anchor_ns)
+    text: list[str] = []
+    await measure(
+        target.client, Api.CHAT, body, record, anchor_ns, slot, settings.timeout_s,
+        retries=settings.retries, keep_text=text,
+    )  # fmt: skip
+    return _Answer(record, "".join(text) if record.ok else None)
+
+
+async def _judge(
+    task: Task, item: EvalItem, answer: _Answer, sandboxes: asyncio.Semaphore
+) -> Judgement:
+    if answer.output is None:  # a failed request: a recorded, wrong answer
+        return Judgement({v: None for v in task.variants}, {v: False for v in task.variants})
+    if task.executes_code:
+        async with sandboxes:
+            return await asyncio.to_thread(task.score, answer.output, item.expected, item.meta)
+    return task.score(answer.output, item.expected, item.meta)

@@ -1,0 +1,86 @@
+"""A quality task: where its data comes from, how an item becomes a chat prompt, and how an
+output is scored. Tasks register by name with `@task`; scorers are pure functions of the output
+and the stored item, so a verifier can score an envelope's outputs again."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from tokenbench.errors import unknown_name
+from tokenbench.evals.data import DataFile, DataSource
+
+
+@dataclass(frozen=True, slots=True)
+class EvalItem:
+    item_id: str
+    messages: list[dict[str, str]]  # the chat request sent
+    expected: Any  # json-serialisable reference
+    subject: str | None = None
+    meta: dict[str, Any] | None = None  # what the scorer needs besides `expected`
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    parsed: dict[str, str | None]  # per variant: the extracted answer; None = unparsed
+    correct: dict[str, bool]  # per variant
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskData:
+    items: list[EvalItem]
+    files: list[DataFile]
+    available: int  # items in the data before --limit
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOptions:
+    limit: int | None = None
+    seed: int = 0
+    scorer: str | None = None  # custom: the scorer for lines that do not name one
+
+
+class Task(ABC):
+    name: ClassVar[str]
+    version: ClassVar[str]  # changes whenever the prompt or the scoring changes
+    variants: ClassVar[tuple[str, ...]]  # score variants, all reported
+    primary: ClassVar[str]  # the variant headline figures use
+    max_tokens: ClassVar[int]  # default generation budget
+    executes_code: ClassVar[bool] = False
+    # instruction-level scores (IFEval): Accuracy over detail lists, per variant
+    instruction_details: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def load(self, source: DataSource, options: TaskOptions) -> TaskData: ...
+
+    @abstractmethod
+    def score(self, output: str, expected: Any, meta: dict[str, Any] | None) -> Judgement: ...
+
+
+TASKS: dict[str, type[Task]] = {}
+
+
+def task(name: str) -> Callable[[type[Task]], type[Task]]:
+    def register(cls: type[Task]) -> type[Task]:
+        cls.name = name
+        TASKS[name] = cls
+        return cls
+
+    return register
+
+
+def get_task(name: str) -> Task:
+    from tokenbench.evals import choice, custom, gsm8k, humaneval, ifeval  # noqa: F401  (register)
+
+    try:
+        return TASKS[name]()
+    except KeyError:
+        raise unknown_name("task", name, TASKS) from None
+
+
+def limited(items: list[EvalItem], limit: int | None) -> list[EvalItem]:
+    return items if limit is None else items[:limit]
