@@ -6,8 +6,11 @@ import argparse
 import sys
 from typing import Any
 
+import orjson
+
 from tokenbench.cli.keys import add_trust_option
 from tokenbench.cli.output import stdout_console
+from tokenbench.compare.quality_render import eval_summary_rows, render_eval_summary_rich
 from tokenbench.compare.render import render_summary_rich, summary_json
 from tokenbench.compare.summary import summary_table
 from tokenbench.corpus.loader import load_corpus
@@ -23,9 +26,14 @@ def add_parser(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    table = summary_table(load_corpus(args.paths, keys.trusted_keys(args.key)))
+    corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
+    table = summary_table(corpus)
     if args.report == "json":
-        sys.stdout.buffer.write(summary_json(table) + b"\n")
+        doc = orjson.loads(summary_json(table))
+        doc["evals"] = eval_summary_rows(corpus.evals)
+        sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
     else:
-        render_summary_rich(table, stdout_console())
+        console = stdout_console()
+        render_eval_summary_rich(corpus.evals, console)
+        render_summary_rich(table, console)
     return 0

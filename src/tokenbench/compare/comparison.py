@@ -14,7 +14,8 @@ from tokenbench.compare.metrics_registry import (
     worse_word,
 )
 from tokenbench.compare.pareto import pareto_front
-from tokenbench.corpus.loader import Corpus, LoadedRun
+from tokenbench.compare.quality import QualityComparison, compare_quality
+from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
 from tokenbench.errors import ConfigError
 from tokenbench.metrics.bootstrap import RelativeDifference, bootstrap_relative_difference
 
@@ -31,7 +32,7 @@ DEFAULT_PARETO = ("throughput", "ttft")
 PAIR_METRICS = ("throughput", "ttft", "ttft_p99", "tpot", "e2e")
 
 
-def run_label(run: LoadedRun, by: str) -> str:
+def run_label(run: LoadedRun | LoadedEval, by: str) -> str:
     p = run.predicate
     if by == "model":
         return p.target.model.model_id
@@ -82,6 +83,7 @@ class Comparison:
     rows: list[RunRow] = field(default_factory=list)
     pairs: list[Pair] = field(default_factory=list)
     forced_mismatches: list[str] = field(default_factory=list)  # compared anyway (--force)
+    quality: QualityComparison | None = None  # when the corpus holds eval envelopes
 
 
 def parse_at(specs: Sequence[str]) -> dict[str, str]:
@@ -194,9 +196,15 @@ def compare(
     if not 2 <= len(pareto_metrics) <= 3:
         raise ConfigError("--pareto takes two or three metrics, e.g. throughput,ttft")
     runs = _selected(corpus.runs, at or {})
-    if not runs:
+    if not runs and not corpus.evals:
         raise ConfigError("no run matches the selection; check the paths and --at")
     result = Comparison(by, pareto_metrics)
+    if corpus.evals:
+        result.quality = compare_quality(
+            corpus,
+            {str(e.path): run_label(e, by) for e in corpus.evals},
+            {str(r.path): run_label(r, by) for r in runs},
+        )
     result.forced_mismatches = _check_comparable(runs, by, force)
 
     by_suite: dict[str, list[LoadedRun]] = defaultdict(list)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from tokenbench.compare.comparison import Comparison, Pair, RunRow, load_label
 from tokenbench.compare.metrics_registry import all_metrics, get_metric
+from tokenbench.compare.quality_render import quality_dict, quality_markdown, render_quality_rich
 from tokenbench.compare.summary import SummaryRow, SummaryTable
 
 DASH = "—"
@@ -196,6 +197,7 @@ def comparison_json(comparison: Comparison, frontier_only: bool = False) -> byte
         "runs": [_run_dict(r) for r in _visible(comparison, frontier_only)],
         "pairs": [_pair_dict(p) for p in comparison.pairs],
         "forced_mismatches": comparison.forced_mismatches,
+        "quality": quality_dict(comparison.quality) if comparison.quality else None,
     }
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2)
 
@@ -245,12 +247,18 @@ def comparison_markdown(comparison: Comparison, frontier_only: bool = False) -> 
                     f"| {pair.suite} | {pair.concurrency} | {pair.a} | {pair.b} | "
                     f"{d.metric.label} | {d.verdict} |"
                 )
+    if comparison.quality:
+        lines += quality_markdown(comparison.quality)
     return "\n".join(lines) + "\n"
 
 
 def render_comparison_rich(
     comparison: Comparison, console: Console, frontier_only: bool = False
 ) -> None:
+    if comparison.quality:
+        render_quality_rich(comparison.quality, console)
+    if not comparison.rows:
+        return
     t = Table(title=f"runs by {comparison.by}", title_justify="left", header_style="bold")
     for h in _headers():
         t.add_column(h, justify="left" if h in ("Suite", "Run") else "right", no_wrap=True)

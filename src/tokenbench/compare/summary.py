@@ -146,4 +146,5 @@ def summary_table(corpus: Corpus) -> SummaryTable:
         )
     )
     skipped = [(str(p), why) for p, why in corpus.skipped]
-    return SummaryTable(rows, len(corpus.runs), skipped, len(corpus.suites), _mismatches(corpus))
+    count = len(corpus.runs) + len(corpus.evals)
+    return SummaryTable(rows, count, skipped, len(corpus.suites), _mismatches(corpus))
