@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.envelopes import envelope_paths, prompt_ids, records
+from tests.support.datasets import SHARED_DATASETS, requires_shared
+from tests.support.envelopes import envelope_paths, prompt_ids, records, sidecar
 from tests.support.installed import installed
 from tokenbench.envelope import keys
+from tokenbench.envelope.schema import ITEMS_SUFFIX, EvalPredicate
 from tokenbench.envelope.verify import verify_file
+from tokenbench.records import read_items
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -208,3 +211,38 @@ def test_context_sweep_one_row_per_length_and_ttft_grows(tmp_path: Path) -> None
     )  # fmt: skip
     assert "Prefill tok/s" in summary.stdout
     assert "1,536" in summary.stdout
+
+
+@requires_engine
+@requires_shared
+def test_eval_gsm8k_and_humaneval_with_smollm2(tmp_path: Path) -> None:
+    """`bench eval gsm8k humaneval --limit 5` against the embedded SmolLM2: every answer is
+    recorded, scored (code in the sandbox) and verifiable; the figures are whatever it scores."""
+    out = tmp_path / "evals"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tokenbench.cli.main", "eval", "gsm8k", "humaneval",
+         "--limit", "5", "--model", "smollm2-135m-instruct", "--allow-code-execution",
+         "--data", str(SHARED_DATASETS), "--output", str(out)],
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    paths = envelope_paths(out)
+    assert len(paths) == 2
+    for path in paths:
+        opened = verify_file(path, keys.trusted_keys())
+        predicate = opened.predicate
+        assert isinstance(predicate, EvalPredicate)
+        m = predicate.metrics
+        assert m.items == 5
+        assert m.errors == 0
+        assert m.output_tokens_total > 0
+        assert m.ttft_ms is not None
+        assert predicate.target.engine.embedded
+        items = read_items(sidecar(opened, ITEMS_SUFFIX).read_bytes())
+        assert all(it.output for it in items)
+        if predicate.task.name == "humaneval":
+            assert predicate.sandbox is not None
+            assert all(it.detail and it.detail["outcome"] in ("passed", "failed", "timeout")
+                       for it in items)  # fmt: skip
+        else:
+            assert set(m.scores) == {"strict", "lenient"}

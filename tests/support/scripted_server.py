@@ -13,6 +13,10 @@ Each request picks its behaviour through its `model` field, a `;`-separated list
   fail_every=K               every K-th request of this scenario gets 503
   redirect=1                 answer 307 to another host (a client must not follow it with its key)
 
+With --answers FILE (JSON: {model: [[substring, reply], ...]}, "*" for any model), a chat request
+whose prompt contains a listed substring is answered with that reply, one word per chunk, ending
+with finish_reason "stop": a scripted model for eval tests.
+
 The server's "tokenizer" counts whitespace-separated words; chat requests add --template-overhead
 tokens. Every finished stream is logged as a JSON line with the server's monotonic timestamps
 (`time.perf_counter_ns`, the same clock as the client's on one machine): the truth that client
@@ -28,6 +32,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -167,7 +172,9 @@ class ScriptedServer(asyncio.Protocol):
         else:
             prompt = req.get("prompt", "")
         prompt_tokens = len(prompt.split()) + (self.args.template_overhead if chat else 0)
-        tokens = int(min(sc["tokens"], req.get("max_tokens") or sc["tokens"]))
+        pieces = self.reply(str(req.get("model")), prompt)
+        limit = len(pieces) if pieces is not None else sc["tokens"]
+        tokens = int(min(limit, req.get("max_tokens") or limit))
         per_chunk = max(1, int(sc.get("tokens_per_chunk", 1)))
         rid = f"scripted-{os.getpid()}-{next(_ids)}"
         loop = asyncio.get_running_loop()
@@ -198,7 +205,7 @@ class ScriptedServer(asyncio.Protocol):
             if self.transport is None:
                 return
             k = min(per_chunk, tokens - sent)
-            text = " tok" * k
+            text = "".join(pieces[sent : sent + k]) if pieces is not None else " tok" * k
             choice: dict[str, Any] = (
                 {"index": 0, "delta": {"content": text}, "finish_reason": None}
                 if chat
@@ -222,7 +229,8 @@ class ScriptedServer(asyncio.Protocol):
             if sent == sc.get("stall_after"):
                 self._log(rid, recv_ns, chunk_ns, "stalled")
                 await asyncio.sleep(3600)
-        last = {"index": 0, "finish_reason": "length"}
+        done = pieces is not None and sent == len(pieces)
+        last = {"index": 0, "finish_reason": "stop" if done else "length"}
         t.write(event({"choices": [{**last, "delta": {}} if chat else {**last, "text": ""}]}))
         if sc.get("usage", 1):
             usage = {
@@ -234,6 +242,15 @@ class ScriptedServer(asyncio.Protocol):
         t.write(_frame(b"data: [DONE]\n\n") + b"0\r\n\r\n")
         self._log(rid, recv_ns, chunk_ns, "ok")
         del loop
+
+    def reply(self, model: str, prompt: str) -> list[str] | None:
+        """The scripted answer's words (with their leading whitespace), or None."""
+        answers = self.args.answer_table
+        for key in (model, "*"):
+            for substring, text in answers.get(key, []):
+                if substring in prompt:
+                    return re.findall(r"\s*\S+", text) or [text]
+        return None
 
     def _log(self, rid: str, recv_ns: int, chunk_ns: list[int], outcome: str) -> None:
         if self.log is not None:
@@ -266,7 +283,12 @@ def main() -> None:
         help="serve at most N streams at once; the rest queue (a known capacity)",
     )
     p.add_argument("--log", help="log path prefix: each process appends <prefix>.<pid>")
+    p.add_argument("--answers", help="JSON file: {model: [[substring, reply], ...]}")
     args = p.parse_args()
+    args.answer_table = {}
+    if args.answers:
+        with open(args.answers, encoding="utf-8") as f:
+            args.answer_table = json.load(f)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

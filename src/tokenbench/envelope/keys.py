@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -125,3 +126,23 @@ def hmac_id(value: str) -> str:
     """An identifier (hostname, GPU UUID, machine-id) as HMAC-SHA256 under the local secret:
     stable on this machine, meaningless elsewhere, never the raw value."""
     return hmac.new(_secret(), value.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+class Signer:
+    """The local signing key: an existing one is loaded (and checked) at once; a new one is
+    created only when the first envelope is sealed, so a run that fails early creates nothing."""
+
+    def __init__(self, enabled: bool, note: Callable[[str], None]) -> None:
+        self._enabled = enabled
+        self._note = note
+        self._key: Ed25519PrivateKey | None = load_private() if enabled else None
+
+    def key(self) -> Ed25519PrivateKey | None:
+        if self._enabled and self._key is None:
+            self._key, created = load_or_create()
+            if created:
+                self._note(
+                    f"created a signing key at {private_key_path()} "
+                    f"(public key: {public_key_path()})"
+                )
+        return self._key

@@ -135,11 +135,7 @@ def _ctx_per_slot(prepared: list[_Prepared], model: ResolvedModel) -> int:
 async def run_eval(settings: EvalSettings, progress: EvalProgress) -> list[Path]:
     """Run every task; one signed envelope per task. Returns their paths."""
     prepared = prepare(settings)
-    key = None
-    if settings.sign:
-        key, created = keys.load_or_create()
-        if created:
-            progress.note(f"created a signing key at {keys.private_key_path()}")
+    signer = keys.Signer(settings.sign, progress.note)
     async with contextlib.AsyncExitStack() as stack:
         target = await open_target(
             stack,
@@ -155,7 +151,7 @@ async def run_eval(settings: EvalSettings, progress: EvalProgress) -> list[Path]
         written = []
         for prep in prepared:
             path, predicate = await _run_task(
-                prep, settings, target, hardware, eval_id, key, progress
+                prep, settings, target, hardware, eval_id, signer, progress
             )
             written.append(path)
             progress.task_finished(path, predicate)
@@ -198,7 +194,7 @@ async def _run_task(
     target: OpenTarget,
     hardware: Any,
     eval_id: str,
-    key: Any,
+    signer: keys.Signer,
     progress: EvalProgress,
 ) -> tuple[Path, EvalPredicate]:
     task, data = prep.task, prep.data
@@ -337,7 +333,7 @@ async def _run_task(
         privacy=Privacy(prompts_stored=False),
     )
     payload = statement_payload(predicate, [items_path, config_path])
-    write_envelope(seal(payload, key), envelope_path)
+    write_envelope(seal(payload, signer.key()), envelope_path)
     return envelope_path, predicate
 
 

@@ -12,8 +12,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from tokenbench.energy.meter import EnergyWindow, Meter, NoMeter, open_meter
 from tokenbench.engines.detect import (
     IGNORE_EOS_ENGINES,
@@ -265,7 +263,7 @@ async def run_sweep(
         raise ConfigError("every --sweep point must be a concurrency of at least 1")
     timeout_s = settings.timeout_s or suite.timeout_s
 
-    signer = _Signer(settings.sign, progress)
+    signer = keys.Signer(settings.sign, progress.note)
 
     async with contextlib.AsyncExitStack() as stack:
         target = await open_target(
@@ -413,28 +411,8 @@ class _Common:
     hardware: HardwareInfo
     software: SoftwareInfo
     comparability: Comparability
-    signer: _Signer
+    signer: keys.Signer
     idle_watts: float | None
-
-
-class _Signer:
-    """The local signing key: an existing one is loaded (and checked) at once; a new one is
-    created only when the first envelope is sealed, so a run that fails early creates nothing."""
-
-    def __init__(self, enabled: bool, progress: Progress) -> None:
-        self._enabled = enabled
-        self._progress = progress
-        self._key: Ed25519PrivateKey | None = keys.load_private() if enabled else None
-
-    def key(self) -> Ed25519PrivateKey | None:
-        if self._enabled and self._key is None:
-            self._key, created = keys.load_or_create()
-            if created:
-                self._progress.note(
-                    f"created a signing key at {keys.private_key_path()} "
-                    f"(public key: {keys.public_key_path()})"
-                )
-        return self._key
 
 
 async def _run_point(

@@ -42,8 +42,9 @@ def wilson(correct: int, total: int, z: float = Z95) -> Accuracy:
         correct=correct,
         total=total,
         accuracy=p,
-        ci_low=max(0.0, centre - half),
-        ci_high=min(1.0, centre + half),
+        # at 0 or `total` correct the bound is exactly 0 or 1; rounding would miss it
+        ci_low=0.0 if correct == 0 else max(0.0, centre - half),
+        ci_high=1.0 if correct == total else min(1.0, centre + half),
     )
 
 

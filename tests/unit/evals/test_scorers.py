@@ -1,0 +1,213 @@
+"""Every scorer on hand-made good, bad and malformed outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tokenbench.errors import ConfigError
+from tokenbench.evals.answers import choice_letter, fenced_code, hash_answer, last_number
+from tokenbench.evals.humaneval import program
+from tokenbench.evals.ifeval import CHECKERS, follows, sentences
+from tokenbench.evals.task import get_task
+
+
+def test_gsm8k_strict_and_lenient() -> None:
+    task = get_task("gsm8k")
+    good = task.score("16 - 3 - 4 = 9 eggs, 9 * 2 = 18.\n#### 18", "18", None)
+    assert good.correct == {"strict": True, "lenient": True}
+    assert good.parsed == {"strict": "18", "lenient": "18"}
+    lenient_only = task.score("She makes $18 every day.", "18", None)
+    assert lenient_only.correct == {"strict": False, "lenient": True}
+    assert lenient_only.parsed["strict"] is None
+    commas = task.score("#### 1,234.", "1234", None)
+    assert commas.correct["strict"]
+    assert commas.correct["lenient"]
+    wrong = task.score("#### 17", "18", None)
+    assert wrong.correct == {"strict": False, "lenient": False}
+    malformed = task.score("I cannot say.", "18", None)
+    assert malformed.parsed == {"strict": None, "lenient": None}
+    assert malformed.correct == {"strict": False, "lenient": False}
+
+
+@pytest.mark.parametrize(
+    ("output", "letter"),
+    [
+        ("B", "B"),
+        ("(C) because", "C"),
+        ("**D**", "D"),
+        ("A) Paris", "A"),
+        ("Let me think.\nThe answer is C.", "C"),
+        ("Reasoning first.\nAnswer: (B)", "B"),
+        ("Options A and B are wrong, so D", "D"),
+        ("I do not know", None),
+        ("answer: e", None),  # not an option letter of this item
+        ("", None),
+    ],
+)
+def test_choice_letter_extraction_order(output: str, letter: str | None) -> None:
+    assert choice_letter(output, "ABCD") == letter
+
+
+def test_choice_task_scores_letters() -> None:
+    task = get_task("mmlu")
+    assert task.score("B", "B", {"letters": "ABCD"}).correct == {"letter": True}
+    bad = task.score("C", "B", {"letters": "ABCD"})
+    assert bad.correct == {"letter": False}
+    assert bad.parsed == {"letter": "C"}
+    unparsed = task.score("no idea", "B", {"letters": "ABCD"})
+    assert unparsed.parsed == {"letter": None}
+    assert not unparsed.correct["letter"]
+    beyond = task.score("F", "F", {"letters": "ABCDEF"})  # TruthfulQA has up to 13 options
+    assert beyond.correct["letter"]
+
+
+def test_answer_helpers() -> None:
+    assert hash_answer("x\n#### -3.5") == "-3.5"
+    assert last_number("1 then 2 then -7.") == "-7"
+    assert last_number("none") is None
+    text = "Here:\n```python\ndef f():\n    return 1\n```\nand ```js\nx\n```"
+    assert fenced_code(text) == "def f():\n    return 1\n"
+    assert fenced_code("```python\ndef g(): pass") == "def g(): pass"  # cut off at max_tokens
+    assert fenced_code("no code") is None
+
+
+def test_humaneval_program_full_definition_and_continuation() -> None:
+    prompt = 'def add(a, b):\n    """Add."""\n'
+    test = "def check(f):\n    assert f(2, 3) == 5\n"
+    full, found = program(prompt, "```python\ndef add(a, b):\n    return a + b\n```", test, "add")
+    assert found
+    assert "return a + b" in full
+    assert full.rstrip().endswith("check(add)")
+    cont, found = program(prompt, "    return a + b\n", test, "add")
+    assert not found  # no fenced block: the raw output is used as the body
+    assert cont.startswith(prompt + "    return a + b")
+
+
+def test_humaneval_scores_in_the_sandbox() -> None:
+    task = get_task("humaneval")
+    meta = {
+        "prompt": 'def add(a, b):\n    """Add."""\n',
+        "test": "def check(f):\n    assert f(2, 3) == 5\n",
+        "entry_point": "add",
+    }
+    good = task.score("```python\ndef add(a, b):\n    return a + b\n```", None, meta)
+    assert good.correct == {"pass": True}
+    assert good.detail
+    assert good.detail["outcome"] == "passed"
+    bad = task.score("```python\ndef add(a, b):\n    return a - b\n```", None, meta)
+    assert bad.correct == {"pass": False}
+    assert bad.detail
+    assert "AssertionError" in bad.detail["stderr_tail"]
+    broken = task.score("```python\ndef add(a, b) return\n```", None, meta)
+    assert broken.correct == {"pass": False}
+    assert broken.detail
+    assert "SyntaxError" in broken.detail["stderr_tail"]
+
+
+# (instruction, kwargs, a response that follows it, one that does not)
+IFEVAL_CASES: list[tuple[str, dict[str, Any], str, str]] = [
+    ("punctuation:no_comma", {}, "No commas here.", "One, two."),
+    ("detectable_format:number_highlighted_sections", {"num_highlights": 2},
+     "*one* and *two*", "*one* only"),
+    ("length_constraints:number_words", {"relation": "at least", "num_words": 3},
+     "one two three", "one two"),
+    ("length_constraints:number_words", {"relation": "less than", "num_words": 3},
+     "one two", "one two three"),
+    ("length_constraints:number_sentences", {"relation": "less than", "num_sentences": 3},
+     "Dr. Smith came. He left.", "One. Two. Three."),
+    ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "a\n***\nb", "a\n***\n***\nb"),
+    ("length_constraints:nth_paragraph_first_word",
+     {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "then"},
+     "First part.\n\nThen, the second.", "First part.\n\nNext, the second."),
+    ("detectable_content:number_placeholders", {"num_placeholders": 2},
+     "Dear [name] at [address]", "Dear [name]"),
+    ("detectable_content:postscript", {"postscript_marker": "P.S."}, "Hi.\nP.S. bye", "Hi. Bye."),
+    ("detectable_content:postscript", {"postscript_marker": "P.P.S"}, "Hi.\nP.P.S bye", "Hi."),
+    ("detectable_format:constrained_response", {}, "My answer is yes.", "Yes."),
+    ("detectable_format:json_format", {}, '```json\n{"a": 1}\n```', '{"a": 1'),
+    ("detectable_format:multiple_sections", {"section_spliter": "Section", "num_sections": 2},
+     "Section 1\nA\nSection 2\nB", "Section 1\nA"),
+    ("detectable_format:number_bullet_lists", {"num_bullets": 2}, "* a\n* b", "* a\n* b\n- c"),
+    ("detectable_format:title", {}, "<<My Title>>\ntext", "My Title\ntext"),
+    ("change_case:capital_word_frequency", {"capital_relation": "at least",
+                                            "capital_frequency": 2}, "THIS IS loud", "quiet"),
+    ("change_case:english_capital", {}, "THIS IS AN ENGLISH SENTENCE.", "This is mixed."),
+    ("change_case:english_lowercase", {}, "this is an english sentence.", "This is not."),
+    ("combination:repeat_prompt", {"prompt_to_repeat": "Say hi"}, "say hi\nhi", "hi"),
+    ("combination:two_responses", {}, "first\n******\nsecond", "first\n******\nfirst"),
+    ("keywords:existence", {"keywords": ["apple", "pear"]}, "Apple and pear", "apple only"),
+    ("keywords:forbidden_words", {"forbidden_words": ["bad"]}, "good badge", "a bad day"),
+    ("keywords:frequency", {"keyword": "cat", "frequency": 2, "relation": "at least"},
+     "cat and Cat", "one cat"),
+    ("keywords:letter_frequency", {"letter": "z", "let_frequency": 2, "let_relation": "less than"},
+     "a bus, a quiz", "buzz zz"),
+    ("language:response_language", {"language": "de"},
+     "Das ist ein kurzer deutscher Satz über das Wetter heute.",
+     "This is a short English sentence about the weather today."),
+    ("startend:end_checker", {"end_phrase": "Any other questions?"},
+     "Done. Any other questions?", "Any other questions? Done."),
+    ("startend:quotation", {}, '"wrapped"', "not wrapped"),
+]  # fmt: skip
+
+
+def test_every_ifeval_instruction_has_a_case() -> None:
+    assert {c[0] for c in IFEVAL_CASES} == set(CHECKERS)
+
+
+@pytest.mark.parametrize(("instruction", "kwargs", "good", "bad"), IFEVAL_CASES)
+def test_ifeval_checkers(instruction: str, kwargs: dict[str, Any], good: str, bad: str) -> None:
+    assert follows(good, instruction, kwargs, loose=False)
+    assert not follows(bad, instruction, kwargs, loose=False)
+    assert not follows("", instruction, kwargs, loose=True)  # an empty answer follows nothing
+
+
+def test_ifeval_loose_accepts_a_preamble_and_markdown() -> None:
+    text = "Sure, here it is:\nno commas at all"
+    assert not follows(text, "punctuation:no_comma", {}, loose=False)
+    assert follows(text, "punctuation:no_comma", {}, loose=True)
+    task = get_task("ifeval")
+    judged = task.score(
+        text, None, {"instructions": ["punctuation:no_comma", "startend:quotation"],
+                     "kwargs": [{}, {}]}
+    )  # fmt: skip
+    assert judged.correct == {"prompt_strict": False, "prompt_loose": False}
+    assert judged.detail == {"strict": [False, False], "loose": [True, False]}
+
+
+def test_sentences_keep_abbreviations() -> None:
+    assert len(sentences("Mr. Smith met Dr. Jones. They talked! Did they agree?")) == 3
+
+
+def test_ifeval_unknown_instruction_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="no checker"):
+        follows("x", "made:up", {}, loose=False)
+
+
+@pytest.mark.parametrize(
+    ("scorer", "answer", "good", "bad"),
+    [
+        ("exact", "Paris", "  paris ", "Paris, France"),
+        ("contains", "Paris", "It is PARIS.", "It is Lyon."),
+        ("regex", r"\b42\b", "the answer: 42", "420"),
+        ("numeric", "3.5", "so x = 3.50", "so x = 3.6"),
+        (
+            "json-schema",
+            {"type": "object", "required": ["a"]},
+            '```json\n{"a": 1}\n```',
+            '{"b": 1}',
+        ),
+    ],
+)
+def test_custom_scorers(scorer: str, answer: Any, good: str, bad: str) -> None:
+    task = get_task("custom")
+    assert task.score(good, answer, {"scorer": scorer}).correct == {"score": True}
+    assert task.score(bad, answer, {"scorer": scorer}).correct == {"score": False}
+
+
+def test_custom_malformed_outputs_are_unparsed() -> None:
+    task = get_task("custom")
+    assert task.score("no number", "3", {"scorer": "numeric"}).parsed == {"score": None}
+    schema = {"type": "object"}
+    assert task.score("{not json", schema, {"scorer": "json-schema"}).parsed == {"score": None}
