@@ -92,6 +92,12 @@ def test_custom_two_models_paired_and_verified(
 
     table_out = bench("compare", str(out))
     assert "paired on the same items" in table_out.stdout
+    report = tmp_path / "report.html"
+    assert bench("report", str(out), "-o", str(report)).returncode == 0
+    page = report.read_text()
+    assert "Quality beside speed" in page
+    assert 'id="quality-0"' in page
+    assert "McNemar" in page
     summary = bench("summary", str(out), "--report", "json")
     assert {r["model_id"] for r in json.loads(summary.stdout)["evals"]} == {"model-a", "model-b"}
 

@@ -52,7 +52,14 @@ def handle(args: argparse.Namespace) -> int:
     elif args.report == "md":
         sys.stdout.write(comparison_markdown(result, frontier_only))
     elif args.report == "html":
-        sys.stdout.write(render_html(sections(result), len(corpus.runs), len(corpus.skipped)))
+        sys.stdout.write(
+            render_html(
+                sections(result),
+                len(corpus.runs) + len(corpus.evals),
+                len(corpus.skipped),
+                result.quality,
+            )
+        )
     else:
         render_comparison_rich(result, stdout_console(), frontier_only)
     return 0

@@ -31,10 +31,13 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
-    if not corpus.runs:
+    if not corpus.runs and not corpus.evals:
         raise ConfigError("no valid envelope to report on; see `bench summary` for why")
-    parts = sections(compare(corpus, force=args.force))
-    page = render_html(parts, len(corpus.runs), len(corpus.skipped))
+    result = compare(corpus, force=args.force)
+    parts = sections(result)
+    page = render_html(
+        parts, len(corpus.runs) + len(corpus.evals), len(corpus.skipped), result.quality
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(page, encoding="utf-8")
     console = Console(stderr=True, highlight=False)

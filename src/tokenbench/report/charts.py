@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from tokenbench.compare.comparison import Comparison, RunRow
+from tokenbench.compare.quality import QualityComparison, QualityRow
 from tokenbench.metrics.bootstrap import bootstrap_ci
 from tokenbench.metrics.latency import tpot_ms, ttft_ms
 
@@ -189,3 +190,29 @@ def sections(comparison: Comparison) -> list[SuiteSection]:
             )
         out.append(section)
     return out
+
+
+def quality_charts(q: QualityComparison) -> list[Chart]:
+    """Per task, accuracy against throughput: one marker per model (the frontier is above-right)."""
+    by_task: dict[str, list[QualityRow]] = defaultdict(list)
+    for row in q.rows:
+        by_task[row.task].append(row)
+    charts = []
+    for n, (task, rows) in enumerate(sorted(by_task.items())):
+        series = [
+            Series(r.label + (" ★" if r.pareto else ""), [r.throughput_tok_per_s],
+                   [r.accuracy.accuracy * 100], mode="markers")
+            for r in rows
+            if r.throughput_tok_per_s is not None and r.accuracy.accuracy is not None
+        ]  # fmt: skip
+        if series:
+            charts.append(
+                Chart(
+                    f"quality-{n}",
+                    f"{task}: accuracy vs throughput",
+                    "output throughput (tok/s)",
+                    "accuracy (%)",
+                    series,
+                )
+            )
+    return charts

@@ -9,7 +9,14 @@ from importlib import resources
 from typing import Any
 
 from tokenbench import __version__
-from tokenbench.report.charts import Chart, SuiteSection
+from tokenbench.compare.quality import QualityComparison
+from tokenbench.compare.quality_render import (
+    PAIR_HEADERS,
+    QUALITY_HEADERS,
+    pair_cells,
+    quality_cells,
+)
+from tokenbench.report.charts import Chart, SuiteSection, quality_charts
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1200px; color: #222; }
@@ -98,9 +105,34 @@ def _provenance(section: SuiteSection) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def render_html(sections: list[SuiteSection], runs: int, skipped: int) -> str:
+def _quality(q: QualityComparison, charts: list[Chart]) -> list[str]:
+    body = ["<h2>Quality beside speed</h2>"]
+    body += [f'<div class="chart" id="{c.chart_id}"></div>' for c in charts]
+    head = "".join(f"<th{' class=l' if h in ('Task', 'Model') else ''}>{escape(h)}</th>"
+                   for h in QUALITY_HEADERS)  # fmt: skip
+    rows = [
+        "<tr>" + "".join(f"<td{' class=l' if i < 2 else ''}>{escape(c)}</td>"
+                         for i, c in enumerate(quality_cells(r))) + "</tr>"
+        for r in q.rows
+    ]  # fmt: skip
+    body.append(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
+    if q.pairs:
+        body.append("<h3>Paired on the same items (McNemar exact test)</h3>")
+        head = "".join(f"<th>{escape(h)}</th>" for h in PAIR_HEADERS)
+        rows = ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in pair_cells(p)) + "</tr>"
+                for p in q.pairs]  # fmt: skip
+        body.append(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
+    body += [f'<p class="muted">{escape(n)}</p>' for n in q.notes]
+    return body
+
+
+def render_html(
+    sections: list[SuiteSection], runs: int, skipped: int, quality: QualityComparison | None = None
+) -> str:
+    qcharts = quality_charts(quality) if quality else []
     figures = {c.chart_id: _figure(c) for s in sections for c in s.charts}
-    body = []
+    figures.update({c.chart_id: _figure(c) for c in qcharts})
+    body = _quality(quality, qcharts) if quality else []
     for s in sections:
         body.append(f"<h2>{escape(s.suite)}</h2>")
         body += [f'<div class="chart" id="{c.chart_id}"></div>' for c in s.charts]
@@ -116,7 +148,8 @@ def render_html(sections: list[SuiteSection], runs: int, skipped: int) -> str:
 <script>{_plotly_js()}</script></head>
 <body>
 <h1>tokenbench report</h1>
-<p class="muted">{runs} runs ({skipped} skipped), generated {generated} by tokenbench {__version__}.
+<p class="muted">{runs} envelopes ({skipped} skipped), generated {generated} by tokenbench
+{__version__}.
 Definitions: docs/metrics.md. Confidence intervals: 95% percentile bootstrap over requests.</p>
 {"".join(body)}
 <script>
