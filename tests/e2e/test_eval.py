@@ -240,3 +240,42 @@ def test_items_sidecar_never_holds_the_api_key(
         if f.is_file():
             assert secret.encode() not in f.read_bytes(), f
     assert orjson.loads(envelope_paths(out)[0].read_bytes())["payloadType"]
+
+
+def test_letter_logprobs_method_is_probed_then_scored(
+    scripted_server_factory: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "ARC-Easy-Test.jsonl"
+    rows = [
+        {"id": f"q{i}", "question": {"stem": f"Question {i}?", "choices": [
+            {"label": "A", "text": "one"}, {"label": "B", "text": "two"}]}, "answerKey": "B"}
+        for i in range(4)
+    ]  # fmt: skip
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    # the scripted model's first token: "B" for q0-q2, "A" for q3
+    table = {"*": [[f"Question {i}?", "B" if i < 3 else "A"] for i in range(4)]}
+    server = scripted_server_factory("--answers", answers_file(tmp_path, table))
+    out = tmp_path / "corpus"
+    refused = bench("eval", "arc-easy", "--data", str(path), "--method", "letter-logprobs",
+                    "--base-url", server.base_url, "--model", "logprobs=0",
+                    "-o", str(out))  # fmt: skip
+    assert refused.returncode == 2
+    assert "no token log-probabilities" in refused.stderr
+    assert "at chance" in refused.stderr
+
+    not_choice = bench("eval", "gsm8k", "--method", "letter-logprobs", "--base-url",
+                       server.base_url, "-o", str(out))  # fmt: skip
+    assert not_choice.returncode == 2
+    assert "generated text only" in not_choice.stderr
+
+    proc = bench("eval", "arc-easy", "--data", str(path), "--method", "letter-logprobs",
+                 "--base-url", server.base_url, "-o", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    envelope = envelope_paths(out)[0]
+    p = eval_predicate(envelope)
+    assert p.task.method == "letter-logprobs"
+    assert p.parameters.max_tokens == 1
+    assert p.metrics.scores["letter"].correct == 3
+    items = read_items(sidecar(open_run(envelope), ITEMS_SUFFIX).read_bytes())
+    assert all(it.detail and "letter_logprobs" in it.detail for it in items)
+    assert bench("verify", str(envelope)).returncode == 0

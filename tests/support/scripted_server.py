@@ -12,6 +12,8 @@ Each request picks its behaviour through its `model` field, a `;`-separated list
   status_first=N             the first N requests of this scenario get 429 + Retry-After: 0.05
   fail_every=K               every K-th request of this scenario gets 503
   redirect=1                 answer 307 to another host (a client must not follow it with its key)
+  logprobs=0                 ignore a request's `logprobs` (else chat chunks carry the chunk's
+                             text as its top alternative, logprob -0.1, then "Z" at -3)
 
 With --answers FILE (JSON: {model: [[substring, reply], ...]}, "*" for any model), a chat request
 whose prompt contains a listed substring is answered with that reply, one word per chunk, ending
@@ -211,6 +213,11 @@ class ScriptedServer(asyncio.Protocol):
                 if chat
                 else {"index": 0, "text": text, "finish_reason": None}
             )
+            if chat and req.get("logprobs") and sc.get("logprobs", 1):
+                alts = [{"token": text, "logprob": -0.1}, {"token": "Z", "logprob": -3.0}]
+                choice["logprobs"] = {
+                    "content": [{"token": text, "logprob": -0.1, "top_logprobs": alts}]
+                }
             frame = event({"choices": [choice]})
             now = time.perf_counter_ns()
             t.write(frame)

@@ -57,6 +57,10 @@ def add_parser(sub: Any) -> None:
                    "(needs the `datasets` package)")  # fmt: skip
     p.add_argument("--scorer", choices=("exact", "contains", "regex", "numeric", "json-schema"),
                    help="custom task: scorer for lines naming none (default exact)")  # fmt: skip
+    p.add_argument("--method", choices=("generate", "letter-logprobs"), default="generate",
+                   help="choice tasks: score the generated text (default), or take the likeliest "
+                   "option letter among the first token's log-probabilities (the endpoint is "
+                   "probed for them first)")  # fmt: skip
     p.add_argument("--allow-code-execution", action="store_true",
                    help="let humaneval run generated code in the sandbox")  # fmt: skip
     p.add_argument("--sandbox-timeout", type=float, default=10.0, metavar="S",
@@ -117,6 +121,7 @@ def _settings(args: argparse.Namespace) -> EvalSettings:
         retries=args.retry,
         allow_code_execution=args.allow_code_execution,
         scorer=args.scorer,
+        method=args.method,
         sign=not args.no_sign,
         sandbox=SandboxLimits(wall_s=args.sandbox_timeout, cpu_s=max(1, int(args.sandbox_timeout))),
     )

@@ -47,6 +47,7 @@ def request_body(
     prompt: str,
     max_tokens: int,
     messages: Sequence[dict[str, Any]] | None = None,
+    top_logprobs: int | None = None,
 ) -> bytes:
     body: dict[str, Any] = {
         "max_tokens": max_tokens,
@@ -70,6 +71,9 @@ def request_body(
         body["seed"] = params.seed
     if params.disable_prefix_cache:
         body["cache_prompt"] = False
+    if top_logprobs is not None:  # the OpenAI chat form; llama.cpp and vLLM accept it
+        body["logprobs"] = True
+        body["top_logprobs"] = top_logprobs
     return orjson.dumps(body)
 
 
@@ -105,6 +109,7 @@ async def measure(
     retries: int = 0,
     idle_timeout_s: float | None = None,
     keep_text: list[str] | None = None,
+    keep_logprobs: list[Any] | None = None,
 ) -> None:
     """Send one streaming request and fill `record` (times relative to `anchor_ns`).
 
@@ -115,6 +120,7 @@ async def measure(
     path = client.endpoint.api_path(api.path)
     parser = StreamParser(api, record, anchor_ns)
     parser.text = keep_text
+    parser.logprobs = keep_logprobs
 
     def sent(send_ns: int) -> None:
         if record.send_ns is None:  # a retried request is timed from its first send
@@ -179,7 +185,7 @@ class StreamParser:
     """Turns the body pieces of a 200 event stream into a record, one event at a time."""
 
     __slots__ = ("_cumulative", "_decoder", "_done", "_finish", "_usage", "anchor_ns", "api",
-                 "record", "text")  # fmt: skip
+                 "logprobs", "record", "text")  # fmt: skip
 
     def __init__(self, api: Api, record: RequestRecord, anchor_ns: int) -> None:
         self.api = api
@@ -191,6 +197,7 @@ class StreamParser:
         self._usage: dict[str, Any] | None = None
         self._cumulative: list[int | None] = []  # per output chunk: usage.completion_tokens
         self.text: list[str] | None = None  # set to [] to keep the output (token cross-check)
+        self.logprobs: list[Any] | None = None  # set to [] to keep each chunk's `logprobs`
 
     def feed(self, t: int, piece: bytes) -> None:
         if self._done:
@@ -235,6 +242,8 @@ class StreamParser:
         if _has_output(choice, self.api):
             if self.text is not None:
                 self.text.append(_output_text(choice, self.api))
+            if self.logprobs is not None and choice.get("logprobs") is not None:
+                self.logprobs.append(choice["logprobs"])
             rel = t - self.anchor_ns
             if record.first_token_ns is None:
                 record.first_token_ns = rel

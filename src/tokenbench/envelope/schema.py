@@ -237,7 +237,9 @@ class DataFileInfo(_Strict):
 class TaskInfo(_Strict):
     name: str  # gsm8k, mmlu, humaneval, …
     version: str  # the prompt and scoring version
-    method: Literal["generate"] = "generate"  # answers are generated text, scored from it
+    # generate: scored from the generated text; letter-logprobs: the likeliest option letter
+    # among the first token's alternatives (the endpoint was probed for them first)
+    method: Literal["generate", "letter-logprobs"] = "generate"
     variants: list[str]  # every score variant reported
     primary: str  # the variant headline figures use
     data: list[DataFileInfo]

@@ -51,11 +51,39 @@ class ChoiceTask(Task):
     variants = ("letter",)
     primary = "letter"
     max_tokens = 32
+    methods = ("generate", "letter-logprobs")
 
     def score(self, output: str, expected: Any, meta: dict[str, Any] | None) -> Judgement:
         letters = (meta or {}).get("letters", "ABCD")
         got = choice_letter(output, letters)
         return Judgement(parsed={"letter": got}, correct={"letter": got == expected})
+
+    def score_letter_logprobs(
+        self, letter_logprobs: dict[str, float], expected: Any, meta: dict[str, Any] | None
+    ) -> Judgement:
+        """The option letter most likely as the first answer token; none among the returned
+        alternatives → unparsed."""
+        letters = (meta or {}).get("letters", "ABCD")
+        options = {k: v for k, v in letter_logprobs.items() if k in letters}
+        got = max(options, key=lambda k: options[k]) if options else None
+        return Judgement(parsed={"letter": got}, correct={"letter": got == expected})
+
+
+def letter_logprobs(chunks: list[Any]) -> dict[str, float]:
+    """Per capital letter, the highest log-probability among the first generated token's
+    alternatives (OpenAI chat `logprobs.content[0].top_logprobs`); " B", "(B" and "B." count."""
+    out: dict[str, float] = {}
+    for chunk in chunks:
+        content = chunk.get("content") if isinstance(chunk, dict) else None
+        if not content or not isinstance(content, list) or not isinstance(content[0], dict):
+            continue
+        for alt in content[0].get("top_logprobs") or []:
+            token = str(alt.get("token", "")).strip().strip("(*.)")
+            logprob = alt.get("logprob")
+            if len(token) == 1 and token.isupper() and isinstance(logprob, int | float):
+                out[token] = max(float(logprob), out.get(token, float("-inf")))
+        break  # only the first token
+    return out
 
 
 @task("mmlu")

@@ -20,11 +20,16 @@ def rescore_check(predicate: EvalPredicate, items_jsonl: bytes) -> list[str]:
     except TokenbenchError:
         return [f"task {predicate.task.name!r} is unknown to this version"]
     problems = []
+    by_logprobs = predicate.task.method == "letter-logprobs"
     if not task.executes_code:
         for it in items:
             if it.output is None:
                 continue
-            again = task.score(it.output, it.expected, it.meta)
+            if by_logprobs:
+                found = (it.detail or {}).get("letter_logprobs", {})
+                again = task.score_letter_logprobs(found, it.expected, it.meta)
+            else:
+                again = task.score(it.output, it.expected, it.meta)
             if again.correct != it.correct or again.parsed != it.parsed:
                 problems.append(f"item {it.item_id}")
     metrics = summarize_eval(

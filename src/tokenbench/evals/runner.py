@@ -42,6 +42,7 @@ from tokenbench.envelope.schema import (
     Validity,
 )
 from tokenbench.errors import ConfigError, EngineError
+from tokenbench.evals.choice import letter_logprobs
 from tokenbench.evals.data import DataSource
 from tokenbench.evals.humaneval import HumanEval
 from tokenbench.evals.sandbox import SandboxLimits
@@ -52,6 +53,8 @@ from tokenbench.workloads.prompt import prompt_id
 
 _CTX_MARGIN = 64
 _SAMPLING_TEMPERATURE = 0.8  # --samples n > 1 without --temperature (Chen et al. used 0.8)
+TOP_LOGPROBS = 20  # the most the OpenAI API returns per token
+METHODS = ("generate", "letter-logprobs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ class EvalSettings:
     scorer: str | None = None
     sign: bool = True
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+    method: str = "generate"  # or "letter-logprobs" (choice tasks)
 
 
 class EvalProgress(Protocol):
@@ -100,6 +104,8 @@ def prepare(settings: EvalSettings) -> list[_Prepared]:
         raise ConfigError("--limit must be at least 1")
     if not settings.tasks:
         raise ConfigError("name at least one task, e.g. `bench eval gsm8k`")
+    if settings.method not in METHODS:
+        raise ConfigError(f"--method {settings.method!r}: choose one of {', '.join(METHODS)}")
     out = []
     for name in dict.fromkeys(settings.tasks):
         task = get_task(name)
@@ -108,6 +114,10 @@ def prepare(settings: EvalSettings) -> list[_Prepared]:
                 f"{name} runs the model's code; pass --allow-code-execution to run it in the "
                 "sandbox (own process, no network, CPU/memory/process/file limits, killed at "
                 "its wall timeout, scratch directory only)"
+            )
+        if settings.method not in task.methods:
+            raise ConfigError(
+                f"{name} is scored from generated text only; drop --method {settings.method}"
             )
         if isinstance(task, HumanEval):
             task.limits = settings.sandbox
@@ -119,7 +129,8 @@ def prepare(settings: EvalSettings) -> list[_Prepared]:
             temperature = _SAMPLING_TEMPERATURE if settings.samples > 1 else 0.0
         if settings.samples > 1 and temperature == 0.0:
             raise ConfigError("--samples > 1 with --temperature 0 draws the same answer n times")
-        out.append(_Prepared(task, data, temperature, settings.max_tokens or task.max_tokens))
+        max_tokens = 1 if settings.method == "letter-logprobs" else task.max_tokens
+        out.append(_Prepared(task, data, temperature, settings.max_tokens or max_tokens))
     return out
 
 
@@ -145,7 +156,7 @@ async def run_eval(settings: EvalSettings, progress: EvalProgress) -> list[Path]
             phase=progress.phase,
         )
         progress.phase("probing the chat endpoint")
-        await _probe(target, settings.timeout_s)
+        await _probe(target, settings.timeout_s, settings.method)
         hardware = await asyncio.to_thread(fingerprint)
         eval_id = new_ulid()
         written = []
@@ -158,19 +169,35 @@ async def run_eval(settings: EvalSettings, progress: EvalProgress) -> list[Path]
         return written
 
 
-async def _probe(target: OpenTarget, timeout_s: float) -> None:
-    """One tiny chat request: the endpoint answers chat, streams, and says whether it reports
-    token usage. Every task here is scored from generated text, so no log-probabilities are
-    needed and no method can silently fall back to chance."""
+async def _probe(target: OpenTarget, timeout_s: float, method: str) -> None:
+    """One tiny chat request: the endpoint answers chat and streams. For letter-logprobs it must
+    also return the first token's alternatives with their log-probabilities: an endpoint that
+    ignores the request would leave every item unscored, at chance, so it is refused here."""
     params = GenerationParams(Api.CHAT, target.model_field)
-    body = request_body(params, "Reply with the word OK.", 4)
+    wants = TOP_LOGPROBS if method == "letter-logprobs" else None
+    body = request_body(params, "Reply with the letter A.", 4, top_logprobs=wants)
     record = RequestRecord(0, 0, -1, True, "probe", 0)
-    await measure(target.client, Api.CHAT, body, record, time.perf_counter_ns(), -1, timeout_s)
+    logprobs: list[Any] = []
+    await measure(target.client, Api.CHAT, body, record, time.perf_counter_ns(), -1, timeout_s,
+                  keep_logprobs=logprobs)  # fmt: skip
     if not record.ok:
         raise EngineError(
             f"the endpoint did not answer a chat request ({record.error_kind}: {record.error}); "
             "evals need an OpenAI-compatible /chat/completions endpoint"
         )
+    if wants and not _has_top_logprobs(logprobs):
+        raise EngineError(
+            "the endpoint returns no token log-probabilities (logprobs/top_logprobs), so "
+            "--method letter-logprobs would score every item at chance; use --method generate"
+        )
+
+
+def _has_top_logprobs(chunks: list[Any]) -> bool:
+    for chunk in chunks:
+        content = chunk.get("content") if isinstance(chunk, dict) else None
+        if content and isinstance(content[0], dict) and content[0].get("top_logprobs"):
+            return True
+    return False
 
 
 def _settings_digest(prep: _Prepared, settings: EvalSettings) -> str:
@@ -183,6 +210,7 @@ def _settings_digest(prep: _Prepared, settings: EvalSettings) -> str:
                 "limit": settings.limit,
                 "seed": settings.seed,
                 "scorer": settings.scorer,
+                "method": settings.method,
             }
         )
     ).hexdigest()
@@ -217,6 +245,7 @@ async def _run_task(
     task_info = TaskInfo(
         name=task.name,
         version=task.version,
+        method=settings.method,
         variants=list(task.variants),
         primary=task.primary,
         data=[
@@ -260,7 +289,7 @@ async def _run_task(
                 index = queue.get_nowait()
                 item, sample = work[index]
                 answer = await _ask(item, sample, index, slot, prep, settings, target, anchor_ns)
-                judgement = await _judge(task, item, answer, sandboxes)
+                judgement = await _judge(task, item, answer, sandboxes, settings.method)
                 if judgement.detail and "network_isolated" in judgement.detail:
                     isolated.append(bool(judgement.detail["network_isolated"]))
                 row = ItemRecord(
@@ -341,6 +370,7 @@ async def _run_task(
 class _Answer:
     request: RequestRecord
     output: str | None
+    logprobs: list[Any]
 
 
 async def _ask(
@@ -356,22 +386,28 @@ async def _ask(
     params = GenerationParams(
         Api.CHAT, target.model_field, prep.temperature, seed=settings.seed + sample
     )
-    body = request_body(params, "", prep.max_tokens, item.messages)
+    wants = TOP_LOGPROBS if settings.method == "letter-logprobs" else None
+    body = request_body(params, "", prep.max_tokens, item.messages, top_logprobs=wants)
     pid = prompt_id(canonical(item.messages).decode())
     record = RequestRecord(index, 0, slot, False, pid, time.perf_counter_ns() - anchor_ns)
     text: list[str] = []
+    logprobs: list[Any] = []
     await measure(
         target.client, Api.CHAT, body, record, anchor_ns, slot, settings.timeout_s,
-        retries=settings.retries, keep_text=text,
+        retries=settings.retries, keep_text=text, keep_logprobs=logprobs,
     )  # fmt: skip
-    return _Answer(record, "".join(text) if record.ok else None)
+    return _Answer(record, "".join(text) if record.ok else None, logprobs)
 
 
 async def _judge(
-    task: Task, item: EvalItem, answer: _Answer, sandboxes: asyncio.Semaphore
+    task: Task, item: EvalItem, answer: _Answer, sandboxes: asyncio.Semaphore, method: str
 ) -> Judgement:
     if answer.output is None:  # a failed request: a recorded, wrong answer
         return Judgement({v: None for v in task.variants}, {v: False for v in task.variants})
+    if method == "letter-logprobs":
+        found = letter_logprobs(answer.logprobs)
+        judged = task.score_letter_logprobs(found, item.expected, item.meta)
+        return Judgement(judged.parsed, judged.correct, {"letter_logprobs": found})
     if task.executes_code:
         async with sandboxes:
             return await asyncio.to_thread(task.score, answer.output, item.expected, item.meta)

@@ -51,6 +51,9 @@ class Task(ABC):
     primary: ClassVar[str]  # the variant headline figures use
     max_tokens: ClassVar[int]  # default generation budget
     executes_code: ClassVar[bool] = False
+    # "generate": score the generated text; "letter-logprobs": the option letter with the highest
+    # log-probability among the first generated token's alternatives (choice tasks only)
+    methods: ClassVar[tuple[str, ...]] = ("generate",)
     # instruction-level scores (IFEval): Accuracy over detail lists, per variant
     instruction_details: ClassVar[tuple[str, ...]] = ()
 
@@ -59,6 +62,11 @@ class Task(ABC):
 
     @abstractmethod
     def score(self, output: str, expected: Any, meta: dict[str, Any] | None) -> Judgement: ...
+
+    def score_letter_logprobs(
+        self, letter_logprobs: dict[str, float], expected: Any, meta: dict[str, Any] | None
+    ) -> Judgement:
+        raise NotImplementedError(f"{self.name} is scored from generated text only")
 
 
 TASKS: dict[str, type[Task]] = {}

@@ -211,3 +211,21 @@ def test_custom_malformed_outputs_are_unparsed() -> None:
     assert task.score("no number", "3", {"scorer": "numeric"}).parsed == {"score": None}
     schema = {"type": "object"}
     assert task.score("{not json", schema, {"scorer": "json-schema"}).parsed == {"score": None}
+
+
+def test_letter_logprobs_take_the_likeliest_option() -> None:
+    from tokenbench.evals.choice import letter_logprobs
+
+    chunks = [{"content": [{"token": "The", "top_logprobs": [
+        {"token": "The", "logprob": -0.2}, {"token": " B", "logprob": -1.5},
+        {"token": "(A", "logprob": -2.0}, {"token": "B.", "logprob": -1.0},
+        {"token": "E", "logprob": -0.5}]}]}]  # fmt: skip
+    found = letter_logprobs(chunks)
+    assert found == {"B": -1.0, "A": -2.0, "E": -0.5}
+    task = get_task("mmlu")
+    judged = task.score_letter_logprobs(found, "B", {"letters": "ABCD"})  # E is not an option
+    assert judged.correct == {"letter": True}
+    assert task.score_letter_logprobs({}, "B", {"letters": "ABCD"}).parsed == {"letter": None}
+    assert letter_logprobs([]) == {}
+    with pytest.raises(NotImplementedError):
+        get_task("gsm8k").score_letter_logprobs(found, "1", None)
