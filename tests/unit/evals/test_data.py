@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -114,3 +115,30 @@ def test_custom_rejects_bad_lines(tmp_path: Path) -> None:
             task.load(DataSource(path), TaskOptions())
     with pytest.raises(ConfigError, match="needs --data FILE"):
         task.load(DataSource(), TaskOptions())
+
+
+def test_hub_rows_are_pinned_written_and_hashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub path with a stand-in `datasets` module (no network in tests): the revision is
+    passed through, the rows land in the cache as JSONL, and that file is what gets hashed."""
+    import sys
+    import types
+
+    calls: list[tuple[Any, ...]] = []
+
+    def load_dataset(
+        repo: str, config: str | None, split: str, revision: str
+    ) -> list[dict[str, Any]]:
+        calls.append((repo, config, split, revision))
+        return [{"question": "1 + 1?", "answer": "2 = 1 + 1\n#### 2"}]
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    source = DataSource(None, tmp_path / "hub", "0123456789abcdef0123")
+    data = get_task("gsm8k").load(source, TaskOptions())
+    assert calls == [("openai/gsm8k", "main", "test", "0123456789abcdef0123")]
+    assert data.items[0].expected == "2"
+    file = data.files[0]
+    assert file.source == "hf:openai/gsm8k/main@0123456789abcdef0123"
+    assert file.path.parent == tmp_path / "hub"
+    assert file.sha256 == file_sha256(file.path)
