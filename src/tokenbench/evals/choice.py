@@ -12,7 +12,7 @@ import orjson
 
 from tokenbench.errors import ConfigError
 from tokenbench.evals.answers import choice_letter
-from tokenbench.evals.data import DataFile, DataSource, HubSpec, read_jsonl
+from tokenbench.evals.data import DataFile, DataSource, HubSpec
 from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited, task
 
 LETTERS = "ABCDEFGHIJKLMNOP"
@@ -151,13 +151,11 @@ class Arc(ChoiceTask):
 
     def load(self, source: DataSource, options: TaskOptions) -> TaskData:
         stem = self.hub_config
-        path = source.local(
-            [f"arc/{stem}-Test.jsonl", f"arc/{stem}/{stem}-Test.jsonl", f"{stem}-Test.jsonl"]
+        rows, file = source.jsonl_rows(
+            [f"arc/{stem}-Test.jsonl", f"arc/{stem}/{stem}-Test.jsonl", f"{stem}-Test.jsonl"],
+            HubSpec("allenai/ai2_arc", stem, "test"),
+            self.name,
         )
-        if path is not None:
-            rows, file = read_jsonl(path), DataFile.of(path, "local")
-        else:
-            rows, file = source.hub(HubSpec("allenai/ai2_arc", stem, "test"), self.name)
         items = [_arc_item(row, n, file.path) for n, row in enumerate(rows)]
         return TaskData(limited(items, options.limit), [file], len(items))
 

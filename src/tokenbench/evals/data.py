@@ -73,6 +73,15 @@ class DataSource:
                 return path
         return None
 
+    def jsonl_rows(
+        self, candidates: list[str], spec: HubSpec, task: str
+    ) -> tuple[list[dict[str, Any]], DataFile]:
+        """A JSONL task file found locally, else the pinned hub rows."""
+        path = self.local(candidates)
+        if path is not None:
+            return read_jsonl(path), DataFile.of(path, "local")
+        return self.hub(spec, task)
+
     def hub(self, spec: HubSpec, task: str) -> tuple[list[dict[str, Any]], DataFile]:
         """Rows of a pinned hub data set, written to the cache as JSONL so they are hashed."""
         if self.revision is None:

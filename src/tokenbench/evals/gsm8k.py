@@ -6,7 +6,7 @@ from typing import Any
 
 from tokenbench.errors import ConfigError
 from tokenbench.evals.answers import hash_answer, last_number, same_number
-from tokenbench.evals.data import DataFile, DataSource, HubSpec, read_jsonl
+from tokenbench.evals.data import DataSource, HubSpec
 from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited, task
 
 PROMPT = (
@@ -24,11 +24,7 @@ class Gsm8k(Task):
     hub_spec = HubSpec("openai/gsm8k", "main", "test")
 
     def load(self, source: DataSource, options: TaskOptions) -> TaskData:
-        path = source.local(["gsm8k/test.jsonl"])
-        if path is not None:
-            rows, file = read_jsonl(path), DataFile.of(path, "local")
-        else:
-            rows, file = source.hub(self.hub_spec, self.name)
+        rows, file = source.jsonl_rows(["gsm8k/test.jsonl"], self.hub_spec, self.name)
         items = []
         for n, row in enumerate(rows):
             if not isinstance(row.get("question"), str) or not isinstance(row.get("answer"), str):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tokenbench.errors import ConfigError
-from tokenbench.evals.data import DataFile, DataSource, HubSpec, read_jsonl
+from tokenbench.evals.data import DataSource, HubSpec
 from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited, task
 
 Checker = Callable[[str, dict[str, Any]], bool]
@@ -276,11 +276,7 @@ class IfEval(Task):
     hub_spec = HubSpec("google/IFEval", None, "train")
 
     def load(self, source: DataSource, options: TaskOptions) -> TaskData:
-        path = source.local(["ifeval/input_data.jsonl"])
-        if path is not None:
-            rows, file = read_jsonl(path), DataFile.of(path, "local")
-        else:
-            rows, file = source.hub(self.hub_spec, self.name)
+        rows, file = source.jsonl_rows(["ifeval/input_data.jsonl"], self.hub_spec, self.name)
         items = []
         for n, row in enumerate(rows):
             ids, kwargs = row.get("instruction_id_list"), row.get("kwargs")
