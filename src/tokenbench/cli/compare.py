@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from decimal import Decimal
 from typing import Any
 
+from tokenbench.cli.cost import decimal_arg
 from tokenbench.cli.keys import add_trust_option
 from tokenbench.cli.output import stdout_console
 from tokenbench.compare.comparison import BY, DEFAULT_PARETO, compare, parse_at
@@ -17,6 +19,7 @@ from tokenbench.compare.render import (
 )
 from tokenbench.corpus.loader import load_corpus
 from tokenbench.envelope import keys
+from tokenbench.pricing.selfhost import SelfHostPricing
 from tokenbench.report.charts import sections
 from tokenbench.report.html import render_html
 
@@ -31,8 +34,15 @@ def add_parser(sub: Any) -> None:
         "--pareto",
         metavar="METRICS",
         help="show only the frontier of these metrics, e.g. throughput,ttft "
-        "(metrics: throughput, ttft, ttft_p99, tpot, e2e, itl, jtok, rps)",
+        "(metrics: throughput, ttft, ttft_p99, tpot, e2e, itl, jtok, rps, and usd_mtok with "
+        "--gpu-hourly-usd)",
     )
+    p.add_argument("--gpu-hourly-usd", type=decimal_arg, metavar="USD",
+                   help="price of one GPU-hour: adds self-hosted $/Mtok (Pareto axis usd_mtok, "
+                   "and accuracy × $/Mtok for evals)")  # fmt: skip
+    p.add_argument("--gpus", type=int, default=1, help="GPUs per measured server (default 1)")
+    p.add_argument("--utilization", type=decimal_arg, default=Decimal("0.7"), metavar="U",
+                   help="share of paid GPU-hours serving (default 0.7)")  # fmt: skip
     p.add_argument("--report", choices=["table", "json", "csv", "md", "html"], default="table")
     p.add_argument("--force", action="store_true",
                    help="compare runs whose comparability keys differ")  # fmt: skip
@@ -43,7 +53,12 @@ def add_parser(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
     metrics = [m.strip() for m in args.pareto.split(",")] if args.pareto else DEFAULT_PARETO
-    result = compare(corpus, args.by, parse_at(args.at), metrics, args.force)
+    pricing = (
+        SelfHostPricing(args.gpu_hourly_usd, args.gpus, args.utilization)
+        if args.gpu_hourly_usd is not None
+        else None
+    )
+    result = compare(corpus, args.by, parse_at(args.at), metrics, args.force, pricing)
     frontier_only = bool(args.pareto)
     if args.report == "json":
         sys.stdout.buffer.write(comparison_json(result, frontier_only) + b"\n")

@@ -9,10 +9,21 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from tokenbench import __version__
-from tokenbench.cli import compare, eval, keys, recover, report, run, suites, summary, verify
+from tokenbench.cli import (
+    compare,
+    cost,
+    eval,
+    keys,
+    recover,
+    report,
+    run,
+    suites,
+    summary,
+    verify,
+)
 from tokenbench.errors import TokenbenchError
 
-COMMANDS = (run, eval, summary, compare, report, verify, recover, keys, suites)
+COMMANDS = (run, eval, summary, compare, report, cost, verify, recover, keys, suites)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,6 +11,7 @@ from tokenbench.compare.metrics_registry import (
     CompareMetric,
     all_metrics,
     get_metric,
+    resolve_metric,
     worse_word,
 )
 from tokenbench.compare.pareto import pareto_front
@@ -18,6 +19,7 @@ from tokenbench.compare.quality import QualityComparison, compare_quality
 from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
 from tokenbench.errors import ConfigError
 from tokenbench.metrics.bootstrap import RelativeDifference, bootstrap_relative_difference
+from tokenbench.pricing.selfhost import SelfHostPricing
 
 BY = ("model", "engine", "quant", "hardware")
 # Comparability parts that may differ when comparing along each axis.
@@ -189,10 +191,13 @@ def compare(
     at: dict[str, str] | None = None,
     pareto: Sequence[str] = DEFAULT_PARETO,
     force: bool = False,
+    pricing: SelfHostPricing | None = None,
 ) -> Comparison:
+    """`pricing` (a GPU-hour price) adds self-hosted $/Mtok: a Pareto axis (`usd_mtok`) for
+    runs, and the cost axis of the quality frontier."""
     if by not in BY:
         raise ConfigError(f"--by {by!r}: choose one of {', '.join(BY)}")
-    pareto_metrics = [get_metric(name) for name in pareto]
+    pareto_metrics = [resolve_metric(name, pricing) for name in pareto]
     if not 2 <= len(pareto_metrics) <= 3:
         raise ConfigError("--pareto takes two or three metrics, e.g. throughput,ttft")
     runs = _selected(corpus.runs, at or {})
@@ -204,6 +209,7 @@ def compare(
             corpus,
             {str(e.path): run_label(e, by) for e in corpus.evals},
             {str(r.path): run_label(r, by) for r in runs},
+            pricing,
         )
     result.forced_mismatches = _check_comparable(runs, by, force)
 

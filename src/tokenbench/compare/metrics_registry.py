@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tokenbench.compare.pareto import Direction
-from tokenbench.errors import unknown_name
+from tokenbench.errors import ConfigError, unknown_name
 from tokenbench.metrics.latency import e2e_ms, tpot_ms, ttft_ms
 from tokenbench.metrics.summary import RunMetrics
+from tokenbench.pricing.selfhost import SelfHostPricing
 from tokenbench.records import RequestRecord
 
 
@@ -57,6 +58,29 @@ def get_metric(name: str) -> CompareMetric:
     if name not in _REGISTRY:
         raise unknown_name("metric", name, _REGISTRY)
     return _REGISTRY[name]
+
+
+COST_METRIC = "usd_mtok"
+
+
+def cost_metric(pricing: SelfHostPricing) -> CompareMetric:
+    """Self-hosted $ per 1M output tokens at the run's measured throughput: a metric only once
+    a GPU-hour price is given, so it is built per comparison, not registered."""
+
+    def figure(m: RunMetrics) -> float | None:
+        usd = pricing.usd_per_mtok(m.output_throughput_tok_per_s)
+        return None if usd is None else float(usd)
+
+    return CompareMetric(COST_METRIC, "Self $/M out", "self_host_usd_per_mtok_output", "min",
+                         "lower", figure, None, None)  # fmt: skip
+
+
+def resolve_metric(name: str, pricing: SelfHostPricing | None) -> CompareMetric:
+    if name == COST_METRIC:
+        if pricing is None:
+            raise ConfigError(f"--pareto {COST_METRIC} needs --gpu-hourly-usd (a GPU-hour price)")
+        return cost_metric(pricing)
+    return get_metric(name)
 
 
 def all_metrics() -> list[CompareMetric]:

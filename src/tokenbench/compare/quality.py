@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from tokenbench.compare.pareto import pareto_front
 from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
 from tokenbench.metrics.quality import Accuracy, PairedDifference, paired_difference
+from tokenbench.pricing.selfhost import SelfHostPricing
 
 SIGNIFICANCE = 0.05
 
@@ -24,6 +25,9 @@ class QualityRow:
     output_tokens_mean: float | None  # verbosity
     throughput_tok_per_s: float | None  # best valid run of this label in the corpus
     throughput_at: str | None  # which run: "concurrency 16", "4 req/s", or the eval's own
+    usd_per_mtok: (
+        float | None
+    )  # self-hosted $/M output tokens at that throughput (--gpu-hourly-usd)
     eval_path: str
     pareto: bool  # on the accuracy × throughput frontier of its task
 
@@ -59,6 +63,13 @@ def _speed(runs: list[LoadedRun], label_of: dict[str, str], label: str) -> tuple
     return best
 
 
+def _usd(pricing: SelfHostPricing | None, tok_per_s: float | None) -> float | None:
+    if pricing is None:
+        return None
+    usd = pricing.usd_per_mtok(tok_per_s)
+    return None if usd is None else float(usd)
+
+
 def _first_sample(ev: LoadedEval, variant: str) -> dict[str, bool]:
     """Per item, the first sample's verdict (the greedy answer, or sample 0 of n)."""
     return {it.item_id: bool(it.correct.get(variant)) for it in ev.items() if it.sample == 0}
@@ -72,9 +83,13 @@ def verdict_of(d: PairedDifference, a: str, b: str) -> str:
 
 
 def compare_quality(
-    corpus: Corpus, label_eval: dict[str, str], label_run: dict[str, str]
+    corpus: Corpus,
+    label_eval: dict[str, str],
+    label_run: dict[str, str],
+    pricing: SelfHostPricing | None = None,
 ) -> QualityComparison:
-    """`label_eval` / `label_run`: envelope path → the label it is compared under."""
+    """`label_eval` / `label_run`: envelope path → the label it is compared under. With
+    `pricing`, the frontier is accuracy × self-hosted $/Mtok, else accuracy × throughput."""
     out = QualityComparison()
     by_task: dict[str, dict[str, LoadedEval]] = defaultdict(dict)
     for ev in sorted(corpus.evals, key=lambda e: e.predicate.timing.started_at):
@@ -111,13 +126,19 @@ def compare_quality(
                     output_tokens_mean=p.metrics.output_tokens_mean,
                     throughput_tok_per_s=speed[0] if speed else None,
                     throughput_at=speed[1] if speed else None,
+                    usd_per_mtok=_usd(pricing, speed[0] if speed else None),
                     eval_path=str(evals[label].path),
                     pareto=False,
                 )
             )
-        flags = pareto_front(
-            [[r.accuracy.accuracy, r.throughput_tok_per_s] for r in rows], ["max", "max"]
-        )
+        if pricing is None:
+            flags = pareto_front(
+                [[r.accuracy.accuracy, r.throughput_tok_per_s] for r in rows], ["max", "max"]
+            )
+        else:
+            flags = pareto_front(
+                [[r.accuracy.accuracy, r.usd_per_mtok] for r in rows], ["max", "min"]
+            )
         out.rows += [replace(r, pareto=f) for r, f in zip(rows, flags, strict=True)]
         base = labels[0]
         for other in labels[1:]:

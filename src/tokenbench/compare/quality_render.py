@@ -35,12 +35,13 @@ def quality_cells(row: QualityRow) -> list[str]:
         _opt(row.parse_failure_rate, ".1%"),
         _opt(row.output_tokens_mean, ".0f"),
         _opt(row.throughput_tok_per_s, ",.1f") + _at(row.throughput_at),
+        "—" if row.usd_per_mtok is None else f"${row.usd_per_mtok:,.4f}",
         "★" if row.pareto else "",
     ]
 
 
 QUALITY_HEADERS = ["Task", "Model", "Accuracy [95% Wilson]", "n", "Unparsed", "Out tok/answer",
-                   "Throughput tok/s", "Pareto"]  # fmt: skip
+                   "Throughput tok/s", "Self $/M out", "Pareto"]  # fmt: skip
 PAIR_HEADERS = ["Task", "A", "B", "A − B [95% CI]", "Only A", "Only B", "McNemar p", "Verdict"]
 
 
@@ -60,7 +61,10 @@ def render_quality_rich(q: QualityComparison, console: Console) -> None:
     for row in q.rows:
         t.add_row(*quality_cells(row))
     console.print(t)
-    console.print("★ = on the frontier of accuracy × throughput within its task")
+    axis = (
+        "self-hosted $/Mtok" if any(r.usd_per_mtok is not None for r in q.rows) else ("throughput")
+    )
+    console.print(f"★ = on the frontier of accuracy × {axis} within its task")
     if q.pairs:
         p = Table(title="paired on the same items", title_justify="left", header_style="bold")
         for h in PAIR_HEADERS:
@@ -89,6 +93,7 @@ def quality_dict(q: QualityComparison) -> dict[str, Any]:
                 "accuracy": r.accuracy.model_dump(), "parse_failure_rate": r.parse_failure_rate,
                 "output_tokens_mean": r.output_tokens_mean,
                 "throughput_tok_per_s": r.throughput_tok_per_s, "throughput_at": r.throughput_at,
+                "self_host_usd_per_mtok_output": r.usd_per_mtok,
                 "pareto": r.pareto, "eval_path": r.eval_path,
             }
             for r in q.rows

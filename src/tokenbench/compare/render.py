@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tokenbench.compare.comparison import Comparison, Pair, RunRow, load_label
-from tokenbench.compare.metrics_registry import all_metrics, get_metric
+from tokenbench.compare.metrics_registry import CompareMetric, all_metrics, get_metric
 from tokenbench.compare.quality_render import quality_dict, quality_markdown, render_quality_rich
 from tokenbench.compare.summary import SummaryRow, SummaryTable
 
@@ -137,7 +137,7 @@ def summary_json(table: SummaryTable) -> bytes:
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2)
 
 
-def _run_dict(row: RunRow) -> dict[str, Any]:
+def _run_dict(row: RunRow, extra: list[CompareMetric]) -> dict[str, Any]:
     p = row.run.predicate
     return {
         "suite": p.parameters.suite.name,
@@ -153,7 +153,7 @@ def _run_dict(row: RunRow) -> dict[str, Any]:
         "status": p.status,
         "valid": p.validity.valid,
         "invalid_reasons": p.validity.reasons,
-        "metrics": {m.json_key: m.figure(p.metrics) for m in all_metrics()},
+        "metrics": {m.json_key: m.figure(p.metrics) for m in [*all_metrics(), *extra]},
         "pareto": row.pareto,
     }
 
@@ -191,10 +191,12 @@ def _visible(comparison: Comparison, frontier_only: bool) -> list[RunRow]:
 
 
 def comparison_json(comparison: Comparison, frontier_only: bool = False) -> bytes:
+    registered = {m.name for m in all_metrics()}
+    extra = [m for m in comparison.pareto_metrics if m.name not in registered]
     doc = {
         "by": comparison.by,
         "pareto_metrics": [m.name for m in comparison.pareto_metrics],
-        "runs": [_run_dict(r) for r in _visible(comparison, frontier_only)],
+        "runs": [_run_dict(r, extra) for r in _visible(comparison, frontier_only)],
         "pairs": [_pair_dict(p) for p in comparison.pairs],
         "forced_mismatches": comparison.forced_mismatches,
         "quality": quality_dict(comparison.quality) if comparison.quality else None,
@@ -203,42 +205,54 @@ def comparison_json(comparison: Comparison, frontier_only: bool = False) -> byte
 
 
 _COLUMNS = ("throughput", "ttft", "ttft_p99", "tpot", "jtok")
+_DIGITS = {"jtok": 3, "usd_mtok": 4}
 
 
-def _row_cells(row: RunRow) -> list[str]:
+def _columns(comparison: Comparison) -> list[CompareMetric]:
+    """The standard columns, then any Pareto metric that is not one of them (e.g. usd_mtok)."""
+    cols = [get_metric(c) for c in _COLUMNS]
+    return cols + [m for m in comparison.pareto_metrics if m.name not in _COLUMNS]
+
+
+def _row_cells(row: RunRow, cols: list[CompareMetric]) -> list[str]:
     p = row.run.predicate
     return [
         p.parameters.suite.name,
         row.label,
         load_label(p.parameters.load.concurrency, p.parameters.load.rate_rps),
-        *[_num(get_metric(c).figure(p.metrics), 3 if c == "jtok" else 1) for c in _COLUMNS],
+        *[_num(m.figure(p.metrics), _DIGITS.get(m.name, 1)) for m in cols],
         "★" if row.pareto else "",
         "yes" if p.validity.valid else "NO",
     ]
 
 
-def _headers() -> list[str]:
-    return ["Suite", "Run", "Conc.", *[get_metric(c).label for c in _COLUMNS], "Pareto", "Valid"]
+def _headers(cols: list[CompareMetric]) -> list[str]:
+    return ["Suite", "Run", "Conc.", *[m.label for m in cols], "Pareto", "Valid"]
 
 
 def comparison_csv(comparison: Comparison, frontier_only: bool = False) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["suite", "label", "concurrency", *[get_metric(c).json_key for c in _COLUMNS],
+    cols = _columns(comparison)
+    writer.writerow(["suite", "label", "concurrency", *[m.json_key for m in cols],
                      "pareto", "valid", "run_id"])  # fmt: skip
     for row in _visible(comparison, frontier_only):
         p = row.run.predicate
         writer.writerow(
             [p.parameters.suite.name, row.label, p.parameters.load.concurrency,
-             *[get_metric(c).figure(p.metrics) for c in _COLUMNS], row.pareto,
+             *[m.figure(p.metrics) for m in cols], row.pareto,
              p.validity.valid, p.run_id]
         )  # fmt: skip
     return buf.getvalue()
 
 
 def comparison_markdown(comparison: Comparison, frontier_only: bool = False) -> str:
-    lines = ["| " + " | ".join(_headers()) + " |", "|" + "---|" * len(_headers())]
-    lines += ["| " + " | ".join(_row_cells(r)) + " |" for r in _visible(comparison, frontier_only)]
+    cols = _columns(comparison)
+    heads = _headers(cols)
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    lines += [
+        "| " + " | ".join(_row_cells(r, cols)) + " |" for r in _visible(comparison, frontier_only)
+    ]
     if comparison.pairs:
         lines += ["", "| Suite | Conc. | A | B | Metric | Verdict |", "|---|---|---|---|---|---|"]
         for pair in comparison.pairs:
@@ -260,10 +274,11 @@ def render_comparison_rich(
     if not comparison.rows:
         return
     t = Table(title=f"runs by {comparison.by}", title_justify="left", header_style="bold")
-    for h in _headers():
+    cols = _columns(comparison)
+    for h in _headers(cols):
         t.add_column(h, justify="left" if h in ("Suite", "Run") else "right", no_wrap=True)
     for row in _visible(comparison, frontier_only):
-        t.add_row(*_row_cells(row))
+        t.add_row(*_row_cells(row, cols))
     console.print(t)
     names = ", ".join(m.name for m in comparison.pareto_metrics)
     console.print(f"★ = on the Pareto frontier of {names} within its suite")

@@ -1,0 +1,2 @@
+"""Cost: API prices (genai-prices' bundled data), self-hosted $/Mtok from measured throughput,
+and the break-even between them."""

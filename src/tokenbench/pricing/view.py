@@ -1,0 +1,90 @@
+"""The cost-aware view: each measured run's self-hosted $/Mtok beside the chosen API rates, at
+the run's own token mix and at the --input-token-share, with the break-even volume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tokenbench.corpus.loader import Corpus
+from tokenbench.pricing.api import ApiRate
+from tokenbench.pricing.selfhost import BreakEven, SelfHostCost, SelfHostPricing, break_even
+from tokenbench.pricing.selfhost import self_host_cost as run_cost
+
+
+@dataclass(frozen=True, slots=True)
+class ApiAtMix:
+    rate: ApiRate
+    at_share_usd_per_mtok: Decimal  # blended at --input-token-share
+    at_run_mix_usd_per_mtok: Decimal | None  # blended at the run's measured input share
+    break_even: BreakEven | None
+
+
+@dataclass(frozen=True, slots=True)
+class CostRow:
+    path: str
+    model_id: str
+    engine: str
+    hardware: str
+    load: str  # "concurrency 16" or "4 req/s"
+    valid: bool
+    self_host: SelfHostCost
+    apis: list[ApiAtMix]
+
+
+@dataclass
+class CostView:
+    pricing: SelfHostPricing
+    input_share: Decimal
+    cached_share: Decimal
+    apis: list[ApiRate]
+    rows: list[CostRow] = field(default_factory=list)
+
+
+def cost_view(
+    corpus: Corpus,
+    pricing: SelfHostPricing,
+    apis: list[ApiRate],
+    input_share: Decimal,
+    cached_share: Decimal = Decimal(0),
+) -> CostView:
+    view = CostView(pricing, input_share, cached_share, apis)
+    for run in corpus.runs:
+        p = run.predicate
+        cost = run_cost(p.metrics, pricing)
+        at_mix = []
+        for rate in apis:
+            share_price = rate.blended(input_share, cached_share)
+            run_mix = (
+                rate.blended(cost.input_share, cached_share)
+                if cost.input_share is not None
+                else None
+            )
+            even = (
+                break_even(
+                    run_mix,
+                    cost.usd_per_mtok_total,
+                    pricing.fixed_monthly_usd,
+                    cost.capacity_mtok_per_month,
+                )
+                if run_mix is not None and cost.usd_per_mtok_total is not None
+                else None
+            )
+            at_mix.append(ApiAtMix(rate, share_price, run_mix, even))
+        load = p.parameters.load
+        view.rows.append(
+            CostRow(
+                path=str(run.path),
+                model_id=p.target.model.model_id,
+                engine=p.target.engine.label,
+                hardware=p.hardware.label,
+                load=f"{load.rate_rps:g} req/s"
+                if load.rate_rps
+                else f"concurrency {load.concurrency}",
+                valid=p.validity.valid,
+                self_host=cost,
+                apis=at_mix,
+            )
+        )
+    view.rows.sort(key=lambda r: (r.model_id, r.engine, r.load))
+    return view
