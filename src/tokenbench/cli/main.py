@@ -13,7 +13,10 @@ from tokenbench.cli import (
     compare,
     cost,
     eval,
+    infra,
     keys,
+    models,
+    recommend,
     recover,
     report,
     run,
@@ -23,7 +26,10 @@ from tokenbench.cli import (
 )
 from tokenbench.errors import TokenbenchError
 
-COMMANDS = (run, eval, summary, compare, report, cost, verify, recover, keys, suites)
+COMMANDS = (
+    run, eval, summary, compare, report, cost, models, infra, recommend, verify, recover, keys,
+    suites,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
