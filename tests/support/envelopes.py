@@ -87,3 +87,23 @@ def minimal_statement() -> dict[str, Any]:
 
 def json_text(obj: Any) -> str:
     return orjson.dumps(obj).decode()
+
+
+def write_run_envelope(folder: Path, records: list[RequestRecord], model_id: str = "m") -> Path:
+    """A signed run envelope over hand-made records (the local key), as `bench run` would seal
+    it: raw sidecar, metrics summarised from it."""
+    from tokenbench.envelope.io import seal, statement_payload, write_envelope
+    from tokenbench.envelope.schema import RunPredicate
+    from tokenbench.metrics.summary import summarize
+
+    folder.mkdir(parents=True, exist_ok=True)
+    raw = folder / f"{model_id}__hand__c1{RAW_SUFFIX}"
+    raw.write_bytes(b"".join(r.to_json() + b"\n" for r in records))
+    body = minimal_statement()["predicate"]
+    body["metrics"] = summarize(records).model_dump(mode="json")
+    body["target"]["model"]["model_id"] = model_id
+    predicate = RunPredicate.model_validate(body)
+    key, _ = keys.load_or_create()
+    path = folder / f"{model_id}__hand__c1.json"
+    write_envelope(seal(statement_payload(predicate, [raw]), key), path)
+    return path
