@@ -35,6 +35,7 @@ import uvloop  # noqa: E402
 
 from tokenbench.engines.http import Endpoint, HttpClient  # noqa: E402
 from tokenbench.engines.openai import Api, GenerationParams, request_body  # noqa: E402
+from tokenbench.loadgen.control import RunControl  # noqa: E402
 from tokenbench.loadgen.plan import closed_loop_plan  # noqa: E402
 from tokenbench.loadgen.worker import WorkerContext, run_closed_loop  # noqa: E402
 from tokenbench.metrics.stats import percentile  # noqa: E402
@@ -50,10 +51,12 @@ async def run_tokenbench(port: int, streams: int, requests: int, scenario: str) 
     client = HttpClient(Endpoint.parse(f"http://127.0.0.1:{port}/v1"))
     body = request_body(GenerationParams(Api.CHAT, scenario), "a b c d", 4096)
     anchor = time.perf_counter_ns()
-    plan = closed_loop_plan(1, requests, streams, streams)
-    ctx = WorkerContext(0, client, Api.CHAT, [body], ["p"], 60.0, anchor, lambda r: None)
+    n = requests + streams  # one (identical) prompt slot per request, warmup included
+    plan = closed_loop_plan(n, requests, streams, streams)
+    records: list[RequestRecord] = []
+    ctx = WorkerContext(0, client, Api.CHAT, [body] * n, ["p"] * n, 60.0, anchor, records.append)
     try:
-        records: list[RequestRecord] = await run_closed_loop(ctx, plan)
+        await run_closed_loop(ctx, plan, RunControl())
     finally:
         await client.aclose()
     out: Measured = []

@@ -160,6 +160,27 @@ def add_parser(sub: Any) -> None:
         metavar="N",
         help="a point with fewer than N measured requests is invalid",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="split each point over N worker processes (or Ray actors with --ray); records "
+        "merge into one envelope",
+    )
+    p.add_argument(
+        "--ray",
+        metavar="auto|ADDRESS",
+        help="run the workers as Ray actors on a Ray cluster (auto: this machine's, or "
+        "$RAY_ADDRESS); needs `pip install 'tokenbench[ray]'`",
+    )
+    p.add_argument(
+        "--on-worker-loss",
+        choices=["abort", "continue"],
+        default="abort",
+        help="when a worker dies mid-run: stop the point, or let the others finish (either way "
+        "the envelope is partial and lists the lost requests)",
+    )
     p.add_argument("--seed", type=int, help="prompt generation seed (default 0)")
     p.add_argument("--threads", type=int, help="CPU threads for the embedded llama-server")
     p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
@@ -323,12 +344,21 @@ def _common_run_options(args: argparse.Namespace, api_key: str | None) -> dict[s
         "arrival": args.arrival,
         "burstiness": args.burstiness,
         "idle_timeout_s": args.timeout_idle,
+        "workers": _workers(args.workers),
+        "ray": args.ray,
+        "on_worker_loss": args.on_worker_loss,
         "rules": ValidityRules(
             max_error_rate=args.max_error_rate,
             min_duration_s=args.min_duration,
             min_requests=args.min_requests,
         ),
     }
+
+
+def _workers(n: int) -> int:
+    if n < 1:
+        raise ConfigError(f"--workers must be at least 1, got {n}")
+    return n
 
 
 def _rates(args: argparse.Namespace) -> tuple[float, ...] | None:

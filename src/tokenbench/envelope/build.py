@@ -74,6 +74,7 @@ def seal_point(
     extra_reasons: list[str],
     key: Ed25519PrivateKey | None,
     token_check: dict[str, Any] | None = None,
+    scale_out: dict[str, Any] | None = None,
 ) -> RunPredicate:
     """Summarise the raw records (streamed), judge validity, sign, write the envelope."""
     slo = draft["parameters"].get("slo")
@@ -97,6 +98,7 @@ def seal_point(
             "metrics": metrics.model_dump(),
             "energy": energy.model_dump(),
             "token_check": token_check,
+            "scale_out": scale_out,
         }
     )
     payload = statement_payload(predicate, [files.raw, files.config, files.prompts])

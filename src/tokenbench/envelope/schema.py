@@ -191,6 +191,28 @@ class Privacy(_Strict):
     identifiers: Literal["hmac-sha256"] = "hmac-sha256"
 
 
+class WorkerInfo(_Strict):
+    worker_id: int
+    runtime: Literal["process", "ray"]
+    host_hmac: str | None  # the worker's hostname, HMAC'd
+    clock_offset_ns: int  # its wall clock minus the coordinator's (shortest of 8 round trips)
+    clock_rtt_ns: int  # that probe's round trip: the offset is known to within half of it
+    concurrency: int  # its share of the concurrency (or of the open-loop cap)
+    planned_requests: int
+    records: int  # records it handed over
+    lost: bool  # died (or failed) before finishing its share
+    error: str | None = None
+
+
+class ScaleOutInfo(_Strict):
+    """A run split over worker processes or Ray actors, merged into this one envelope."""
+
+    runtime: Literal["process", "ray"]
+    on_worker_loss: Literal["abort", "continue"]
+    workers: list[WorkerInfo]
+    lost_requests: list[int]  # plan indices of measured requests no worker reported
+
+
 class RunPredicate(_Strict):
     schema_version: Literal[2] = 2
     kind: Literal["run"] = "run"
@@ -208,6 +230,7 @@ class RunPredicate(_Strict):
     comparability: Comparability
     privacy: Privacy
     token_check: TokenCheck | None = None
+    scale_out: ScaleOutInfo | None = None  # --workers / --ray
 
 
 class Subject(_Strict):

@@ -64,7 +64,7 @@ def closed_loop_plan(
         raise ConfigError("--warmup-duration must be positive")
     if cooldown_s is not None and (duration_s is None or not 0 < cooldown_s < duration_s):
         raise ConfigError("--cooldown needs --duration, and must be shorter than it")
-    pool = max(warmup, 1)
+    pool = max(min(warmup, prompts), 1)  # warmup cycles its own prompts, never past the last
     n_warm = _TIMED_WARMUP_CAP if warmup_s else warmup
     items = [PlannedRequest(k, k % pool, True) for k in range(n_warm)]
     items += [PlannedRequest(n_warm + j, (warmup + j) % prompts, False) for j in range(requests)]
@@ -82,7 +82,9 @@ def split(plan: Plan, workers: int) -> list[Plan]:
     active = [c for c in active if c > 0]
     for w, conc in enumerate(active):
         mine = tuple(r for i, r in enumerate(plan.requests) if i % len(active) == w)
-        shares.append(Plan(conc, mine, plan.duration_s, plan.rate_rps))
+        shares.append(
+            Plan(conc, mine, plan.duration_s, plan.rate_rps, plan.warmup_s, plan.cooldown_s)
+        )
     return shares
 
 

@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import ipaddress
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,7 +50,15 @@ from tokenbench.envelope.schema import (
 )
 from tokenbench.errors import ConfigError, EngineError
 from tokenbench.loadgen.control import RunControl
-from tokenbench.loadgen.plan import closed_loop_plan, open_loop_plan
+from tokenbench.loadgen.plan import closed_loop_plan, open_loop_plan, split
+from tokenbench.loadgen.pool import (
+    PoolJob,
+    ProcessWorker,
+    RayWorker,
+    WorkerHandle,
+    ray_actor_class,
+    run_pool,
+)
 from tokenbench.loadgen.search import RateSearch
 from tokenbench.loadgen.worker import LoopLagMonitor, WorkerContext, run_closed_loop
 from tokenbench.metrics.stats import distribution
@@ -95,6 +104,20 @@ class RunSettings:
     rates: tuple[float, ...] | None = None  # open loop: one point per request rate
     arrival: str = "poisson"
     burstiness: float = 1.0
+    workers: int = 1  # --workers: split each point over this many worker processes/actors
+    ray: str | None = None  # --ray auto|ADDRESS: the workers are Ray actors on that cluster
+    on_worker_loss: str = "abort"  # or "continue"
+
+    @property
+    def split(self) -> bool:
+        return self.workers > 1 or self.ray is not None
+
+    def worker_factory(self) -> Callable[[int], WorkerHandle]:
+        """How each point makes its workers: local processes, or actors on the Ray cluster."""
+        if self.ray is None:
+            return lambda _i: ProcessWorker()
+        actor = ray_actor_class(self.ray)
+        return lambda _i: RayWorker(actor)
 
 
 class Progress(Protocol):
@@ -507,34 +530,59 @@ async def _run_point(
         progress.request_done(record)
 
     anchor_ns = time.perf_counter_ns()
-    ctx = WorkerContext(
-        worker_id=0,
-        client=client,
-        api=params.api,
-        bodies=bodies,
-        prompt_ids=[p.prompt_id for p in prompts],
-        timeout_s=timeout_s,
-        anchor_ns=anchor_ns,
-        on_record=on_record,
-        retries=settings.retries,
-        idle_timeout_s=settings.idle_timeout_s,
-        output_samples=[],
-    )
-    lag = LoopLagMonitor()
+    prompt_ids = [p.prompt_id for p in prompts]
     progress.point_started(concurrency, len(plan.requests))
-    try:
-        await run_closed_loop(ctx, plan, control, on_measured_start=meter.start, lag=lag)
-    finally:
-        sink.close()
+    scale_out: dict[str, Any] | None = None
+    if settings.split:
+        try:
+            pooled = await run_pool(
+                settings.worker_factory(),
+                split(plan, settings.workers),
+                PoolJob(client.endpoint.url, settings.api_key, params.api, bodies, prompt_ids,
+                        timeout_s, settings.retries, settings.idle_timeout_s, wall_anchor_ns),
+                control, on_record, meter.start, settings.on_worker_loss,
+            )  # fmt: skip
+        finally:
+            sink.close()
+        samples, lag_p99 = pooled.samples, pooled.lag_p99_ms
+        scale_out = {
+            "runtime": "ray" if settings.ray else "process",
+            "on_worker_loss": settings.on_worker_loss,
+            "workers": [
+                {k: v for k, v in asdict(w).items() if k != "anchor_mono_ns"}
+                for w in pooled.workers
+            ],
+            "lost_requests": pooled.lost_requests,
+        }
+    else:
+        samples = []
+        ctx = WorkerContext(
+            worker_id=0,
+            client=client,
+            api=params.api,
+            bodies=bodies,
+            prompt_ids=prompt_ids,
+            timeout_s=timeout_s,
+            anchor_ns=anchor_ns,
+            on_record=on_record,
+            retries=settings.retries,
+            idle_timeout_s=settings.idle_timeout_s,
+            output_samples=samples,
+        )
+        lag = LoopLagMonitor()
+        try:
+            await run_closed_loop(ctx, plan, control, on_measured_start=meter.start, lag=lag)
+        finally:
+            sink.close()
+        lag_dist = distribution(lag.lags_ms)
+        lag_p99 = lag_dist.p99 if lag_dist else None
     window: EnergyWindow = meter.stop()
     finished_ns = wall_anchor_ns + (time.perf_counter_ns() - anchor_ns)
     token_check = (
         None
-        if control.status == "partial"  # the server is gone: nothing to ask
-        else await _token_check(ctx.output_samples or [], client, params.model)
+        if control.status == "partial"  # the server is gone, or a worker: nothing to ask
+        else await _token_check(samples, client, params.model)
     )
-    lag_dist = distribution(lag.lags_ms)
-    lag_p99 = lag_dist.p99 if lag_dist else None
     predicate = seal_point(
         files,
         draft,
@@ -553,6 +601,7 @@ async def _run_point(
         extra_reasons=[control.reason] if control.reason else [],
         key=common.signer.key(),
         token_check=token_check,
+        scale_out=scale_out,
     )
     progress.point_finished(files.envelope, predicate)
     return files.envelope, predicate

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +28,8 @@ class WorkerContext:
     worker_id: int
     client: HttpClient
     api: Api
-    bodies: Sequence[bytes]  # request body per prompt index
-    prompt_ids: Sequence[str]
+    bodies: Sequence[bytes] | Mapping[int, bytes]  # request body per prompt index
+    prompt_ids: Sequence[str] | Mapping[int, str]  # (a worker of a split run: its share's only)
     timeout_s: float
     anchor_ns: int  # the run's monotonic anchor; records are relative to it
     on_record: Callable[[RequestRecord], None]  # called as each request ends (stream to disk)
@@ -220,13 +220,17 @@ async def run_closed_loop(
     control: RunControl,
     on_measured_start: Callable[[], None] | None = None,
     lag: LoopLagMonitor | None = None,
+    gate: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
     """Run the warmup phase (closed loop), then the measured phase (closed loop, or open loop
     on the plan's schedule when it has a rate); returns how many requests ended.
     `on_measured_start` runs between the two (an energy counter's first reading); `lag`
-    samples the event loop during the measured phase."""
+    samples the event loop during the measured phase; `gate` is awaited between the phases
+    (a split run's barrier, so every worker starts measuring at once)."""
     warm_deadline = time.perf_counter_ns() + int(plan.warmup_s * 1e9) if plan.warmup_s else None
     done = await _phase(ctx, plan.warmup, plan.concurrency, warm_deadline, control)
+    if gate is not None:
+        await gate()
     if on_measured_start is not None:
         on_measured_start()
     deadline = time.perf_counter_ns() + int(plan.duration_s * 1e9) if plan.duration_s else None

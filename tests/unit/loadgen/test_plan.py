@@ -96,3 +96,23 @@ def test_cooldown_needs_a_duration() -> None:
     with pytest.raises(ConfigError):
         closed_loop_plan(1, 1, 0, 1, duration_s=1.0, cooldown_s=2.0)
     assert closed_loop_plan(1, 1, 0, 1, duration_s=3.0, cooldown_s=1.0).cooldown_s == 1.0
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_split_keeps_the_time_bounds_and_the_whole_schedule(workers: int) -> None:
+    from tokenbench.loadgen.plan import open_loop_plan
+
+    timed = closed_loop_plan(50, 40, 4, 8, duration_s=5.0, warmup_s=1.0, cooldown_s=1.0)
+    for share in split(timed, workers):
+        assert (share.duration_s, share.warmup_s, share.cooldown_s) == (5.0, 1.0, 1.0)
+    plan = open_loop_plan(100, 100, 4, rate_rps=20.0, seed=7, max_concurrency=16)
+    one = sorted((r.index, r.offset_ns) for r in plan.measured)
+    shares = split(plan, workers)
+    assert all(s.rate_rps == 20.0 for s in shares)
+    assert sum(s.concurrency for s in shares) == 16
+    assert sorted((r.index, r.offset_ns) for s in shares for r in s.measured) == one
+
+
+def test_warmup_never_indexes_past_the_prompts() -> None:
+    plan = closed_loop_plan(1, 5, 4, 4)  # one prompt for everything
+    assert {r.prompt_index for r in plan.requests} == {0}

@@ -1,0 +1,42 @@
+"""The coordinator's clock alignment, against an in-process worker with a skewed clock."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tokenbench.loadgen.pool import clock_offset
+from tokenbench.loadgen.runtime import WorkerRuntime
+
+
+class SkewedWorker:
+    """A worker whose wall clock runs `skew_ns` ahead of ours, answering after `delay_s`."""
+
+    runtime = "process"
+
+    def __init__(self, skew_ns: int, delay_s: float = 0.001) -> None:
+        self.runtime_obj = WorkerRuntime()
+        self.skew_ns = skew_ns
+        self.delay_s = delay_s
+        self.calls = 0
+
+    async def call(self, method: str, *args: Any) -> Any:
+        self.calls += 1
+        await asyncio.sleep(self.delay_s / 2)
+        value = getattr(self.runtime_obj, method)(*args)
+        await asyncio.sleep(self.delay_s / 2)
+        return value + self.skew_ns if method == "wall_ns" else value
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("skew_ns", [0, 3_000_000, -250_000_000])
+def test_clock_offset_is_measured_to_within_half_a_round_trip(skew_ns: int) -> None:
+    worker = SkewedWorker(skew_ns)
+    offset, rtt = asyncio.run(clock_offset(worker, probes=8))
+    assert worker.calls == 8
+    assert rtt > 0
+    assert abs(offset - skew_ns) <= rtt // 2 + 1_000_000  # + scheduling noise on a busy box
