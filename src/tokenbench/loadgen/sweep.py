@@ -504,6 +504,7 @@ async def _run_point(
         warmup_requests=warmup,
         duration_limit_s=settings.duration_s,
         timeout_s=timeout_s,
+        workers=settings.workers,
         seed=settings.seed,
     )
     workload = WorkloadInfo(
