@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,35 +24,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import uvloop  # noqa: E402
 
+from measurement_accuracy import server_truth, start_server  # noqa: E402
 from tokenbench.engines.openai import Api, GenerationParams, request_body  # noqa: E402
 from tokenbench.loadgen.control import RunControl  # noqa: E402
 from tokenbench.loadgen.plan import closed_loop_plan, split  # noqa: E402
 from tokenbench.loadgen.pool import PoolJob, ProcessWorker, run_pool  # noqa: E402
 from tokenbench.metrics.stats import percentile  # noqa: E402
 from tokenbench.records import RequestRecord  # noqa: E402
-
-SERVER = ROOT / "tests" / "support" / "scripted_server.py"
-
-
-def start_server(log_prefix: Path, procs: int) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen(
-        [sys.executable, str(SERVER), "--log", str(log_prefix), "--procs", str(procs)],
-        stdout=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    return proc, int(proc.stdout.readline())
-
-
-def server_truth(log_prefix: Path) -> dict[str, list[int]]:
-    truth: dict[str, list[int]] = {}
-    for path in log_prefix.parent.glob(log_prefix.name + ".*"):
-        for line in path.read_text().splitlines():
-            entry = json.loads(line)
-            truth[entry["id"]] = entry["chunk_ns"]
-    return truth
 
 
 async def point(workers: int, streams: int, rounds: int, scenario: str, server_procs: int
@@ -65,7 +46,7 @@ async def point(workers: int, streams: int, rounds: int, scenario: str, server_p
     records: list[RequestRecord] = []
     with tempfile.TemporaryDirectory() as tmp:
         log_prefix = Path(tmp) / "truth"
-        proc, port = start_server(log_prefix, server_procs)
+        proc, port = start_server(log_prefix, None, server_procs)
         try:
             wall_anchor = time.time_ns()
             result = await run_pool(

@@ -125,10 +125,13 @@ async def run_conventional(port: int, streams: int, requests: int, scenario: str
     return out
 
 
-def start_server(log_prefix: Path, cpu: int | None) -> tuple[subprocess.Popen[str], int]:
+def start_server(
+    log_prefix: Path, cpu: int | None, procs: int = 1
+) -> tuple[subprocess.Popen[str], int]:
+    """The scripted server logging its chunk times (pinned to `cpu` when given)."""
     prefix = ["taskset", "-c", str(cpu)] if cpu is not None else []
     proc = subprocess.Popen(
-        [*prefix, sys.executable, str(SERVER), "--log", str(log_prefix)],
+        [*prefix, sys.executable, str(SERVER), "--log", str(log_prefix), "--procs", str(procs)],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert proc.stdout is not None
