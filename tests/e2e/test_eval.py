@@ -215,6 +215,7 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
         (["eval", "custom", "--base-url", "http://127.0.0.1:9/v1"], "needs --data FILE"),
         (["eval", "gsm8k", "--data", str(tmp_path / "nope")], "no such file"),
         (["eval", "gsm8k", "--samples", "0", "--data", str(tmp_path)], "--samples"),
+        (["eval", "gsm8k", "mmlu", "--data", __file__], "serves one task"),
     ]:
         proc = bench(*args, "-o", str(tmp_path / "out"))
         assert proc.returncode == 2, proc.stderr
@@ -279,3 +280,40 @@ def test_letter_logprobs_method_is_probed_then_scored(
     items = read_items(sidecar(open_run(envelope), ITEMS_SUFFIX).read_bytes())
     assert all(it.detail and "letter_logprobs" in it.detail for it in items)
     assert bench("verify", str(envelope)).returncode == 0
+
+
+def test_ctrl_c_seals_the_answered_items_as_interrupted(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import time
+
+    from tests.support.cli import start_bench
+
+    data = tmp_path / "mine.jsonl"
+    data.write_text("".join(json.dumps({"prompt": f"q{i}", "answer": "tok"}) + "\n"
+                            for i in range(200)))  # fmt: skip
+    out = tmp_path / "corpus"
+    run = start_bench("eval", "custom", "--data", str(data), "--base-url",
+                      scripted_server.base_url, "--model", "ttft_ms=5;itl_ms=20;tokens=10",
+                      "--concurrency", "2", "--scorer", "contains", "-o", str(out))  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            sidecars = list(out.glob(f"*{ITEMS_SUFFIX}")) if out.exists() else []
+            if sidecars and len(sidecars[0].read_bytes().splitlines()) >= 4:
+                break
+            time.sleep(0.05)
+        os.kill(run.pid, signal.SIGINT)
+        _, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 130, err
+    [path] = envelope_paths(out)
+    p = verify_file(path, keys.trusted_keys()).predicate
+    assert isinstance(p, EvalPredicate)
+    assert p.status == "interrupted"
+    assert "interrupted by the user (Ctrl-C)" in p.validity.reasons
+    assert 4 <= p.metrics.samples < 200
+    assert p.task.items == 200

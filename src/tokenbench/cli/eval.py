@@ -11,7 +11,13 @@ from typing import Any
 from rich.console import Console
 
 from tokenbench.cli.output import stdout_console
-from tokenbench.cli.run import API_KEY_ENVS, RichProgress, run_async
+from tokenbench.cli.run import (
+    API_KEY_ENVS,
+    EXIT_INTERRUPTED,
+    RichProgress,
+    run_async,
+    with_sigint,
+)
 from tokenbench.engines.target import TargetSpec
 from tokenbench.envelope.schema import EvalPredicate
 from tokenbench.errors import ConfigError
@@ -19,6 +25,7 @@ from tokenbench.evals.data import DataSource
 from tokenbench.evals.runner import EvalSettings, run_eval
 from tokenbench.evals.sandbox import SandboxLimits
 from tokenbench.evals.task import get_task
+from tokenbench.loadgen.control import RunControl
 from tokenbench.records import ItemRecord
 
 TASK_NAMES = ("gsm8k", "humaneval", "mmlu", "arc-challenge", "arc-easy", "truthfulqa-mc1",
@@ -130,9 +137,15 @@ def _settings(args: argparse.Namespace) -> EvalSettings:
 def handle(args: argparse.Namespace) -> int:
     settings = _settings(args)
     progress = EvalRichProgress(Console(stderr=True, highlight=False))
+    holder: dict[str, RunControl] = {}
+
+    async def main() -> list[Path]:
+        control = holder["control"] = RunControl()
+        return await with_sigint(run_eval(settings, progress, control), progress, control)
+
     try:
-        paths = run_async(lambda: run_eval(settings, progress))
+        paths = run_async(main)
     finally:
         progress.close()
     stdout_console().print(f"{len(paths)} eval envelopes written to {settings.output}")
-    return 0
+    return EXIT_INTERRUPTED if holder["control"].status == "interrupted" else 0

@@ -443,12 +443,9 @@ EXIT_PARTIAL = 4  # the server became unreachable: what was measured is kept, ma
 EXIT_INTERRUPTED = 130
 
 
-async def _run_with_signals(
-    settings: RunSettings,
-    progress: RichProgress,
-    control: RunControl,
-    search: RateSearch | None = None,
-) -> list[Path]:
+async def with_sigint(
+    work: Coroutine[Any, Any, T], progress: RichProgress, control: RunControl
+) -> T:
     """Ctrl-C once: stop starting requests, let in-flight ones drain, write the envelope marked
     `interrupted`. Ctrl-C twice: exit 130 at once (records already on disk stay intact; an
     embedded llama-server dies with us)."""
@@ -470,7 +467,7 @@ async def _run_with_signals(
     with contextlib.suppress(NotImplementedError, RuntimeError):  # non-Unix loops
         loop.add_signal_handler(signal.SIGINT, on_sigint)
     try:
-        return await run_sweep(settings, progress, control=control, search=search)
+        return await work
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
@@ -491,7 +488,10 @@ def handle(args: argparse.Namespace) -> int:
 
     async def main() -> list[Path]:
         holder["control"] = RunControl()
-        return await _run_with_signals(settings, progress, holder["control"], search)
+        control = holder["control"]
+        return await with_sigint(
+            run_sweep(settings, progress, control=control, search=search), progress, control
+        )
 
     try:
         paths = run_async(main)

@@ -47,6 +47,7 @@ from tokenbench.evals.data import DataSource
 from tokenbench.evals.humaneval import HumanEval
 from tokenbench.evals.sandbox import SandboxLimits
 from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, get_task
+from tokenbench.loadgen.control import RunControl
 from tokenbench.metrics.quality import summarize_eval
 from tokenbench.records import ItemRecord, RequestRecord, read_items
 from tokenbench.workloads.prompt import prompt_id
@@ -104,6 +105,12 @@ def prepare(settings: EvalSettings) -> list[_Prepared]:
         raise ConfigError("--limit must be at least 1")
     if not settings.tasks:
         raise ConfigError("name at least one task, e.g. `bench eval gsm8k`")
+    root = settings.data.root
+    if root is not None and root.is_file() and len(set(settings.tasks)) > 1:
+        raise ConfigError(
+            f"--data {root} is one file, which serves one task; pass a directory laid out like "
+            "../shared/datasets for several, or run the tasks one at a time"
+        )
     if settings.method not in METHODS:
         raise ConfigError(f"--method {settings.method!r}: choose one of {', '.join(METHODS)}")
     out = []
@@ -143,8 +150,13 @@ def _ctx_per_slot(prepared: list[_Prepared], model: ResolvedModel) -> int:
     return min(need, context) if context else need
 
 
-async def run_eval(settings: EvalSettings, progress: EvalProgress) -> list[Path]:
-    """Run every task; one signed envelope per task. Returns their paths."""
+async def run_eval(
+    settings: EvalSettings, progress: EvalProgress, control: RunControl | None = None
+) -> list[Path]:
+    """Run every task; one signed envelope per task. Returns their paths. Once `control` is
+    stopped (Ctrl-C), no new item starts; the task in progress is sealed `interrupted` with
+    what was answered, and later tasks are skipped."""
+    control = control or RunControl()
     prepared = prepare(settings)
     signer = keys.Signer(settings.sign, progress.note)
     async with contextlib.AsyncExitStack() as stack:
@@ -162,10 +174,12 @@ async def run_eval(settings: EvalSettings, progress: EvalProgress) -> list[Path]
         written = []
         for prep in prepared:
             path, predicate = await _run_task(
-                prep, settings, target, hardware, eval_id, signer, progress
+                prep, settings, target, hardware, eval_id, signer, progress, control
             )
             written.append(path)
             progress.task_finished(path, predicate)
+            if control.stop.is_set():
+                break
         return written
 
 
@@ -224,6 +238,7 @@ async def _run_task(
     eval_id: str,
     signer: keys.Signer,
     progress: EvalProgress,
+    control: RunControl,
 ) -> tuple[Path, EvalPredicate]:
     task, data = prep.task, prep.data
     run_id = new_ulid()
@@ -285,7 +300,7 @@ async def _run_task(
     with items_path.open("ab") as sink:
 
         async def worker(slot: int) -> None:
-            while not queue.empty():
+            while not queue.empty() and not control.stop.is_set():
                 index = queue.get_nowait()
                 item, sample = work[index]
                 answer = await _ask(item, sample, index, slot, prep, settings, target, anchor_ns)
@@ -318,7 +333,7 @@ async def _run_task(
     metrics = summarize_eval(
         items, task.variants, task.primary, task.instruction_details, settings.samples
     )
-    reasons = []
+    reasons = [control.reason] if control.reason else []
     if metrics.errors:
         reasons.append(f"{metrics.errors} of {metrics.samples} requests failed (scored wrong)")
     comparability = EvalComparability(
@@ -344,7 +359,7 @@ async def _run_task(
     predicate = EvalPredicate(
         run_id=run_id,
         eval_id=eval_id,
-        status="complete",
+        status=control.status,
         validity=Validity(valid=not reasons, reasons=reasons),
         task=task_info,
         parameters=parameters,
