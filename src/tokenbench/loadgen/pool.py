@@ -256,10 +256,14 @@ async def _coordinate(
     start_at = time.time_ns() + int(START_MARGIN_S * 1e9)
     for i, (handle, share) in enumerate(zip(handles, shares, strict=True)):
         bodies, ids = share_prompts(share, job.bodies, job.prompt_ids)
-        await handle.call("start", WorkerJob(
+        worker_job = WorkerJob(
             i, job.base_url, job.api_key, job.api, bodies, ids, job.timeout_s, job.retries,
             job.idle_timeout_s, share, job.wall_anchor_ns, start_at, reports[i].clock_offset_ns,
-        ))  # fmt: skip
+        )  # fmt: skip
+        try:
+            await handle.call("start", worker_job)
+        except WorkerLost as exc:
+            raise EngineError(f"worker {i} did not start: {exc}") from None
 
     seen: list[set[int]] = [set() for _ in handles]
     live = set(range(len(handles)))
