@@ -180,7 +180,8 @@ def test_find_max_rate_finds_a_known_capacity(
     best, low, high = (float(g) for g in found.groups())
     assert low == best
     assert high / low - 1 <= 0.1 + 1e-9  # the bracket is within the search tolerance
-    assert 30 <= best <= 50, proc.stderr
+    # the true limit is 40-42 req/s; a busy 2-core box makes probes fail early, never late
+    assert 25 <= best <= 50, (proc.stdout, proc.stderr)
 
 
 def test_engine_compare_suite_prints_the_engine_table(
