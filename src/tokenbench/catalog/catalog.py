@@ -65,6 +65,10 @@ class CatalogModel(_Strict):
     def names(self) -> set[str]:
         return {self.id.lower(), self.name.lower(), *(a.lower() for a in self.aliases)}
 
+    def is_(self, model_id: str) -> bool:
+        """Whether a served or bundled model id names this model (id, name or an alias)."""
+        return model_id.lower() in self.names
+
 
 class Catalog(_Strict):
     model: list[CatalogModel]
@@ -77,8 +81,7 @@ class Catalog(_Strict):
 
     def find(self, name: str) -> CatalogModel | None:
         """By id, name or alias (case-insensitive); None when not catalogued."""
-        key = name.lower()
-        return next((m for m in self.model if key in m.names), None)
+        return next((m for m in self.model if m.is_(name)), None)
 
 
 def load_catalog(path: Path | None = None) -> Catalog:

@@ -67,42 +67,26 @@ class Recommendation:
     excluded: list[tuple[CatalogModel, str]]
 
 
-def _is(model: CatalogModel, model_id: str) -> bool:
-    return model_id.lower() in model.names
-
-
 def _measured(corpus: Corpus | None, model: CatalogModel, task: str) -> Accuracy | None:
     """The latest eval of this model on this task in the corpus, if any."""
     if corpus is None:
         return None
-    found = [
-        e
-        for e in corpus.evals
-        if e.predicate.task.name == task and _is(model, e.predicate.target.model.model_id)
-    ]
-    if not found:
+    latest = corpus.latest_eval(task, lambda e: model.is_(e.predicate.target.model.model_id))
+    if latest is None:
         return None
-    latest = max(found, key=lambda e: e.predicate.timing.started_at)
     return latest.predicate.metrics.scores[latest.predicate.task.primary]
 
 
 def _speed(corpus: Corpus | None, model: CatalogModel) -> str | None:
     if corpus is None:
         return None
-    runs = [
-        r
-        for r in corpus.runs
-        if _is(model, r.predicate.target.model.model_id) and r.predicate.validity.valid
-    ]
-    best = max(runs, key=lambda r: r.predicate.metrics.output_throughput_tok_per_s or 0.0,
-               default=None)  # fmt: skip
+    best = corpus.fastest_run(lambda r: model.is_(r.predicate.target.model.model_id))
     if best is None:
         return None
-    m = best.predicate.metrics
-    ttft = f", TTFT p50 {m.ttft_ms.p50:,.0f} ms" if m.ttft_ms else ""
-    tput = m.output_throughput_tok_per_s or 0.0
-    return (f"{tput:,.1f} output tok/s at concurrency {best.predicate.parameters.load.concurrency}"
-            f"{ttft} on {best.predicate.hardware.label}")  # fmt: skip
+    p = best.predicate
+    ttft = f", TTFT p50 {p.metrics.ttft_ms.p50:,.0f} ms" if p.metrics.ttft_ms else ""
+    tput = p.metrics.output_throughput_tok_per_s or 0.0
+    return f"{tput:,.1f} output tok/s at {p.parameters.load.label}{ttft} on {p.hardware.label}"
 
 
 def recommend(catalog: Catalog, req: Requirements, corpus: Corpus | None = None) -> Recommendation:

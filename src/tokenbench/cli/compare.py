@@ -70,7 +70,7 @@ def handle(args: argparse.Namespace) -> int:
         sys.stdout.write(
             render_html(
                 sections(result),
-                len(corpus.runs) + len(corpus.evals),
+                corpus.loaded,
                 len(corpus.skipped),
                 result.quality,
             )

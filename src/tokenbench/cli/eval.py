@@ -24,12 +24,9 @@ from tokenbench.errors import ConfigError
 from tokenbench.evals.data import DataSource
 from tokenbench.evals.runner import EvalSettings, run_eval
 from tokenbench.evals.sandbox import SandboxLimits
-from tokenbench.evals.task import get_task
+from tokenbench.evals.task import get_task, task_names
 from tokenbench.loadgen.control import RunControl
 from tokenbench.records import ItemRecord
-
-TASK_NAMES = ("gsm8k", "humaneval", "mmlu", "arc-challenge", "arc-easy", "truthfulqa-mc1",
-              "ifeval", "custom")  # fmt: skip
 
 
 def add_parser(sub: Any) -> None:
@@ -37,7 +34,7 @@ def add_parser(sub: Any) -> None:
         "eval",
         help="measure quality (accuracy) on standard tasks or your own data",
         description="Ask every item of each task through the chat endpoint, score the answers, "
-        "and write one signed envelope per task. Tasks: " + ", ".join(TASK_NAMES) + ".",
+        "and write one signed envelope per task. Tasks: " + ", ".join(task_names()) + ".",
     )
     p.add_argument("tasks", nargs="+", metavar="TASK", help="task names, e.g. gsm8k mmlu")
     p.add_argument("--model", help="bundled model name, path to a .gguf, or a remote served name")

@@ -38,11 +38,9 @@ def measured_scores(corpus: Corpus | None, model: CatalogModel) -> dict[str, dic
     if corpus is None:
         return out
     for bench, task in EVAL_TASKS.items():
-        evals = [e for e in corpus.evals if e.predicate.task.name == task
-                 and e.predicate.target.model.model_id.lower() in model.names]  # fmt: skip
-        if not evals:
+        latest = corpus.latest_eval(task, lambda e: model.is_(e.predicate.target.model.model_id))
+        if latest is None:
             continue
-        latest = max(evals, key=lambda e: e.predicate.timing.started_at)
         p = latest.predicate
         acc = p.metrics.scores[p.task.primary]
         out[bench] = {"accuracy": acc.model_dump(), "task": task, "variant": p.task.primary,

@@ -35,9 +35,7 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError("no valid envelope to report on; see `bench summary` for why")
     result = compare(corpus, force=args.force)
     parts = sections(result)
-    page = render_html(
-        parts, len(corpus.runs) + len(corpus.evals), len(corpus.skipped), result.quality
-    )
+    page = render_html(parts, corpus.loaded, len(corpus.skipped), result.quality)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(page, encoding="utf-8")
     console = Console(stderr=True, highlight=False)

@@ -17,6 +17,7 @@ from tokenbench.compare.metrics_registry import (
 from tokenbench.compare.pareto import pareto_front
 from tokenbench.compare.quality import QualityComparison, compare_quality
 from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
+from tokenbench.envelope.schema import load_label
 from tokenbench.errors import ConfigError
 from tokenbench.metrics.bootstrap import RelativeDifference, bootstrap_relative_difference
 from tokenbench.pricing.selfhost import SelfHostPricing
@@ -43,13 +44,6 @@ def run_label(run: LoadedRun | LoadedEval, by: str) -> str:
     if by == "quant":
         return p.target.model.quant or "unknown"
     return f"{p.hardware.label} [{p.hardware.fingerprint[:8]}]"
-
-
-def load_label(concurrency: int, rate_rps: float | None, long: bool = False) -> str:
-    """A load point: "4" / "concurrency 4" (closed loop) or "2/s" / "2 req/s" (open loop)."""
-    if rate_rps is not None:
-        return f"{rate_rps:g} req/s" if long else f"{rate_rps:g}/s"
-    return f"concurrency {concurrency}" if long else str(concurrency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,4 +256,13 @@ def compare(
     return result
 
 
-__all__ = ["BY", "DEFAULT_PARETO", "Comparison", "Pair", "RunRow", "all_metrics", "compare"]
+__all__ = [
+    "BY",
+    "DEFAULT_PARETO",
+    "Comparison",
+    "Pair",
+    "RunRow",
+    "all_metrics",
+    "compare",
+    "load_label",
+]

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 from tokenbench.compare.pareto import pareto_front
-from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
+from tokenbench.corpus.loader import Corpus, LoadedEval
 from tokenbench.metrics.quality import Accuracy, PairedDifference, paired_difference
 from tokenbench.pricing.selfhost import SelfHostPricing
 
@@ -48,19 +48,12 @@ class QualityComparison:
     notes: list[str] = field(default_factory=list)
 
 
-def _speed(runs: list[LoadedRun], label_of: dict[str, str], label: str) -> tuple[float, str] | None:
-    best: tuple[float, str] | None = None
-    for r in runs:
-        if label_of[str(r.path)] != label or not r.predicate.validity.valid:
-            continue
-        t = r.predicate.metrics.output_throughput_tok_per_s
-        if t is None:
-            continue
-        load = r.predicate.parameters.load
-        where = f"{load.rate_rps:g} req/s" if load.rate_rps else f"concurrency {load.concurrency}"
-        if best is None or t > best[0]:
-            best = (t, where)
-    return best
+def _speed(corpus: Corpus, label_of: dict[str, str], label: str) -> tuple[float, str] | None:
+    best = corpus.fastest_run(lambda r: label_of[str(r.path)] == label)
+    if best is None:
+        return None
+    p = best.predicate
+    return p.metrics.output_throughput_tok_per_s or 0.0, p.parameters.load.label
 
 
 def _usd(pricing: SelfHostPricing | None, tok_per_s: float | None) -> float | None:
@@ -109,7 +102,7 @@ def compare_quality(
         rows = []
         for label in labels:
             p = evals[label].predicate
-            speed = _speed(corpus.runs, label_run, label)
+            speed = _speed(corpus, label_run, label)
             if speed is None and p.metrics.output_throughput_tok_per_s is not None:
                 # no run envelope for this model: the eval's own requests are the speed evidence
                 speed = (

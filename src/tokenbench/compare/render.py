@@ -10,10 +10,11 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from tokenbench.compare.comparison import Comparison, Pair, RunRow, load_label
+from tokenbench.compare.comparison import Comparison, Pair, RunRow
 from tokenbench.compare.metrics_registry import CompareMetric, all_metrics, get_metric
 from tokenbench.compare.quality_render import quality_dict, quality_markdown, render_quality_rich
 from tokenbench.compare.summary import SummaryRow, SummaryTable
+from tokenbench.envelope.schema import load_label
 
 DASH = "—"
 _NO_WRAP = ("Model", "Engine", "Hardware", "Key", "Run ID")

@@ -146,5 +146,4 @@ def summary_table(corpus: Corpus) -> SummaryTable:
         )
     )
     skipped = [(str(p), why) for p, why in corpus.skipped]
-    count = len(corpus.runs) + len(corpus.evals)
-    return SummaryTable(rows, count, skipped, len(corpus.suites), _mismatches(corpus))
+    return SummaryTable(rows, corpus.loaded, skipped, len(corpus.suites), _mismatches(corpus))

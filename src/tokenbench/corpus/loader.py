@@ -8,6 +8,7 @@ marked unsigned.
 from __future__ import annotations
 
 import glob
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,23 @@ class Corpus:
     @property
     def suites(self) -> set[str]:
         return {r.predicate.parameters.suite.name for r in self.runs}
+
+    @property
+    def loaded(self) -> int:
+        """Envelopes loaded, runs and evals."""
+        return len(self.runs) + len(self.evals)
+
+    def latest_eval(self, task: str, keep: Callable[[LoadedEval], bool]) -> LoadedEval | None:
+        """The most recently started eval of `task` among those `keep` accepts."""
+        found = [e for e in self.evals if e.predicate.task.name == task and keep(e)]
+        return max(found, key=lambda e: e.predicate.timing.started_at, default=None)
+
+    def fastest_run(self, keep: Callable[[LoadedRun], bool]) -> LoadedRun | None:
+        """The valid run with the highest output throughput among those `keep` accepts."""
+        found = [r for r in self.runs if r.predicate.validity.valid and keep(r)
+                 and r.predicate.metrics.output_throughput_tok_per_s is not None]  # fmt: skip
+        return max(found, key=lambda r: r.predicate.metrics.output_throughput_tok_per_s or 0.0,
+                   default=None)  # fmt: skip
 
 
 def _is_envelope_name(path: Path) -> bool:

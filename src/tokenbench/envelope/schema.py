@@ -122,6 +122,13 @@ class WorkloadInfo(_Strict):
     notes: list[str] = Field(default_factory=list)
 
 
+def load_label(concurrency: int, rate_rps: float | None, long: bool = False) -> str:
+    """A load point: "4" / "concurrency 4" (closed loop) or "2/s" / "2 req/s" (open loop)."""
+    if rate_rps is not None:
+        return f"{rate_rps:g} req/s" if long else f"{rate_rps:g}/s"
+    return f"concurrency {concurrency}" if long else str(concurrency)
+
+
 class LoadInfo(_Strict):
     mode: Literal["closed_loop", "open_loop"] = "closed_loop"
     concurrency: int  # closed loop: in flight at once; open loop: the cap
@@ -134,6 +141,10 @@ class LoadInfo(_Strict):
     timeout_s: float
     workers: int = 1
     seed: int
+
+    @property
+    def label(self) -> str:
+        return load_label(self.concurrency, self.rate_rps, long=True)
 
 
 class Parameters(_Strict):

@@ -81,13 +81,23 @@ def task(name: str) -> Callable[[type[Task]], type[Task]]:
     return register
 
 
-def get_task(name: str) -> Task:
-    from tokenbench.evals import choice, custom, gsm8k, humaneval, ifeval  # noqa: F401  (register)
+def _register_all() -> None:
+    """Import the task modules: each registers its tasks when imported. Imported here, not at
+    the top, because they import this module."""
+    from tokenbench.evals import choice, custom, gsm8k, humaneval, ifeval  # noqa: F401
 
+
+def get_task(name: str) -> Task:
+    _register_all()
     try:
         return TASKS[name]()
     except KeyError:
         raise unknown_name("task", name, TASKS) from None
+
+
+def task_names() -> list[str]:
+    _register_all()
+    return sorted(TASKS)
 
 
 def limited(items: list[EvalItem], limit: int | None) -> list[EvalItem]:

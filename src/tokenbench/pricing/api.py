@@ -95,26 +95,19 @@ def api_rate(provider: str, model: str) -> ApiRate:
     except LookupError:
         raise _unknown(f"{provider} model", model, [m.id for m in found.models]) from None
 
-    def per_mtok(**usage: int) -> tuple[Decimal, Any]:
-        calc = calc_price(Usage(**usage), model, provider_id=provider)
-        return calc.input_price, calc
+    def per_mtok(price: Decimal) -> Decimal:
+        return (price * MILLION / _PROBE_TOKENS).normalize()
 
     n = _PROBE_TOKENS
-    input_price, calc = per_mtok(input_tokens=n)
-    output = calc_price(Usage(output_tokens=n), model, provider_id=provider).output_price
-    cached_calc = calc_price(
-        Usage(input_tokens=n, cache_read_tokens=n), model, provider_id=provider
-    )
+    calc = calc_price(Usage(input_tokens=n, output_tokens=n), model, provider_id=provider)
+    cached = calc_price(Usage(input_tokens=n, cache_read_tokens=n), model, provider_id=provider)
     has_cache_price = getattr(calc.model_price, "cache_read_mtok", None) is not None
-    scale = MILLION / n
     return ApiRate(
         provider=provider,
         model=calc.model.id,
-        input_usd_per_mtok=(input_price * scale).normalize(),
-        output_usd_per_mtok=(output * scale).normalize(),
-        cached_input_usd_per_mtok=(cached_calc.input_price * scale).normalize()
-        if has_cache_price
-        else None,
+        input_usd_per_mtok=per_mtok(calc.input_price),
+        output_usd_per_mtok=per_mtok(calc.output_price),
+        cached_input_usd_per_mtok=per_mtok(cached.input_price) if has_cache_price else None,
         source=source_label(),
         data_date=data_date(),
         tiered=any(type(v).__name__ == "TieredPrices" for v in vars(calc.model_price).values()),

@@ -71,16 +71,13 @@ def cost_view(
                 else None
             )
             at_mix.append(ApiAtMix(rate, share_price, run_mix, even))
-        load = p.parameters.load
         view.rows.append(
             CostRow(
                 path=str(run.path),
                 model_id=p.target.model.model_id,
                 engine=p.target.engine.label,
                 hardware=p.hardware.label,
-                load=f"{load.rate_rps:g} req/s"
-                if load.rate_rps
-                else f"concurrency {load.concurrency}",
+                load=p.parameters.load.label,
                 valid=p.validity.valid,
                 self_host=cost,
                 apis=at_mix,
