@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ import orjson
 import pytest
 
 from tests.conftest import ScriptedServer
-from tests.support.cli import bench
+from tests.support.cli import bench, start_bench
 from tests.support.datasets import SHARED_DATASETS, requires_shared
 from tests.support.envelopes import envelope_paths, open_run, sidecar
 from tokenbench.envelope import keys
@@ -231,7 +234,6 @@ def test_items_sidecar_never_holds_the_api_key(
     data.write_text('{"prompt": "a", "answer": "b"}\n')
     out = tmp_path / "corpus"
     secret = "sk-very-secret-eval-key"
-    import os
 
     env = {**os.environ, "OPENAI_API_KEY": secret}
     proc = bench("eval", "custom", "--data", str(data), "--base-url", scripted_server.base_url,
@@ -285,11 +287,6 @@ def test_letter_logprobs_method_is_probed_then_scored(
 def test_ctrl_c_seals_the_answered_items_as_interrupted(
     scripted_server: ScriptedServer, tmp_path: Path
 ) -> None:
-    import os
-    import signal
-    import time
-
-    from tests.support.cli import start_bench
 
     data = tmp_path / "mine.jsonl"
     data.write_text("".join(json.dumps({"prompt": f"q{i}", "answer": "tok"}) + "\n"
