@@ -315,7 +315,12 @@ async def _coordinate(
                 samples += [(RequestRecord.from_dict(orjson.loads(r)), [t])
                             for r, t in st.get("samples", [])]  # fmt: skip
         waiting = live - finished
-        if not go_sent and waiting and all(statuses.get(i, {}).get("warm") for i in waiting):
+        if (
+            not go_sent
+            and not control.stop.is_set()
+            and waiting
+            and all(statuses.get(i, {}).get("warm") for i in waiting)
+        ):
             go_at = time.time_ns() + int(GO_MARGIN_S * 1e9)
             for i in sorted(waiting):
                 with contextlib.suppress(WorkerLost):

@@ -11,11 +11,12 @@ what it had not yet handed over.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +94,7 @@ class WorkerRuntime:
         self._go_at_ns = self._anchor_mono + (
             at_coordinator_wall_ns - job.coordinator_anchor_wall_ns
         )
-        loop.call_soon_threadsafe(go.set)
+        self._post(loop, go.set)
 
     def drain(self) -> bytes:
         with self._lock:
@@ -103,7 +104,14 @@ class WorkerRuntime:
     def stop(self) -> None:
         loop, control = self._loop, self._control
         if loop is not None and control is not None:
-            loop.call_soon_threadsafe(control.interrupt)
+            self._post(loop, control.interrupt)
+
+    @staticmethod
+    def _post(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
+        # The worker's loop may have ended between the coordinator's last status poll and
+        # this call (a stopped run finishes quickly); a late go or stop then has nothing to do.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(callback)
 
     def status(self) -> dict[str, Any]:
         s = self._state
