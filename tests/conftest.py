@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -34,8 +35,6 @@ class ScriptedServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def log_entries(self) -> list[dict[str, object]]:
-        import json
-
         out = []
         for path in self.log_prefix.parent.glob(self.log_prefix.name + ".*"):
             out += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -4,17 +4,21 @@ bad-input paths (one line, non-zero exit, nothing written)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ScriptedServer
 from tests.support.cli import bench
-from tests.support.envelopes import envelope_paths, open_run, prompt_ids, records
+from tests.support.envelopes import envelope_paths, open_run, prompt_ids, records, sidecar
 from tokenbench.envelope import keys
+from tokenbench.envelope.schema import PROMPTS_SUFFIX
 from tokenbench.envelope.verify import verify_file
 
 
@@ -180,9 +184,6 @@ def test_server_4xx_on_first_request_shows_its_message(
 def test_api_key_is_sent_but_never_written(
     scripted_server: ScriptedServer, tmp_path: Path, route: str
 ) -> None:
-    import hashlib
-    import os
-
     canary = "sk-canary-5f1e2d3c4b5a"
     env = {k: v for k, v in os.environ.items() if k not in ("TOKENBENCH_API_KEY", "OPENAI_API_KEY")}
     base = scripted_server.base_url
@@ -224,8 +225,6 @@ def test_api_key_is_sent_but_never_written(
 def test_duration_bounds_the_measured_phase(
     scripted_server: ScriptedServer, tmp_path: Path
 ) -> None:
-    import time
-
     t0 = time.monotonic()
     proc = run_chatbot(
         scripted_server,
@@ -293,9 +292,6 @@ def test_suites_lists_builtins_and_bundled_models() -> None:
 def test_prompt_texts_only_when_asked(
     scripted_server: ScriptedServer, tmp_path: Path, store: bool
 ) -> None:
-    from tests.support.envelopes import sidecar
-    from tokenbench.envelope.schema import PROMPTS_SUFFIX
-
     flags = ["--store-prompts"] if store else []
     proc = run_chatbot(scripted_server, "--model", "ttft_ms=1;itl_ms=1", "--concurrency", "1",
                        "--requests", "2", "--output", str(tmp_path), *flags)  # fmt: skip
@@ -307,8 +303,6 @@ def test_prompt_texts_only_when_asked(
     assert all(("text" in p) is store for p in manifest)
     raw = records(opened)
     if store:  # the stored text is the one each request's digest names
-        import hashlib
-
         by_id = {p["prompt_id"]: p["text"] for p in manifest}
         assert all(hashlib.sha256(by_id[r.prompt_id].encode()).hexdigest()[:16] == r.prompt_id
                    for r in raw)  # fmt: skip

@@ -3,6 +3,7 @@ points) against the scripted server; the report is opened in a real headless Chr
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -13,6 +14,9 @@ import pytest
 
 from tests.conftest import ScriptedServer
 from tests.support.cli import bench
+from tests.support.envelopes import envelope_paths
+from tokenbench.envelope import dsse, keys
+from tokenbench.envelope.canonical import canonical
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -83,12 +87,6 @@ def test_compare_formats_and_selection(corpus: Path) -> None:
 
 
 def test_incomparable_runs_are_refused_unless_forced(corpus: Path, tmp_path: Path) -> None:
-    import base64
-
-    from tests.support.envelopes import envelope_paths
-    from tokenbench.envelope import dsse, keys
-    from tokenbench.envelope.canonical import canonical
-
     # One run claims other hardware: comparing by model must refuse, naming the field.
     victim = envelope_paths(corpus / "slow")[0]
     doc = json.loads(victim.read_text())

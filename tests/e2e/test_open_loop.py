@@ -3,7 +3,10 @@ so a server (or cap) that falls behind shows up as schedule lag instead of vanis
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +16,9 @@ from tests.conftest import ScriptedServer
 from tests.support.cli import bench
 from tests.support.envelopes import envelope_paths, open_run, records
 from tests.support.installed import installed
+from tokenbench.envelope import keys
+from tokenbench.envelope.verify import verify_file
+from tokenbench.workloads.sharegpt import sharegpt_prompts
 
 CHAT = "llm.inference.chatbot-short"
 
@@ -70,8 +76,6 @@ def test_rate_flags_are_checked(tmp_path: Path) -> None:
 
 
 def test_benchmark_on_your_own_prompts(scripted_server: ScriptedServer, tmp_path: Path) -> None:
-    import json
-
     data = tmp_path / "mine.jsonl"
     data.write_text(
         json.dumps({"prompt": "one two three"}) + "\n\n"
@@ -124,9 +128,6 @@ def test_a_bad_prompts_line_names_its_number(
 
 
 def test_slo_goodput_and_attainment(scripted_server: ScriptedServer, tmp_path: Path) -> None:
-    from tokenbench.envelope import keys
-    from tokenbench.envelope.verify import verify_file
-
     # TTFT ~20 ms for every request: a 10 ms limit is missed, a 200 ms one met.
     for name, limit in (("tight", "10"), ("loose", "200")):
         proc = bench("run", CHAT, "--base-url", scripted_server.base_url, "--model",
@@ -171,8 +172,6 @@ def test_find_max_rate_finds_a_known_capacity(
     assert "highest rate meeting the SLO" in proc.stdout
     rates = [p.predicate.parameters.load.rate_rps for p in map(open_run, envelope_paths(tmp_path))]
     assert len(rates) >= 4  # every probe is a recorded envelope
-    import re
-
     found = re.search(
         r"meeting the SLO: ([\d.]+) req/s \(bracket \[([\d.]+), ([\d.]+)\)", proc.stdout
     )
@@ -207,10 +206,6 @@ def test_engine_compare_suite_prints_the_engine_table(
 def test_sharegpt_suite_uses_the_replies_lengths(
     scripted_server: ScriptedServer, tmp_path: Path
 ) -> None:
-    import asyncio
-
-    from tokenbench.workloads.sharegpt import sharegpt_prompts
-
     proc = bench("run", "llm.inference.sharegpt", "--base-url", scripted_server.base_url,
                  "--model", "ttft_ms=1;itl_ms=0;tokens=5000", "--sweep", "2", "--requests", "6",
                  "--warmup", "0", "--seed", "3", "--output", str(tmp_path))  # fmt: skip
@@ -251,9 +246,6 @@ def test_token_counts_are_reconciled(
 
 
 def test_warmup_and_cooldown_by_time(scripted_server: ScriptedServer, tmp_path: Path) -> None:
-    from tokenbench.envelope import keys
-    from tokenbench.envelope.verify import verify_file
-
     proc = bench("run", CHAT, "--base-url", scripted_server.base_url, "--model",
                  "ttft_ms=20;itl_ms=1;tokens=4", "--concurrency", "2", "--requests", "10000",
                  "--warmup-duration", "0.5", "--duration", "1.5", "--cooldown", "0.5",

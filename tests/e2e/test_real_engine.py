@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -171,8 +172,6 @@ def test_ctrl_c_stops_the_embedded_server(tmp_path: Path) -> None:
         text=True,
     )
     # Wait until the server is up and requests are flowing (the raw file has a record).
-    import time
-
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not any(
         p.stat().st_size for p in tmp_path.glob("*.records.jsonl")

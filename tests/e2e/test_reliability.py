@@ -3,6 +3,7 @@ breaks something (docs/reliability.md lists them)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -14,8 +15,13 @@ import pytest
 from tests.conftest import ScriptedServer, start_scripted_server, stop
 from tests.support.cli import bench, start_bench
 from tests.support.envelopes import envelope_paths, open_run, records
+from tokenbench.engines.http import check_url_from_file
 from tokenbench.envelope import keys
 from tokenbench.envelope.verify import verify_file
+from tokenbench.errors import ConfigError
+from tokenbench.loadgen.worker import LoopLagMonitor
+from tokenbench.metrics.summary import summarize
+from tokenbench.metrics.validity import ValidityRules, validity_reasons
 
 CHAT = "llm.inference.chatbot-short"
 
@@ -229,12 +235,6 @@ def test_1gb_envelope_is_refused_before_reading(tmp_path: Path) -> None:
 
 
 def test_loop_lag_monitor_sees_a_blocked_client() -> None:
-    import asyncio
-
-    from tokenbench.loadgen.worker import LoopLagMonitor
-    from tokenbench.metrics.summary import summarize
-    from tokenbench.metrics.validity import ValidityRules, validity_reasons
-
     async def blocked() -> list[float]:
         monitor = LoopLagMonitor(interval_s=0.005)
         stop = asyncio.Event()
@@ -292,9 +292,6 @@ def test_base_url_from_a_file_pointing_inward_is_refused(
 
 
 def test_allow_private_lifts_the_refusal_without_connecting() -> None:
-    from tokenbench.engines.http import check_url_from_file
-    from tokenbench.errors import ConfigError
-
     check_url_from_file("http://169.254.169.254/v1", allow_private=True)
     check_url_from_file("http://127.0.0.1:8000/v1", allow_private=False)  # loopback is fine
     check_url_from_file("https://api.example.com/v1", allow_private=False)

@@ -23,7 +23,7 @@ from tests.support.envelopes import envelope_paths, sidecar
 from tokenbench.envelope import dsse, keys
 from tokenbench.envelope.canonical import canonical
 from tokenbench.envelope.schema import RAW_SUFFIX
-from tokenbench.envelope.verify import open_envelope
+from tokenbench.envelope.verify import MAX_ENVELOPE_BYTES, open_envelope
 
 
 @pytest.fixture
@@ -199,8 +199,6 @@ def test_each_tampering_has_its_own_error(
 
 
 def test_size_cap_is_checked_before_reading(tmp_path: Path) -> None:
-    from tokenbench.envelope.verify import MAX_ENVELOPE_BYTES
-
     big = tmp_path / "big.json"
     with big.open("wb") as f:
         f.truncate(MAX_ENVELOPE_BYTES + 1)

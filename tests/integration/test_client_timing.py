@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 import time
 
 import pytest
@@ -125,8 +126,6 @@ def test_multi_token_chunks_use_usage_total(scripted_server: ScriptedServer) -> 
 
 
 def test_connection_refused_is_a_connect_error() -> None:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # bound, never listening: connection refused

@@ -14,7 +14,7 @@ from tests.support.fake_nvml import FakeNvml
 from tokenbench.energy.meter import open_meter
 from tokenbench.envelope import keys
 from tokenbench.envelope.schema import RunPredicate
-from tokenbench.envelope.verify import verify_file
+from tokenbench.envelope.verify import VerifyError, open_envelope, verify_file
 from tokenbench.loadgen.sweep import RunSettings, run_sweep
 from tokenbench.records import RequestRecord
 from tokenbench.suites import load_suite
@@ -69,8 +69,6 @@ def test_counter_energy_lands_in_the_envelope(
 def test_unsigned_run_is_marked_and_refused_by_verify(
     scripted_server: ScriptedServer, tmp_path: Path
 ) -> None:
-    from tokenbench.envelope.verify import VerifyError, open_envelope
-
     settings = RunSettings(
         suite=load_suite("llm.inference.chatbot-short"),
         output=tmp_path,

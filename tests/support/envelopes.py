@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from tokenbench.envelope import keys
-from tokenbench.envelope.schema import PROMPTS_SUFFIX, RAW_SUFFIX
+from tokenbench.envelope.hardware import fingerprint
+from tokenbench.envelope.io import seal, statement_payload, write_envelope
+from tokenbench.envelope.schema import PROMPTS_SUFFIX, RAW_SUFFIX, RunPredicate
 from tokenbench.envelope.verify import Opened, open_envelope
+from tokenbench.metrics.summary import summarize
 from tokenbench.records import RequestRecord, read_records
 
 
@@ -39,11 +43,6 @@ def prompt_ids(opened: Opened) -> list[str]:
 
 def minimal_statement() -> dict[str, Any]:
     """A valid Statement with made-up content, for parser tests that need to get past the schema."""
-    import socket
-
-    from tokenbench.envelope.hardware import fingerprint
-    from tokenbench.metrics.summary import summarize
-
     hw = fingerprint().model_dump(mode="json")
     assert socket.gethostname() not in json_text(hw)
     return {
@@ -92,10 +91,6 @@ def json_text(obj: Any) -> str:
 def write_run_envelope(folder: Path, records: list[RequestRecord], model_id: str = "m") -> Path:
     """A signed run envelope over hand-made records (the local key), as `bench run` would seal
     it: raw sidecar, metrics summarised from it."""
-    from tokenbench.envelope.io import seal, statement_payload, write_envelope
-    from tokenbench.envelope.schema import RunPredicate
-    from tokenbench.metrics.summary import summarize
-
     folder.mkdir(parents=True, exist_ok=True)
     raw = folder / f"{model_id}__hand__c1{RAW_SUFFIX}"
     raw.write_bytes(b"".join(r.to_json() + b"\n" for r in records))

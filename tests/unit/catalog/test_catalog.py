@@ -10,6 +10,8 @@ from tests.support.installed import installed
 from tokenbench.catalog.catalog import BENCHMARKS, load_catalog
 from tokenbench.catalog.infra import GIB, estimate, kv_bytes_per_sequence, kv_bytes_per_token
 from tokenbench.catalog.recommend import Requirements, recommend
+from tokenbench.engines.gguf import read_metadata
+from tokenbench.engines.models import resolve
 from tokenbench.errors import ConfigError
 
 CATALOG = load_catalog()
@@ -35,9 +37,6 @@ def test_catalog_holds_the_required_models_with_sourced_scores() -> None:
                     reason="bundled models not installed (run `make install`)")  # fmt: skip
 @pytest.mark.parametrize("name", ["smollm2-135m-instruct", "gemma-3-270m"])
 def test_bundled_models_match_their_gguf_headers(name: str) -> None:
-    from tokenbench.engines.gguf import read_metadata
-    from tokenbench.engines.models import resolve
-
     meta = read_metadata(resolve(name).path)
     arch = meta["general.architecture"]
     a = CATALOG.get(name).architecture

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.envelopes import minimal_statement
 from tokenbench.envelope import dsse
 from tokenbench.envelope.verify import VerifyError, check_subjects, open_envelope
 
@@ -79,8 +80,6 @@ def test_hostile_payloads(tmp_path: Path, payload: bytes, code: int, needle: str
 
 
 def _statement_with_subject(name: str) -> bytes:
-    from tests.support.envelopes import minimal_statement
-
     statement = minimal_statement()
     statement["subject"] = [{"name": name, "digest": {"sha256": "0" * 64}}]
     return json.dumps(statement).encode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -122,9 +124,6 @@ def test_hub_rows_are_pinned_written_and_hashed(
 ) -> None:
     """The hub path with a stand-in `datasets` module (no network in tests): the revision is
     passed through, the rows land in the cache as JSONL, and that file is what gets hashed."""
-    import sys
-    import types
-
     calls: list[tuple[Any, ...]] = []
 
     def load_dataset(

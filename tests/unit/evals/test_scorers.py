@@ -8,6 +8,7 @@ import pytest
 
 from tokenbench.errors import ConfigError
 from tokenbench.evals.answers import choice_letter, fenced_code, hash_answer, last_number
+from tokenbench.evals.choice import letter_logprobs
 from tokenbench.evals.humaneval import program
 from tokenbench.evals.ifeval import CHECKERS, follows, sentences
 from tokenbench.evals.task import get_task
@@ -214,8 +215,6 @@ def test_custom_malformed_outputs_are_unparsed() -> None:
 
 
 def test_letter_logprobs_take_the_likeliest_option() -> None:
-    from tokenbench.evals.choice import letter_logprobs
-
     chunks = [{"content": [{"token": "The", "top_logprobs": [
         {"token": "The", "logprob": -0.2}, {"token": " B", "logprob": -1.5},
         {"token": "(A", "logprob": -2.0}, {"token": "B.", "logprob": -1.0},

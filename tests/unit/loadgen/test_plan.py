@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import itertools
+import statistics
 
 import pytest
 
 from tokenbench.errors import ConfigError
-from tokenbench.loadgen.plan import closed_loop_plan, split
+from tokenbench.loadgen.plan import arrival_offsets_ns, closed_loop_plan, open_loop_plan, split
 
 
 def test_plan_puts_warmup_first_and_cycles_prompts() -> None:
@@ -39,8 +40,6 @@ def _gaps_s(offsets: list[int]) -> list[float]:
 
 
 def _mean_cv(gaps: list[float]) -> tuple[float, float]:
-    import statistics
-
     mean = statistics.fmean(gaps)
     return mean, statistics.pstdev(gaps) / mean
 
@@ -52,8 +51,6 @@ def _mean_cv(gaps: list[float]) -> tuple[float, float]:
 def test_arrivals_have_the_right_mean_and_dispersion(
     arrival: str, burstiness: float, cv: float
 ) -> None:
-    from tokenbench.loadgen.plan import arrival_offsets_ns
-
     offsets = arrival_offsets_ns(20_000, 8.0, arrival, burstiness, seed=3)
     mean, measured_cv = _mean_cv(_gaps_s(offsets))
     assert mean == pytest.approx(1 / 8.0, rel=0.03)
@@ -63,8 +60,6 @@ def test_arrivals_have_the_right_mean_and_dispersion(
 
 
 def test_schedule_is_seeded_and_survives_a_split() -> None:
-    from tokenbench.loadgen.plan import arrival_offsets_ns, open_loop_plan
-
     a = arrival_offsets_ns(100, 5.0, "poisson", 1.0, seed=1)
     assert a == arrival_offsets_ns(100, 5.0, "poisson", 1.0, seed=1)
     assert a != arrival_offsets_ns(100, 5.0, "poisson", 1.0, seed=2)
@@ -100,8 +95,6 @@ def test_cooldown_needs_a_duration() -> None:
 
 @pytest.mark.parametrize("workers", [1, 2, 4])
 def test_split_keeps_the_time_bounds_and_the_whole_schedule(workers: int) -> None:
-    from tokenbench.loadgen.plan import open_loop_plan
-
     timed = closed_loop_plan(50, 40, 4, 8, duration_s=5.0, warmup_s=1.0, cooldown_s=1.0)
     for share in split(timed, workers):
         assert (share.duration_s, share.warmup_s, share.cooldown_s) == (5.0, 1.0, 1.0)

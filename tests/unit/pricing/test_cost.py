@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from genai_prices import Usage, calc_price
 
 from tokenbench.errors import ConfigError
 from tokenbench.metrics.summary import summarize
@@ -34,8 +35,6 @@ def test_blended_rate_arithmetic() -> None:
 
 
 def test_api_rate_from_the_bundled_data_matches_its_own_calculator() -> None:
-    from genai_prices import Usage, calc_price
-
     r = api_rate("openai", "gpt-4o-mini")
     assert isinstance(r.input_usd_per_mtok, Decimal)
     big = calc_price(Usage(input_tokens=10**6, output_tokens=10**6), "gpt-4o-mini",
