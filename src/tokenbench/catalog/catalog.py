@@ -34,6 +34,9 @@ class Architecture(_Strict):
     sliding_layers: int | None = None  # layers that keep only the last `sliding_window` tokens
     moe_experts: int | None = None
     moe_active_experts: int | None = None
+    # the token embedding (and output matrix, unless tied to it): int4 AWQ/GPTQ keep it at 16 bits
+    vocab_size: int | None = Field(default=None, gt=0)
+    tied_embeddings: bool = False
     notes: str = ""
 
 

@@ -12,7 +12,14 @@ import orjson
 from rich.table import Table
 
 from tokenbench.catalog.catalog import load_catalog
-from tokenbench.catalog.infra import BYTES_PER_PARAM, GIB, KV_BYTES, USABLE_SHARE, estimate
+from tokenbench.catalog.infra import (
+    GIB,
+    KV_BYTES,
+    QUANTS,
+    USABLE_SHARE,
+    InfraEstimate,
+    estimate,
+)
 from tokenbench.cli.output import stdout_console
 
 
@@ -21,7 +28,10 @@ def add_parser(sub: Any) -> None:
                        description="Weights, KV cache and total memory for a catalogued model "
                        "(see `bench models`); formulas in docs/cost.md.")  # fmt: skip
     p.add_argument("model", help="catalog id, name or alias, e.g. llama-3.1-8b-instruct")
-    p.add_argument("--quant", choices=list(BYTES_PER_PARAM), default="fp16")
+    # no argparse choices: names are case-insensitive (Q4_K_M as `bench run --quant` records it)
+    p.add_argument("--quant", default="fp16", metavar="Q",
+                   help="fp16, bf16, fp8, int8, int4 (AWQ/GPTQ), or a GGUF type such as Q4_K_M; "
+                   f"any case (known: {', '.join(QUANTS)})")  # fmt: skip
     p.add_argument("--kv-dtype", choices=list(KV_BYTES), default="fp16")
     p.add_argument("--context", type=int, help="tokens per sequence (default: the model's)")
     p.add_argument("--concurrency", type=int, default=1, help="sequences held at once")
@@ -30,13 +40,23 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(handler=handle)
 
 
+def _weights_formula(e: InfraEstimate) -> str:
+    params = e.model.params_total_b
+    if not e.embedding_params_16bit:
+        return f"{params:g}B parameters × {e.bits_per_weight:g} bits"
+    embed = e.embedding_params_16bit / 1e9
+    return (f"{params - embed:.4g}B parameters × {e.bits_per_weight:g} bits + {embed:.4g}B "
+            "embedding parameters × 16 bits")  # fmt: skip
+
+
 def handle(args: argparse.Namespace) -> int:
     model = load_catalog(args.catalog).get(args.model)
     e = estimate(model, args.quant, args.context, args.concurrency, args.kv_dtype)
     if args.report == "json":
         doc = {
             "model": model.id, "quant": e.quant, "kv_dtype": e.kv_dtype, "context": e.context,
-            "concurrency": e.concurrency, "weights_bytes": e.weights_bytes,
+            "concurrency": e.concurrency, "bits_per_weight": e.bits_per_weight,
+            "embedding_params_16bit": e.embedding_params_16bit, "weights_bytes": e.weights_bytes,
             "kv_bytes_per_token": e.kv_bytes_per_token,
             "kv_bytes_per_sequence": e.kv_bytes_per_sequence, "kv_total_bytes": e.kv_total_bytes,
             "total_bytes": e.total_bytes, "usable_share": USABLE_SHARE,
@@ -52,8 +72,7 @@ def handle(args: argparse.Namespace) -> int:
     console.print(
         f"[bold]{model.name}[/] at {e.quant}, KV cache {e.kv_dtype}, {e.context:,} tokens × "
         f"{e.concurrency} sequences\n"
-        f"  weights     {g['weights']:,.2f} GiB  ({model.params_total_b:g}B parameters × "
-        f"{BYTES_PER_PARAM[e.quant]:g} bytes)\n"
+        f"  weights     {g['weights']:,.2f} GiB  ({_weights_formula(e)})\n"
         f"  KV / token  {e.kv_bytes_per_token / 1024:,.1f} KiB  (2 × {a.layers} layers × "
         f"{a.kv_heads} KV heads × {a.head_dim} head dim × {KV_BYTES[e.kv_dtype]:g} bytes; "
         f"{a.attention} {a.kv_heads}/{a.attention_heads})\n"

@@ -78,7 +78,6 @@ def test_estimate_totals_and_gpu_fit() -> None:
     assert fit["NVIDIA L4"].gpus_needed == 2  # 30.96 GiB > 0.9 × 24
     room = 80 * GIB * 0.9 - e.weights_bytes
     assert fit["NVIDIA H100 80GB"].max_concurrency_one_gpu == int(room // GIB)
-    assert estimate(llama, "int4").weights_bytes == pytest.approx(8.03e9 / 2)
     with pytest.raises(ConfigError, match="exceeds"):
         estimate(CATALOG.get("falcon-180b-chat"), "fp16", 4096)
     with pytest.raises(ConfigError, match="--quant"):
