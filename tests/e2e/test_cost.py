@@ -14,7 +14,7 @@ from tokenbench.pricing.api import api_rate
 from tokenbench.records import RequestRecord
 
 
-def hand_made_run(folder: Path, model_id: str = "m") -> Path:
+def hand_made_run(folder: Path, model_id: str = "m", gpus: list[str] | None = None) -> Path:
     """Two requests, 1,500 tokens in and 500 out each, over exactly one second: 1,000 output
     tok/s and 4,000 tok/s in all."""
     records = [RequestRecord(i, 0, i, False, "p", 0, send_ns=0, first_token_ns=100_000_000,
@@ -22,7 +22,7 @@ def hand_made_run(folder: Path, model_id: str = "m") -> Path:
                              input_tokens=1500, output_tokens=500, tokens_from_usage=True,
                              http_status=200, finish_reason="length")
                for i in range(2)]  # fmt: skip
-    return write_run_envelope(folder, records, model_id)
+    return write_run_envelope(folder, records, model_id, gpus)
 
 
 def test_api_prices(tmp_path: Path) -> None:
@@ -86,6 +86,32 @@ def test_self_hosted_cost_beside_the_api_with_break_even(tmp_path: Path) -> None
     assert compared.returncode == 0, compared.stderr
     metrics = json.loads(compared.stdout)["runs"][0]["metrics"]
     assert metrics["self_host_usd_per_mtok_output"] == 1.0
+
+
+def test_each_run_is_priced_by_the_gpus_its_envelope_records(tmp_path: Path) -> None:
+    h100, a100 = "NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-80GB"
+    hand_made_run(tmp_path / "h", "on-h100", [h100, h100])
+    hand_made_run(tmp_path / "a", "on-a100", [a100])
+    hand_made_run(tmp_path / "c", "cpu-only", [])
+    proc = bench("cost", str(tmp_path), "--gpu-hourly-usd", "h100=2.49", "--gpu-hourly-usd",
+                 "A100=1.29", "--utilization", "1", "--report", "json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    runs = {r["model_id"]: r for r in json.loads(proc.stdout)["runs"]}
+    assert Decimal(runs["on-h100"]["hourly_usd"]) == 2 * Decimal("2.49")
+    assert Decimal(runs["on-a100"]["hourly_usd"]) == Decimal("1.29")
+    # 1,000 output tok/s at full utilization: $/h ÷ 3.6M tokens × 1M
+    per_mtok = Decimal(runs["on-a100"]["self_host_usd_per_mtok_output"])
+    exact = Decimal("1.29") / Decimal("3.6")
+    assert per_mtok.quantize(Decimal("1e-20")) == exact.quantize(Decimal("1e-20"))
+    assert runs["cpu-only"]["hourly_usd"] is None  # no bare price: a CPU machine has no price
+    assert runs["cpu-only"]["self_host_usd_per_mtok_output"] is None
+    assert "CPU-only" in runs["cpu-only"]["hourly_usd_reason"]
+    table = bench("cost", str(tmp_path), "--gpu-hourly-usd", "A100=1.29")
+    assert table.returncode == 0, table.stderr
+    assert "not priced" in table.stdout
+    old = bench("cost", str(tmp_path), "--gpu-hourly-usd", "2", "--gpus", "2")
+    assert old.returncode == 2
+    assert "envelope records" in old.stderr
 
 
 def test_infra_json_matches_the_formula() -> None:

@@ -88,15 +88,23 @@ def json_text(obj: Any) -> str:
     return orjson.dumps(obj).decode()
 
 
-def write_run_envelope(folder: Path, records: list[RequestRecord], model_id: str = "m") -> Path:
+def write_run_envelope(
+    folder: Path,
+    records: list[RequestRecord],
+    model_id: str = "m",
+    gpus: list[str] | None = None,
+) -> Path:
     """A signed run envelope over hand-made records (the local key), as `bench run` would seal
-    it: raw sidecar, metrics summarised from it."""
+    it: raw sidecar, metrics summarised from it. `gpus`: the GPU names its hardware records
+    (default: this machine's)."""
     folder.mkdir(parents=True, exist_ok=True)
     raw = folder / f"{model_id}__hand__c1{RAW_SUFFIX}"
     raw.write_bytes(b"".join(r.to_json() + b"\n" for r in records))
     body = minimal_statement()["predicate"]
     body["metrics"] = summarize(records).model_dump(mode="json")
     body["target"]["model"]["model_id"] = model_id
+    if gpus is not None:
+        body["hardware"]["gpus"] = [{"name": name} for name in gpus]
     predicate = RunPredicate.model_validate(body)
     key, _ = keys.load_or_create()
     path = folder / f"{model_id}__hand__c1.json"

@@ -17,7 +17,7 @@ from tokenbench.corpus.loader import load_corpus
 from tokenbench.envelope import keys
 from tokenbench.errors import ConfigError
 from tokenbench.pricing import api
-from tokenbench.pricing.selfhost import SelfHostPricing
+from tokenbench.pricing.selfhost import GpuPrice, SelfHostPricing
 from tokenbench.pricing.view import CostView, cost_view
 
 
@@ -29,6 +29,28 @@ def decimal_arg(text: str) -> Decimal:
     if not value.is_finite():
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     return value
+
+
+def gpu_price_arg(text: str) -> tuple[str | None, Decimal]:
+    """`2.49` (every GPU) or `H100=2.49` (GPUs whose name contains H100, any case)."""
+    model, sep, price = text.rpartition("=")
+    if sep and not model.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected USD or MODEL=USD, e.g. H100=2.49")
+    return (model.strip() if sep else None), decimal_arg(price)
+
+
+def pricing_from_args(args: argparse.Namespace) -> SelfHostPricing:
+    """A bare --gpu-hourly-usd prices every GPU; MODEL=USD prices the GPUs of that model."""
+    bare = [usd for model, usd in args.gpu_hourly_usd if model is None]
+    if len(bare) > 1:
+        raise ConfigError("--gpu-hourly-usd: give one bare price (for every GPU), and MODEL=USD "
+                          "for each GPU model priced apart")  # fmt: skip
+    if args.gpus is not None:
+        raise ConfigError("--gpus: bench cost counts the GPUs each run's envelope records; "
+                          "price GPU models with --gpu-hourly-usd MODEL=USD")  # fmt: skip
+    models = tuple(GpuPrice(m, usd) for m, usd in args.gpu_hourly_usd if m is not None)
+    return SelfHostPricing(bare[0] if bare else None, 1, args.utilization,
+                           args.fixed_monthly_usd, models)  # fmt: skip
 
 
 def add_parser(sub: Any) -> None:
@@ -48,10 +70,14 @@ def add_parser(sub: Any) -> None:
                    help="share of tokens that are input (default 0.75)")  # fmt: skip
     p.add_argument("--cached-share", type=decimal_arg, default=Decimal(0), metavar="C",
                    help="share of input tokens read from the API cache")  # fmt: skip
-    p.add_argument(
-        "--gpu-hourly-usd", type=decimal_arg, metavar="USD", help="price of one GPU-hour"
-    )
-    p.add_argument("--gpus", type=int, default=1, help="GPUs the measured server used (default 1)")
+    p.add_argument("--gpu-hourly-usd", type=gpu_price_arg, action="append", default=[],
+                   metavar="[MODEL=]USD",
+                   help="price of one GPU-hour: USD for every GPU, or MODEL=USD for GPUs "
+                   "whose name contains MODEL, e.g. H100=2.49 (repeatable); each run is priced "
+                   "by the GPUs its envelope records, a CPU-only run by a bare USD as one "
+                   "machine-hour")  # fmt: skip
+    # kept so an old command line gets a clear message: the envelope now says how many GPUs
+    p.add_argument("--gpus", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--utilization", type=decimal_arg, default=Decimal("0.7"), metavar="U",
                    help="share of paid hours serving at the measured rate")  # fmt: skip
     p.add_argument("--fixed-monthly-usd", type=decimal_arg, default=Decimal(0), metavar="USD",
@@ -94,12 +120,11 @@ def handle(args: argparse.Namespace) -> int:
             raise ConfigError("name an API (--provider P --model M) or give envelopes and "
                               "--gpu-hourly-usd; see `bench cost --help`")  # fmt: skip
         return _api_only(args, rates)
-    if args.gpu_hourly_usd is None:
+    if not args.gpu_hourly_usd:
         raise ConfigError(
             "pricing measured runs needs --gpu-hourly-usd (the price of one GPU-hour)"
         )
-    pricing = SelfHostPricing(args.gpu_hourly_usd, args.gpus, args.utilization,
-                              args.fixed_monthly_usd)  # fmt: skip
+    pricing = pricing_from_args(args)
     corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
     if not corpus.runs:
         raise ConfigError("no run envelope to price; see `bench summary` for why")
@@ -156,9 +181,10 @@ def view_json(view: CostView) -> dict[str, Any]:
     def dec(v: Decimal | None) -> str | None:
         return None if v is None else str(v.normalize())
 
+    p = view.pricing
     return {
-        "gpu_hourly_usd": str(view.pricing.gpu_hourly_usd),
-        "gpus": view.pricing.gpus,
+        "gpu_hourly_usd": dec(p.gpu_hourly_usd),
+        "gpu_hourly_usd_by_model": {g.model: str(g.hourly_usd) for g in p.gpu_models},
         "utilization": str(view.pricing.utilization),
         "fixed_monthly_usd": str(view.pricing.fixed_monthly_usd),
         "input_token_share": str(view.input_share),
@@ -167,6 +193,7 @@ def view_json(view: CostView) -> dict[str, Any]:
             {
                 "path": row.path, "model_id": row.model_id, "engine": row.engine,
                 "hardware": row.hardware, "load": row.load, "valid": row.valid,
+                "hourly_usd": dec(row.hourly.usd), "hourly_usd_reason": row.hourly.reason,
                 "output_tok_per_s": row.self_host.output_tok_per_s,
                 "total_tok_per_s": row.self_host.total_tok_per_s,
                 "run_input_share": dec(row.self_host.input_share),
@@ -193,8 +220,11 @@ def view_json(view: CostView) -> dict[str, Any]:
 
 def _render(view: CostView, console: Any) -> None:
     p = view.pricing
+    prices = [f"${g.hourly_usd} per {g.model}" for g in p.gpu_models]
+    if p.gpu_hourly_usd is not None:
+        prices.append(f"${p.gpu_hourly_usd} per other GPU or CPU machine")
     t = Table(
-        title=f"self-hosted at ${p.gpu_hourly_usd}/GPU-hour × {p.gpus}, "
+        title=f"self-hosted per GPU-hour at {', '.join(prices)}, "
         f"{p.utilization:.0%} utilization — $ per 1M tokens",
         title_justify="left", header_style="bold",
     )  # fmt: skip
@@ -202,6 +232,7 @@ def _render(view: CostView, console: Any) -> None:
         "Model",
         "Engine",
         "Load",
+        "Hardware $/h",
         "Out tok/s",
         "Self $/M out",
         "Self $/M total",
@@ -215,6 +246,7 @@ def _render(view: CostView, console: Any) -> None:
         c = row.self_host
         cells = [
             row.model_id + ("" if row.valid else " (invalid)"), row.engine, row.load,
+            _usd(row.hourly.usd, 2),
             "—" if c.output_tok_per_s is None else f"{c.output_tok_per_s:,.1f}",
             _usd(c.usd_per_mtok_output), _usd(c.usd_per_mtok_total),
             "—" if c.input_share is None else f"{c.input_share:.2f}",
@@ -228,10 +260,13 @@ def _render(view: CostView, console: Any) -> None:
         "API rates are blended at the run's own input share and at --input-token-share."
     )
     for row in view.rows:
+        if row.hourly.usd is None:
+            console.print(f"[yellow]not priced:[/] {row.model_id} @ {row.load} on "
+                          f"{row.hardware}: {row.hourly.reason}", soft_wrap=True)  # fmt: skip
         for a in row.apis:
             if a.break_even is None:
                 continue
-            sets = (f"; needs {a.break_even.gpu_sets_needed} × {p.gpus} GPU(s) at that volume"
+            sets = (f"; needs {a.break_even.gpu_sets_needed} × ({row.hardware}) at that volume"
                     if a.break_even.gpu_sets_needed else "")  # fmt: skip
             console.print(
                 f"break-even {row.model_id} @ {row.load} vs {a.rate.provider}:{a.rate.model}: "

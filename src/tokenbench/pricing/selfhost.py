@@ -1,5 +1,10 @@
 """Self-hosted cost from measured throughput: what a million tokens cost on GPUs rented by the
-hour, at the throughput a run measured, and the break-even volume against an API."""
+hour, at the throughput a run measured, and the break-even volume against an API.
+
+A run is priced by the GPUs its envelope records (`hardware.gpus`): the sum of each GPU's
+hourly price, found by GPU model (`H100=2.49` matches "NVIDIA H100 80GB HBM3") or else the
+price for every GPU. A CPU-only run costs the price for every GPU once, as one machine-hour.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
+from tokenbench.envelope.schema import EvalPredicate, RunPredicate
 from tokenbench.errors import ConfigError
 from tokenbench.metrics.summary import RunMetrics
 
@@ -20,15 +26,33 @@ def money(value: float | str | int) -> Decimal:
 
 
 @dataclass(frozen=True, slots=True)
+class GpuPrice:
+    model: str  # matched as a case-insensitive substring of the GPU's name, e.g. "H100"
+    hourly_usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyPrice:
+    usd: Decimal | None  # None: the run's hardware has no price
+    reason: str  # how it was priced, or why it could not be
+
+
+@dataclass(frozen=True, slots=True)
 class SelfHostPricing:
-    gpu_hourly_usd: Decimal  # per GPU
-    gpus: int = 1
+    gpu_hourly_usd: Decimal | None  # per GPU of any model (a bare --gpu-hourly-usd)
+    gpus: int = 1  # only for a price without a run (`hourly_usd`); a run's envelope says its own
     utilization: Decimal = Decimal("0.7")  # share of paid hours serving at the measured rate
     fixed_monthly_usd: Decimal = Decimal(0)  # staff, storage, network, reserved capacity
+    gpu_models: tuple[GpuPrice, ...] = ()  # per GPU model (--gpu-hourly-usd H100=2.49)
 
     def __post_init__(self) -> None:
-        if self.gpu_hourly_usd < 0:
+        prices = [g.hourly_usd for g in self.gpu_models]
+        if self.gpu_hourly_usd is not None:
+            prices.append(self.gpu_hourly_usd)
+        if any(p < 0 for p in prices):
             raise ConfigError("--gpu-hourly-usd cannot be negative")
+        if any(not g.model.strip() for g in self.gpu_models):
+            raise ConfigError("--gpu-hourly-usd MODEL=USD: the GPU model is empty")
         if self.gpus < 1:
             raise ConfigError("--gpus must be at least 1")
         if not Decimal(0) < self.utilization <= Decimal(1):
@@ -37,15 +61,48 @@ class SelfHostPricing:
             raise ConfigError("--fixed-monthly-usd cannot be negative")
 
     @property
-    def hourly_usd(self) -> Decimal:
-        return self.gpu_hourly_usd * self.gpus
+    def hourly_usd(self) -> Decimal | None:
+        """The bare price × --gpus: for a figure that has no run to read the GPUs from."""
+        return None if self.gpu_hourly_usd is None else self.gpu_hourly_usd * self.gpus
 
-    def usd_per_mtok(self, tok_per_s: float | None) -> Decimal | None:
-        """$ per 1M tokens produced at `tok_per_s` for `utilization` of the paid hours."""
-        if tok_per_s is None or tok_per_s <= 0:
+    def gpu_price(self, gpu_name: str) -> Decimal | None:
+        """One GPU's hourly price: the longest (most specific) model that its name contains,
+        so `A100 80GB=…` wins over `A100=…`; else the price for every GPU."""
+        name = gpu_name.lower()
+        found = [g for g in self.gpu_models if g.model.strip().lower() in name]
+        if found:
+            return max(found, key=lambda g: len(g.model.strip())).hourly_usd
+        return self.gpu_hourly_usd
+
+    def run_hourly_usd(self, predicate: RunPredicate | EvalPredicate) -> HourlyPrice:
+        """What an hour of the hardware this run's envelope records costs, or None and why."""
+        gpus = predicate.hardware.gpus
+        if not gpus:
+            if self.gpu_hourly_usd is None:
+                why = (f"CPU-only run ({predicate.hardware.label}): only a bare "
+                       "--gpu-hourly-usd USD prices it, as one machine-hour")  # fmt: skip
+                return HourlyPrice(None, why)
+            return HourlyPrice(self.gpu_hourly_usd, "CPU-only run: one machine-hour at "
+                               f"${self.gpu_hourly_usd}")  # fmt: skip
+        prices = [self.gpu_price(g.name) for g in gpus]
+        missing = sorted({g.name for g, p in zip(gpus, prices, strict=True) if p is None})
+        if missing:
+            return HourlyPrice(None, f"no --gpu-hourly-usd price for {', '.join(missing)}; "
+                               "give MODEL=USD for it, or a bare USD for every GPU")  # fmt: skip
+        total = sum((p for p in prices if p is not None), Decimal(0))
+        parts = ", ".join(f"{g.name} ${p}" for g, p in zip(gpus, prices, strict=True))
+        return HourlyPrice(total, f"{len(gpus)} GPU(s): {parts}")
+
+    def usd_per_mtok(
+        self, tok_per_s: float | None, hourly_usd: Decimal | None = None
+    ) -> Decimal | None:
+        """$ per 1M tokens produced at `tok_per_s` for `utilization` of the paid hours, at
+        `hourly_usd` (a run's, from `run_hourly_usd`) or else the bare price × --gpus."""
+        hourly = self.hourly_usd if hourly_usd is None else hourly_usd
+        if hourly is None or tok_per_s is None or tok_per_s <= 0:
             return None
         tokens_per_hour = money(tok_per_s) * 3600 * self.utilization
-        return self.hourly_usd / tokens_per_hour * MILLION
+        return hourly / tokens_per_hour * MILLION
 
     def capacity_mtok_per_month(self, tok_per_s: float | None) -> Decimal | None:
         if tok_per_s is None or tok_per_s <= 0:
@@ -63,15 +120,22 @@ class SelfHostCost:
     capacity_mtok_per_month: Decimal | None  # total tokens the GPUs serve in a month
 
 
-def self_host_cost(metrics: RunMetrics, pricing: SelfHostPricing) -> SelfHostCost:
+def self_host_cost(
+    metrics: RunMetrics, pricing: SelfHostPricing, hourly: HourlyPrice | None = None
+) -> SelfHostCost:
+    """At `hourly` (the run's hardware, from `run_hourly_usd`; no price there: no cost), else
+    at the bare price × --gpus."""
     total = metrics.input_tokens_total + metrics.output_tokens_total
     share = (Decimal(metrics.input_tokens_total) / Decimal(total)) if total else None
+    unpriced = hourly is not None and hourly.usd is None
+    hourly_usd = None if hourly is None else hourly.usd
+    out_tok, all_tok = metrics.output_throughput_tok_per_s, metrics.total_throughput_tok_per_s
     return SelfHostCost(
-        output_tok_per_s=metrics.output_throughput_tok_per_s,
-        total_tok_per_s=metrics.total_throughput_tok_per_s,
+        output_tok_per_s=out_tok,
+        total_tok_per_s=all_tok,
         input_share=share,
-        usd_per_mtok_output=pricing.usd_per_mtok(metrics.output_throughput_tok_per_s),
-        usd_per_mtok_total=pricing.usd_per_mtok(metrics.total_throughput_tok_per_s),
+        usd_per_mtok_output=None if unpriced else pricing.usd_per_mtok(out_tok, hourly_usd),
+        usd_per_mtok_total=None if unpriced else pricing.usd_per_mtok(all_tok, hourly_usd),
         capacity_mtok_per_month=pricing.capacity_mtok_per_month(metrics.total_throughput_tok_per_s),
     )
 
@@ -80,7 +144,7 @@ def self_host_cost(metrics: RunMetrics, pricing: SelfHostPricing) -> SelfHostCos
 class BreakEven:
     mtok_per_month: Decimal | None  # None: self-hosting never costs less
     explanation: str
-    gpu_sets_needed: int | None  # copies of the --gpus set to serve the break-even volume
+    gpu_sets_needed: int | None  # copies of the run's hardware to serve the break-even volume
 
 
 def break_even(

@@ -8,7 +8,13 @@ from decimal import Decimal
 
 from tokenbench.corpus.loader import Corpus
 from tokenbench.pricing.api import ApiRate
-from tokenbench.pricing.selfhost import BreakEven, SelfHostCost, SelfHostPricing, break_even
+from tokenbench.pricing.selfhost import (
+    BreakEven,
+    HourlyPrice,
+    SelfHostCost,
+    SelfHostPricing,
+    break_even,
+)
 from tokenbench.pricing.selfhost import self_host_cost as run_cost
 
 
@@ -28,6 +34,7 @@ class CostRow:
     hardware: str
     load: str  # "concurrency 16" or "4 req/s"
     valid: bool
+    hourly: HourlyPrice  # the run's hardware at the given prices; usd None: not priced, and why
     self_host: SelfHostCost
     apis: list[ApiAtMix]
 
@@ -51,7 +58,8 @@ def cost_view(
     view = CostView(pricing, input_share, cached_share, apis)
     for run in corpus.runs:
         p = run.predicate
-        cost = run_cost(p.metrics, pricing)
+        hourly = pricing.run_hourly_usd(p)
+        cost = run_cost(p.metrics, pricing, hourly)
         at_mix = []
         for rate in apis:
             share_price = rate.blended(input_share, cached_share)
@@ -79,6 +87,7 @@ def cost_view(
                 hardware=p.hardware.label,
                 load=p.parameters.load.label,
                 valid=p.validity.valid,
+                hourly=hourly,
                 self_host=cost,
                 apis=at_mix,
             )
