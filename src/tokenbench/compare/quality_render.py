@@ -26,6 +26,12 @@ def _at(where: str | None) -> str:
     return f" @ {where}" if where else ""
 
 
+def pp(value: float) -> str:
+    """A difference of two proportions, in percentage points: "+3.2 pp" (not "+3.2%", which
+    would read as relative to the baseline)."""
+    return f"{value * 100:+.1f} pp"
+
+
 def quality_cells(row: QualityRow) -> list[str]:
     return [
         row.task,
@@ -34,23 +40,31 @@ def quality_cells(row: QualityRow) -> list[str]:
         str(row.accuracy.total),
         _opt(row.parse_failure_rate, ".1%"),
         _opt(row.output_tokens_mean, ".0f"),
-        _opt(row.throughput_tok_per_s, ",.1f") + _at(row.throughput_at),
+        _opt(row.throughput_tok_per_s, ",.1f")
+        + _at(row.throughput_at)
+        + (
+            ""
+            if row.throughput_tok_per_s is not None or not row.throughput_reason
+            else f" ({row.throughput_reason})"
+        ),
         "—" if row.usd_per_mtok is None else f"${row.usd_per_mtok:,.4f}",
-        "★" if row.pareto else "",
+        "★" if row.pareto else ("" if row.valid else "invalid"),
     ]
 
 
 QUALITY_HEADERS = ["Task", "Model", "Accuracy [95% Wilson]", "n", "Unparsed", "Out tok/answer",
                    "Throughput tok/s", "Self $/M out", "Pareto"]  # fmt: skip
-PAIR_HEADERS = ["Task", "A", "B", "A − B [95% CI]", "Only A", "Only B", "McNemar p", "Verdict"]
+PAIR_HEADERS = ["Task", "A", "B", "A − B [95% CI]", "Only A", "Only B", "Failed A/B", "McNemar p",
+                "Verdict"]  # fmt: skip
 
 
 def pair_cells(pair: QualityPair) -> list[str]:
     d = pair.difference
     return [
         pair.task, pair.a, pair.b,
-        f"{d.difference:+.1%} [{d.ci_low:+.1%}, {d.ci_high:+.1%}]",
-        str(d.only_a), str(d.only_b), f"{d.mcnemar_p:.3g}", pair.verdict,
+        f"{pp(d.difference)} [{pp(d.ci_low)}, {pp(d.ci_high)}]",
+        str(d.only_a), str(d.only_b), f"{pair.failed_a}/{pair.failed_b}", f"{d.mcnemar_p:.3g}",
+        pair.verdict,
     ]  # fmt: skip
 
 
@@ -64,7 +78,7 @@ def render_quality_rich(q: QualityComparison, console: Console) -> None:
     axis = (
         "self-hosted $/Mtok" if any(r.usd_per_mtok is not None for r in q.rows) else ("throughput")
     )
-    console.print(f"★ = on the frontier of accuracy × {axis} within its task")
+    console.print(f"★ = on the frontier of accuracy × {axis} within its task (valid evals only)")
     if q.pairs:
         p = Table(title="paired on the same items", title_justify="left", header_style="bold")
         for h in PAIR_HEADERS:
@@ -72,6 +86,10 @@ def render_quality_rich(q: QualityComparison, console: Console) -> None:
         for pair in q.pairs:
             p.add_row(*pair_cells(pair))
         console.print(p)
+        console.print(
+            "A − B in percentage points (pp); items whose request failed on "
+            "either side are left out of the pair (Failed A/B), not scored wrong"
+        )
     for note in q.notes:
         console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
 
@@ -93,13 +111,15 @@ def quality_dict(q: QualityComparison) -> dict[str, Any]:
                 "accuracy": r.accuracy.model_dump(), "parse_failure_rate": r.parse_failure_rate,
                 "output_tokens_mean": r.output_tokens_mean,
                 "throughput_tok_per_s": r.throughput_tok_per_s, "throughput_at": r.throughput_at,
+                "throughput_reason": r.throughput_reason,
                 "self_host_usd_per_mtok_output": r.usd_per_mtok,
-                "pareto": r.pareto, "eval_path": r.eval_path,
+                "pareto": r.pareto, "valid": r.valid, "eval_path": r.eval_path,
             }
             for r in q.rows
         ],
         "pairs": [
             {"task": p.task, "a": p.a, "b": p.b, "verdict": p.verdict,
+             "failed_requests_a": p.failed_a, "failed_requests_b": p.failed_b,
              **p.difference.model_dump()}
             for p in q.pairs
         ],

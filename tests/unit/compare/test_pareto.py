@@ -29,3 +29,11 @@ def test_three_axes() -> None:
     # (throughput ↑, ttft ↓, J/tok ↓): the third axis rescues an otherwise dominated point
     points = [(100.0, 50.0, 2.0), (120.0, 40.0, 3.0), (90.0, 60.0, 2.5)]
     assert pareto_front(points, ["max", "min", "min"]) == [True, True, False]
+
+
+def test_an_ineligible_point_neither_joins_nor_pushes_others_off() -> None:
+    # the invalid run would dominate both others; without it both trade off
+    points = [(100.0, 50.0), (150.0, 80.0), (200.0, 10.0)]
+    everyone = pareto_front(points, ["max", "min"])
+    assert everyone == [False, False, True]
+    assert pareto_front(points, ["max", "min"], [True, True, False]) == [True, True, False]
