@@ -12,6 +12,7 @@ import orjson
 from rich.table import Table
 
 from tokenbench.catalog.catalog import BENCHMARKS, EVAL_TASKS, CatalogModel, load_catalog
+from tokenbench.catalog.recommend import latest_measured, measured_setting
 from tokenbench.cli.keys import add_trust_option
 from tokenbench.cli.output import stdout_console
 from tokenbench.corpus.loader import Corpus, load_corpus
@@ -33,18 +34,18 @@ def add_parser(sub: Any) -> None:
 
 
 def measured_scores(corpus: Corpus | None, model: CatalogModel) -> dict[str, dict[str, Any]]:
-    """Per catalog benchmark, the latest eval of this model in the corpus."""
+    """Per catalog benchmark, the latest complete, valid eval of this model in the corpus, with
+    its setting (never the published score's: see `setting` there)."""
     out: dict[str, dict[str, Any]] = {}
-    if corpus is None:
-        return out
     for bench, task in EVAL_TASKS.items():
-        latest = corpus.latest_eval(task, lambda e: model.is_(e.predicate.target.model.model_id))
+        latest = latest_measured(corpus, model, task)
         if latest is None:
             continue
         p = latest.predicate
         acc = p.metrics.scores[p.task.primary]
         out[bench] = {"accuracy": acc.model_dump(), "task": task, "variant": p.task.primary,
-                      "limit": p.task.limit, "envelope": str(latest.path)}  # fmt: skip
+                      "setting": measured_setting(p), "limit": p.task.limit,
+                      "envelope": str(latest.path)}  # fmt: skip
     return out
 
 
@@ -96,6 +97,10 @@ def handle(args: argparse.Namespace) -> int:
             mt.add_row(m.name, *cells)
         if rows:
             console.print(mt)
+            console.print(
+                "Measured: 0-shot, complete and valid evals only — another "
+                "setting than most published scores: the tables are not one ranking."
+            )
         else:
             console.print("no eval envelope in the corpus matches a catalogued model")
     return 0

@@ -45,7 +45,7 @@ def add_parser(sub: Any) -> None:
 def _pick_json(p: Pick) -> dict[str, Any]:
     return {"model": p.model.id, "name": p.model.name,
             "evidence_tier": ("measured", "published", "none")[p.tier], "score": p.score,
-            "reasons": p.reasons,
+            "setting": p.setting, "reasons": p.reasons,
             "evidence": [{"kind": e.kind, "text": e.text} for e in p.evidence]}  # fmt: skip
 
 
@@ -61,6 +61,7 @@ def handle(args: argparse.Namespace) -> int:
             "shortlist": [_pick_json(p) for p in rec.shortlist],
             "alternatives": [_pick_json(p) for p in rec.alternatives],
             "excluded": [{"model": m.id, "why": why} for m, why in rec.excluded],
+            "rankings": [{"setting": r.setting, "models": r.models} for r in rec.rankings],
         }  # fmt: skip
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
         return 0
@@ -71,20 +72,25 @@ def handle(args: argparse.Namespace) -> int:
                   + (", fine-tuning" if req.fine_tuning else ""), highlight=False)  # fmt: skip
     if not rec.shortlist:
         console.print("[yellow]no catalogued model meets these requirements[/]")
+    for r in rec.rankings:  # scores are compared only within one setting
+        console.print(f"  ranking [{escape(r.setting)}]: " + ", ".join(r.models),
+                      highlight=False, soft_wrap=True)  # fmt: skip
     for n, p in enumerate(rec.shortlist, 1):
-        console.print(f"\n[bold]{n}. {p.model.name}[/] — " + "; ".join(p.reasons), highlight=False)
+        console.print(f"\n[bold]{n}. {p.model.name}[/] — " + escape("; ".join(p.reasons)),
+                      highlight=False)  # fmt: skip
         for e in p.evidence:
             console.print(f"   \\[{e.kind}] {escape(e.text)}", highlight=False, soft_wrap=True)
     if rec.alternatives:
         console.print("\n[bold]Alternatives[/]")
         for p in rec.alternatives:
-            console.print(f"  {p.model.name} — " + "; ".join(p.reasons), highlight=False)
+            console.print(f"  {p.model.name} — " + escape("; ".join(p.reasons)), highlight=False)
     if rec.excluded:
         console.print("\n[bold]Excluded[/]")
         for m, why in rec.excluded:
             console.print(f"  {m.name}: {why}", highlight=False)
     console.print(
-        "\n\\[measured] = bench eval / bench run in your corpus; \\[published] = the source's "
-        "claim for the setting it names; a measured score replaces the published one."
+        "\n\\[measured] = bench eval / bench run in your corpus (complete, valid evals only); "
+        "\\[published] = the source's claim for the setting it names. Scores are ranked only "
+        "within one setting: measured rankings first, then published ones, most models first."
     )
     return 0
