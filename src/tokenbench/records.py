@@ -57,6 +57,10 @@ class RequestRecord:
     server_timings: dict[str, float] | None = None  # engine-reported timings, if any
     attempts: int = 1  # >1 when --retry resent it after 429/503 (times run from the first send)
     cooldown: bool = False  # started in the --cooldown tail: kept in the raw data, not measured
+    # A reasoning model streams its chain of thought first: first_token_ns is then the first
+    # reasoning token, and this the first answer token (content or a tool call).
+    first_content_ns: int | None = None
+    reasoning_tokens: int | None = None  # usage.completion_tokens_details, when the server says
 
     @property
     def measured(self) -> bool:
@@ -125,11 +129,12 @@ class ItemRecord:
     subject: str | None  # e.g. the MMLU subject
     expected: Any  # the reference answer (for custom json-schema: the schema)
     meta: dict[str, Any] | None  # what the scorer needs besides `expected` (IFEval kwargs, …)
-    output: str | None  # raw generated text; None when the request failed
+    output: str | None  # the answer's text (content only); None when the request failed
     parsed: dict[str, str | None]  # per score variant: the extracted answer (None: unparsed)
     correct: dict[str, bool]  # per score variant
     detail: dict[str, Any] | None  # scorer detail (per-instruction results, sandbox outcome)
     request: RequestRecord
+    reasoning: str | None = None  # the streamed chain of thought, kept apart: never scored
 
     def to_json(self) -> bytes:
         row = asdict(self)

@@ -314,3 +314,29 @@ def test_ctrl_c_seals_the_answered_items_as_interrupted(
     assert "interrupted by the user (Ctrl-C)" in p.validity.reasons
     assert 4 <= p.metrics.samples < 200
     assert p.task.items == 200
+
+
+def test_a_reasoning_model_is_scored_on_its_answer_alone(
+    scripted_server_factory: Any, tmp_path: Path
+) -> None:
+    data = tmp_path / "mine.jsonl"
+    data.write_text('{"prompt": "Capital of France?", "answer": "Paris"}\n')
+    thinking = "Is it Paris? The question may be a trick, so"
+    table = {"*": [["Capital of France", f"<think>{thinking}</think> Lyon"]]}
+    server = scripted_server_factory("--answers", answers_file(tmp_path, table))
+    out = tmp_path / "corpus"
+    proc = bench("eval", "custom", "--data", str(data), "--scorer", "contains",
+                 "--base-url", server.base_url, "-o", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    path = envelope_paths(out)[0]
+    predicate = eval_predicate(path)
+    assert predicate.metrics.scores["score"].correct == 0  # "Paris" was only thought, not said
+    raw = sidecar(open_run(path), ITEMS_SUFFIX).read_bytes()
+    (item,) = read_items(raw)
+    assert item.output == " Lyon"
+    assert item.reasoning == thinking
+    assert item.request.reasoning_tokens == len(thinking.split())
+    assert item.request.first_token_ns is not None
+    assert item.request.first_content_ns is not None
+    assert item.request.first_content_ns > item.request.first_token_ns
+    assert rescore_check(predicate, raw) == []

@@ -17,7 +17,9 @@ Each request picks its behaviour through its `model` field, a `;`-separated list
 
 With --answers FILE (JSON: {model: [[substring, reply], ...]}, "*" for any model), a chat request
 whose prompt contains a listed substring is answered with that reply, one word per chunk, ending
-with finish_reason "stop": a scripted model for eval tests.
+with finish_reason "stop": a scripted model for eval tests. A reply "<think>T</think>A" streams
+T's words as `delta.reasoning_content` and then A's as `delta.content` (a reasoning model), and
+its usage reports T's words as completion_tokens_details.reasoning_tokens.
 
 The server's "tokenizer" counts whitespace-separated words; chat requests add --template-overhead
 tokens. Every finished stream is logged as a JSON line with the server's monotonic timestamps
@@ -174,7 +176,7 @@ class ScriptedServer(asyncio.Protocol):
         else:
             prompt = req.get("prompt", "")
         prompt_tokens = len(prompt.split()) + (self.args.template_overhead if chat else 0)
-        pieces = self.reply(str(req.get("model")), prompt)
+        pieces, thinking = self.reply(str(req.get("model")), prompt)
         limit = len(pieces) if pieces is not None else sc["tokens"]
         tokens = int(min(limit, req.get("max_tokens") or limit))
         per_chunk = max(1, int(sc.get("tokens_per_chunk", 1)))
@@ -208,8 +210,14 @@ class ScriptedServer(asyncio.Protocol):
                 return
             k = min(per_chunk, tokens - sent)
             text = "".join(pieces[sent : sent + k]) if pieces is not None else " tok" * k
+            delta = {"content": text}
+            if sent < thinking and pieces is not None:  # a chunk may hold the end of both
+                split = min(sent + k, thinking)
+                delta = {"reasoning_content": "".join(pieces[sent:split])}
+                if split < sent + k:
+                    delta["content"] = "".join(pieces[split : sent + k])
             choice: dict[str, Any] = (
-                {"index": 0, "delta": {"content": text}, "finish_reason": None}
+                {"index": 0, "delta": delta, "finish_reason": None}
                 if chat
                 else {"index": 0, "text": text, "finish_reason": None}
             )
@@ -240,24 +248,29 @@ class ScriptedServer(asyncio.Protocol):
         last = {"index": 0, "finish_reason": "stop" if done else "length"}
         t.write(event({"choices": [{**last, "delta": {}} if chat else {**last, "text": ""}]}))
         if sc.get("usage", 1):
-            usage = {
+            usage: dict[str, Any] = {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": sent,
                 "total_tokens": prompt_tokens + sent,
             }
+            if thinking:
+                usage["completion_tokens_details"] = {"reasoning_tokens": min(sent, thinking)}
             t.write(event({"choices": [], "usage": usage}))
         t.write(_frame(b"data: [DONE]\n\n") + b"0\r\n\r\n")
         self._log(rid, recv_ns, chunk_ns, "ok")
         del loop
 
-    def reply(self, model: str, prompt: str) -> list[str] | None:
-        """The scripted answer's words (with their leading whitespace), or None."""
+    def reply(self, model: str, prompt: str) -> tuple[list[str] | None, int]:
+        """The scripted answer's words (with their leading whitespace), or None; and how many of
+        the first words are reasoning (a "<think>…</think>" prefix)."""
         answers = self.args.answer_table
         for key in (model, "*"):
             for substring, text in answers.get(key, []):
                 if substring in prompt:
-                    return re.findall(r"\s*\S+", text) or [text]
-        return None
+                    think, _, answer = text.rpartition("</think>")
+                    thought = re.findall(r"\s*\S+", think.removeprefix("<think>"))
+                    return thought + (re.findall(r"\s*\S+", answer) or [answer]), len(thought)
+        return None, 0
 
     def _log(self, rid: str, recv_ns: int, chunk_ns: list[int], outcome: str) -> None:
         if self.log is not None:

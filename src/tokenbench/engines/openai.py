@@ -110,6 +110,7 @@ async def measure(
     idle_timeout_s: float | None = None,
     keep_text: list[str] | None = None,
     keep_logprobs: list[Any] | None = None,
+    keep_reasoning: list[str] | None = None,
 ) -> None:
     """Send one streaming request and fill `record` (times relative to `anchor_ns`).
 
@@ -120,6 +121,7 @@ async def measure(
     path = client.endpoint.api_path(api.path)
     parser = StreamParser(api, record, anchor_ns)
     parser.text = keep_text
+    parser.reasoning = keep_reasoning
     parser.logprobs = keep_logprobs
 
     def sent(send_ns: int) -> None:
@@ -185,7 +187,7 @@ class StreamParser:
     """Turns the body pieces of a 200 event stream into a record, one event at a time."""
 
     __slots__ = ("_cumulative", "_decoder", "_done", "_finish", "_usage", "anchor_ns", "api",
-                 "logprobs", "record", "text")  # fmt: skip
+                 "logprobs", "reasoning", "record", "text")  # fmt: skip
 
     def __init__(self, api: Api, record: RequestRecord, anchor_ns: int) -> None:
         self.api = api
@@ -196,7 +198,8 @@ class StreamParser:
         self._finish = False
         self._usage: dict[str, Any] | None = None
         self._cumulative: list[int | None] = []  # per output chunk: usage.completion_tokens
-        self.text: list[str] | None = None  # set to [] to keep the output (token cross-check)
+        self.text: list[str] | None = None  # set to [] to keep the answer (content) text
+        self.reasoning: list[str] | None = None  # set to [] to keep the reasoning text apart
         self.logprobs: list[Any] | None = None  # set to [] to keep each chunk's `logprobs`
 
     def feed(self, t: int, piece: bytes) -> None:
@@ -239,14 +242,20 @@ class StreamParser:
         if choice.get("finish_reason"):
             record.finish_reason = choice["finish_reason"]
             self._finish = True
-        if _has_output(choice, self.api):
-            if self.text is not None:
-                self.text.append(_output_text(choice, self.api))
+        content, reasoning, tool_call = _output(choice, self.api)
+        if content or reasoning or tool_call:
+            # One chunk may carry reasoning and content together: each goes to its own list.
+            if content and self.text is not None:
+                self.text.append(content)
+            if reasoning and self.reasoning is not None:
+                self.reasoning.append(reasoning)
             if self.logprobs is not None and choice.get("logprobs") is not None:
                 self.logprobs.append(choice["logprobs"])
             rel = t - self.anchor_ns
             if record.first_token_ns is None:
                 record.first_token_ns = rel
+            if record.first_content_ns is None and (content or tool_call):
+                record.first_content_ns = rel
             record.chunk_ns.append(rel)
             self._cumulative.append(
                 usage.get("completion_tokens") if isinstance(usage, dict) else None
@@ -292,6 +301,9 @@ class StreamParser:
             details = usage.get("prompt_tokens_details")
             if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
                 record.cached_input_tokens = details["cached_tokens"]
+            details = usage.get("completion_tokens_details")
+            if isinstance(details, dict) and isinstance(details.get("reasoning_tokens"), int):
+                record.reasoning_tokens = details["reasoning_tokens"]
         else:
             record.output_tokens = len(record.chunk_ns)
         cumulative = self._cumulative
@@ -309,22 +321,12 @@ def parse_stream(response: Response, api: Api, record: RequestRecord, anchor_ns:
     parser.finish(response)
 
 
-def _output_text(choice: dict[str, Any], api: Api) -> str:
+def _output(choice: dict[str, Any], api: Api) -> tuple[str, str, bool]:
+    """(answer text, reasoning text, whether a tool call is in it) of one choice. Servers name
+    the chain of thought `reasoning_content` (DeepSeek, llama.cpp) or `reasoning` (vLLM, which
+    may send both with the same text: one is taken, never both)."""
     if api is Api.COMPLETIONS:
-        return str(choice.get("text") or "")
+        return str(choice.get("text") or ""), "", False
     delta = choice.get("delta") or {}
-    return str(
-        delta.get("content") or delta.get("reasoning_content") or delta.get("reasoning") or ""
-    )
-
-
-def _has_output(choice: dict[str, Any], api: Api) -> bool:
-    if api is Api.COMPLETIONS:
-        return bool(choice.get("text"))
-    delta = choice.get("delta") or {}
-    return bool(
-        delta.get("content")
-        or delta.get("reasoning_content")
-        or delta.get("reasoning")
-        or delta.get("tool_calls")
-    )
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
+    return str(delta.get("content") or ""), str(reasoning), bool(delta.get("tool_calls"))

@@ -319,6 +319,7 @@ async def _run_task(
                     correct=judgement.correct,
                     detail=judgement.detail,
                     request=answer.request,
+                    reasoning=answer.reasoning,
                 )
                 sink.write(row.to_json() + b"\n")
                 sink.flush()
@@ -384,8 +385,9 @@ async def _run_task(
 @dataclass(slots=True)
 class _Answer:
     request: RequestRecord
-    output: str | None
+    output: str | None  # the answer (content) alone: what the scorer reads
     logprobs: list[Any]
+    reasoning: str | None = None  # a reasoning model's chain of thought, stored, never scored
 
 
 async def _ask(
@@ -406,12 +408,15 @@ async def _ask(
     pid = prompt_id(canonical(item.messages).decode())
     record = RequestRecord(index, 0, slot, False, pid, time.perf_counter_ns() - anchor_ns)
     text: list[str] = []
+    thinking: list[str] = []
     logprobs: list[Any] = []
     await measure(
         target.client, Api.CHAT, body, record, anchor_ns, slot, settings.timeout_s,
-        retries=settings.retries, keep_text=text, keep_logprobs=logprobs,
+        retries=settings.retries, keep_text=text, keep_logprobs=logprobs, keep_reasoning=thinking,
     )  # fmt: skip
-    return _Answer(record, "".join(text) if record.ok else None, logprobs)
+    if not record.ok:
+        return _Answer(record, None, logprobs)
+    return _Answer(record, "".join(text), logprobs, "".join(thinking) or None)
 
 
 async def _judge(

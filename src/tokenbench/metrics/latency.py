@@ -14,6 +14,15 @@ def ttft_ms(r: RequestRecord) -> float | None:
     return (r.first_token_ns - r.send_ns) / _NS_PER_MS
 
 
+def ttfat_ms(r: RequestRecord) -> float | None:
+    """Time to first answer token: send → first chunk carrying answer content (or a tool call).
+    For a reasoning model this adds the thinking time that TTFT leaves out; None when no answer
+    content arrived (e.g. cut off while still reasoning)."""
+    if r.send_ns is None or r.first_content_ns is None:
+        return None
+    return (r.first_content_ns - r.send_ns) / _NS_PER_MS
+
+
 def e2e_ms(r: RequestRecord) -> float | None:
     """End-to-end latency: send → last byte of the response."""
     if r.send_ns is None or r.end_ns is None:

@@ -7,12 +7,14 @@ from tokenbench.engines.http import Endpoint, Response, redact_url
 from tokenbench.engines.openai import (
     Api,
     GenerationParams,
+    StreamParser,
     error_message,
     parse_stream,
     request_body,
 )
 from tokenbench.engines.sse import iter_events
 from tokenbench.errors import ConfigError
+from tokenbench.evals.task import get_task
 from tokenbench.records import ErrorKind, RequestRecord
 
 
@@ -154,3 +156,67 @@ def test_endpoint_parse_and_redaction() -> None:
     assert Endpoint.parse("https://api.example.com/v1").port == 443
     with pytest.raises(ConfigError, match="not an http"):
         Endpoint.parse("ftp://x")
+
+
+def delta_chunk(**delta: object) -> bytes:
+    obj = {"id": "r1", "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+    return b"data: " + orjson.dumps(obj) + b"\n\n"
+
+
+def kept(pieces: list[tuple[int, bytes]]) -> tuple[RequestRecord, str, str]:
+    """(record, answer text, reasoning text) of a complete chat stream."""
+    r = blank()
+    parser = StreamParser(Api.CHAT, r, 0)
+    parser.text, parser.reasoning = [], []
+    for t, piece in pieces:
+        parser.feed(t, piece)
+    parser.finish(Response(200, {}, pieces, pieces[-1][0] + 1, True))
+    return r, "".join(parser.text), "".join(parser.reasoning)
+
+
+def test_reasoning_is_kept_apart_and_the_scorer_reads_only_the_answer() -> None:
+    thinking = ["Is the answer A? ", "No: A is a trap, ", "and B is too small."]
+    pieces = [(10 * (i + 1), delta_chunk(reasoning_content=t)) for i, t in enumerate(thinking)]
+    answer_at = 10 * (len(thinking) + 1)
+    pieces += [(answer_at, delta_chunk(content="C")), (answer_at + 1, b"data: [DONE]\n\n")]
+    r, answer, reasoning = kept(pieces)
+    assert r.ok
+    assert answer == "C"
+    assert reasoning == "".join(thinking)
+    assert r.first_token_ns == pieces[0][0]  # TTFT: the first reasoning token
+    assert r.first_content_ns == answer_at  # the first answer token
+    assert len(r.chunk_ns) == len(thinking) + 1
+    mmlu = get_task("mmlu")
+    assert mmlu.score(answer, "C", {"letters": "ABCD"}).correct == {"letter": True}
+    # what the old parser scored: every text joined, so the thinking's "A" won
+    assert mmlu.score(reasoning + answer, "C", {"letters": "ABCD"}).parsed != {"letter": "C"}
+
+
+def test_a_chunk_with_reasoning_and_content_loses_neither() -> None:
+    both = delta_chunk(reasoning="so it is B.", content="B")
+    r, answer, reasoning = kept([(5, both), (6, b"data: [DONE]\n\n")])
+    assert (answer, reasoning) == ("B", "so it is B.")
+    assert r.first_token_ns == r.first_content_ns == 5
+    # vLLM may send the same text under both names: it is kept once
+    dup = delta_chunk(reasoning="hmm", reasoning_content="hmm")
+    _, _, once = kept([(5, dup), (6, b"data: [DONE]\n\n")])
+    assert once == "hmm"
+
+
+def test_a_tool_call_is_an_answer_token() -> None:
+    call = delta_chunk(tool_calls=[{"index": 0, "function": {"name": "f"}}])
+    r, answer, _ = kept([(3, delta_chunk(reasoning="use f")), (7, call), (8, b"data: [DONE]\n\n")])
+    assert answer == ""
+    assert (r.first_token_ns, r.first_content_ns) == (3, 7)
+
+
+def test_reasoning_tokens_come_from_usage_details() -> None:
+    usage = {"prompt_tokens": 4, "completion_tokens": 30,
+             "completion_tokens_details": {"reasoning_tokens": 27}}  # fmt: skip
+    tail = b"data: " + orjson.dumps({"choices": [], "usage": usage}) + b"\n\ndata: [DONE]\n\n"
+    r, _, _ = kept([(1, delta_chunk(reasoning="x")), (2, delta_chunk(content="y")), (3, tail)])
+    assert r.reasoning_tokens == usage["completion_tokens_details"]["reasoning_tokens"]
+    assert r.output_tokens == usage["completion_tokens"]
+    plain, _, _ = kept([(1, chunk("a")), (2, usage_chunk(1, 1) + b"data: [DONE]\n\n")])
+    assert plain.reasoning_tokens is None
+    assert plain.first_content_ns == plain.first_token_ns

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from tokenbench.metrics import distribution, e2e_ms, itl_ms, percentile, summarize, tpot_ms, ttft_ms
-from tokenbench.metrics.latency import chunk_token_counts, schedule_lag_ms
+from tokenbench.metrics.latency import chunk_token_counts, schedule_lag_ms, ttfat_ms
 from tokenbench.records import ErrorKind, RequestRecord
 
 MS = 1_000_000
@@ -168,3 +168,13 @@ def test_summary_json_has_no_nan() -> None:
 
 def test_schedule_lag() -> None:
     assert schedule_lag_ms(rec(send=12, sched=10)) == 2.0
+
+
+def test_ttfat_runs_to_the_first_answer_token_not_the_first_reasoning_token() -> None:
+    r = rec(send=10, chunks=(40, 60, 90), end=95, out=3)
+    r.first_content_ns = r.chunk_ns[-1]  # two reasoning chunks, then the answer
+    assert ttft_ms(r) == (r.chunk_ns[0] - r.send_ns) / MS
+    assert ttfat_ms(r) == (r.chunk_ns[-1] - r.send_ns) / MS
+    thinking_only = rec(send=10, chunks=(40, 60), end=70, out=2)
+    assert ttft_ms(thinking_only) is not None
+    assert ttfat_ms(thinking_only) is None  # cut off while still reasoning
