@@ -4,7 +4,8 @@ two models on the same items (difference with its interval, exact McNemar test).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,17 +36,32 @@ def wilson(correct: int, total: int, z: float = Z95) -> Accuracy:
     if total == 0:
         return Accuracy(correct=0, total=0, accuracy=None, ci_low=None, ci_high=None)
     p = correct / total
+    low, high = _wilson_bounds(p, total, z)
+    return Accuracy(correct=correct, total=total, accuracy=p, ci_low=low, ci_high=high)
+
+
+def _wilson_bounds(p: float, n: int, z: float) -> tuple[float, float]:
     z2 = z * z
-    centre = (p + z2 / (2 * total)) / (1 + z2 / total)
-    half = z * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total)) / (1 + z2 / total)
-    return Accuracy(
-        correct=correct,
-        total=total,
-        accuracy=p,
-        # at 0 or `total` correct the bound is exactly 0 or 1; rounding would miss it
-        ci_low=0.0 if correct == 0 else max(0.0, centre - half),
-        ci_high=1.0 if correct == total else min(1.0, centre + half),
-    )
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    # at p = 0 or 1 the bound is exactly 0 or 1; rounding would miss it
+    return (0.0 if p == 0 else max(0.0, centre - half), 1.0 if p == 1 else min(1.0, centre + half))
+
+
+def item_wilson(per_item: Sequence[Sequence[bool]], z: float = Z95) -> Accuracy:
+    """Accuracy with items as the unit, for several samples per item (--samples n): the mean of
+    the per-item means, with the Wilson interval over the number of items. The samples of one
+    item are not independent draws of the eval, so counting them as n would narrow the interval
+    by up to sqrt(n). A per-item mean lies in [0, 1], so its variance is at most p(1 - p): the
+    interval holds, and with one sample per item it is the ordinary Wilson interval."""
+    correct = sum(sum(v) for v in per_item)
+    total = sum(len(v) for v in per_item)
+    means = [sum(v) / len(v) for v in per_item if v]
+    if not means:
+        return Accuracy(correct=0, total=0, accuracy=None, ci_low=None, ci_high=None)
+    p = math.fsum(means) / len(means)
+    low, high = _wilson_bounds(p, len(means), z)
+    return Accuracy(correct=correct, total=total, accuracy=p, ci_low=low, ci_high=high)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -149,10 +165,28 @@ class EvalMetrics(BaseModel):
     duration_s: float | None  # first send to last response
     output_throughput_tok_per_s: float | None
     reasons: dict[str, str] = Field(default_factory=dict)  # why a figure is null
+    # What the intervals of `scores` and `by_subject` count as one observation: "item" with
+    # --samples n > 1 (per-item means), "answer" otherwise and in envelopes from before.
+    interval_unit: Literal["answer", "item"] = "answer"
 
 
 def _mean(values: list[int]) -> float | None:
     return math.fsum(values) / len(values) if values else None
+
+
+def _accuracy(
+    items: Sequence[ItemRecord], hit: Callable[[ItemRecord], bool], unit: str
+) -> Accuracy:
+    if unit == "answer":
+        return wilson(sum(1 for it in items if hit(it)), len(items))
+    per_item: dict[str, list[bool]] = {}
+    for it in items:
+        per_item.setdefault(it.item_id, []).append(hit(it))
+    return item_wilson(list(per_item.values()))
+
+
+def _scored(variant: str) -> Callable[[ItemRecord], bool]:
+    return lambda it: bool(it.correct.get(variant, False))
 
 
 def summarize_eval(
@@ -161,13 +195,15 @@ def summarize_eval(
     primary: str,
     instruction_details: Sequence[str] = (),
     samples: int = 1,
+    interval_unit: Literal["answer", "item"] | None = None,
 ) -> EvalMetrics:
     """Every figure of an eval from its item records. A failed request is a wrong answer and
-    also counted in `errors`; an unparsed answer is wrong and also counted in `parse_failures`."""
+    also counted in `errors`; an unparsed answer is wrong and also counted in `parse_failures`.
+    Intervals count items with --samples > 1 unless `interval_unit` says otherwise (a verifier
+    recomputing an older envelope passes the unit it was written with)."""
     reasons: dict[str, str] = {}
-    scores = {
-        v: wilson(sum(1 for it in items if it.correct.get(v, False)), len(items)) for v in variants
-    }
+    unit = interval_unit or ("item" if samples > 1 else "answer")
+    scores = {v: _accuracy(items, _scored(v), unit) for v in variants}
     instruction_scores = None
     if instruction_details:
         instruction_scores = {}
@@ -185,8 +221,7 @@ def summarize_eval(
         by_subject = {}
         for s in subjects:
             members = [it for it in items if it.subject == s]
-            hits = sum(1 for it in members if it.correct.get(primary))
-            by_subject[s] = wilson(hits, len(members))
+            by_subject[s] = _accuracy(members, _scored(primary), unit)
     pass_k: dict[str, float] | None = None
     if samples > 1:
         per_item: dict[str, list[bool]] = {}
@@ -235,4 +270,5 @@ def summarize_eval(
         duration_s=duration_s,
         output_throughput_tok_per_s=throughput,
         reasons=reasons,
+        interval_unit=unit,
     )

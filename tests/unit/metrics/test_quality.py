@@ -106,3 +106,34 @@ def test_summarize_eval_pass_at_k_per_item() -> None:
     assert m.pass_at_k is not None
     assert m.pass_at_k["pass@1"] == pytest.approx((0.5 + 0.0) / 2)
     assert m.pass_at_k["pass@4"] == pytest.approx((1.0 + 0.0) / 2)
+
+
+def test_samples_intervals_take_items_as_the_unit() -> None:
+    right_per_item = [5, 4, 3, 2, 1, 0, 1, 2, 3, 4]  # of 5 samples each, 10 items
+    n = 5
+    items = [_item(str(i), s < k, "A", sample=s, subject="law")
+             for i, k in enumerate(right_per_item) for s in range(n)]  # fmt: skip
+    m = summarize_eval(items, ["v"], "v", samples=n)
+    got = m.scores["v"]
+    correct = sum(right_per_item)
+    per_sample = wilson(correct, len(items))  # every answer counted as independent
+    # the mean of the 10 per-item means, as a proportion of 10 items
+    per_item = wilson(correct // n, len(right_per_item))
+    assert correct % n == 0  # so that per_item above is exactly the mean of item means
+    assert (got.correct, got.total) == (correct, len(items))
+    assert got.accuracy == pytest.approx(per_item.accuracy)
+    assert got.ci_low == pytest.approx(per_item.ci_low)
+    assert got.ci_high == pytest.approx(per_item.ci_high)
+    assert per_sample.ci_low is not None
+    assert per_sample.ci_high is not None
+    assert got.ci_high - got.ci_low > per_sample.ci_high - per_sample.ci_low
+    assert m.interval_unit == "item"
+    assert m.by_subject is not None
+    assert m.by_subject["law"] == got
+    # one sample per item: the ordinary interval over answers, as before
+    single = summarize_eval(items[::n], ["v"], "v")
+    assert single.interval_unit == "answer"
+    assert single.scores["v"] == wilson(sum(1 for it in items[::n] if it.correct["v"]), 10)
+    # an envelope written before per-item intervals is recomputed as it was written
+    old = summarize_eval(items, ["v"], "v", samples=n, interval_unit="answer")
+    assert old.scores["v"] == per_sample
