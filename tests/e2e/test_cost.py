@@ -164,3 +164,6 @@ def test_measured_results_beside_published_and_in_recommendations(
     text = bench("recommend", "--context", "4000", "--budget", "low", "--corpus", str(out))
     assert "[measured]" in text.stdout
     assert "[published]" in text.stdout
+    assert "ranking [0-shot generative, measured (mmlu" in text.stdout  # each ranking's setting
+    assert pick["setting"].startswith("0-shot generative, measured")
+    assert {"setting": pick["setting"], "models": ["mistral-7b-instruct"]} in doc["rankings"]

@@ -73,7 +73,7 @@ def handle(args: argparse.Namespace) -> int:
     if not rec.shortlist:
         console.print("[yellow]no catalogued model meets these requirements[/]")
     for r in rec.rankings:  # scores are compared only within one setting
-        console.print(f"  ranking [{escape(r.setting)}]: " + ", ".join(r.models),
+        console.print(f"  ranking {escape(f'[{r.setting}]')}: " + ", ".join(r.models),
                       highlight=False, soft_wrap=True)  # fmt: skip
     for n, p in enumerate(rec.shortlist, 1):
         console.print(f"\n[bold]{n}. {p.model.name}[/] — " + escape("; ".join(p.reasons)),
