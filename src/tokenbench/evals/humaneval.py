@@ -11,7 +11,7 @@ import orjson
 from tokenbench.errors import ConfigError
 from tokenbench.evals.answers import fenced_code
 from tokenbench.evals.data import DataFile, DataSource, package_file
-from tokenbench.evals.sandbox import SandboxLimits, run_sandboxed
+from tokenbench.evals.sandbox import CheckCall, SandboxLimits, run_sandboxed
 from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited, task
 
 PROMPT = (
@@ -20,9 +20,10 @@ PROMPT = (
 )
 
 
-def program(prompt: str, output: str, test: str, entry_point: str) -> tuple[str, bool]:
-    """The program the sandbox runs: the problem's prompt (imports, signature, docstring), the
-    model's code, the tests and the call to `check`. (source, whether any code was found)."""
+def program(prompt: str, output: str, entry_point: str) -> tuple[str, bool]:
+    """The solution module the sandbox imports: the problem's prompt (imports, signature,
+    docstring) and the model's code. The tests and `check` run after it, outside it (see
+    CheckCall). (source, whether any code was found)."""
     code = fenced_code(output)
     found = code is not None
     if code is None:
@@ -30,12 +31,12 @@ def program(prompt: str, output: str, test: str, entry_point: str) -> tuple[str,
     # A full definition replaces the prompt's stub; anything else continues the prompt's body.
     full = f"def {entry_point}" in code
     body = f"{prompt}\n    pass\n\n{code}" if full else prompt + code
-    return f"{body}\n\n{test}\n\ncheck({entry_point})\n", found and bool(code.strip())
+    return f"{body}\n", found and bool(code.strip())
 
 
 @task("humaneval")
 class HumanEval(Task):
-    version = "1"
+    version = "2"  # 2: the solution runs as a module and must reach check() (no exit(0) pass)
     variants = ("pass",)
     primary = "pass"
     max_tokens = 512
@@ -78,8 +79,8 @@ class HumanEval(Task):
     def score(self, output: str, expected: Any, meta: dict[str, Any] | None) -> Judgement:
         if not meta:
             raise ConfigError("a HumanEval item needs its prompt, test and entry point")
-        source, found = program(meta["prompt"], output, meta["test"], meta["entry_point"])
-        result = run_sandboxed(source, self.limits)
+        source, found = program(meta["prompt"], output, meta["entry_point"])
+        result = run_sandboxed(source, self.limits, CheckCall(meta["test"], meta["entry_point"]))
         return Judgement(
             parsed={"pass": "code" if found else None},
             correct={"pass": result.passed},

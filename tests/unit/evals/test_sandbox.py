@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tokenbench.evals.sandbox import SandboxLimits, run_sandboxed
+from tokenbench.evals.sandbox import CheckCall, SandboxLimits, run_sandboxed
 
 LIMITS = SandboxLimits(wall_s=5.0, cpu_s=3)
 
@@ -130,3 +130,27 @@ def test_no_secrets_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "import os\nassert 'OPENAI_API_KEY' not in os.environ, 'leaked'\n", LIMITS
     )
     assert result.passed
+
+
+CHECK = CheckCall(test="def check(f):\n    assert f(2) == 4\n", entry_point="double")
+
+
+def test_a_check_call_passes_when_check_returns() -> None:
+    result = run_sandboxed("def double(x):\n    return 2 * x\n", LIMITS, CHECK)
+    assert result.passed
+    assert result.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "exit_call",
+    ["import sys\nsys.exit(0)", "raise SystemExit", "import os\nprint('OK')\nos._exit(0)"],
+)
+def test_a_check_call_never_passes_by_exiting_early(exit_call: str) -> None:
+    result = run_sandboxed(f"def double(x):\n    return x\n\n{exit_call}\n", LIMITS, CHECK)
+    assert result.outcome == "failed"
+
+
+def test_a_check_call_runs_the_program_as_a_module() -> None:
+    code = "def double(x):\n    return 2 * x\n\nif __name__ == '__main__':\n    assert False\n"
+    assert run_sandboxed(code, LIMITS, CHECK).passed
+    assert not run_sandboxed(code, LIMITS).passed  # as a plain program it is __main__

@@ -76,12 +76,11 @@ def test_answer_helpers() -> None:
 
 def test_humaneval_program_full_definition_and_continuation() -> None:
     prompt = 'def add(a, b):\n    """Add."""\n'
-    test = "def check(f):\n    assert f(2, 3) == 5\n"
-    full, found = program(prompt, "```python\ndef add(a, b):\n    return a + b\n```", test, "add")
+    full, found = program(prompt, "```python\ndef add(a, b):\n    return a + b\n```", "add")
     assert found
     assert "return a + b" in full
-    assert full.rstrip().endswith("check(add)")
-    cont, found = program(prompt, "    return a + b\n", test, "add")
+    assert "check(" not in full  # the harness calls check() after the module has run
+    cont, found = program(prompt, "    return a + b\n", "add")
     assert not found  # no fenced block: the raw output is used as the body
     assert cont.startswith(prompt + "    return a + b")
 
@@ -105,6 +104,47 @@ def test_humaneval_scores_in_the_sandbox() -> None:
     assert broken.correct == {"pass": False}
     assert broken.detail
     assert "SyntaxError" in broken.detail["stderr_tail"]
+
+
+HUMANEVAL_ADD = {
+    "prompt": 'import sys\n\n\ndef add(a, b):\n    """Add."""\n',
+    "test": "def check(f):\n    assert f(2, 3) == 5\n",
+    "entry_point": "add",
+}
+
+
+@pytest.mark.parametrize("code", ["0", "None", "1"])
+def test_humaneval_exit_is_never_a_pass(code: str) -> None:
+    task = get_task("humaneval")
+    main_exit = ("```python\ndef add(a, b):\n    return a - b\n\n"
+                 f"if __name__ == '__main__':\n    sys.exit({code})\n```")  # fmt: skip
+    assert task.score(main_exit, None, HUMANEVAL_ADD).correct == {"pass": False}
+    module_exit = f"```python\ndef add(a, b):\n    return a - b\n\nsys.exit({code})\n```"
+    judged = task.score(module_exit, None, HUMANEVAL_ADD)
+    assert judged.correct == {"pass": False}
+    assert judged.detail
+    assert "SystemExit" in judged.detail["stderr_tail"]
+    in_check = f"```python\ndef add(a, b):\n    sys.exit({code})\n```"
+    assert task.score(in_check, None, HUMANEVAL_ADD).correct == {"pass": False}
+
+
+def test_humaneval_a_false_demo_block_does_not_fail_a_correct_function() -> None:
+    task = get_task("humaneval")
+    output = ("```python\ndef add(a, b):\n    return a + b\n\n"
+              "if __name__ == '__main__':\n    assert add(2, 2) == 5, 'demo'\n```")  # fmt: skip
+    judged = task.score(output, None, HUMANEVAL_ADD)
+    assert judged.correct == {"pass": True}
+    assert judged.detail
+    assert judged.detail["outcome"] == "passed"
+
+
+def test_humaneval_a_hard_exit_before_check_is_no_pass() -> None:
+    task = get_task("humaneval")
+    output = "```python\nimport os\n\ndef add(a, b):\n    return a - b\n\nos._exit(0)\n```"
+    judged = task.score(output, None, HUMANEVAL_ADD)
+    assert judged.correct == {"pass": False}
+    assert judged.detail
+    assert judged.detail["exit_code"] == 0  # exit code 0, but check() never ran
 
 
 # (instruction, kwargs, a response that follows it, one that does not)
