@@ -39,20 +39,44 @@ def same_number(a: str | None, b: str | None) -> bool:
     return x is not None and y is not None and x == y
 
 
+# After "A" or "I" a lowercase word makes it English ("A good answer", "I think"), except these,
+# which follow an option letter ("A is right", "A because").
+_AFTER_OPTION = frozenset(
+    {"is", "because", "since", "as", "and", "or", "was", "would", "seems", "appears", "fits",
+     "matches", "best"}
+)  # fmt: skip
+_CUE = (r"(?i:\b(?:answer|correct\s+(?:option|choice)))(?:\s+(?i:is|would\s+be|will\s+be))?"
+        r"\s*[:=]?\s*(?:(?i:option|choice|letter)\s+)?[(*\[]*")  # fmt: skip
+
+
 def choice_letter(text: str, letters: str) -> str | None:
-    """The chosen option letter: a first line that is just a letter ("B", "(B)", "B.", "**B**",
-    "B) Paris"), then an "Answer: B" / "answer is B" statement, then the last standalone
-    letter. Only letters of this item's options count."""
+    """The chosen option letter: a first line that starts with the letter and punctuation or
+    "is" ("B", "(B)", "B.", "**B**", "B) Paris", "B is correct"), else the last "Answer: B" /
+    "the answer is B" statement, else the last line that is the letter alone. A lone capital
+    elsewhere is never taken: "A" and "I" are words too. Only this item's letters count."""
     cls = f"[{re.escape(letters)}]"
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    m = re.match(rf"^[\s(*\[]*({cls})(?:[).\]:*]+|$)", first)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    m = re.match(rf"^[(*\[]*({cls})(?:[).\]:*]+|$|\s+is\b)", first)
     if m:
         return m.group(1)
-    m = re.search(rf"(?i:answer)(?:\s+(?i:is))?\s*:?\s*[(*\[]*({cls})(?![A-Za-z0-9])", text)
-    if m:
-        return m.group(1)
-    found = re.findall(rf"(?<![A-Za-z0-9])({cls})(?![A-Za-z0-9])", text)
-    return found[-1] if found else None
+    stated = [
+        m.group(1)
+        for m in re.finditer(_CUE + rf"({cls})(?![A-Za-z0-9'’])", text)
+        if not _word_use(m.group(1), text[m.end() :])
+    ]
+    if stated:
+        return stated[-1]
+    alone = [m.group(1) for line in lines if (m := re.fullmatch(rf"[(*\[]*({cls})[).\]*]*", line))]
+    return alone[-1] if alone else None
+
+
+def _word_use(letter: str, after: str) -> bool:
+    """Whether "A" or "I" is the article or the pronoun here, judged by the word after it."""
+    if letter not in "AI":
+        return False
+    m = re.match(r"\s+([a-z]\w*)", after)
+    return m is not None and (letter == "I" or m.group(1) not in _AFTER_OPTION)
 
 
 def fenced_code(text: str, prefer: tuple[str, ...] = ("python", "py", "")) -> str | None:

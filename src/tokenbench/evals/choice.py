@@ -90,7 +90,7 @@ def letter_logprobs(chunks: list[Any]) -> dict[str, float]:
 class Mmlu(ChoiceTask):
     """57 subjects; --limit applies per subject, so a limited run still covers every subject."""
 
-    version = "1"
+    version = "2"  # 2: no bare-letter fallback; "A"/"I" as words are no answer
     hub_spec = HubSpec("cais/mmlu", "all", "test")
 
     def load(self, source: DataSource, options: TaskOptions) -> TaskData:
@@ -145,7 +145,7 @@ def _mmlu_csv(path: Path) -> list[tuple[str, list[str], int]]:
 
 
 class Arc(ChoiceTask):
-    version = "1"
+    version = "2"
     folder: str
     hub_config: str
 
@@ -195,7 +195,7 @@ class TruthfulQaMc1(ChoiceTask):
     """The correct option is first in the source data, so options are shuffled (seeded per
     item) before they are lettered."""
 
-    version = "1"
+    version = "2"
     hub_spec = HubSpec("truthfulqa/truthful_qa", "multiple_choice", "validation")
 
     def load(self, source: DataSource, options: TaskOptions) -> TaskData:

@@ -41,14 +41,44 @@ def test_gsm8k_strict_and_lenient() -> None:
         ("A) Paris", "A"),
         ("Let me think.\nThe answer is C.", "C"),
         ("Reasoning first.\nAnswer: (B)", "B"),
-        ("Options A and B are wrong, so D", "D"),
+        ("Options A and B are wrong, so D", None),  # no bare-letter fallback
         ("I do not know", None),
         ("answer: e", None),  # not an option letter of this item
         ("", None),
+        ("Answer: C", "C"),
+        ("C.", "C"),
+        ("B is correct.", "B"),
+        ("The answer is **D** because the others fail.", "D"),
+        ("The answer is A because it is the largest.", "A"),
+        ("Is the answer A? Maybe.\nThe answer is C.", "C"),  # the last statement counts
+        ("Let me check each option.\nD is too small, B too large.\n\n(C)", "C"),
     ],
 )
 def test_choice_letter_extraction_order(output: str, letter: str | None) -> None:
     assert choice_letter(output, "ABCD") == letter
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "I think so.",
+        "A good answer is hard to find.",
+        "I would pick the second one",
+        "My answer: I think it depends.",
+        "The answer is a tricky one. A careful reader sees it.",
+        "Honestly, A man walked in and I left.",
+        "I'm not sure. A\nlot depends on it.",
+    ],
+)
+def test_a_and_i_used_as_words_are_never_answers(output: str) -> None:
+    letters = "ABCDEFGHIJKLM"  # TruthfulQA: "I" is an option letter too
+    assert choice_letter(output, letters) is None
+
+
+def test_a_and_i_as_words_do_not_hide_the_stated_answer() -> None:
+    assert choice_letter("I think the answer is B.", "ABCDEFGHI") == "B"
+    assert choice_letter("A good answer is C.", "ABCD") == "C"
+    assert choice_letter("The answer is I.", "ABCDEFGHI") == "I"
 
 
 def test_choice_task_scores_letters() -> None:
