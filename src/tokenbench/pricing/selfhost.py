@@ -104,6 +104,14 @@ class SelfHostPricing:
         tokens_per_hour = money(tok_per_s) * 3600 * self.utilization
         return hourly / tokens_per_hour * MILLION
 
+    def run_usd_per_mtok(self, predicate: RunPredicate | EvalPredicate) -> Decimal | None:
+        """$ per 1M output tokens of this run on the hardware it records; None when that hardware
+        has no price (never the bare price × --gpus in its place) or nothing was measured."""
+        hourly = self.run_hourly_usd(predicate)
+        if hourly.usd is None:
+            return None
+        return self.usd_per_mtok(predicate.metrics.output_throughput_tok_per_s, hourly.usd)
+
     def capacity_mtok_per_month(self, tok_per_s: float | None) -> Decimal | None:
         if tok_per_s is None or tok_per_s <= 0:
             return None

@@ -89,3 +89,16 @@ def _records() -> list[RequestRecord]:
                           chunk_ns=[end // 10, end], end_ns=end, input_tokens=100,
                           output_tokens=100, tokens_from_usage=True, http_status=200)
             for i in range(2)]  # fmt: skip
+
+
+def test_a_run_without_a_price_never_falls_back_to_the_bare_price() -> None:
+    body: dict[str, Any] = minimal_statement()["predicate"]
+    body["hardware"]["gpus"] = [{"name": H100}]
+    body["metrics"] = summarize(_records()).model_dump(mode="json")
+    run = RunPredicate.model_validate(body)
+    assert per_model(A100="1.29").run_usd_per_mtok(run) is None
+    priced = per_model(H100="2.49")
+    hourly = priced.run_hourly_usd(run).usd
+    expected = priced.usd_per_mtok(run.metrics.output_throughput_tok_per_s, hourly)
+    assert expected is not None
+    assert priced.run_usd_per_mtok(run) == expected
