@@ -340,3 +340,28 @@ def test_a_reasoning_model_is_scored_on_its_answer_alone(
     assert item.request.first_content_ns is not None
     assert item.request.first_content_ns > item.request.first_token_ns
     assert rescore_check(predicate, raw) == []
+
+
+def test_an_older_task_version_is_aggregated_not_rescored(
+    scripted_server_factory: Any, tmp_path: Path
+) -> None:
+    data = tmp_path / "mine.jsonl"
+    data.write_text('{"prompt": "Capital of France?", "answer": "Paris"}\n')
+    table = {"*": [["Capital of France", "Lyon"]]}
+    server = scripted_server_factory("--answers", answers_file(tmp_path, table))
+    out = tmp_path / "corpus"
+    proc = bench("eval", "custom", "--data", str(data), "--scorer", "contains",
+                 "--base-url", server.base_url, "-o", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    path = envelope_paths(out)[0]
+    predicate = eval_predicate(path)
+    raw = sidecar(open_run(path), ITEMS_SUFFIX).read_bytes()
+    rescored = raw.replace(b'"output":"Lyon"', b'"output":"Paris"')
+    assert rescored != raw
+    assert "item 0" in rescore_check(predicate, rescored)  # this version's rules say right
+    older = predicate.model_copy(
+        update={"task": predicate.task.model_copy(update={"version": "older"})}
+    )
+    assert rescore_check(older, rescored) == []  # its own rules stand; figures still checked
+    forged = raw.replace(b'"correct":{"score":false}', b'"correct":{"score":true}')
+    assert rescore_check(older, forged) != []

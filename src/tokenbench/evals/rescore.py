@@ -1,5 +1,6 @@
 """Checking an eval envelope: score every stored output again and recompute the figures. Code
-tasks are not re-executed; their stored sandbox outcomes are aggregated again."""
+tasks are not re-executed, nor items re-scored under another task version; their stored
+verdicts are aggregated again."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ def rescore_check(predicate: EvalPredicate, items_jsonl: bytes) -> list[str]:
         return [f"task {predicate.task.name!r} is unknown to this version"]
     problems = []
     by_logprobs = predicate.task.method == "letter-logprobs"
-    if not task.executes_code:
+    # Another task version scored with other rules (its own, on purpose): its verdicts are
+    # aggregated again below but not re-derived, or every fixed scorer would fail old evidence.
+    if not task.executes_code and predicate.task.version == task.version:
         for it in items:
             if it.output is None:
                 continue
@@ -35,6 +38,7 @@ def rescore_check(predicate: EvalPredicate, items_jsonl: bytes) -> list[str]:
     metrics = summarize_eval(
         items, predicate.task.variants, predicate.task.primary,
         task.instruction_details, predicate.parameters.samples,
+        predicate.metrics.interval_unit,
     )  # fmt: skip
     problems += differing_fields(
         predicate.metrics.model_dump(mode="json"), metrics.model_dump(mode="json")
