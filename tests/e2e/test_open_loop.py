@@ -61,7 +61,8 @@ def test_schedule_lag_appears_when_the_server_falls_behind(
     assert m.ttft_ms is not None
     assert m.ttft_from_schedule_ms.p99 > 5 * m.ttft_ms.p99  # hidden without the schedule
     assert not p.validity.valid
-    assert any("requested (under 90%)" in r for r in p.validity.reasons)
+    assert m.offered_rate_rps is not None
+    assert any(f"{m.offered_rate_rps:.2f} its schedule offered" in r for r in p.validity.reasons)
 
 
 def test_rate_flags_are_checked(tmp_path: Path) -> None:
@@ -181,6 +182,9 @@ def test_find_max_rate_finds_a_known_capacity(
     assert high / low - 1 <= 0.1 + 1e-9  # the bracket is within the search tolerance
     # the true limit is 40-42 req/s; a busy 2-core box makes probes fail early, never late
     assert 25 <= best <= 50, (proc.stdout, proc.stderr)
+    offered = re.search(r"that probe's schedule offered ([\d.]+) req/s", proc.stdout)
+    assert offered, proc.stdout
+    assert float(offered.group(1)) == pytest.approx(best, rel=1e-3)  # constant: as nominal
 
 
 def test_engine_compare_suite_prints_the_engine_table(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ScriptedServer
-from tests.support.envelopes import envelope_paths
+from tests.support.envelopes import envelope_paths, records
 from tests.support.fake_nvml import FakeNvml
 from tokenbench.energy.meter import open_meter
 from tokenbench.envelope import keys
@@ -87,3 +87,35 @@ def test_unsigned_run_is_marked_and_refused_by_verify(
     with pytest.raises(VerifyError) as info:
         verify_file(path, [])
     assert info.value.exit_code == 13
+
+
+def test_cooldown_counts_tokens_and_energy_over_one_fixed_window(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    duration_s, cooldown_s = 1.5, 0.5
+    settings = RunSettings(
+        suite=load_suite("llm.inference.chatbot-short"),
+        output=tmp_path,
+        base_url=scripted_server.base_url,
+        model="ttft_ms=5;itl_ms=20;tokens=16",
+        sweep=(2,),
+        requests=10_000,
+        duration_s=duration_s,
+        cooldown_s=cooldown_s,
+    )
+    meter = open_meter(FakeNvml(gpus=1, energy_step_mj=100_000, power_mw=50_000))
+    asyncio.run(run_sweep(settings, QuietProgress(), meter=meter))
+    opened = verify_file(envelope_paths(tmp_path)[0], keys.trusted_keys())
+    p, rows = opened.predicate, records(opened)
+    start, end = p.energy.window_start_ns, p.energy.window_end_ns
+    assert start is not None
+    assert end is not None
+    # the energy counter was read when the cooldown began, not when the last request ended
+    assert (end - start) / 1e9 == pytest.approx(duration_s - cooldown_s, abs=0.05)
+    assert p.energy.window_s == pytest.approx((end - start) / 1e9, abs=0.01)
+    arrived = sum(1 for r in rows if not r.warmup and r.ok for t in r.chunk_ns if start <= t <= end)
+    assert any(r.cooldown for r in rows)
+    assert p.metrics.window_output_tokens == arrived
+    assert p.metrics.output_throughput_tok_per_s == pytest.approx(arrived / ((end - start) / 1e9))
+    assert p.energy.energy_j is not None
+    assert p.metrics.joules_per_token == pytest.approx(p.energy.energy_j / arrived)

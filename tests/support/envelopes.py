@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from tokenbench.envelope import keys
+from tokenbench.envelope.canonical import canonical
 from tokenbench.envelope.hardware import fingerprint
 from tokenbench.envelope.io import seal, statement_payload, write_envelope
 from tokenbench.envelope.schema import PROMPTS_SUFFIX, RAW_SUFFIX, RunPredicate
@@ -93,20 +94,26 @@ def write_run_envelope(
     records: list[RequestRecord],
     model_id: str = "m",
     gpus: list[str] | None = None,
+    metrics: dict[str, Any] | None = None,
 ) -> Path:
     """A signed run envelope over hand-made records (the local key), as `bench run` would seal
     it: raw sidecar, metrics summarised from it. `gpus`: the GPU names its hardware records
-    (default: this machine's)."""
+    (default: this machine's). `metrics`: the figures as stated (e.g. as an older tool did)."""
     folder.mkdir(parents=True, exist_ok=True)
     raw = folder / f"{model_id}__hand__c1{RAW_SUFFIX}"
     raw.write_bytes(b"".join(r.to_json() + b"\n" for r in records))
     body = minimal_statement()["predicate"]
-    body["metrics"] = summarize(records).model_dump(mode="json")
+    body["metrics"] = metrics if metrics is not None else summarize(records).model_dump(mode="json")
     body["target"]["model"]["model_id"] = model_id
     if gpus is not None:
         body["hardware"]["gpus"] = [{"name": name} for name in gpus]
     predicate = RunPredicate.model_validate(body)
     key, _ = keys.load_or_create()
     path = folder / f"{model_id}__hand__c1.json"
-    write_envelope(seal(statement_payload(predicate, [raw]), key), path)
+    payload = statement_payload(predicate, [raw])
+    if metrics is not None:  # exactly as stated: an older tool's envelope lacks later fields
+        statement = orjson.loads(payload)
+        statement["predicate"]["metrics"] = metrics
+        payload = canonical(statement)
+    write_envelope(seal(payload, key), path)
     return path

@@ -18,7 +18,7 @@ from tokenbench.envelope.schema import (
     RunPredicate,
     Validity,
 )
-from tokenbench.metrics.summary import summarize
+from tokenbench.metrics.summary import summarize, summary_inputs
 from tokenbench.metrics.validity import ValidityRules, validity_reasons
 from tokenbench.records import iter_records
 
@@ -77,8 +77,8 @@ def seal_point(
     scale_out: dict[str, Any] | None = None,
 ) -> RunPredicate:
     """Summarise the raw records (streamed), judge validity, sign, write the envelope."""
-    slo = draft["parameters"].get("slo")
-    metrics = summarize(iter_records(files.raw), energy.energy_j, energy.reason, slo)
+    inputs = summary_inputs({**draft, "energy": energy.model_dump(mode="json")})
+    metrics = summarize(iter_records(files.raw), **inputs)
     requested_rate = draft["parameters"]["load"].get("rate_rps")
     reasons = [
         *extra_reasons,

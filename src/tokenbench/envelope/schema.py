@@ -141,6 +141,10 @@ class LoadInfo(_Strict):
     timeout_s: float
     workers: int = 1
     seed: int
+    # open loop: (requests − 1) / (last − first send offset) of the drawn schedule: a seeded
+    # Poisson draw offers more or less than rate_rps (the metrics state what was measured)
+    offered_rate_rps: float | None = None
+    cooldown_s: float | None = None  # --cooldown: the tail of --duration left unmeasured
 
     @property
     def label(self) -> str:
@@ -169,6 +173,10 @@ class EnergyInfo(_Strict):
     energy_j: float | None
     idle_watts: float | None  # mean power before the run, nothing running
     reason: str | None = None  # why there is no figure
+    # --cooldown: the fixed window the counter spans, on the records' clock (ns from the run's
+    # anchor); output throughput and J/tok count the tokens that arrived in it
+    window_start_ns: int | None = None
+    window_end_ns: int | None = None
 
 
 class TokenCheck(_Strict):

@@ -30,6 +30,15 @@ class Plan:
     cooldown_s: float | None = None  # requests starting in the last S of duration: not measured
 
     @property
+    def offered_rate_rps(self) -> float | None:
+        """Open loop: the rate the drawn schedule offers, (n − 1) / (last − first offset). A
+        seeded Poisson draw of a few dozen requests can be far from `rate_rps`."""
+        offsets = [r.offset_ns for r in self.requests if r.offset_ns is not None]
+        if len(offsets) < 2 or max(offsets) <= min(offsets):
+            return None
+        return (len(offsets) - 1) / ((max(offsets) - min(offsets)) / 1e9)
+
+    @property
     def warmup(self) -> tuple[PlannedRequest, ...]:
         return tuple(r for r in self.requests if r.warmup)
 

@@ -50,7 +50,7 @@ from tokenbench.envelope.schema import (
 )
 from tokenbench.errors import ConfigError, EngineError
 from tokenbench.loadgen.control import RunControl
-from tokenbench.loadgen.plan import closed_loop_plan, open_loop_plan, split
+from tokenbench.loadgen.plan import Plan, closed_loop_plan, open_loop_plan, split
 from tokenbench.loadgen.pool import (
     PoolJob,
     ProcessWorker,
@@ -506,6 +506,8 @@ async def _run_point(
         timeout_s=timeout_s,
         workers=settings.workers,
         seed=settings.seed,
+        offered_rate_rps=plan.offered_rate_rps,
+        cooldown_s=settings.cooldown_s if rate is None else None,
     )
     workload = WorkloadInfo(
         kind=calibration.kind,
@@ -531,6 +533,14 @@ async def _run_point(
         progress.request_done(record)
 
     anchor_ns = time.perf_counter_ns()
+    # a split run's records are on the coordinator's wall-clock timeline, else on this monotonic one
+    window = _MeasuredWindow(
+        meter,
+        (lambda: time.time_ns() - wall_anchor_ns)
+        if settings.split
+        else (lambda: time.perf_counter_ns() - anchor_ns),
+        _fixed_window_s(plan),
+    )
     prompt_ids = [p.prompt_id for p in prompts]
     progress.point_started(concurrency, len(plan.requests))
     scale_out: dict[str, Any] | None = None
@@ -541,7 +551,7 @@ async def _run_point(
                 split(plan, settings.workers),
                 PoolJob(client.endpoint.url, settings.api_key, params.api, bodies, prompt_ids,
                         timeout_s, settings.retries, settings.idle_timeout_s, wall_anchor_ns),
-                control, on_record, meter.start, settings.on_worker_loss,
+                control, on_record, window.start, settings.on_worker_loss,
             )  # fmt: skip
         finally:
             sink.close()
@@ -572,12 +582,12 @@ async def _run_point(
         )
         lag = LoopLagMonitor()
         try:
-            await run_closed_loop(ctx, plan, control, on_measured_start=meter.start, lag=lag)
+            await run_closed_loop(ctx, plan, control, on_measured_start=window.start, lag=lag)
         finally:
             sink.close()
         lag_dist = distribution(lag.lags_ms)
         lag_p99 = lag_dist.p99 if lag_dist else None
-    window: EnergyWindow = meter.stop()
+    energy = window.finish(common.idle_watts)
     finished_ns = wall_anchor_ns + (time.perf_counter_ns() - anchor_ns)
     token_check = (
         None
@@ -589,14 +599,7 @@ async def _run_point(
         draft,
         status=control.status,
         finished_at=utc_iso(finished_ns),
-        energy=EnergyInfo(
-            method=window.method,
-            scope=window.scope,
-            window_s=window.window_s,
-            energy_j=window.energy_j,
-            idle_watts=common.idle_watts,
-            reason=window.reason,
-        ),
+        energy=energy,
         rules=settings.rules,
         loop_lag_p99_ms=lag_p99,
         extra_reasons=[control.reason] if control.reason else [],
@@ -606,6 +609,57 @@ async def _run_point(
     )
     progress.point_finished(files.envelope, predicate)
     return files.envelope, predicate
+
+
+def _fixed_window_s(plan: Plan) -> float | None:
+    """--cooldown (closed loop): the measured window is fixed, from the measured phase's start
+    to the cooldown's, whatever requests are still running then."""
+    if plan.rate_rps is not None or not plan.cooldown_s or not plan.duration_s:
+        return None
+    return plan.duration_s - plan.cooldown_s
+
+
+class _MeasuredWindow:
+    """The energy counter's window, timed on the records' clock. With a fixed length (--cooldown)
+    the counter is read when the cooldown starts, and throughput and J/tok count the tokens that
+    arrived in that same window; otherwise it spans the run and the bounds are not stated."""
+
+    __slots__ = ("_clock", "_fixed_s", "_meter", "_timer", "end_ns", "reading", "start_ns")
+
+    def __init__(self, meter: Meter, clock: Callable[[], int], fixed_s: float | None) -> None:
+        self._meter = meter
+        self._clock = clock
+        self._fixed_s = fixed_s
+        self._timer: asyncio.TimerHandle | None = None
+        self.start_ns: int | None = None
+        self.end_ns: int | None = None
+        self.reading: EnergyWindow | None = None
+
+    def start(self) -> None:
+        self._meter.start()
+        self.start_ns = self._clock()
+        if self._fixed_s is not None:
+            self._timer = asyncio.get_running_loop().call_later(self._fixed_s, self._stop)
+
+    def _stop(self) -> None:
+        if self.reading is None:
+            self.reading = self._meter.stop()
+            self.end_ns = self._clock()
+
+    def finish(self, idle_watts: float | None) -> EnergyInfo:
+        """Stop (unless the fixed window already has) and describe the window."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._stop()
+        w = self.reading
+        assert w is not None
+        fixed = self._fixed_s is not None and self.start_ns is not None
+        return EnergyInfo(
+            method=w.method, scope=w.scope, window_s=w.window_s, energy_j=w.energy_j,
+            idle_watts=idle_watts, reason=w.reason,
+            window_start_ns=self.start_ns if fixed else None,
+            window_end_ns=self.end_ns if fixed else None,
+        )  # fmt: skip
 
 
 async def _token_check(

@@ -62,6 +62,12 @@ def chunk_token_counts(r: RequestRecord) -> tuple[list[float], bool]:
     return [1.0] + [rest] * (c - 1), False
 
 
+def tokens_between(r: RequestRecord, start_ns: int, end_ns: int) -> float:
+    """Output tokens whose chunks arrived in [start_ns, end_ns] (a fixed throughput window)."""
+    tokens, _ = chunk_token_counts(r)
+    return sum(k for t, k in zip(r.chunk_ns, tokens, strict=True) if start_ns <= t <= end_ns)
+
+
 def itl_ms(r: RequestRecord) -> list[float]:
     """Inter-token latencies: each gap between consecutive output chunks after the first,
     divided by the tokens in the later chunk."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -15,6 +16,7 @@ from tokenbench.metrics.latency import (
     itl_ms,
     prefill_tok_per_s,
     schedule_lag_ms,
+    tokens_between,
     tpot_ms,
     ttft_from_schedule_ms,
     ttft_ms,
@@ -23,6 +25,19 @@ from tokenbench.metrics.stats import Distribution, distribution
 from tokenbench.records import ErrorKind, RequestRecord
 
 NO_ENERGY_REASON = "no energy meter was read for this run"
+
+# What the figures mean, by version: an envelope states the definitions it was computed with, and
+# `bench verify` recomputes it with the same ones, so envelopes written before a change verify.
+#  1: the first definitions.
+#  2: a one-token answer meets a TPOT limit (vLLM's goodput); an EOS token counted in usage but
+#     streamed without text is not a multi-token chunk; with --cooldown, output throughput and
+#     J/tok count the tokens that arrived in the fixed window the energy counter spans.
+DEFINITIONS = 2
+# Figures added with definitions 2: an older envelope neither states them nor their reasons.
+_SINCE_2 = (
+    "offered_rate_rps", "steady_duration_s", "steady_output_throughput_tok_per_s",
+    "window_output_tokens",
+)  # fmt: skip
 
 
 class RunMetrics(BaseModel):
@@ -33,6 +48,7 @@ class RunMetrics(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    definitions: int = 1  # which definitions the figures follow (see DEFINITIONS)
     requests_total: int  # every record, warmup included
     warmup_requests: int
     cooldown_requests: int  # started in the --cooldown tail
@@ -69,6 +85,14 @@ class RunMetrics(BaseModel):
     joules_per_token: float | None  # energy / output tokens of successful requests
     joules_per_request: float | None  # energy / successful requests
     unmeasured: dict[str, str]
+    # Open loop: (measured requests − 1) / (last − first scheduled send): the rate the seeded
+    # schedule actually offered, which a short Poisson draw can miss the nominal --rate by far.
+    offered_rate_rps: float | None = None
+    steady_duration_s: float | None = None  # first send → last *successful* end
+    steady_output_throughput_tok_per_s: float | None = None  # output tokens / steady duration
+    # --cooldown: output tokens that arrived in the fixed window (fractional where tokens per
+    # chunk were inferred); output throughput and J/tok use it
+    window_output_tokens: float | None = None
 
 
 def _error_key(r: RequestRecord) -> str:
@@ -82,7 +106,9 @@ class _Accumulator:
     """One pass over the records, keeping only numbers: a long run's records stream from disk
     and are never all in memory at once."""
 
-    def __init__(self, slo: dict[str, float] | None) -> None:
+    def __init__(
+        self, slo: dict[str, float] | None, definitions: int, window_ns: tuple[int, int] | None
+    ) -> None:
         self.total = 0
         self.measured = 0
         self.ok = 0
@@ -90,7 +116,10 @@ class _Accumulator:
         self.first_send: int | None = None
         self.last_send: int | None = None
         self.sent = 0
+        self.first_sched: int | None = None
+        self.last_sched: int | None = None
         self.last_end: int | None = None
+        self.last_ok_end: int | None = None
         self.in_tokens = 0
         self.out_tokens = 0
         self.cached: int | None = None
@@ -102,60 +131,100 @@ class _Accumulator:
         self.multi_token = 0
         self.cooldown = 0
         self.usage_below = 0
+        self.definitions = definitions
+        self.window_ns = window_ns
+        self.window_tokens = 0.0
 
     def add(self, r: RequestRecord) -> None:
         self.total += 1
         if r.cooldown and not r.warmup:
             self.cooldown += 1
+        if self.window_ns is not None and not r.warmup and r.ok:
+            # the fixed window counts every arrival in it, cooldown requests' included
+            self.window_tokens += tokens_between(r, *self.window_ns)
         if not r.measured:
             return
         self.measured += 1
-        if r.send_ns is not None:
-            self.first_send = (
-                r.send_ns if self.first_send is None else min(self.first_send, r.send_ns)
-            )
-            self.last_send = r.send_ns if self.last_send is None else max(self.last_send, r.send_ns)
-            self.sent += 1
-        if r.end_ns is not None:
-            self.last_end = r.end_ns if self.last_end is None else max(self.last_end, r.end_ns)
-        lag = schedule_lag_ms(r)
-        if lag is not None:
-            self.values["schedule_lag_ms"].append(lag)
+        self._add_times(r)
         if not r.ok:
             self.errors[_error_key(r)] += 1
             return
         self.ok += 1
+        if r.end_ns is not None:
+            self.last_ok_end = _later(self.last_ok_end, r.end_ns)
         self.in_tokens += r.input_tokens or 0
         self.out_tokens += r.output_tokens or 0
         if r.cached_input_tokens is not None:
             self.cached = (self.cached or 0) + r.cached_input_tokens
         self.approx_tokens |= not r.tokens_from_usage
-        if r.tokens_from_usage and r.output_tokens is not None:
-            chunks = len(r.chunk_ns)
-            per_chunk = r.chunk_tokens or []
-            if r.output_tokens > chunks or any(t > 1 for t in per_chunk):
-                self.multi_token += 1
-            elif r.output_tokens < chunks:
-                self.usage_below += 1
-        for name, fn in (
-            ("ttft_ms", ttft_ms),
-            ("tpot_ms", tpot_ms),
-            ("e2e_ms", e2e_ms),
-            ("ttft_from_schedule_ms", ttft_from_schedule_ms),
-            ("e2e_from_schedule_ms", e2e_from_schedule_ms),
-            ("prefill_tok_per_s", prefill_tok_per_s),
-        ):
+        self._add_chunking(r)
+        for name, fn in _PER_REQUEST:
             v = fn(r)
             if v is not None:
                 self.values[name].append(v)
         self.values["itl_ms"].extend(itl_ms(r))
         if len(r.chunk_ns) > 1 and not chunk_token_counts(r)[1]:
             self.itl_approx = True
-        if self.slo is not None and meets_slo(r, self.slo):
+        if self.slo is not None and meets_slo(r, self.slo, self.definitions):
             self.slo_met += 1
         t = r.server_timings
         if t and t.get("predicted_n"):
             self.values["server_ms_per_output_token"].append(t["predicted_ms"] / t["predicted_n"])
+
+    def _add_times(self, r: RequestRecord) -> None:
+        if r.send_ns is not None:
+            self.first_send = _earlier(self.first_send, r.send_ns)
+            self.last_send = _later(self.last_send, r.send_ns)
+            self.sent += 1
+        self.first_sched = _earlier(self.first_sched, r.scheduled_ns)
+        self.last_sched = _later(self.last_sched, r.scheduled_ns)
+        if r.end_ns is not None:
+            self.last_end = _later(self.last_end, r.end_ns)
+        lag = schedule_lag_ms(r)
+        if lag is not None:
+            self.values["schedule_lag_ms"].append(lag)
+
+    def _add_chunking(self, r: RequestRecord) -> None:
+        """Usage against chunks: more tokens than chunks means a chunk carried several, except
+        for an EOS token that usage counts and the stream ends without text (llama-server)."""
+        if not r.tokens_from_usage or r.output_tokens is None:
+            return
+        chunks = len(r.chunk_ns)
+        per_chunk = r.chunk_tokens or []
+        if self.definitions >= 2 and _textless_eos(r):
+            return
+        if r.output_tokens > chunks or any(t > 1 for t in per_chunk):
+            self.multi_token += 1
+        elif r.output_tokens < chunks:
+            self.usage_below += 1
+
+
+def _earlier(a: int | None, b: int) -> int:
+    return b if a is None else min(a, b)
+
+
+def _later(a: int | None, b: int) -> int:
+    return b if a is None else max(a, b)
+
+
+def _textless_eos(r: RequestRecord) -> bool:
+    """One token more in usage than text chunks, no per-chunk counts, and the stream stopped
+    (not cut at max_tokens): the extra token is the end-of-sequence token, sent without text."""
+    return (
+        r.chunk_tokens is None
+        and r.output_tokens == len(r.chunk_ns) + 1
+        and r.finish_reason == "stop"
+    )
+
+
+_PER_REQUEST = (
+    ("ttft_ms", ttft_ms),
+    ("tpot_ms", tpot_ms),
+    ("e2e_ms", e2e_ms),
+    ("ttft_from_schedule_ms", ttft_from_schedule_ms),
+    ("e2e_from_schedule_ms", e2e_from_schedule_ms),
+    ("prefill_tok_per_s", prefill_tok_per_s),
+)
 
 
 _DISTRIBUTIONS = (
@@ -172,12 +241,16 @@ SLO_METRICS = {
 }
 
 
-def meets_slo(r: RequestRecord, slo: dict[str, float]) -> bool:
-    """A successful request whose every limited figure exists and is within its limit."""
+def meets_slo(r: RequestRecord, slo: dict[str, float], definitions: int = DEFINITIONS) -> bool:
+    """A successful request whose every limited figure is within its limit. A one-token answer
+    has no TPOT and meets a TPOT limit (as vLLM's goodput counts it); definitions 1 failed it."""
     if not r.ok:
         return False
     for name, limit in slo.items():
         value = SLO_METRICS[name](r)
+        one_token = r.output_tokens is not None and r.output_tokens < 2
+        if value is None and name == "tpot_ms" and one_token and definitions >= 2:
+            continue
         if value is None or value > limit:
             return False
     return True
@@ -188,11 +261,18 @@ def summarize(
     energy_j: float | None = None,
     energy_reason: str | None = None,
     slo: dict[str, float] | None = None,
+    *,
+    definitions: int = DEFINITIONS,
+    open_loop: bool = False,
+    window_ns: tuple[int, int] | None = None,
 ) -> RunMetrics:
     """Summarise one run in one pass (records may stream from the JSONL sidecar). Warmup
     records are excluded; failed ones count in errors only. `energy_j` covers the measured
-    window; without it, `energy_reason` says why."""
-    acc = _Accumulator(slo)
+    window; without it, `energy_reason` says why. `definitions` picks the figures' definitions
+    (an older envelope's, to verify it); `open_loop` adds the offered rate; `window_ns`
+    (--cooldown: the fixed window the energy counter spans, on the records' clock) is where
+    output throughput and J/tok count token arrivals."""
+    acc = _Accumulator(slo, definitions, window_ns if definitions >= 2 else None)
     for record in records:
         acc.add(record)
     unmeasured: dict[str, str] = {}
@@ -210,44 +290,22 @@ def summarize(
         return amount / duration_s if duration_s else None
 
     dists = {name: distribution(acc.values[name]) for name in _DISTRIBUTIONS}
-    reasons = {
-        "ttft_ms": "no successful request produced output",
-        "tpot_ms": "no successful request produced two or more output tokens",
-        "itl_ms": "no successful request produced two or more output chunks",
-        "e2e_ms": "no request completed successfully",
-        "schedule_lag_ms": "no request was sent",
-        "server_ms_per_output_token": "the engine reported no per-request timings",
-        "ttft_from_schedule_ms": "no successful request produced output",
-        "e2e_from_schedule_ms": "no request completed successfully",
-        "prefill_tok_per_s": "no successful request reported its input tokens and a first token",
-    }
     for name, dist in dists.items():
         if dist is None:
-            unmeasured[name] = reasons[name]
-
-    joules_per_token: float | None = None
-    joules_per_request: float | None = None
-    if energy_j is None:
-        for name in ("energy_j", "joules_per_token", "joules_per_request"):
-            unmeasured[name] = energy_reason or NO_ENERGY_REASON
-    elif acc.ok:
-        joules_per_request = energy_j / acc.ok
-        if out_tokens:
-            joules_per_token = energy_j / out_tokens
-        else:
-            unmeasured["joules_per_token"] = "no output tokens to divide the energy by"
-    else:
-        unmeasured["joules_per_token"] = "no request succeeded"
-        unmeasured["joules_per_request"] = "no request succeeded"
-
-    send_rate: float | None = None
-    if acc.first_send is not None and acc.last_send is not None and acc.last_send > acc.first_send:
-        send_rate = (acc.sent - 1) / ((acc.last_send - acc.first_send) / 1e9)
+            unmeasured[name] = _NO_DISTRIBUTION[name]
+    window = _window_figures(acc, unmeasured, open_loop)
+    output_throughput = window.pop("output_throughput", per_second(out_tokens))
+    in_window = window["window_output_tokens"]
+    tokens_for_energy = in_window if in_window is not None else out_tokens
+    energy = _energy_figures(energy_j, energy_reason, acc.ok, tokens_for_energy, unmeasured)
     if slo is None:
         unmeasured["slo_attainment"] = "no --slo given"
         unmeasured["goodput_rps"] = "no --slo given"
+    if definitions < 2:
+        unmeasured = {k: v for k, v in unmeasured.items() if k not in _SINCE_2}
     return RunMetrics(
-        send_rate_rps=send_rate,
+        definitions=definitions,
+        send_rate_rps=_rate(acc.sent, acc.first_send, acc.last_send),
         slo_attainment=acc.slo_met / acc.measured if slo is not None and acc.measured else None,
         goodput_rps=per_second(acc.slo_met) if slo is not None else None,
         requests_total=acc.total,
@@ -260,7 +318,7 @@ def summarize(
         errors_by_kind=dict(sorted(acc.errors.items())),
         duration_s=duration_s,
         request_throughput_rps=per_second(acc.ok),
-        output_throughput_tok_per_s=per_second(out_tokens),
+        output_throughput_tok_per_s=output_throughput,
         input_throughput_tok_per_s=per_second(in_tokens),
         total_throughput_tok_per_s=per_second(in_tokens + out_tokens),
         input_tokens_total=in_tokens,
@@ -271,8 +329,103 @@ def summarize(
         requests_usage_below_chunks=acc.usage_below,
         itl_approximate=acc.itl_approx,
         energy_j=energy_j,
-        joules_per_token=joules_per_token,
-        joules_per_request=joules_per_request,
         unmeasured=unmeasured,
+        **energy,
+        **window,
         **dists,
     )
+
+
+_NO_DISTRIBUTION = {
+    "ttft_ms": "no successful request produced output",
+    "tpot_ms": "no successful request produced two or more output tokens",
+    "itl_ms": "no successful request produced two or more output chunks",
+    "e2e_ms": "no request completed successfully",
+    "schedule_lag_ms": "no request was sent",
+    "server_ms_per_output_token": "the engine reported no per-request timings",
+    "ttft_from_schedule_ms": "no successful request produced output",
+    "e2e_from_schedule_ms": "no request completed successfully",
+    "prefill_tok_per_s": "no successful request reported its input tokens and a first token",
+}
+
+
+def _rate(count: int, first: int | None, last: int | None) -> float | None:
+    """(count − 1) events over first → last: the mean rate between them."""
+    if first is None or last is None or last <= first:
+        return None
+    return (count - 1) / ((last - first) / 1e9)
+
+
+def _window_figures(
+    acc: _Accumulator, unmeasured: dict[str, str], open_loop: bool
+) -> dict[str, float | None]:
+    """The offered rate, the steady window (first send → last successful end) and, with a
+    fixed window, the output throughput over it (key `output_throughput`, popped by the caller)."""
+    out: dict[str, float | None] = {}
+    out["offered_rate_rps"] = (
+        _rate(acc.measured, acc.first_sched, acc.last_sched) if open_loop else None
+    )
+    if out["offered_rate_rps"] is None:
+        unmeasured["offered_rate_rps"] = (
+            "fewer than two measured requests were scheduled"
+            if open_loop
+            else "closed loop: requests follow each other, not a schedule"
+        )
+    steady: float | None = None
+    first, last_ok = acc.first_send, acc.last_ok_end
+    if first is not None and last_ok is not None and last_ok > first:
+        steady = (last_ok - first) / 1e9
+    out["steady_duration_s"] = steady
+    out["steady_output_throughput_tok_per_s"] = acc.out_tokens / steady if steady else None
+    if steady is None:
+        for name in ("steady_duration_s", "steady_output_throughput_tok_per_s"):
+            unmeasured[name] = "no measured request succeeded after its send"
+    out["window_output_tokens"] = None
+    if acc.window_ns is None:
+        unmeasured["window_output_tokens"] = "no --cooldown: throughput spans the measured requests"
+        return out
+    start, end = acc.window_ns
+    out["window_output_tokens"] = acc.window_tokens
+    out["output_throughput"] = acc.window_tokens / ((end - start) / 1e9) if end > start else None
+    return out
+
+
+def _energy_figures(
+    energy_j: float | None,
+    energy_reason: str | None,
+    ok: int,
+    tokens: float,
+    unmeasured: dict[str, str],
+) -> dict[str, float | None]:
+    """J/tok and J/request; `tokens` are those of the window the energy counter spans."""
+    out: dict[str, float | None] = {"joules_per_token": None, "joules_per_request": None}
+    if energy_j is None:
+        for name in ("energy_j", "joules_per_token", "joules_per_request"):
+            unmeasured[name] = energy_reason or NO_ENERGY_REASON
+    elif ok:
+        out["joules_per_request"] = energy_j / ok
+        if tokens:
+            out["joules_per_token"] = energy_j / tokens
+        else:
+            unmeasured["joules_per_token"] = "no output tokens to divide the energy by"
+    else:
+        unmeasured["joules_per_token"] = "no request succeeded"
+        unmeasured["joules_per_request"] = "no request succeeded"
+    return out
+
+
+def summary_inputs(predicate: Any) -> dict[str, Any]:
+    """What `summarize` needs besides the records, as a run envelope states it (the run
+    predicate, or its JSON form): `bench verify` recomputes with the definitions it states."""
+    doc = predicate if isinstance(predicate, dict) else predicate.model_dump(mode="json")
+    energy, load = doc["energy"], doc["parameters"]["load"]
+    start, end = energy.get("window_start_ns"), energy.get("window_end_ns")
+    return {
+        "energy_j": energy.get("energy_j"),
+        "energy_reason": energy.get("reason"),
+        "slo": doc["parameters"].get("slo"),
+        # a draft (no metrics yet) is summarised with today's definitions
+        "definitions": doc["metrics"]["definitions"] if "metrics" in doc else DEFINITIONS,
+        "open_loop": load.get("rate_rps") is not None,
+        "window_ns": (start, end) if start is not None and end is not None else None,
+    }

@@ -13,6 +13,12 @@ from tokenbench.metrics.summary import RunMetrics
 
 DEFAULT_MAX_ERROR_RATE = 0.05
 DEFAULT_MAX_LOOP_LAG_MS = 25.0  # p99 of the client's event-loop lag
+MIN_SEND_SHARE = 0.9  # open loop: the client must send at least 90% of the offered rate
+# Open loop: p99 of how late requests left against their schedule. Generous, so a busy client's
+# jitter passes; a queue behind the concurrency cap or a stalled client does not.
+DEFAULT_MAX_SCHEDULE_LAG_MS = 250.0
+# Stragglers: the time from the last successful end to the last end, as a share of the window
+DEFAULT_MAX_TAIL_SHARE = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +27,57 @@ class ValidityRules:
     min_duration_s: float | None = None
     min_requests: int | None = None
     max_loop_lag_ms: float = DEFAULT_MAX_LOOP_LAG_MS
+    max_schedule_lag_ms: float = DEFAULT_MAX_SCHEDULE_LAG_MS
+    max_tail_share: float = DEFAULT_MAX_TAIL_SHARE
+
+
+def _schedule_reasons(
+    metrics: RunMetrics, rules: ValidityRules, requested_rate_rps: float | None
+) -> list[str]:
+    """Open loop: the client is judged against the schedule it drew (its offered rate), not the
+    nominal --rate, which a short seeded Poisson draw misses by chance."""
+    if not requested_rate_rps or metrics.send_rate_rps is None:
+        return []
+    offered = metrics.offered_rate_rps
+    if offered is None:  # an envelope from before the offered rate: judged as it was
+        if metrics.send_rate_rps < MIN_SEND_SHARE * requested_rate_rps:
+            return [
+                f"the client sent {metrics.send_rate_rps:.2f} req/s of the "
+                f"{requested_rate_rps:g} requested (under 90%): it was saturated, or the "
+                "concurrency cap was reached"
+            ]
+        return []
+    reasons = []
+    if metrics.send_rate_rps < MIN_SEND_SHARE * offered:
+        reasons.append(
+            f"the client sent {metrics.send_rate_rps:.2f} req/s of the {offered:.2f} its "
+            f"schedule offered (under {MIN_SEND_SHARE:.0%}): it was saturated, or the "
+            "concurrency cap was reached"
+        )
+    lag = metrics.schedule_lag_ms
+    if lag is not None and lag.p99 > rules.max_schedule_lag_ms:
+        reasons.append(
+            f"requests left up to {lag.p99:.0f} ms behind their schedule (p99; limit "
+            f"{rules.max_schedule_lag_ms:g} ms): the client or the concurrency cap held them"
+        )
+    return reasons
+
+
+def _straggler_reason(metrics: RunMetrics, rules: ValidityRules) -> list[str]:
+    """A request that ends long after every successful one stretches the window: whole-window
+    throughput then reads low, and the steady-window figure is the one to read."""
+    whole, steady = metrics.duration_s, metrics.steady_duration_s
+    if not whole or steady is None:
+        return []
+    tail = whole - steady
+    if tail <= rules.max_tail_share * whole:
+        return []
+    steady_tput = metrics.steady_output_throughput_tok_per_s
+    return [
+        f"stragglers: the last request ended {tail:.1f} s after the last successful one "
+        f"({tail / whole:.0%} of the {whole:.1f} s window, limit {rules.max_tail_share:.0%}); "
+        f"throughput over the steady window is {steady_tput or 0.0:.1f} tok/s"
+    ]
 
 
 def validity_reasons(
@@ -29,16 +86,8 @@ def validity_reasons(
     loop_lag_p99_ms: float | None,
     requested_rate_rps: float | None = None,
 ) -> list[str]:
-    reasons = []
-    if (
-        requested_rate_rps
-        and metrics.send_rate_rps is not None
-        and metrics.send_rate_rps < 0.9 * requested_rate_rps
-    ):
-        reasons.append(
-            f"the client sent {metrics.send_rate_rps:.2f} req/s of the {requested_rate_rps:g} "
-            "requested (under 90%): it was saturated, or the concurrency cap was reached"
-        )
+    reasons = _schedule_reasons(metrics, rules, requested_rate_rps)
+    reasons += _straggler_reason(metrics, rules)
     if metrics.requests_measured == 0:
         reasons.append("no request was measured")
     elif metrics.requests_ok == 0:
