@@ -3,6 +3,7 @@
 TokenbenchError
 ├── ConfigError      bad flags, unknown suite/model, unreadable input files
 ├── EngineError      the server under test: unreachable, refused, failed to start
+│   └── ServerLost   it answered, then became unreachable during the sweep (exit 4)
 └── EnvelopeError    an envelope that does not validate or verify (verify.VerifyError)
 """
 
@@ -24,6 +25,13 @@ class ConfigError(TokenbenchError):
 
 class EngineError(TokenbenchError):
     exit_code = 2
+
+
+class ServerLost(EngineError):
+    """The server answered, then refused connections: lost while a point's prompts were built
+    (warmup and measuring stop the point instead, and write it as `partial`)."""
+
+    exit_code = 4
 
 
 class EnvelopeError(TokenbenchError):

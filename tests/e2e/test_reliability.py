@@ -297,3 +297,56 @@ def test_allow_private_lifts_the_refusal_without_connecting() -> None:
     check_url_from_file("https://api.example.com/v1", allow_private=False)
     with pytest.raises(ConfigError):
         check_url_from_file("http://[fe80::1]/v1", allow_private=False)
+
+
+def _wait_for_streams(server: ScriptedServer, at_least: int, timeout_s: float = 60) -> None:
+    """Until the scripted server has logged `at_least` finished streams (the preflight is one)."""
+    deadline = time.monotonic() + timeout_s
+    while len(server.log_entries()) < at_least:
+        assert time.monotonic() < deadline, f"fewer than {at_least} streams after {timeout_s} s"
+        time.sleep(0.02)
+
+
+def test_server_lost_while_prompts_are_built_gives_one_line_and_exit_4(tmp_path: Path) -> None:
+    (tmp_path / "srv").mkdir()
+    proc_server, server = start_scripted_server(tmp_path / "srv")
+    out = tmp_path / "out"
+    run = start_bench("run", CHAT, "--base-url", server.base_url, "--model",
+                      "ttft_ms=1;itl_ms=1;tokens=4", "--concurrency", "1",
+                      "--requests", "100000", "--output", str(out))  # fmt: skip
+    try:
+        _wait_for_streams(server, 1)  # the preflight answered: calibration is over
+        os.killpg(proc_server.pid, signal.SIGKILL)
+        _, stderr = run.communicate(timeout=120)
+    finally:
+        stop(proc_server)
+    assert run.returncode == 4, stderr
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "unreachable" in lines[0]
+    assert "prompts" in lines[0]
+    assert not out.exists() or not envelope_paths(out)  # nothing was measured: no envelope
+
+
+def test_server_lost_during_warmup_gives_a_partial_envelope_and_exit_4(tmp_path: Path) -> None:
+    (tmp_path / "srv").mkdir()
+    proc_server, server = start_scripted_server(tmp_path / "srv")
+    out = tmp_path / "out"
+    run = start_bench("run", CHAT, "--base-url", server.base_url, "--model",
+                      "ttft_ms=300;itl_ms=1;tokens=4", "--concurrency", "1", "--warmup", "4",
+                      "--requests", "10", "--timeout", "10", "--output", str(out))  # fmt: skip
+    try:
+        _wait_for_streams(server, 2)  # the preflight and the first warmup request
+        os.killpg(proc_server.pid, signal.SIGKILL)
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        stop(proc_server)
+    assert run.returncode == 4, stderr
+    assert "Traceback" not in stderr
+    opened = verify_file(envelope_paths(out)[0], keys.trusted_keys())
+    p = opened.predicate
+    assert p.status == "partial"
+    assert p.metrics.requests_measured == 0
+    assert p.metrics.warmup_requests >= 1  # what was sent is kept
+    assert any("unreachable" in r for r in p.validity.reasons)

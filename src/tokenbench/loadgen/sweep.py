@@ -18,7 +18,7 @@ from tokenbench.engines.detect import (
     IGNORE_EOS_ENGINES,
     PREFIX_CACHE_SWITCH_ENGINES,
 )
-from tokenbench.engines.http import ConnectFailed, HttpClient
+from tokenbench.engines.http import HttpClient
 from tokenbench.engines.models import ResolvedModel
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
 from tokenbench.engines.target import TargetSpec, open_target
@@ -48,7 +48,7 @@ from tokenbench.envelope.schema import (
     TargetInfo,
     WorkloadInfo,
 )
-from tokenbench.errors import ConfigError, EngineError
+from tokenbench.errors import ConfigError, EngineError, ServerLost
 from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import Plan, closed_loop_plan, open_loop_plan, split
 from tokenbench.loadgen.pool import (
@@ -66,8 +66,13 @@ from tokenbench.metrics.validity import ValidityRules
 from tokenbench.records import RequestRecord
 from tokenbench.suites.suite import Suite
 from tokenbench.workloads.prompt import Prompt, prompt_id
-from tokenbench.workloads.sharegpt import sharegpt_prompts
-from tokenbench.workloads.synthetic import server_tokenizer, synthetic_prompts
+from tokenbench.workloads.sharegpt import ShareGptSampler
+from tokenbench.workloads.synthetic import (
+    WordTable,
+    server_tokenizer,
+    synthetic_prompts,
+    word_table,
+)
 from tokenbench.workloads.user_file import load_prompts_file
 
 _CALIBRATION_TOKENS = 32
@@ -139,7 +144,9 @@ class _Calibration:
     overhead: int | None  # tokens the chat template / BOS adds
     fixed_prompt: str | None
     notes: tuple[str, ...]
-    file_prompts: tuple[Prompt, ...] | None = None  # --prompts
+    file_prompts: tuple[Prompt, ...] | None = None  # --prompts, or the first ShareGPT draw
+    pool: _PromptPool | None = None  # where each point draws its file or ShareGPT prompts
+    words: WordTable | None = None  # synthetic: the server's token count of each word
 
     def for_length(self, target: int) -> _Calibration:
         """The same calibration aimed at another input length (a context-sweep point)."""
@@ -148,6 +155,48 @@ class _Calibration:
         if overhead >= target:
             notes = (*notes, f"the template alone takes {overhead} tokens; {target} cannot be met")
         return replace(self, target=target, content_tokens=max(1, target - overhead), notes=notes)
+
+
+class _PromptPool:
+    """File and ShareGPT prompts, drawn in order across the points of a sweep: a point never
+    re-sends a prompt an earlier point sent, which a prefix-caching engine would serve from its
+    cache. ShareGPT draws more conversations as needed; when the source runs out, the pool starts
+    over and the point's notes say so."""
+
+    __slots__ = ("_drawn", "_next", "_sampler")
+
+    def __init__(self, first: list[Prompt], sampler: ShareGptSampler | None = None) -> None:
+        self._drawn = list(first)
+        self._sampler = sampler
+        self._next = 0
+
+    async def take(self, count: int, cache_disabled: bool) -> tuple[list[Prompt], list[str]]:
+        """The next `count` prompts (all of them, cycled by the plan, when the source has
+        fewer), and notes on any reuse."""
+        missing = self._next + count - len(self._drawn)
+        if missing > 0 and self._sampler is not None:
+            self._drawn += await self._sampler.take(missing)
+        notes = []
+        if self._next and self._next + count > len(self._drawn):
+            self._next = 0
+            cache = (
+                "the engine was told not to use its prefix cache"
+                if cache_disabled
+                else "this engine cannot be told to skip its prefix cache, so repeats may be "
+                "served from it; see cached_input_tokens_total"
+            )
+            notes.append(
+                f"the {len(self._drawn)} prompts ran out: this point re-sends prompts an earlier "
+                f"point sent ({cache})"
+            )
+        chosen = self._drawn[self._next : self._next + count]
+        self._next += len(chosen)
+        if len(chosen) < count:
+            notes.append(
+                f"{len(chosen)} prompts for {count} requests: prompts repeat, and an "
+                "engine's prefix cache may serve the repeats"
+            )
+        return chosen, notes
 
 
 async def _preflight(
@@ -174,22 +223,49 @@ async def _calibrate(
     retries: int = 0,
     prompts_file: Path | None = None,
 ) -> _Calibration:
+    """The calibration before any point; a server lost here fails like one that never answered
+    (nothing was measured, exit 2)."""
+    try:
+        return await _calibrate_prompts(
+            suite, client, params, seed, timeout_s, retries, prompts_file
+        )
+    except ServerLost as exc:
+        why = f"{exc} (while calibrating prompt lengths; nothing was measured)"
+        raise EngineError(why) from None
+
+
+async def _calibrate_prompts(
+    suite: Suite,
+    client: HttpClient,
+    params: GenerationParams,
+    seed: int,
+    timeout_s: float,
+    retries: int = 0,
+    prompts_file: Path | None = None,
+) -> _Calibration:
     spec = suite.workload
     if prompts_file is not None:
         prompts = tuple(await asyncio.to_thread(load_prompts_file, prompts_file))
         await _preflight(client, params, prompts[0], timeout_s, retries)
         note = f"{len(prompts)} prompts from {prompts_file.name}"
-        return _Calibration("file", None, None, None, None, (note,), prompts)
+        pool = _PromptPool(list(prompts))
+        return _Calibration("file", None, None, None, None, (note,), prompts, pool)
     if spec.kind == "sharegpt":
         counter = server_tokenizer(client, params.model)
-        sampled, exact = await sharegpt_prompts(
-            spec.prompts, seed, counter, max_output_tokens=spec.output_tokens
+        sampler = await asyncio.to_thread(
+            ShareGptSampler, seed, counter, max_output_tokens=spec.output_tokens
         )
+        sampled = await sampler.take(spec.prompts)
+        if len(sampled) < spec.prompts:
+            raise ConfigError(
+                f"only {len(sampled)} ShareGPT conversations fit the length limits; ask for fewer"
+            )
         await _preflight(client, params, sampled[0], timeout_s, retries)
-        sg_notes = [f"{len(sampled)} ShareGPT V3 conversations, seed {seed}"]
-        if not exact:
+        sg_notes = [f"ShareGPT V3 conversations, seed {seed}, drawn afresh for each point"]
+        if not sampler.exact:
             sg_notes.append("the server has no /tokenize: lengths were estimated from words")
-        return _Calibration("sharegpt", None, None, None, None, tuple(sg_notes), tuple(sampled))
+        return _Calibration("sharegpt", None, None, None, None, tuple(sg_notes), tuple(sampled),
+                            _PromptPool(sampled, sampler))  # fmt: skip
     if spec.kind == "fixed":
         assert spec.prompt is not None
         fixed = Prompt(spec.prompt, prompt_id(spec.prompt), None)
@@ -204,6 +280,7 @@ async def _calibrate(
     target = spec.input_tokens
     assert target is not None
     counter = server_tokenizer(client, params.model)
+    words = await word_table(counter)  # once a sweep: points then assemble prompts locally
     probe = (await synthetic_prompts(1, _CALIBRATION_TOKENS, f"{seed}:calibration", counter))[0]
     pre = await _preflight(client, params, probe, timeout_s, retries)
     if pre.input_tokens is not None and probe.content_tokens is not None:
@@ -215,27 +292,28 @@ async def _calibrate(
             "the server reports no prompt token count or has no /tokenize: "
             "input lengths are approximate",
         )
-    return _Calibration("synthetic", None, None, overhead, None, notes).for_length(target)
+    cal = _Calibration("synthetic", None, None, overhead, None, notes, words=words)
+    return cal.for_length(target)
 
 
 async def _point_prompts(
-    cal: _Calibration, count: int, namespace: str, client: HttpClient, model: str | None
+    cal: _Calibration,
+    count: int,
+    namespace: str,
+    client: HttpClient,
+    params: GenerationParams,
 ) -> tuple[list[Prompt], list[str]]:
-    """The prompts of one sweep point: every request its own prompt (synthetic), so no request
-    is served from a prefix cache filled by another, in this point or an earlier one."""
-    if cal.file_prompts is not None:
-        notes = []
-        if len(cal.file_prompts) < count:
-            notes.append(
-                f"{len(cal.file_prompts)} prompts for {count} requests: prompts repeat, and an "
-                "engine's prefix cache may serve the repeats"
-            )
-        return list(cal.file_prompts), notes
+    """The prompts of one sweep point: every request its own prompt (synthetic; file and
+    ShareGPT prompts as far as the source lasts), so no request is served from a prefix cache
+    filled by another, in this point or an earlier one."""
+    model = params.model
+    if cal.pool is not None:
+        return await cal.pool.take(count, params.disable_prefix_cache)
     if cal.fixed_prompt is not None:
         return [Prompt(cal.fixed_prompt, prompt_id(cal.fixed_prompt), None)], []
     assert cal.content_tokens is not None
     counter = server_tokenizer(client, model)
-    prompts = await synthetic_prompts(count, cal.content_tokens, namespace, counter)
+    prompts = await synthetic_prompts(count, cal.content_tokens, namespace, counter, cal.words)
     misses = sum(1 for p in prompts if p.content_tokens != cal.content_tokens)
     notes = (
         [f"{misses} of {count} prompts could not be tokenized to exactly "
@@ -472,9 +550,14 @@ async def _run_point(
     if input_length is not None:
         point = f"in{input_length}-{point}"
     progress.phase(f"building prompts for {point}")
-    prompts, prompt_notes = await _point_prompts(
-        calibration, warmup + requests, f"{settings.seed}:{point}", client, params.model
-    )
+    try:
+        prompts, prompt_notes = await _point_prompts(
+            calibration, warmup + requests, f"{settings.seed}:{point}", client, params
+        )
+    except ServerLost as exc:  # nothing of this point was sent: no envelope to write
+        raise ServerLost(
+            f"{exc} (while building the prompts of point {point}; nothing of it was measured)"
+        ) from None
     bodies = [
         request_body(params, p.text, p.max_tokens or suite.workload.output_tokens, p.messages)
         for p in prompts
@@ -674,7 +757,7 @@ async def _token_check(
     for record, text in usable:
         try:
             n = await counter(text)
-        except ConnectFailed:
+        except ServerLost:
             return {"sampled": len(usable), "tokenized": 0, "mismatches": 0, "max_abs_diff": 0,
                     "note": "the server could not be reached for the check"}  # fmt: skip
         if n is None:

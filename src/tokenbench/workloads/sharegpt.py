@@ -70,6 +70,46 @@ def _first_exchange(conv: dict[str, Any]) -> tuple[str, str] | None:
     return prompt, answer
 
 
+class ShareGptSampler:
+    """Seeded draws from the data, tokenized as they are drawn: each `take` continues where the
+    last stopped, so the points of a sweep get fresh conversations, never ones already sent."""
+
+    __slots__ = ("_counter", "_limits", "_next", "_pairs", "exact")
+
+    def __init__(
+        self,
+        seed: int,
+        counter: TokenCounter,
+        max_input_tokens: int = 1024,
+        max_output_tokens: int = 1024,
+        min_tokens: int = 4,
+        path: Path | None = None,
+    ) -> None:
+        data = conversations(path or dataset_path())
+        self._pairs = [p for c in data if (p := _first_exchange(c))]
+        random.Random(f"sharegpt:{seed}").shuffle(self._pairs)
+        self._counter = counter
+        self._limits = (min_tokens, max_input_tokens, max_output_tokens)
+        self._next = 0
+        self.exact = True  # lengths came from the server's tokenizer, not words
+
+    async def take(self, count: int) -> list[Prompt]:
+        """Up to `count` more prompts within the length limits (fewer when the data runs out)."""
+        lowest, max_in, max_out = self._limits
+        prompts: list[Prompt] = []
+        while len(prompts) < count and self._next < len(self._pairs):
+            prompt_text, answer = self._pairs[self._next]
+            self._next += 1
+            n_in = await self._counter(prompt_text)
+            n_out = await self._counter(answer)
+            if n_in is None or n_out is None:
+                self.exact = False
+                n_in, n_out = len(prompt_text.split()), len(answer.split())
+            if lowest <= n_in <= max_in and lowest <= n_out <= max_out:
+                prompts.append(Prompt(prompt_text, prompt_id(prompt_text), n_in, None, n_out))
+        return prompts
+
+
 async def sharegpt_prompts(
     count: int,
     seed: int,
@@ -80,23 +120,10 @@ async def sharegpt_prompts(
     path: Path | None = None,
 ) -> tuple[list[Prompt], bool]:
     """`count` sampled prompts within the length limits, and whether lengths are exact."""
-    pairs = [p for c in conversations(path or dataset_path()) if (p := _first_exchange(c))]
-    random.Random(f"sharegpt:{seed}").shuffle(pairs)
-    prompts: list[Prompt] = []
-    exact = True
-    for prompt_text, answer in pairs:
-        n_in = await counter(prompt_text)
-        n_out = await counter(answer)
-        if n_in is None or n_out is None:
-            exact = False
-            n_in, n_out = len(prompt_text.split()), len(answer.split())
-        if n_in < min_tokens or n_out < min_tokens:
-            continue
-        if n_in > max_input_tokens or n_out > max_output_tokens:
-            continue
-        prompts.append(Prompt(prompt_text, prompt_id(prompt_text), n_in, None, n_out))
-        if len(prompts) == count:
-            return prompts, exact
-    raise ConfigError(
-        f"only {len(prompts)} ShareGPT conversations fit the length limits; ask for fewer"
-    )
+    sampler = ShareGptSampler(seed, counter, max_input_tokens, max_output_tokens, min_tokens, path)
+    prompts = await sampler.take(count)
+    if len(prompts) < count:
+        raise ConfigError(
+            f"only {len(prompts)} ShareGPT conversations fit the length limits; ask for fewer"
+        )
+    return prompts, sampler.exact

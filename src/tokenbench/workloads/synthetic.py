@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import orjson
 
-from tokenbench.engines.http import HttpClient
+from tokenbench.engines.http import ConnectFailed, HttpClient
+from tokenbench.errors import ServerLost
 from tokenbench.workloads.prompt import Prompt, prompt_id
 
 # Common English words, most of them one token in any BPE vocabulary.
@@ -51,6 +53,8 @@ def server_tokenizer(client: HttpClient, model: str | None) -> TokenCounter:
         for payload in ({"content": text, "add_special": False}, {"prompt": text, "model": model}):
             try:
                 resp = await client.request("POST", "/tokenize", payload, timeout_s=30.0, slot=-1)
+            except ConnectFailed as exc:  # the server is gone: not a server without /tokenize
+                raise ServerLost(f"the server became unreachable: {exc}") from None
             except (TimeoutError, OSError):
                 break
             if resp.status != 200:
@@ -96,14 +100,82 @@ async def exact_text(
     return best[1], best[2]
 
 
+@dataclass(frozen=True, slots=True)
+class WordTable:
+    """What each word costs in the server's tokenizer: at the start of a text, and after a
+    space. Tokenizers split on spaces before merging (BPE pre-tokenization, SentencePiece's
+    whitespace pieces), so a text's count is the sum of its words': a prompt of exact length
+    needs no server round trip of its own."""
+
+    first: tuple[int, ...]  # tokens of _WORDS[i] at the start of a text
+    later: tuple[int, ...]  # tokens it adds after a space
+
+    @property
+    def one_token(self) -> tuple[str, ...]:
+        return tuple(w for w, n in zip(_WORDS, self.later, strict=True) if n == 1)
+
+
+async def word_table(counter: TokenCounter) -> WordTable | None:
+    """Tokenize the word list once (two requests a word); None without a tokenizer."""
+    base = await counter("the")
+    if base is None:
+        return None
+    first, later = [], []
+    for word in _WORDS:
+        alone, after = await counter(word), await counter(f"the {word}")
+        if alone is None or after is None:
+            return None
+        first.append(alone)
+        later.append(after - base)
+    return WordTable(tuple(first), tuple(later))
+
+
+# Prompts re-tokenized to check the word table's sums, spread over the point.
+_CHECKED = 16
+
+
 async def synthetic_prompts(
-    count: int, content_tokens: int, namespace: str, counter: TokenCounter
+    count: int,
+    content_tokens: int,
+    namespace: str,
+    counter: TokenCounter,
+    table: WordTable | None = None,
 ) -> list[Prompt]:
     """`count` prompts seeded by `namespace` and their index: the same namespace gives the same
-    prompts; different namespaces (sweep points) give different ones."""
+    prompts; different namespaces (sweep points) give different ones. With a word table they
+    are assembled to length locally and a sample is checked against the server (100k prompts
+    in seconds, not one round trip each); where a sum proves wrong, every prompt is fitted
+    with the server's tokenizer instead."""
+    if table is not None and (assembled := _assemble(count, content_tokens, namespace, table)):
+        step = max(1, count // _CHECKED)
+        for prompt in assembled[::step][:_CHECKED]:
+            if await counter(prompt.text) != content_tokens:
+                break
+        else:
+            return assembled
     prompts: list[Prompt] = []
     for i in range(count):
         rng = random.Random(f"{namespace}:{i}")
         text, n = await exact_text(rng, content_tokens, counter)
         prompts.append(Prompt(text, prompt_id(text), n))
+    return prompts
+
+
+def _assemble(
+    count: int, content_tokens: int, namespace: str, table: WordTable
+) -> list[Prompt] | None:
+    """A random first word (prompts differ from their first token, so no prefix cache hit),
+    then one-token words up to the length; None when the table cannot reach it."""
+    ones = table.one_token
+    if not ones:
+        return None
+    prompts = []
+    for i in range(count):
+        rng = random.Random(f"{namespace}:{i}")
+        k = rng.randrange(len(_WORDS))
+        rest = content_tokens - table.first[k]
+        if rest < 0:
+            return None
+        text = " ".join([_WORDS[k], *rng.choices(ones, k=rest)])
+        prompts.append(Prompt(text, prompt_id(text), content_tokens))
     return prompts
