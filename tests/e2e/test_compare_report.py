@@ -1,5 +1,6 @@
 """`bench compare` and `bench report` on a corpus made like the demo's (two "models" × two sweep
-points) against the scripted server; the report is opened in a real headless Chromium."""
+points × three interleaved repeats) against the scripted server; the report is opened in a real
+headless Chromium."""
 
 from __future__ import annotations
 
@@ -24,13 +25,15 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 @pytest.fixture
 def corpus(scripted_server: ScriptedServer, tmp_path: Path) -> Path:
-    """Model "fast" streams at 2 ms/token, "slow" at 4 ms with a slower first token."""
+    """Model "fast" streams at 2 ms/token, "slow" at 4 ms with a slower first token; every point
+    three times, so compare has runs to judge by."""
     root = tmp_path / "corpus"
     for name, scenario in (("fast", "ttft_ms=10;itl_ms=2;tokens=24"),
                            ("slow", "ttft_ms=30;itl_ms=4;tokens=24")):  # fmt: skip
         proc = bench("run", "llm.inference.chatbot-short", "--base-url",
                      scripted_server.base_url, "--model", scenario, "--sweep", "1,2",
-                     "--requests", "12", "--output", str(root / name))  # fmt: skip
+                     "--requests", "12", "--repeat", "3", "--interleave",
+                     "--output", str(root / name))  # fmt: skip
         assert proc.returncode == 0, proc.stderr
     return root
 
@@ -39,7 +42,9 @@ def test_compare_json_pairs_and_pareto(corpus: Path) -> None:
     proc = bench("compare", str(corpus), "--report", "json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert len(doc["runs"]) == 4
+    assert len(doc["runs"]) == 12
+    assert doc["method"].startswith("welch-t")
+    assert doc["family"] == 10  # 5 metrics × 2 points
     for run in doc["runs"]:
         assert set(run) >= {"model_id", "engine", "quant", "hardware", "concurrency",
                             "metrics", "pareto"}  # fmt: skip
@@ -52,14 +57,28 @@ def test_compare_json_pairs_and_pareto(corpus: Path) -> None:
     assert any(r["pareto"] for r in fast)
     assert not any(r["pareto"] for r in slow)
     assert {p["concurrency"] for p in doc["pairs"]} == {1, 2}
+    assert all(p["runs_a"] == p["runs_b"] == 3 for p in doc["pairs"])
     ttft = next(m for m in doc["pairs"][0]["metrics"] if m["metric"] == "ttft")
     assert ttft["significant"] is True
     assert ttft["relative"] > 0.5  # "slow" (B) starts ~20 ms later than "fast" (A)
     assert ttft["ci_low"] > 0
+    assert ttft["p_adjusted"] < 0.05
     assert "slower by" in ttft["verdict"]
     tput = next(m for m in doc["pairs"][0]["metrics"] if m["metric"] == "throughput")
-    assert tput["method"] == "single observation"
-    assert tput["ci_low"] is None
+    assert tput["significant"] is True
+    assert "lower by" in tput["verdict"]
+
+
+def test_one_run_a_side_gives_no_verdict(corpus: Path) -> None:
+    one_each = [envelope_paths(corpus / name)[0] for name in ("fast", "slow")]
+    doc = json.loads(bench("compare", *map(str, one_each), "--report", "json").stdout)
+    (pair,) = doc["pairs"]
+    assert (pair["runs_a"], pair["runs_b"]) == (1, 1)
+    for metric in pair["metrics"]:
+        assert metric["significant"] is False
+        assert metric["ci_low"] is None
+        assert metric["verdict"].startswith("1 run each: ")
+        assert metric["verdict"].endswith("no verdict; use --repeat 3")
 
 
 def test_compare_formats_and_selection(corpus: Path) -> None:
@@ -70,14 +89,14 @@ def test_compare_formats_and_selection(corpus: Path) -> None:
     rows = list(
         csv.DictReader(io.StringIO(bench("compare", str(corpus), "--report", "csv").stdout))
     )
-    assert len(rows) == 4
+    assert len(rows) == 12
     assert {"label", "concurrency", "throughput_tok_per_s", "pareto"} <= set(rows[0])
     md = bench("compare", str(corpus), "--pareto", "throughput,ttft", "--report", "md").stdout
     flags = json.loads(bench("compare", str(corpus), "--report", "json").stdout)["runs"]
     frontier_rows = [ln for ln in md.splitlines() if ln.startswith("| llm.") and "★" in ln]
     assert len(frontier_rows) == sum(r["pareto"] for r in flags) >= 1
     assert all("itl_ms=2" in ln for ln in frontier_rows)
-    assert "| llm.inference.chatbot-short | 1 |" in md  # the pairs table
+    assert "| llm.inference.chatbot-short | concurrency 1 |" in md  # the pairs table
     html = bench("compare", str(corpus), "--report", "html").stdout
     assert html.startswith("<!doctype html>")
     bad = bench("compare", str(corpus), "--pareto", "thruput,ttft")

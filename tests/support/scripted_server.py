@@ -15,6 +15,9 @@ Each request picks its behaviour through its `model` field, a `;`-separated list
   logprobs=0                 ignore a request's `logprobs` (else chat chunks carry the chunk's
                              text as its top alternative, logprob -0.1, then "Z" at -3)
 
+--speed F multiplies every delay (a server F times slower), and --jitter S draws each request's
+delays from a lognormal of sigma S around that (seeded by --seed): a realistic A/B pair.
+
 With --answers FILE (JSON: {model: [[substring, reply], ...]}, "*" for any model), a chat request
 whose prompt contains a listed substring is answered with that reply, one word per chunk, ending
 with finish_reason "stop": a scripted model for eval tests. A reply "<think>T</think>A" streams
@@ -36,6 +39,7 @@ import hashlib
 import itertools
 import json
 import os
+import random
 import re
 import socket
 import sys
@@ -200,7 +204,10 @@ class ScriptedServer(asyncio.Protocol):
         sent = 0
         i = 0
         start = recv_ns / 1e9
-        ttft, itl = sc["ttft_ms"] / 1e3, sc["itl_ms"] / 1e3
+        # --speed scales every delay (a slower server), --jitter varies it per request
+        pace = self.args.speed * (self.args.rng.lognormvariate(0, self.args.jitter)
+                                  if self.args.jitter else 1.0)  # fmt: skip
+        ttft, itl = pace * sc["ttft_ms"] / 1e3, pace * sc["itl_ms"] / 1e3
         while sent < tokens:
             due = start + ttft + i * itl
             delay = due - time.perf_counter_ns() / 1e9
@@ -295,6 +302,11 @@ def main() -> None:
     p.add_argument("--procs", type=int, default=1, help="processes sharing the port (SO_REUSEPORT)")
     p.add_argument("--engine", default="none", choices=["none", "vllm", "llama.cpp"])
     p.add_argument("--template-overhead", type=int, default=0)
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="multiply every TTFT and ITL delay (1.25: a server 25%% slower)")
+    p.add_argument("--jitter", type=float, default=0.0,
+                   help="per-request lognormal sigma on the delays (seeded by --seed)")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-tokenize", action="store_true")
     p.add_argument(
         "--capacity",
@@ -306,6 +318,7 @@ def main() -> None:
     p.add_argument("--answers", help="JSON file: {model: [[substring, reply], ...]}")
     args = p.parse_args()
     args.answer_table = {}
+    args.rng = random.Random(args.seed)
     if args.answers:
         with open(args.answers, encoding="utf-8") as f:
             args.answer_table = json.load(f)

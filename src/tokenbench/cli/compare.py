@@ -1,4 +1,4 @@
-"""`bench compare PATH...`: pairs, differences with bootstrap CIs, Pareto frontiers."""
+"""`bench compare PATH...`: pairs judged over repeated runs, Pareto frontiers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-from tokenbench.cli.cost import decimal_arg
+from tokenbench.cli.cost import decimal_arg, gpu_price_arg, pricing_from_args
 from tokenbench.cli.keys import add_trust_option
 from tokenbench.cli.output import stdout_console
 from tokenbench.compare.comparison import BY, DEFAULT_PARETO, compare, parse_at
@@ -19,7 +19,6 @@ from tokenbench.compare.render import (
 )
 from tokenbench.corpus.loader import load_corpus
 from tokenbench.envelope import keys
-from tokenbench.pricing.selfhost import SelfHostPricing
 from tokenbench.report.charts import sections
 from tokenbench.report.html import render_html
 
@@ -29,7 +28,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="envelope files, directories, globs")
     p.add_argument("--by", choices=BY, default="model", help="the axis compared (default model)")
     p.add_argument("--at", action="append", default=[], metavar="KEY=VALUE",
-                   help="select runs: concurrency=16, suite=NAME (repeatable)")  # fmt: skip
+                   help="select runs by a workload axis: suite, mode, concurrency, rate, "
+                   "arrival, input_tokens, output_tokens, prompts; e.g. concurrency=16, "
+                   "input_tokens=1024 (repeatable)")  # fmt: skip
+    p.add_argument("--alpha", type=float, default=0.05,
+                   help="family-wise error rate of the verdicts (Holm; default 0.05)")  # fmt: skip
     p.add_argument(
         "--pareto",
         metavar="METRICS",
@@ -37,28 +40,31 @@ def add_parser(sub: Any) -> None:
         "(metrics: throughput, ttft, ttft_p99, tpot, e2e, itl, jtok, rps, and usd_mtok with "
         "--gpu-hourly-usd)",
     )
-    p.add_argument("--gpu-hourly-usd", type=decimal_arg, metavar="USD",
-                   help="price of one GPU-hour: adds self-hosted $/Mtok (Pareto axis usd_mtok, "
-                   "and accuracy × $/Mtok for evals)")  # fmt: skip
-    p.add_argument("--gpus", type=int, default=1, help="GPUs per measured server (default 1)")
+    p.add_argument(
+        "--gpu-hourly-usd",
+        type=gpu_price_arg,
+        action="append",
+        default=[],
+        metavar="[MODEL=]USD",
+        help="price of one GPU-hour, for every GPU or per GPU model (H100=2.49; "
+        "repeatable); each run is priced by the GPUs its envelope records: adds "
+        "self-hosted $/Mtok (Pareto axis usd_mtok; accuracy × $/Mtok for evals)",
+    )
+    p.add_argument("--gpus", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--utilization", type=decimal_arg, default=Decimal("0.7"), metavar="U",
                    help="share of paid GPU-hours serving (default 0.7)")  # fmt: skip
     p.add_argument("--report", choices=["table", "json", "csv", "md", "html"], default="table")
     p.add_argument("--force", action="store_true",
                    help="compare runs whose comparability keys differ")  # fmt: skip
     add_trust_option(p)
-    p.set_defaults(handler=handle)
+    p.set_defaults(handler=handle, fixed_monthly_usd=Decimal(0))
 
 
 def handle(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
     metrics = [m.strip() for m in args.pareto.split(",")] if args.pareto else DEFAULT_PARETO
-    pricing = (
-        SelfHostPricing(args.gpu_hourly_usd, args.gpus, args.utilization)
-        if args.gpu_hourly_usd is not None
-        else None
-    )
-    result = compare(corpus, args.by, parse_at(args.at), metrics, args.force, pricing)
+    pricing = pricing_from_args(args) if args.gpu_hourly_usd else None
+    result = compare(corpus, args.by, parse_at(args.at), metrics, args.force, pricing, args.alpha)
     frontier_only = bool(args.pareto)
     if args.report == "json":
         sys.stdout.buffer.write(comparison_json(result, frontier_only) + b"\n")

@@ -181,6 +181,12 @@ def add_parser(sub: Any) -> None:
         help="when a worker dies mid-run: stop the point, or let the others finish (either way "
         "the envelope is partial and lists the lost requests)",
     )
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="run each point N times, one envelope each (verdicts need ≥ 2 runs a "
+                   "side; 3–5 recommended)")  # fmt: skip
+    p.add_argument("--interleave", action="store_true",
+                   help="with --repeat: points take turns (1 2 3, 3 2 1, …) so slow drift "
+                   "cancels between them")  # fmt: skip
     p.add_argument("--seed", type=int, help="prompt generation seed (default 0)")
     p.add_argument("--threads", type=int, help="CPU threads for the embedded llama-server")
     p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
@@ -347,12 +353,22 @@ def _common_run_options(args: argparse.Namespace, api_key: str | None) -> dict[s
         "workers": _workers(args.workers),
         "ray": args.ray,
         "on_worker_loss": args.on_worker_loss,
+        "repeat": _repeat(args.repeat, args.interleave),
+        "interleave": args.interleave,
         "rules": ValidityRules(
             max_error_rate=args.max_error_rate,
             min_duration_s=args.min_duration,
             min_requests=args.min_requests,
         ),
     }
+
+
+def _repeat(n: int, interleave: bool) -> int:
+    if n < 1:
+        raise ConfigError(f"--repeat must be at least 1, got {n}")
+    if interleave and n < 2:
+        raise ConfigError("--interleave alternates repeats: add --repeat N (N ≥ 2)")
+    return n
 
 
 def _workers(n: int) -> int:

@@ -1,10 +1,10 @@
-"""Comparing runs: which are comparable, which are on the Pareto frontier, and for each pair on
-the same suite and sweep point, how each metric differs, with a bootstrap confidence interval."""
+"""Comparing runs: which are comparable, which are on the Pareto frontier, and for each pair of
+labels at the same workload point, how each metric differs, judged with the run as the unit."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tokenbench.compare.metrics_registry import (
@@ -17,9 +17,16 @@ from tokenbench.compare.metrics_registry import (
 from tokenbench.compare.pareto import pareto_front
 from tokenbench.compare.quality import QualityComparison, compare_quality
 from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
-from tokenbench.envelope.schema import load_label
+from tokenbench.envelope.schema import RunPredicate, load_label
 from tokenbench.errors import ConfigError
-from tokenbench.metrics.bootstrap import RelativeDifference, bootstrap_relative_difference
+from tokenbench.metrics.inference import (
+    DEFAULT_ALPHA,
+    METHOD,
+    MIN_RUNS,
+    RunLevelDifference,
+    holm,
+    run_level_difference,
+)
 from tokenbench.pricing.selfhost import SelfHostPricing
 
 BY = ("model", "engine", "quant", "hardware")
@@ -33,6 +40,44 @@ _MAY_DIFFER = {
 _PARTS = ("hardware_fingerprint", "engine", "suite_digest", "schema_version")
 DEFAULT_PARETO = ("throughput", "ttft")
 PAIR_METRICS = ("throughput", "ttft", "ttft_p99", "tpot", "e2e")
+# A percentile above p90 from fewer requests than this sits on the run's few slowest ones.
+MIN_REQUESTS_FOR_TAIL = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """One workload axis: runs are paired only when they agree on every axis."""
+
+    name: str  # the --at key
+    value: Callable[[RunPredicate], str | float | int | None]
+    numeric: bool
+
+
+POINT_AXES = (
+    Axis("suite", lambda p: p.parameters.suite.name, False),
+    Axis("mode", lambda p: p.parameters.load.mode, False),
+    Axis("concurrency", lambda p: p.parameters.load.concurrency, True),
+    Axis("rate", lambda p: p.parameters.load.rate_rps, True),
+    Axis("arrival", lambda p: p.parameters.load.arrival, False),
+    Axis("input_tokens", lambda p: p.parameters.workload.input_tokens_target, True),
+    Axis("output_tokens", lambda p: p.parameters.suite.max_tokens, True),
+    Axis("prompts", lambda p: p.parameters.workload.kind, False),
+)
+_AXES = {a.name: a for a in POINT_AXES}
+
+PointKey = tuple[str | float | int | None, ...]
+
+
+def point_key(p: RunPredicate) -> PointKey:
+    return tuple(axis.value(p) for axis in POINT_AXES)
+
+
+def point_label(p: RunPredicate, with_input: bool) -> str:
+    """The point as a reader names it: its load, plus its input length where points differ in
+    it (a context sweep)."""
+    load = p.parameters.load.label
+    n = p.parameters.workload.input_tokens_target
+    return f"{load}, {n:,} input tokens" if with_input and n is not None else load
 
 
 def run_label(run: LoadedRun | LoadedEval, by: str) -> str:
@@ -56,15 +101,18 @@ class RunRow:
 @dataclass(frozen=True, slots=True)
 class MetricDifference:
     metric: CompareMetric
-    difference: RelativeDifference
+    difference: RunLevelDifference
     verdict: str
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Pair:
     suite: str
+    point: str  # point_label of the runs
     concurrency: int
     rate_rps: float | None
+    input_tokens: int | None
     a: str  # baseline label
     b: str
     runs_a: int
@@ -80,31 +128,38 @@ class Comparison:
     pairs: list[Pair] = field(default_factory=list)
     forced_mismatches: list[str] = field(default_factory=list)  # compared anyway (--force)
     quality: QualityComparison | None = None  # when the corpus holds eval envelopes
+    alpha: float = DEFAULT_ALPHA
+    method: str = METHOD
+    family: int = 0  # tests in the Holm family (every tested metric of every pair)
 
 
 def parse_at(specs: Sequence[str]) -> dict[str, str]:
-    """`--at concurrency=16` (repeatable; keys: concurrency, suite)."""
+    """`--at concurrency=16` (repeatable; keys: the workload axes)."""
     out: dict[str, str] = {}
+    keys = ", ".join(_AXES)
     for spec in specs:
         key, sep, value = spec.partition("=")
-        if not sep or key not in ("concurrency", "suite") or not value:
-            raise ConfigError(f"--at {spec!r}: expected concurrency=N or suite=NAME")
-        if key == "concurrency" and not value.isdigit():
-            raise ConfigError(f"--at {spec!r}: concurrency must be an integer")
+        if not sep or key not in _AXES or not value:
+            raise ConfigError(f"--at {spec!r}: expected KEY=VALUE with KEY one of {keys}")
+        if _AXES[key].numeric:
+            try:
+                float(value)
+            except ValueError:
+                raise ConfigError(f"--at {spec!r}: {key} must be a number") from None
         out[key] = value
     return out
 
 
-def _selected(runs: list[LoadedRun], at: dict[str, str]) -> list[LoadedRun]:
-    out = []
-    for r in runs:
-        params = r.predicate.parameters
-        if "concurrency" in at and params.load.concurrency != int(at["concurrency"]):
-            continue
-        if "suite" in at and params.suite.name != at["suite"]:
-            continue
-        out.append(r)
-    return out
+def _matches(p: RunPredicate, at: dict[str, str]) -> bool:
+    for key, wanted in at.items():
+        axis = _AXES[key]
+        value = axis.value(p)
+        if axis.numeric:
+            if value is None or float(value) != float(wanted):
+                return False
+        elif str(value) != wanted:
+            return False
+    return True
 
 
 def _check_comparable(runs: list[LoadedRun], by: str, force: bool) -> list[str]:
@@ -133,50 +188,114 @@ def _check_comparable(runs: list[LoadedRun], by: str, force: bool) -> list[str]:
     return problems
 
 
-def verdict(metric: CompareMetric, d: RelativeDifference, a: str, b: str) -> str:
+def verdict(metric: CompareMetric, d: RunLevelDifference, a: str, b: str) -> str:
     """B against the baseline A; percentages are always of A's value."""
-    if d.ci_low is None or d.ci_high is None:
-        return f"{b} {d.relative * 100:+.1f}% vs {a} (single observation, no CI)"
+    change = f"{d.relative * 100:+.1f}%"
+    if not d.tested:
+        advice = f"; use --repeat {max(MIN_RUNS, 3)}" if d.too_few_runs else ""
+        return f"{d.why_no_test or 'not tested'}: {change}, no verdict{advice}"
+    assert d.ci_low is not None
+    assert d.ci_high is not None
+    ci = f"CI {d.ci_low * 100:+.1f}% to {d.ci_high * 100:+.1f}%"
+    p = f"p={d.p_value:.2g}, Holm {d.p_adjusted if d.p_adjusted is not None else d.p_value:.2g}"
     if not d.significant:
-        return (
-            f"within noise ({d.relative * 100:+.1f}%, CI {d.ci_low * 100:+.1f}% to "
-            f"{d.ci_high * 100:+.1f}%)"
-        )
+        return f"no verdict: within run-to-run noise ({change}, {ci}, {p})"
     b_better = (d.relative > 0) == (metric.direction == "max")
     word = metric.better if b_better else worse_word(metric)
-    low, high = sorted((abs(d.ci_low) * 100, abs(d.ci_high) * 100))
-    return f"{b} {word} by {abs(d.relative) * 100:.1f}% (CI {low:.1f}–{high:.1f}%)"
+    return f"{b} {word} by {abs(d.relative) * 100:.1f}% ({ci}, {p})"
+
+
+def _tail_warning(metric: CompareMetric, runs: list[LoadedRun]) -> tuple[str, ...]:
+    if metric.percentile is None or metric.percentile <= 90:
+        return ()
+    fewest = min(r.predicate.metrics.requests_ok for r in runs)
+    if fewest >= MIN_REQUESTS_FOR_TAIL:
+        return ()
+    return (
+        f"p{metric.percentile:g} from {fewest} requests in a run (under "
+        f"{MIN_REQUESTS_FOR_TAIL}): it is close to that run's maximum",
+    )
 
 
 def _difference(
-    metric: CompareMetric, runs_a: list[LoadedRun], runs_b: list[LoadedRun]
-) -> RelativeDifference | None:
-    if metric.per_request is not None:
-        fn = metric.per_request
-
-        def samples(runs: list[LoadedRun]) -> list[float]:
-            out = []
-            for run in runs:
-                for rec in run.records():
-                    if not rec.measured or not rec.ok:
-                        continue
-                    v = fn(rec)
-                    if v is not None:
-                        out.append(v)
-            return out
-
-        a, b = samples(runs_a), samples(runs_b)
-        q = metric.q
-    else:
-        a = [v for r in runs_a if (v := metric.figure(r.predicate.metrics)) is not None]
-        b = [v for r in runs_b if (v := metric.figure(r.predicate.metrics)) is not None]
-        q = None  # the mean over repeated runs
+    metric: CompareMetric, runs_a: list[LoadedRun], runs_b: list[LoadedRun], alpha: float
+) -> RunLevelDifference | None:
+    """One value per run and side; None when a side has no usable value."""
+    a = [v for r in runs_a if (v := metric.value(r.predicate)) is not None]
+    b = [v for r in runs_b if (v := metric.value(r.predicate)) is not None]
     if not a or not b:
         return None
     try:
-        return bootstrap_relative_difference(a, b, q=q)
+        return run_level_difference(a, b, alpha)
     except ValueError:
         return None
+
+
+def _rows(runs: list[LoadedRun], by: str, pareto_metrics: list[CompareMetric]) -> list[RunRow]:
+    """Every run with its label; the frontier is drawn among the valid runs of each suite."""
+    rows: list[RunRow] = []
+    by_suite: dict[str, list[LoadedRun]] = defaultdict(list)
+    for r in runs:
+        by_suite[r.predicate.parameters.suite.name].append(r)
+    for _suite, members in sorted(by_suite.items()):
+        valid = [r for r in members if r.predicate.validity.valid]
+        points = [[m.value(r.predicate) for m in pareto_metrics] for r in valid]
+        flags = pareto_front(points, [m.direction for m in pareto_metrics])
+        on_front = {id(r) for r, flag in zip(valid, flags, strict=True) if flag}
+        rows += [RunRow(r, run_label(r, by), id(r) in on_front) for r in members]
+    rows.sort(key=lambda row: (point_key_sortable(row.run.predicate), row.label))
+    return rows
+
+
+def point_key_sortable(p: RunPredicate) -> tuple[tuple[int, str | float], ...]:
+    """point_key with None sorting first, so mixed None/number axes order cleanly."""
+    return tuple((0, "") if v is None else (1, v) for v in point_key(p))
+
+
+def _pairs(rows: list[RunRow], alpha: float) -> list[Pair]:
+    groups: dict[PointKey, dict[str, list[LoadedRun]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        groups[point_key(row.run.predicate)][row.label].append(row.run)
+    lengths: dict[str, set[int | None]] = defaultdict(set)
+    for row in rows:
+        p = row.run.predicate
+        lengths[p.parameters.suite.name].add(p.parameters.workload.input_tokens_target)
+    pairs = []
+    for by_label in groups.values():
+        labels = sorted(by_label)
+        base = labels[0]
+        first = by_label[base][0].predicate
+        load = first.parameters.load
+        for other in labels[1:]:
+            diffs = []
+            for name in PAIR_METRICS:
+                metric = get_metric(name)
+                d = _difference(metric, by_label[base], by_label[other], alpha)
+                if d is not None:
+                    warn = _tail_warning(metric, by_label[base] + by_label[other])
+                    diffs.append(MetricDifference(metric, d, "", warn))
+            pairs.append(
+                Pair(first.parameters.suite.name,
+                     point_label(first, len(lengths[first.parameters.suite.name]) > 1),
+                     load.concurrency,
+                     load.rate_rps, first.parameters.workload.input_tokens_target, base, other,
+                     len(by_label[base]), len(by_label[other]), diffs)
+            )  # fmt: skip
+    return pairs
+
+
+def _judge(pairs: list[Pair]) -> int:
+    """Holm over every tested difference of this output, then the verdicts; returns the family
+    size."""
+    flat = [d.difference for pair in pairs for d in pair.metrics]
+    adjusted = iter(holm(flat))
+    for pair in pairs:
+        for i, d in enumerate(pair.metrics):
+            adj = next(adjusted)
+            pair.metrics[i] = MetricDifference(
+                d.metric, adj, verdict(d.metric, adj, pair.a, pair.b), d.warnings
+            )
+    return sum(1 for d in flat if d.tested)
 
 
 def compare(
@@ -186,79 +305,39 @@ def compare(
     pareto: Sequence[str] = DEFAULT_PARETO,
     force: bool = False,
     pricing: SelfHostPricing | None = None,
+    alpha: float = DEFAULT_ALPHA,
 ) -> Comparison:
     """`pricing` (a GPU-hour price) adds self-hosted $/Mtok: a Pareto axis (`usd_mtok`) for
-    runs, and the cost axis of the quality frontier."""
+    runs, and the cost axis of the quality frontier. `alpha`: the family-wise error rate."""
     if by not in BY:
         raise ConfigError(f"--by {by!r}: choose one of {', '.join(BY)}")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"--alpha {alpha:g}: choose a level between 0 and 1, e.g. 0.05")
     pareto_metrics = [resolve_metric(name, pricing) for name in pareto]
     if not 2 <= len(pareto_metrics) <= 3:
         raise ConfigError("--pareto takes two or three metrics, e.g. throughput,ttft")
-    runs = _selected(corpus.runs, at or {})
+    runs = [r for r in corpus.runs if _matches(r.predicate, at or {})]
     if not runs and not corpus.evals:
         raise ConfigError("no run matches the selection; check the paths and --at")
-    result = Comparison(by, pareto_metrics)
+    result = Comparison(by, pareto_metrics, alpha=alpha)
     if corpus.evals:
         result.quality = compare_quality(
             corpus,
             {str(e.path): run_label(e, by) for e in corpus.evals},
-            {str(r.path): run_label(r, by) for r in runs},
+            {str(r.path): run_label(r, by) for r in corpus.runs},
             pricing,
         )
     result.forced_mismatches = _check_comparable(runs, by, force)
-
-    by_suite: dict[str, list[LoadedRun]] = defaultdict(list)
-    for r in runs:
-        by_suite[r.predicate.parameters.suite.name].append(r)
-    for _suite, members in sorted(by_suite.items()):
-        points = [[m.figure(r.predicate.metrics) for m in pareto_metrics] for r in members]
-        flags = pareto_front(points, [m.direction for m in pareto_metrics])
-        result.rows += [
-            RunRow(r, run_label(r, by), flag) for r, flag in zip(members, flags, strict=True)
-        ]
-    result.rows.sort(
-        key=lambda row: (
-            row.run.predicate.parameters.suite.name,
-            row.run.predicate.parameters.load.concurrency,
-            row.label,
-        )
-    )
-
-    groups: dict[tuple[str, float, int], dict[str, list[LoadedRun]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for row in result.rows:
-        load = row.run.predicate.parameters.load
-        key = (row.run.predicate.parameters.suite.name, load.rate_rps or 0.0, load.concurrency)
-        groups[key][row.label].append(row.run)
-    for (suite, rate, concurrency), by_label in sorted(groups.items()):
-        labels = sorted(by_label)
-        base = labels[0]
-        for other in labels[1:]:
-            diffs = []
-            for name in PAIR_METRICS:
-                metric = get_metric(name)
-                d = _difference(metric, by_label[base], by_label[other])
-                if d is not None:
-                    diffs.append(MetricDifference(metric, d, verdict(metric, d, base, other)))
-            result.pairs.append(
-                Pair(
-                    suite,
-                    concurrency,
-                    rate or None,
-                    base,
-                    other,
-                    len(by_label[base]),
-                    len(by_label[other]),
-                    diffs,
-                )
-            )
+    result.rows = _rows(runs, by, pareto_metrics)
+    result.pairs = _pairs(result.rows, alpha)
+    result.family = _judge(result.pairs)
     return result
 
 
 __all__ = [
     "BY",
     "DEFAULT_PARETO",
+    "POINT_AXES",
     "Comparison",
     "Pair",
     "RunRow",

@@ -1,5 +1,5 @@
-"""The metrics a comparison can use, by name: direction, how to read the run's figure, and the
-per-request samples its confidence interval is bootstrapped from."""
+"""The metrics a comparison can use, by name: direction, how to read each run's figure (the
+per-run value every verdict is drawn from), and which percentile it is."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tokenbench.compare.pareto import Direction
+from tokenbench.envelope.schema import RunPredicate
 from tokenbench.errors import ConfigError, unknown_name
-from tokenbench.metrics.latency import e2e_ms, tpot_ms, ttft_ms
 from tokenbench.metrics.summary import RunMetrics
 from tokenbench.pricing.selfhost import SelfHostPricing
-from tokenbench.records import RequestRecord
+
+Figure = Callable[[RunMetrics], float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +22,21 @@ class CompareMetric:
     json_key: str  # key in `--report json` runs[].metrics
     direction: Direction
     better: str  # the word for a change in the better direction: "faster", "higher", "lower"
-    figure: Callable[[RunMetrics], float | None]
-    per_request: Callable[[RequestRecord], float | None] | None  # None: one value per run
-    q: float | None  # percentile bootstrapped (None: the mean)
+    figure: Figure
+    percentile: float | None = None  # the run's figure is this percentile of its requests
+    # Open loop: the same figure counted from each request's scheduled send, so queueing in
+    # the client (a late send) counts against the server as a user arriving on time sees it.
+    open_loop: Figure | None = None
+    # A figure that needs more of the envelope than its metrics (the GPUs a run was priced on)
+    per_run: Callable[[RunPredicate], float | None] | None = None
+
+    def value(self, predicate: RunPredicate) -> float | None:
+        """The run's figure for this metric, as compared."""
+        if self.per_run is not None:
+            return self.per_run(predicate)
+        if self.open_loop is not None and predicate.parameters.load.mode == "open_loop":
+            return self.open_loop(predicate.metrics)
+        return self.figure(predicate.metrics)
 
 
 _REGISTRY: dict[str, CompareMetric] = {}
@@ -40,14 +53,14 @@ def compare_metric(
     json_key: str,
     direction: Direction,
     better: str,
-    per_request: Callable[[RequestRecord], float | None] | None = None,
-    q: float | None = None,
-) -> Callable[[Callable[[RunMetrics], float | None]], Callable[[RunMetrics], float | None]]:
-    def register(fn: Callable[[RunMetrics], float | None]) -> Callable[[RunMetrics], float | None]:
+    percentile: float | None = None,
+    open_loop: Figure | None = None,
+) -> Callable[[Figure], Figure]:
+    def register(fn: Figure) -> Figure:
         if better not in _WORSE:
             raise ValueError(f"no opposite known for {better!r}")
         _REGISTRY[name] = CompareMetric(
-            name, label, json_key, direction, better, fn, per_request, q
+            name, label, json_key, direction, better, fn, percentile, open_loop
         )
         return fn
 
@@ -64,15 +77,20 @@ COST_METRIC = "usd_mtok"
 
 
 def cost_metric(pricing: SelfHostPricing) -> CompareMetric:
-    """Self-hosted $ per 1M output tokens at the run's measured throughput: a metric only once
-    a GPU-hour price is given, so it is built per comparison, not registered."""
+    """Self-hosted $ per 1M output tokens at the run's measured throughput, on the GPUs its
+    envelope records: a metric only once a GPU-hour price is given, so it is built per
+    comparison, not registered."""
 
     def figure(m: RunMetrics) -> float | None:
         usd = pricing.usd_per_mtok(m.output_throughput_tok_per_s)
         return None if usd is None else float(usd)
 
+    def per_run(p: RunPredicate) -> float | None:
+        usd = pricing.run_usd_per_mtok(p)
+        return None if usd is None else float(usd)
+
     return CompareMetric(COST_METRIC, "Self $/M out", "self_host_usd_per_mtok_output", "min",
-                         "lower", figure, None, None)  # fmt: skip
+                         "lower", figure, per_run=per_run)  # fmt: skip
 
 
 def resolve_metric(name: str, pricing: SelfHostPricing | None) -> CompareMetric:
@@ -92,27 +110,39 @@ def _throughput(m: RunMetrics) -> float | None:
     return m.output_throughput_tok_per_s
 
 
-@compare_metric("ttft", "TTFT p50 (ms)", "ttft_p50_ms", "min", "faster", ttft_ms, 50)
+def _ttft_sched_p50(m: RunMetrics) -> float | None:
+    return m.ttft_from_schedule_ms.p50 if m.ttft_from_schedule_ms else None
+
+
+def _ttft_sched_p99(m: RunMetrics) -> float | None:
+    return m.ttft_from_schedule_ms.p99 if m.ttft_from_schedule_ms else None
+
+
+def _e2e_sched_p50(m: RunMetrics) -> float | None:
+    return m.e2e_from_schedule_ms.p50 if m.e2e_from_schedule_ms else None
+
+
+@compare_metric("ttft", "TTFT p50 (ms)", "ttft_p50_ms", "min", "faster", 50, _ttft_sched_p50)
 def _ttft_p50(m: RunMetrics) -> float | None:
     return m.ttft_ms.p50 if m.ttft_ms else None
 
 
-@compare_metric("ttft_p99", "TTFT p99 (ms)", "ttft_p99_ms", "min", "faster", ttft_ms, 99)
+@compare_metric("ttft_p99", "TTFT p99 (ms)", "ttft_p99_ms", "min", "faster", 99, _ttft_sched_p99)
 def _ttft_p99(m: RunMetrics) -> float | None:
     return m.ttft_ms.p99 if m.ttft_ms else None
 
 
-@compare_metric("tpot", "TPOT p50 (ms)", "tpot_p50_ms", "min", "faster", tpot_ms, 50)
+@compare_metric("tpot", "TPOT p50 (ms)", "tpot_p50_ms", "min", "faster", 50)
 def _tpot_p50(m: RunMetrics) -> float | None:
     return m.tpot_ms.p50 if m.tpot_ms else None
 
 
-@compare_metric("e2e", "E2E p50 (ms)", "e2e_p50_ms", "min", "faster", e2e_ms, 50)
+@compare_metric("e2e", "E2E p50 (ms)", "e2e_p50_ms", "min", "faster", 50, _e2e_sched_p50)
 def _e2e_p50(m: RunMetrics) -> float | None:
     return m.e2e_ms.p50 if m.e2e_ms else None
 
 
-@compare_metric("itl", "ITL p50 (ms)", "itl_p50_ms", "min", "faster")
+@compare_metric("itl", "ITL p50 (ms)", "itl_p50_ms", "min", "faster", 50)
 def _itl_p50(m: RunMetrics) -> float | None:
     return m.itl_ms.p50 if m.itl_ms else None
 

@@ -10,7 +10,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from tokenbench.compare.comparison import Comparison, Pair, RunRow
+from tokenbench.compare.comparison import Comparison, MetricDifference, Pair, RunRow
 from tokenbench.compare.metrics_registry import CompareMetric, all_metrics, get_metric
 from tokenbench.compare.quality_render import quality_dict, quality_markdown, render_quality_rich
 from tokenbench.compare.summary import SummaryRow, SummaryTable
@@ -154,7 +154,7 @@ def _run_dict(row: RunRow, extra: list[CompareMetric]) -> dict[str, Any]:
         "status": p.status,
         "valid": p.validity.valid,
         "invalid_reasons": p.validity.reasons,
-        "metrics": {m.json_key: m.figure(p.metrics) for m in [*all_metrics(), *extra]},
+        "metrics": {m.json_key: m.value(p) for m in [*all_metrics(), *extra]},
         "pareto": row.pareto,
     }
 
@@ -162,8 +162,10 @@ def _run_dict(row: RunRow, extra: list[CompareMetric]) -> dict[str, Any]:
 def _pair_dict(pair: Pair) -> dict[str, Any]:
     return {
         "suite": pair.suite,
+        "point": pair.point,
         "concurrency": pair.concurrency,
         "rate_rps": pair.rate_rps,
+        "input_tokens": pair.input_tokens,
         "a": pair.a,
         "b": pair.b,
         "runs_a": pair.runs_a,
@@ -176,15 +178,29 @@ def _pair_dict(pair: Pair) -> dict[str, Any]:
                 "relative": d.difference.relative,
                 "ci_low": d.difference.ci_low,
                 "ci_high": d.difference.ci_high,
+                "p_value": d.difference.p_value,
+                "p_adjusted": d.difference.p_adjusted,
                 "n_a": d.difference.n_a,
                 "n_b": d.difference.n_b,
-                "method": d.difference.method,
+                "tested": d.difference.tested,
                 "significant": d.difference.significant,
                 "verdict": d.verdict,
+                "warnings": list(d.warnings),
             }
             for d in pair.metrics
         ],
     }
+
+
+def _method_line(comparison: Comparison) -> str:
+    return (
+        f"Verdicts: {comparison.method}; the run is the unit (per-run values, geometric means); "
+        f"family of {comparison.family} tests at α = {comparison.alpha:g}."
+    )
+
+
+def _with_warnings(d: MetricDifference) -> str:
+    return "; ".join([d.verdict, *(f"warning: {w}" for w in d.warnings)])
 
 
 def _visible(comparison: Comparison, frontier_only: bool) -> list[RunRow]:
@@ -196,6 +212,9 @@ def comparison_json(comparison: Comparison, frontier_only: bool = False) -> byte
     extra = [m for m in comparison.pareto_metrics if m.name not in registered]
     doc = {
         "by": comparison.by,
+        "method": comparison.method,
+        "alpha": comparison.alpha,
+        "family": comparison.family,
         "pareto_metrics": [m.name for m in comparison.pareto_metrics],
         "runs": [_run_dict(r, extra) for r in _visible(comparison, frontier_only)],
         "pairs": [_pair_dict(p) for p in comparison.pairs],
@@ -221,7 +240,7 @@ def _row_cells(row: RunRow, cols: list[CompareMetric]) -> list[str]:
         p.parameters.suite.name,
         row.label,
         load_label(p.parameters.load.concurrency, p.parameters.load.rate_rps),
-        *[_num(m.figure(p.metrics), _DIGITS.get(m.name, 1)) for m in cols],
+        *[_num(m.value(p), _DIGITS.get(m.name, 1)) for m in cols],
         "★" if row.pareto else "",
         "yes" if p.validity.valid else "NO",
     ]
@@ -241,7 +260,7 @@ def comparison_csv(comparison: Comparison, frontier_only: bool = False) -> str:
         p = row.run.predicate
         writer.writerow(
             [p.parameters.suite.name, row.label, p.parameters.load.concurrency,
-             *[m.figure(p.metrics) for m in cols], row.pareto,
+             *[m.value(p) for m in cols], row.pareto,
              p.validity.valid, p.run_id]
         )  # fmt: skip
     return buf.getvalue()
@@ -255,12 +274,13 @@ def comparison_markdown(comparison: Comparison, frontier_only: bool = False) -> 
         "| " + " | ".join(_row_cells(r, cols)) + " |" for r in _visible(comparison, frontier_only)
     ]
     if comparison.pairs:
-        lines += ["", "| Suite | Conc. | A | B | Metric | Verdict |", "|---|---|---|---|---|---|"]
+        head = "| Suite | Point | A | B | Metric | Verdict |"
+        lines += ["", _method_line(comparison), "", head, "|---|---|---|---|---|---|"]
         for pair in comparison.pairs:
             for d in pair.metrics:
                 lines.append(
-                    f"| {pair.suite} | {pair.concurrency} | {pair.a} | {pair.b} | "
-                    f"{d.metric.label} | {d.verdict} |"
+                    f"| {pair.suite} | {pair.point} | {pair.a} | {pair.b} | "
+                    f"{d.metric.label} | {_with_warnings(d)} |"
                 )
     if comparison.quality:
         lines += quality_markdown(comparison.quality)
@@ -293,17 +313,20 @@ def render_comparison_rich(
             )
     for pair in comparison.pairs:
         p = Table(
-            title=f"{pair.suite} @ {load_label(pair.concurrency, pair.rate_rps, long=True)}: "
-            f"{pair.b} vs {pair.a}",
+            title=f"{pair.suite} @ {pair.point}: {pair.b} vs {pair.a} "
+            f"({pair.runs_b} vs {pair.runs_a} runs)",
             title_justify="left",
             header_style="bold",
         )
         p.add_column("Metric")
         p.add_column(pair.a, justify="right")
         p.add_column(pair.b, justify="right")
-        p.add_column("Verdict (95% bootstrap CI)")
+        p.add_column(f"Verdict ({1 - comparison.alpha:.0%} CI of the ratio over runs)")
         for d in pair.metrics:
-            p.add_row(d.metric.label, _num(d.difference.a), _num(d.difference.b), d.verdict)
+            p.add_row(d.metric.label, _num(d.difference.a), _num(d.difference.b),
+                      _with_warnings(d))  # fmt: skip
         console.print(p)
+    if comparison.pairs:
+        console.print(_method_line(comparison), soft_wrap=True)
     for problem in comparison.forced_mismatches:
         console.print(f"[yellow]warning:[/] compared with --force: {problem}", soft_wrap=True)

@@ -232,6 +232,16 @@ class ScaleOutInfo(_Strict):
     lost_requests: list[int]  # plan indices of measured requests no worker reported
 
 
+class RepeatInfo(_Strict):
+    """One of several runs of the same point (`--repeat N`): the run is the unit of evidence,
+    so verdicts need repeats."""
+
+    group: str  # shared by the repeats of one point of one `bench run`
+    index: int  # 0-based position among the repeats
+    count: int
+    interleaved: bool  # points took turns (--interleave) rather than running back to back
+
+
 class RunPredicate(_Strict):
     schema_version: Literal[2] = 2
     kind: Literal["run"] = "run"
@@ -250,6 +260,7 @@ class RunPredicate(_Strict):
     privacy: Privacy
     token_check: TokenCheck | None = None
     scale_out: ScaleOutInfo | None = None  # --workers / --ray
+    repeat: RepeatInfo | None = None  # --repeat
 
 
 class Subject(_Strict):

@@ -42,6 +42,7 @@ from tokenbench.envelope.schema import (
     LoadInfo,
     Parameters,
     Privacy,
+    RepeatInfo,
     RunPredicate,
     SoftwareInfo,
     SuiteInfo,
@@ -112,6 +113,8 @@ class RunSettings:
     workers: int = 1  # --workers: split each point over this many worker processes/actors
     ray: str | None = None  # --ray auto|ADDRESS: the workers are Ray actors on that cluster
     on_worker_loss: str = "abort"  # or "continue"
+    repeat: int = 1  # --repeat: runs of each point, each its own envelope
+    interleave: bool = False  # --interleave: points take turns, alternating direction
 
     @property
     def split(self) -> bool:
@@ -346,6 +349,8 @@ async def run_sweep(
     control = control or RunControl()
     if search is not None and settings.rates:
         raise ConfigError("--find-max-rate chooses the rates itself; drop --sweep-rate")
+    if search is not None and settings.repeat > 1:
+        raise ConfigError("--find-max-rate probes each rate once; drop --repeat")
     suite = settings.suite
     lengths = settings.input_lengths or (
         tuple(suite.input_lengths) if suite.input_lengths else None
@@ -433,7 +438,10 @@ async def run_sweep(
         context = resolved.gguf.context_length if resolved else None
 
         async def point(
-            concurrency: int, rate: float | None, length: int | None = None
+            concurrency: int,
+            rate: float | None,
+            length: int | None = None,
+            repeat: RepeatInfo | None = None,
         ) -> RunPredicate | None:
             point_cal = calibration
             if length is not None:
@@ -449,6 +457,7 @@ async def run_sweep(
                 concurrency=concurrency,
                 rate=rate,
                 input_length=length,
+                repeat=repeat,
                 client=client,
                 params=params,
                 calibration=point_cal,
@@ -468,11 +477,33 @@ async def run_sweep(
                 assert probe is not None
                 search.record(rate, probe)
             return written
-        for concurrency, rate, length in points:
-            await point(concurrency, rate, length)
+        for index, (concurrency, rate, length) in repeat_order(points, settings):
+            info = None
+            if settings.repeat > 1:
+                group = f"{common.sweep_id}:{concurrency}:{rate}:{length}"
+                info = RepeatInfo(group=group, index=index, count=settings.repeat,
+                                  interleaved=settings.interleave)  # fmt: skip
+            await point(concurrency, rate, length, info)
             if control.stop.is_set():
                 break
         return written
+
+
+Point = tuple[int, float | None, int | None]
+
+
+def repeat_order(points: list[Point], settings: RunSettings) -> list[tuple[int, Point]]:
+    """(repeat index, point) in the order they run. Back to back by default; with
+    `--interleave` every point runs once per round, the direction alternating each round
+    (1 2 3, 3 2 1, 1 2 3 …), so a slow drift of the server or host cancels between points."""
+    if settings.repeat < 1:
+        raise ConfigError(f"--repeat must be at least 1, got {settings.repeat}")
+    if not settings.interleave:
+        return [(i, p) for p in points for i in range(settings.repeat)]
+    order = []
+    for i in range(settings.repeat):
+        order += [(i, p) for p in (points if i % 2 == 0 else points[::-1])]
+    return order
 
 
 def _is_local(host: str) -> bool:
@@ -522,6 +553,7 @@ async def _run_point(
     concurrency: int,
     rate: float | None,
     input_length: int | None,
+    repeat: RepeatInfo | None,
     client: HttpClient,
     params: GenerationParams,
     calibration: _Calibration,
@@ -549,6 +581,8 @@ async def _run_point(
     point = f"r{rate:g}" if rate is not None else f"c{concurrency}"
     if input_length is not None:
         point = f"in{input_length}-{point}"
+    if repeat is not None:  # its own file and its own prompts (the namespace below)
+        point = f"{point}-rep{repeat.index}"
     progress.phase(f"building prompts for {point}")
     try:
         prompts, prompt_notes = await _point_prompts(
@@ -603,6 +637,7 @@ async def _run_point(
     wall_anchor_ns = time.time_ns()
     draft = _draft(common, run_id, load, workload, wall_anchor_ns, settings.store_prompts)
     draft["parameters"]["slo"] = settings.slo
+    draft["repeat"] = repeat.model_dump(mode="json") if repeat is not None else None
     # Written before the first request, so a killed run can be finished by `bench recover`.
     write_json(files.config, _resolved_config(settings, draft, params))
     write_json(

@@ -1,38 +1,27 @@
 from __future__ import annotations
 
-import pytest
-
-from tokenbench.compare.comparison import parse_at, verdict
+from tokenbench.compare.comparison import verdict
 from tokenbench.compare.metrics_registry import get_metric
-from tokenbench.errors import ConfigError
-from tokenbench.metrics.bootstrap import RelativeDifference
+from tokenbench.metrics.inference import RunLevelDifference
 
 
-def _d(rel: float, lo: float | None, hi: float | None) -> RelativeDifference:
-    return RelativeDifference(
-        100.0,
-        100.0 * (1 + rel),
-        rel,
-        lo,
-        hi,
-        50,
-        50,
-        "bootstrap" if lo is not None else "single observation",
-    )
+def _d(rel: float, lo: float | None, hi: float | None, p: float | None) -> RunLevelDifference:
+    return RunLevelDifference(100.0, 100.0 * (1 + rel), rel, lo, hi, p, 3, 3, p_adjusted=p,
+                              family=5, why_no_test=None if p is not None else "1 run each",
+                              too_few_runs=p is None)  # fmt: skip
 
 
 def test_verdicts_name_b_against_the_baseline() -> None:
     ttft, tput = get_metric("ttft"), get_metric("throughput")
-    assert verdict(ttft, _d(-0.12, -0.16, -0.08), "A", "B") == "B faster by 12.0% (CI 8.0–16.0%)"
-    assert verdict(ttft, _d(0.25, 0.2, 0.3), "A", "B") == "B slower by 25.0% (CI 20.0–30.0%)"
-    assert verdict(tput, _d(0.25, 0.2, 0.3), "A", "B") == "B higher by 25.0% (CI 20.0–30.0%)"
-    assert verdict(get_metric("jtok"), _d(0.1, 0.05, 0.2), "A", "B").startswith("B higher")
-    assert verdict(ttft, _d(0.01, -0.02, 0.04), "A", "B").startswith("within noise (+1.0%")
-    assert "single observation" in verdict(tput, _d(0.3, None, None), "A", "B")
-
-
-def test_parse_at() -> None:
-    assert parse_at(["concurrency=16", "suite=x"]) == {"concurrency": "16", "suite": "x"}
-    for bad in ("concurrency", "conc=1", "concurrency=x", "suite="):
-        with pytest.raises(ConfigError):
-            parse_at([bad])
+    assert verdict(ttft, _d(-0.12, -0.16, -0.08, 0.001), "A", "B") == (
+        "B faster by 12.0% (CI -16.0% to -8.0%, p=0.001, Holm 0.001)"
+    )
+    assert verdict(ttft, _d(0.25, 0.2, 0.3, 0.001), "A", "B").startswith("B slower by 25.0%")
+    assert verdict(tput, _d(0.25, 0.2, 0.3, 0.001), "A", "B").startswith("B higher by 25.0%")
+    assert verdict(get_metric("jtok"), _d(0.1, 0.05, 0.2, 0.01), "A", "B").startswith("B higher")
+    assert verdict(ttft, _d(0.01, -0.02, 0.04, 0.4), "A", "B").startswith(
+        "no verdict: within run-to-run noise (+1.0%"
+    )
+    assert verdict(tput, _d(0.031, None, None, None), "A", "B") == (
+        "1 run each: +3.1%, no verdict; use --repeat 3"
+    )

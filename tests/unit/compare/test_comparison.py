@@ -1,0 +1,136 @@
+"""compare(): pairs by every workload axis, verdicts only from repeated runs, Holm over the
+family, no frontier for invalid runs, open loop counted from the schedule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.support.envelopes import minimal_statement
+from tokenbench.compare.comparison import compare, parse_at
+from tokenbench.corpus.loader import Corpus, LoadedRun
+from tokenbench.envelope.schema import RunPredicate
+from tokenbench.errors import ConfigError
+from tokenbench.metrics.stats import Distribution
+
+
+def _dist(p50: float, count: int = 200) -> dict[str, Any]:
+    return Distribution(count=count, mean=p50, p50=p50, p90=p50 * 1.2, p99=p50 * 1.5,
+                        min=p50 / 2, max=p50 * 2, stdev=1.0).model_dump()  # fmt: skip
+
+
+def _run(model: str, speed: float, *, concurrency: int = 4, input_tokens: int | None = None,
+         valid: bool = True, requests: int = 200, rate: float | None = None,
+         sched_ttft: float | None = None) -> LoadedRun:  # fmt: skip
+    """A run whose figures all scale with `speed` (1 = the reference; 1.1 = 10% slower)."""
+    body = minimal_statement()["predicate"]
+    m = body["metrics"]
+    m.update(requests_ok=requests, requests_measured=requests,
+             output_throughput_tok_per_s=100.0 / speed, ttft_ms=_dist(50 * speed, requests),
+             tpot_ms=_dist(10 * speed, requests), e2e_ms=_dist(400 * speed, requests))  # fmt: skip
+    if sched_ttft is not None:
+        m["ttft_from_schedule_ms"] = _dist(sched_ttft, requests)
+    load = body["parameters"]["load"]
+    load["concurrency"] = concurrency
+    if rate is not None:
+        load.update(mode="open_loop", rate_rps=rate, arrival="poisson")
+    body["parameters"]["workload"]["input_tokens_target"] = input_tokens
+    body["target"]["model"]["model_id"] = model
+    if not valid:
+        body["validity"] = {"valid": False, "reasons": ["error rate too high"]}
+    return LoadedRun(Path(f"/x/{model}-{speed}.json"), RunPredicate.model_validate(body), "k")
+
+
+def _metric(pair: Any, name: str) -> Any:
+    return next(d for d in pair.metrics if d.metric.name == name)
+
+
+def test_one_run_a_side_gives_the_difference_and_no_verdict() -> None:
+    result = compare(Corpus(runs=[_run("a", 1.0), _run("b", 1.031)]))
+    (pair,) = result.pairs
+    d = _metric(pair, "throughput")
+    assert not d.difference.significant
+    assert d.verdict.startswith("1 run each: -3.0%, no verdict; use --repeat 3")
+    assert result.family == 0
+
+
+def test_repeated_runs_with_drift_give_no_verdict_for_identical_servers() -> None:
+    rng = np.random.default_rng(3)
+    runs = [_run(m, float(np.exp(rng.normal(0, 0.04)))) for m in ("a", "b") for _ in range(3)]
+    result = compare(Corpus(runs=runs))
+    (pair,) = result.pairs
+    assert (pair.runs_a, pair.runs_b) == (3, 3)
+    assert result.family == 5
+    assert not any(d.difference.significant for d in pair.metrics), [
+        d.verdict for d in pair.metrics
+    ]
+    assert all(d.verdict.startswith("no verdict") for d in pair.metrics)
+
+
+def test_a_25_percent_slower_server_is_found_with_repeats() -> None:
+    rng = np.random.default_rng(5)
+    runs = [_run("a", float(np.exp(rng.normal(0, 0.03)))) for _ in range(3)]
+    runs += [_run("b", 1.25 * float(np.exp(rng.normal(0, 0.03)))) for _ in range(3)]
+    (pair,) = compare(Corpus(runs=runs)).pairs
+    ttft = _metric(pair, "ttft")
+    assert ttft.difference.significant
+    assert ttft.verdict.startswith("b slower by ")
+    assert ttft.difference.ci_low is not None
+    assert ttft.difference.ci_low > 0.1
+    assert "Holm" in ttft.verdict
+    assert _metric(pair, "throughput").verdict.startswith("b lower by")
+
+
+def test_context_sweep_points_are_paired_by_input_length() -> None:
+    runs = []
+    for n in (256, 1024, 4096):
+        runs += [_run("a", n / 256 * s, concurrency=1, input_tokens=n) for s in (1.0, 1.01)]
+        runs += [_run("b", n / 256 * s * 0.985, concurrency=1, input_tokens=n)
+                 for s in (1.0, 1.01)]  # fmt: skip
+    result = compare(Corpus(runs=runs))
+    assert [p.input_tokens for p in result.pairs] == [256, 1024, 4096]
+    for pair in result.pairs:
+        assert pair.runs_a == pair.runs_b == 2
+        assert "input tokens" in pair.point
+        assert _metric(pair, "ttft").difference.relative == pytest.approx(-0.015, abs=1e-9)
+    only = compare(Corpus(runs=runs), at=parse_at(["input_tokens=1024"]))
+    assert [p.input_tokens for p in only.pairs] == [1024]
+    assert len(only.rows) == 4
+
+
+def test_p99_from_few_requests_is_flagged() -> None:
+    runs = [_run(m, s, requests=16) for m in ("a", "b") for s in (1.0, 1.02)]
+    (pair,) = compare(Corpus(runs=runs)).pairs
+    assert _metric(pair, "ttft_p99").warnings
+    assert "16 requests" in _metric(pair, "ttft_p99").warnings[0]
+    assert not _metric(pair, "ttft").warnings
+
+
+def test_invalid_runs_are_never_on_the_frontier() -> None:
+    best_but_invalid = _run("b", 0.5, valid=False)
+    result = compare(Corpus(runs=[_run("a", 1.0), best_but_invalid]))
+    flags = {row.run.predicate.target.model.model_id: row.pareto for row in result.rows}
+    assert flags == {"a": True, "b": False}
+
+
+def test_open_loop_ttft_is_counted_from_the_scheduled_send() -> None:
+    runs = [_run("a", 1.0, rate=2.0, sched_ttft=80.0), _run("a", 1.0, rate=2.0, sched_ttft=82.0),
+            _run("b", 1.0, rate=2.0, sched_ttft=160.0),
+            _run("b", 1.0, rate=2.0, sched_ttft=164.0)]  # fmt: skip
+    (pair,) = compare(Corpus(runs=runs)).pairs
+    ttft = _metric(pair, "ttft")
+    assert ttft.difference.relative == pytest.approx(1.0, abs=0.03)
+    assert pair.point == "2 req/s"
+
+
+def test_parse_at_keys_and_errors() -> None:
+    assert parse_at(["concurrency=16", "suite=x", "input_tokens=1024", "rate=2.5"]) == {
+        "concurrency": "16", "suite": "x", "input_tokens": "1024", "rate": "2.5"}  # fmt: skip
+    for bad in ("concurrency", "conc=1", "concurrency=x", "suite=", "input_tokens=many"):
+        with pytest.raises(ConfigError):
+            parse_at([bad])
+    with pytest.raises(ConfigError, match="alpha"):
+        compare(Corpus(runs=[_run("a", 1.0)]), alpha=1.5)
