@@ -169,13 +169,16 @@ def _assemble(
     ones = table.one_token
     if not ones:
         return None
+    # a random byte picks each word (C speed: 100k prompts in a second); the slight skew of
+    # 256 mod len(ones) does not matter for filler text
+    by_byte = [ones[b % len(ones)] for b in range(256)]
     prompts = []
-    for i in range(count):
-        rng = random.Random(f"{namespace}:{i}")
+    rng = random.Random(f"{namespace}:assembled")  # one stream a point: same namespace, same text
+    for _ in range(count):
         k = rng.randrange(len(_WORDS))
         rest = content_tokens - table.first[k]
         if rest < 0:
             return None
-        text = " ".join([_WORDS[k], *rng.choices(ones, k=rest)])
+        text = " ".join([_WORDS[k], *map(by_byte.__getitem__, rng.randbytes(rest))])
         prompts.append(Prompt(text, prompt_id(text), content_tokens))
     return prompts
