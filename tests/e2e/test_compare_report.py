@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ScriptedServer
 from tests.support.cli import bench
-from tests.support.envelopes import envelope_paths
+from tests.support.envelopes import envelope_paths, open_run, prompt_ids
 from tokenbench.envelope import dsse, keys
 from tokenbench.envelope.canonical import canonical
 
@@ -67,6 +67,26 @@ def test_compare_json_pairs_and_pareto(corpus: Path) -> None:
     tput = next(m for m in doc["pairs"][0]["metrics"] if m["metric"] == "throughput")
     assert tput["significant"] is True
     assert "lower by" in tput["verdict"]
+
+
+def test_repeats_are_tagged_interleaved_and_use_fresh_prompts(corpus: Path) -> None:
+    runs = [open_run(p).predicate for p in envelope_paths(corpus / "fast")]
+    assert len(runs) == 6
+    assert all(r.repeat is not None and r.repeat.count == 3 and r.repeat.interleaved
+               for r in runs)  # fmt: skip
+    by_point: dict[int, set[int]] = {}
+    groups: dict[int, set[str]] = {}
+    for r in runs:
+        assert r.repeat is not None
+        by_point.setdefault(r.parameters.load.concurrency, set()).add(r.repeat.index)
+        groups.setdefault(r.parameters.load.concurrency, set()).add(r.repeat.group)
+    assert by_point == {1: {0, 1, 2}, 2: {0, 1, 2}}
+    assert all(len(g) == 1 for g in groups.values())
+    assert groups[1] != groups[2]
+    ordered = sorted(runs, key=lambda r: r.timing.wall_anchor_us)
+    assert [r.parameters.load.concurrency for r in ordered] == [1, 2, 2, 1, 1, 2]
+    prompts = [set(prompt_ids(open_run(p))) for p in envelope_paths(corpus / "fast")]
+    assert all(a.isdisjoint(b) for i, a in enumerate(prompts) for b in prompts[i + 1 :])
 
 
 def test_one_run_a_side_gives_no_verdict(corpus: Path) -> None:
