@@ -18,6 +18,7 @@ from tokenbench.metrics.latency import (
     schedule_lag_ms,
     tokens_between,
     tpot_ms,
+    ttfat_ms,
     ttft_from_schedule_ms,
     ttft_ms,
 )
@@ -36,7 +37,7 @@ DEFINITIONS = 2
 # Figures added with definitions 2: an older envelope neither states them nor their reasons.
 _SINCE_2 = (
     "offered_rate_rps", "steady_duration_s", "steady_output_throughput_tok_per_s",
-    "window_output_tokens",
+    "window_output_tokens", "ttfat_ms", "reasoning_tokens_total",
 )  # fmt: skip
 
 
@@ -93,6 +94,10 @@ class RunMetrics(BaseModel):
     # --cooldown: output tokens that arrived in the fixed window (fractional where tokens per
     # chunk were inferred); output throughput and J/tok use it
     window_output_tokens: float | None = None
+    # Reasoning models: send → first *answer* token (TTFT counts the first reasoning token too),
+    # and the reasoning tokens the server's usage reports (completion_tokens_details)
+    ttfat_ms: Distribution | None = None
+    reasoning_tokens_total: int | None = None
 
 
 def _error_key(r: RequestRecord) -> str:
@@ -123,6 +128,7 @@ class _Accumulator:
         self.in_tokens = 0
         self.out_tokens = 0
         self.cached: int | None = None
+        self.reasoning: int | None = None
         self.approx_tokens = False
         self.itl_approx = False
         self.values: dict[str, array[float]] = {name: array("d") for name in _DISTRIBUTIONS}
@@ -156,6 +162,8 @@ class _Accumulator:
         self.out_tokens += r.output_tokens or 0
         if r.cached_input_tokens is not None:
             self.cached = (self.cached or 0) + r.cached_input_tokens
+        if r.reasoning_tokens is not None:
+            self.reasoning = (self.reasoning or 0) + r.reasoning_tokens
         self.approx_tokens |= not r.tokens_from_usage
         self._add_chunking(r)
         for name, fn in _PER_REQUEST:
@@ -224,12 +232,13 @@ _PER_REQUEST = (
     ("ttft_from_schedule_ms", ttft_from_schedule_ms),
     ("e2e_from_schedule_ms", e2e_from_schedule_ms),
     ("prefill_tok_per_s", prefill_tok_per_s),
+    ("ttfat_ms", ttfat_ms),
 )
 
 
 _DISTRIBUTIONS = (
     "ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "schedule_lag_ms", "server_ms_per_output_token",
-    "ttft_from_schedule_ms", "e2e_from_schedule_ms", "prefill_tok_per_s",
+    "ttft_from_schedule_ms", "e2e_from_schedule_ms", "prefill_tok_per_s", "ttfat_ms",
 )  # fmt: skip
 
 
@@ -283,6 +292,8 @@ def summarize(
         unmeasured["duration_s"] = "no measured request was sent and finished"
     if acc.cached is None:
         unmeasured["cached_input_tokens_total"] = "the server reported no cached-token counts"
+    if acc.reasoning is None:
+        unmeasured["reasoning_tokens_total"] = "the server's usage reported no reasoning tokens"
     in_tokens, out_tokens = acc.in_tokens, acc.out_tokens
     failed = acc.measured - acc.ok
 
@@ -323,6 +334,7 @@ def summarize(
         total_throughput_tok_per_s=per_second(in_tokens + out_tokens),
         input_tokens_total=in_tokens,
         cached_input_tokens_total=acc.cached,
+        reasoning_tokens_total=acc.reasoning,
         output_tokens_total=out_tokens,
         output_tokens_approximate=acc.approx_tokens,
         requests_multi_token_chunks=acc.multi_token,
@@ -346,6 +358,7 @@ _NO_DISTRIBUTION = {
     "ttft_from_schedule_ms": "no successful request produced output",
     "e2e_from_schedule_ms": "no request completed successfully",
     "prefill_tok_per_s": "no successful request reported its input tokens and a first token",
+    "ttfat_ms": "no successful request produced answer content (only reasoning, or nothing)",
 }
 
 
