@@ -136,7 +136,7 @@ def render_html(
     for s in sections:
         body.append(f"<h2>{escape(s.suite)}</h2>")
         body += [f'<div class="chart" id="{c.chart_id}"></div>' for c in s.charts]
-        body.append("<h3>Per run, with 95% bootstrap confidence intervals</h3>")
+        body.append("<h3>Per run, with 95% within-run bootstrap intervals</h3>")
         body.append(_table(s))
         body.append("<h3>Provenance</h3>")
         body.append(_provenance(s))
@@ -150,7 +150,10 @@ def render_html(
 <h1>tokenbench report</h1>
 <p class="muted">{runs} envelopes ({skipped} skipped), generated {generated} by tokenbench
 {__version__}.
-Definitions: docs/metrics.md. Confidence intervals: 95% percentile bootstrap over requests.</p>
+Definitions: docs/metrics.md. The intervals in the per-run tables are 95% percentile bootstraps
+over that run's requests: how precisely the run measured itself, not how another run would come
+out. Whether two labels differ is decided over repeated runs by <code>bench compare</code>
+(docs/statistics.md).</p>
 {"".join(body)}
 <script>
 const FIGURES = {data};
