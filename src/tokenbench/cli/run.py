@@ -25,7 +25,12 @@ from tokenbench.loadgen.plan import ARRIVALS
 from tokenbench.loadgen.search import RateSearch
 from tokenbench.loadgen.sweep import RunSettings, run_sweep
 from tokenbench.metrics.summary import SLO_METRICS
-from tokenbench.metrics.validity import DEFAULT_MAX_ERROR_RATE, ValidityRules
+from tokenbench.metrics.validity import (
+    DEFAULT_MAX_ERROR_RATE,
+    DEFAULT_MAX_SCHEDULE_LAG_MS,
+    DEFAULT_MAX_TAIL_SHARE,
+    ValidityRules,
+)
 from tokenbench.records import RequestRecord
 from tokenbench.suites.suite import load_suite
 
@@ -154,6 +159,12 @@ def add_parser(sub: Any) -> None:
         help="per-request limits for goodput, e.g. ttft_ms=500,tpot_ms=50 "
         "(ttft_ms, e2e_ms: from the scheduled send; tpot_ms)",
     )
+    p.add_argument("--max-tail-share", type=float, default=DEFAULT_MAX_TAIL_SHARE, metavar="F",
+                   help="a run whose last response ends more than this share of the window after "
+                   "its last successful one is invalid: stragglers (default 0.2)")  # fmt: skip
+    p.add_argument("--max-schedule-lag", type=float, default=DEFAULT_MAX_SCHEDULE_LAG_MS,
+                   metavar="MS", help="open loop: a p99 send lag behind the schedule above this "
+                   "makes the run invalid (default 250 ms)")  # fmt: skip
     p.add_argument(
         "--min-requests",
         type=int,
@@ -359,6 +370,8 @@ def _common_run_options(args: argparse.Namespace, api_key: str | None) -> dict[s
             max_error_rate=args.max_error_rate,
             min_duration_s=args.min_duration,
             min_requests=args.min_requests,
+            max_tail_share=args.max_tail_share,
+            max_schedule_lag_ms=args.max_schedule_lag,
         ),
     }
 
@@ -433,6 +446,10 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         raise ConfigError("--retry cannot be negative")
     if not 0 <= args.max_error_rate <= 1:
         raise ConfigError("--max-error-rate is a fraction between 0 and 1, e.g. 0.05")
+    if not 0 < args.max_tail_share <= 1:
+        raise ConfigError("--max-tail-share is a fraction of the window, above 0 and at most 1")
+    if args.max_schedule_lag <= 0:
+        raise ConfigError("--max-schedule-lag must be positive (milliseconds)")
     api_key = args.api_key or next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None)
     if args.rerun is not None:
         return _rerun_settings(args, sweep, api_key)

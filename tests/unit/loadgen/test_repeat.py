@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import bench
 from tokenbench.errors import ConfigError
 from tokenbench.loadgen.sweep import RunSettings, repeat_order
 from tokenbench.suites import load_suite
@@ -34,18 +33,3 @@ def test_one_run_is_the_plain_sweep_and_zero_is_refused() -> None:
     assert repeat_order(POINTS, _settings(1, False)) == [(0, p) for p in POINTS]
     with pytest.raises(ConfigError, match="--repeat"):
         repeat_order(POINTS, _settings(0, False))
-
-
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [
-        (["--repeat", "0"], "--repeat must be at least 1"),
-        (["--interleave"], "--interleave alternates repeats"),
-    ],
-)
-def test_bad_repeat_flags_are_one_line_errors(flags: list[str], message: str) -> None:
-    proc = bench("run", "llm.inference.chatbot-short", "--base-url", "http://127.0.0.1:9/v1",
-                 *flags)  # fmt: skip
-    assert proc.returncode == 2
-    assert message in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
