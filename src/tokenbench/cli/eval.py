@@ -24,7 +24,7 @@ from tokenbench.errors import ConfigError
 from tokenbench.evals.data import DataSource
 from tokenbench.evals.runner import EvalSettings, run_eval
 from tokenbench.evals.sandbox import SandboxLimits
-from tokenbench.evals.task import get_task, task_names
+from tokenbench.evals.tasks import get_task, task_names
 from tokenbench.loadgen.control import RunControl
 from tokenbench.records import ItemRecord
 

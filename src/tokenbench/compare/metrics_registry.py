@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from tokenbench.compare.pareto import Direction
 from tokenbench.envelope.schema import RunPredicate
-from tokenbench.errors import ConfigError, unknown_name
+from tokenbench.errors import ConfigError
 from tokenbench.metrics.summary import RunMetrics
 from tokenbench.pricing.selfhost import SelfHostPricing
+from tokenbench.registry import Registry
 
 Figure = Callable[[RunMetrics], float | None]
 
@@ -39,7 +40,7 @@ class CompareMetric:
         return self.figure(predicate.metrics)
 
 
-_REGISTRY: dict[str, CompareMetric] = {}
+METRICS: Registry[CompareMetric] = Registry("metric")
 _WORSE = {"faster": "slower", "higher": "lower", "lower": "higher"}
 
 
@@ -59,8 +60,8 @@ def compare_metric(
     def register(fn: Figure) -> Figure:
         if better not in _WORSE:
             raise ValueError(f"no opposite known for {better!r}")
-        _REGISTRY[name] = CompareMetric(
-            name, label, json_key, direction, better, fn, percentile, open_loop
+        METRICS.register(
+            name, CompareMetric(name, label, json_key, direction, better, fn, percentile, open_loop)
         )
         return fn
 
@@ -68,9 +69,7 @@ def compare_metric(
 
 
 def get_metric(name: str) -> CompareMetric:
-    if name not in _REGISTRY:
-        raise unknown_name("metric", name, _REGISTRY)
-    return _REGISTRY[name]
+    return METRICS.get(name)
 
 
 COST_METRIC = "usd_mtok"
@@ -102,7 +101,7 @@ def resolve_metric(name: str, pricing: SelfHostPricing | None) -> CompareMetric:
 
 
 def all_metrics() -> list[CompareMetric]:
-    return list(_REGISTRY.values())
+    return METRICS.values()
 
 
 @compare_metric("throughput", "Throughput (tok/s)", "throughput_tok_per_s", "max", "higher")

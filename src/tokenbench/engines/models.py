@@ -16,7 +16,8 @@ from pathlib import Path
 from tokenbench.digests import file_sha256
 from tokenbench.engines.gguf import GgufInfo, inspect
 from tokenbench.engines.openai import Api
-from tokenbench.errors import ConfigError, unknown_name
+from tokenbench.errors import ConfigError
+from tokenbench.registry import Registry
 
 _INSTALL_HINT = (
     "install the bundled models with `make install` "
@@ -44,7 +45,7 @@ class ResolvedModel:
     gguf: GgufInfo
 
 
-_REGISTRY: dict[str, BundledModel] = {}
+_REGISTRY: Registry[BundledModel] = Registry("model")
 
 
 def bundled(
@@ -53,14 +54,14 @@ def bundled(
     """Register a locator for a bundled model under `name`."""
 
     def register(locate: Callable[[Path], Path]) -> Callable[[Path], Path]:
-        _REGISTRY[name] = BundledModel(name, description, api, locate)
+        _REGISTRY.register(name, BundledModel(name, description, api, locate))
         return locate
 
     return register
 
 
 def bundled_models() -> dict[str, BundledModel]:
-    return dict(_REGISTRY)
+    return dict(_REGISTRY.items())
 
 
 def _package_file(dist_name: str, suffix: str) -> Path:
@@ -132,8 +133,6 @@ def resolve(name_or_path: str, cache: Path | None = None) -> ResolvedModel:
             gguf=info,
         )
     entry = _REGISTRY.get(name_or_path)
-    if entry is None:
-        raise unknown_name("model", name_or_path, _REGISTRY)
     path = entry.locate(cache or model_cache_dir())
     return ResolvedModel(
         model_id=entry.name,

@@ -13,7 +13,7 @@ import orjson
 from tokenbench.errors import ConfigError
 from tokenbench.evals.answers import choice_letter
 from tokenbench.evals.data import DataFile, DataSource, HubSpec
-from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited, task
+from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited
 
 LETTERS = "ABCDEFGHIJKLMNOP"
 
@@ -86,10 +86,10 @@ def letter_logprobs(chunks: list[Any]) -> dict[str, float]:
     return out
 
 
-@task("mmlu")
 class Mmlu(ChoiceTask):
     """57 subjects; --limit applies per subject, so a limited run still covers every subject."""
 
+    name = "mmlu"
     version = "2"  # 2: no bare-letter fallback; "A"/"I" as words are no answer
     hub_spec = HubSpec("cais/mmlu", "all", "test")
 
@@ -180,21 +180,21 @@ def _arc_item(row: dict[str, Any], n: int, path: Path) -> EvalItem:
     return choice_item(str(row.get("id", n)), stem, texts, answer)
 
 
-@task("arc-challenge")
 class ArcChallenge(Arc):
+    name = "arc-challenge"
     hub_config = "ARC-Challenge"
 
 
-@task("arc-easy")
 class ArcEasy(Arc):
+    name = "arc-easy"
     hub_config = "ARC-Easy"
 
 
-@task("truthfulqa-mc1")
 class TruthfulQaMc1(ChoiceTask):
     """The correct option is first in the source data, so options are shuffled (seeded per
     item) before they are lettered."""
 
+    name = "truthfulqa-mc1"
     version = "2"
     hub_spec = HubSpec("truthfulqa/truthful_qa", "multiple_choice", "validation")
 

@@ -10,22 +10,16 @@ from typing import Any
 
 import orjson
 
-from tokenbench.errors import ConfigError, unknown_name
+from tokenbench.errors import ConfigError
 from tokenbench.evals.answers import fenced_code, last_number, to_decimal
 from tokenbench.evals.data import DataFile, DataSource, read_jsonl
-from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited, task
+from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited
+from tokenbench.registry import Registry
 
 # scorer(output, answer) -> (parsed answer or None when unparsed, correct)
 Scorer = Callable[[str, Any], tuple[str | None, bool]]
-SCORERS: dict[str, Scorer] = {}
-
-
-def scorer(name: str) -> Callable[[Scorer], Scorer]:
-    def register(fn: Scorer) -> Scorer:
-        SCORERS[name] = fn
-        return fn
-
-    return register
+SCORERS: Registry[Scorer] = Registry("scorer")
+scorer = SCORERS.add
 
 
 def _normal(text: str) -> str:
@@ -81,8 +75,8 @@ def _json_schema(output: str, answer: Any) -> tuple[str | None, bool]:
     return text.strip(), True
 
 
-@task("custom")
 class Custom(Task):
+    name = "custom"
     version = "1"
     variants = ("score",)
     primary = "score"
@@ -93,8 +87,7 @@ class Custom(Task):
             raise ConfigError("the custom task needs --data FILE.jsonl with prompt/answer lines")
         path = source.root
         default = options.scorer or "exact"
-        if default not in SCORERS:
-            raise unknown_name("scorer", default, SCORERS)
+        SCORERS.get(default)  # an unknown default fails here, with close names
         items = []
         for n, row in enumerate(read_jsonl(path)):
             where = f"{path}:{n + 1}"
@@ -109,8 +102,7 @@ class Custom(Task):
             else:
                 raise ConfigError(f'{where}: needs "prompt" (a string) or "messages" (a list)')
             name = row.get("scorer", default)
-            if name not in SCORERS:
-                raise unknown_name("scorer", str(name), SCORERS)
+            SCORERS.get(str(name))
             if name == "json-schema":
                 _check_schema(row["answer"], where)
             if name == "regex":
@@ -133,7 +125,7 @@ class Custom(Task):
 
     def score(self, output: str, expected: Any, meta: dict[str, Any] | None) -> Judgement:
         name = (meta or {}).get("scorer", "exact")
-        parsed, ok = SCORERS[name](output, expected)
+        parsed, ok = SCORERS.get(name)(output, expected)
         return Judgement(parsed={"score": parsed}, correct={"score": ok})
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from tokenbench.errors import ConfigError
 from tokenbench.evals.answers import hash_answer, last_number, same_number
 from tokenbench.evals.data import DataSource, HubSpec
-from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited, task
+from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited
 
 PROMPT = (
     "Solve the following math problem step by step. At the end, write the final answer on its "
@@ -15,8 +15,8 @@ PROMPT = (
 )
 
 
-@task("gsm8k")
 class Gsm8k(Task):
+    name = "gsm8k"
     version = "1"
     variants = ("strict", "lenient")
     primary = "strict"

@@ -12,7 +12,7 @@ from tokenbench.errors import ConfigError
 from tokenbench.evals.answers import fenced_code
 from tokenbench.evals.data import DataFile, DataSource, package_file
 from tokenbench.evals.sandbox import CheckCall, SandboxLimits, run_sandboxed
-from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited, task
+from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited
 
 PROMPT = (
     "Complete the following Python function. Reply with the whole function, including the "
@@ -34,8 +34,8 @@ def program(prompt: str, output: str, entry_point: str) -> tuple[str, bool]:
     return f"{body}\n", found and bool(code.strip())
 
 
-@task("humaneval")
 class HumanEval(Task):
+    name = "humaneval"
     version = "2"  # 2: the solution runs as a module and must reach check() (no exit(0) pass)
     variants = ("pass",)
     primary = "pass"

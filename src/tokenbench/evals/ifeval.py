@@ -12,18 +12,12 @@ from typing import Any
 
 from tokenbench.errors import ConfigError
 from tokenbench.evals.data import DataSource, HubSpec
-from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited, task
+from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, limited
+from tokenbench.registry import Registry
 
 Checker = Callable[[str, dict[str, Any]], bool]
-CHECKERS: dict[str, Checker] = {}
-
-
-def checker(name: str) -> Callable[[Checker], Checker]:
-    def register(fn: Checker) -> Checker:
-        CHECKERS[name] = fn
-        return fn
-
-    return register
+CHECKERS: Registry[Checker] = Registry("IFEval instruction")
+checker = CHECKERS.add
 
 
 def _compare(count: int, relation: str, n: int) -> bool:
@@ -290,16 +284,16 @@ def loose_variants(text: str) -> list[str]:
 
 
 def follows(text: str, instruction: str, kwargs: dict[str, Any], loose: bool) -> bool:
-    check = CHECKERS.get(instruction)
-    if check is None:
+    if instruction not in CHECKERS:
         raise ConfigError(f"IFEval instruction {instruction!r} has no checker in this version")
+    check = CHECKERS.get(instruction)
     kw = {k: v for k, v in kwargs.items() if v is not None}
     candidates = loose_variants(text) if loose else [text]
     return bool(text.strip()) and any(check(c, kw) for c in candidates)
 
 
-@task("ifeval")
 class IfEval(Task):
+    name = "ifeval"
     version = "2"  # 2: checkers matched to the reference (tests/unit/evals/ifeval_parity.jsonl)
     variants = ("prompt_strict", "prompt_loose")
     primary = "prompt_strict"

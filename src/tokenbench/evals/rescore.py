@@ -7,7 +7,7 @@ from __future__ import annotations
 from tokenbench.envelope.schema import EvalPredicate
 from tokenbench.envelope.verify import differing_fields
 from tokenbench.errors import TokenbenchError
-from tokenbench.evals.task import get_task
+from tokenbench.evals.tasks import get_task
 from tokenbench.metrics.quality import summarize_eval
 from tokenbench.records import read_items
 

@@ -46,7 +46,8 @@ from tokenbench.evals.choice import letter_logprobs
 from tokenbench.evals.data import DataSource
 from tokenbench.evals.humaneval import HumanEval
 from tokenbench.evals.sandbox import SandboxLimits
-from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions, get_task
+from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions
+from tokenbench.evals.tasks import get_task
 from tokenbench.loadgen.control import RunControl
 from tokenbench.metrics.quality import summarize_eval
 from tokenbench.records import ItemRecord, RequestRecord, read_items

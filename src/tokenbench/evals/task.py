@@ -1,15 +1,13 @@
 """A quality task: where its data comes from, how an item becomes a chat prompt, and how an
-output is scored. Tasks register by name with `@task`; scorers are pure functions of the output
-and the stored item, so a verifier can score an envelope's outputs again."""
+output is scored. Scorers are pure functions of the output and the stored item, so a verifier
+can score an envelope's outputs again. The registry of tasks by name is `evals.tasks`."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from tokenbench.errors import unknown_name
 from tokenbench.evals.data import DataFile, DataSource
 
 
@@ -45,7 +43,7 @@ class TaskOptions:
 
 
 class Task(ABC):
-    name: ClassVar[str]
+    name: ClassVar[str]  # registry name, recorded in every envelope of the task
     version: ClassVar[str]  # changes whenever the prompt or the scoring changes
     variants: ClassVar[tuple[str, ...]]  # score variants, all reported
     primary: ClassVar[str]  # the variant headline figures use
@@ -67,37 +65,6 @@ class Task(ABC):
         self, letter_logprobs: dict[str, float], expected: Any, meta: dict[str, Any] | None
     ) -> Judgement:
         raise NotImplementedError(f"{self.name} is scored from generated text only")
-
-
-TASKS: dict[str, type[Task]] = {}
-
-
-def task(name: str) -> Callable[[type[Task]], type[Task]]:
-    def register(cls: type[Task]) -> type[Task]:
-        cls.name = name
-        TASKS[name] = cls
-        return cls
-
-    return register
-
-
-def _register_all() -> None:
-    """Import the task modules: each registers its tasks when imported. Imported here, not at
-    the top, because they import this module."""
-    from tokenbench.evals import choice, custom, gsm8k, humaneval, ifeval  # noqa: F401
-
-
-def get_task(name: str) -> Task:
-    _register_all()
-    try:
-        return TASKS[name]()
-    except KeyError:
-        raise unknown_name("task", name, TASKS) from None
-
-
-def task_names() -> list[str]:
-    _register_all()
-    return sorted(TASKS)
 
 
 def limited(items: list[EvalItem], limit: int | None) -> list[EvalItem]:

@@ -14,7 +14,7 @@ from tokenbench.engines.openai import (
 )
 from tokenbench.engines.sse import iter_events
 from tokenbench.errors import ConfigError
-from tokenbench.evals.task import get_task
+from tokenbench.evals.tasks import get_task
 from tokenbench.records import ErrorKind, RequestRecord
 
 

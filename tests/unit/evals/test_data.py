@@ -14,7 +14,8 @@ from tests.support.datasets import SHARED_DATASETS, requires_shared
 from tokenbench.digests import file_sha256
 from tokenbench.errors import ConfigError
 from tokenbench.evals.data import DataSource
-from tokenbench.evals.task import TaskOptions, get_task
+from tokenbench.evals.task import TaskOptions
+from tokenbench.evals.tasks import get_task
 
 SHARED = DataSource(SHARED_DATASETS)
 

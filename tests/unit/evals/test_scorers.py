@@ -11,7 +11,7 @@ from tokenbench.evals.answers import choice_letter, fenced_code, hash_answer, la
 from tokenbench.evals.choice import letter_logprobs
 from tokenbench.evals.humaneval import program
 from tokenbench.evals.ifeval import CHECKERS, follows, sentences
-from tokenbench.evals.task import get_task
+from tokenbench.evals.tasks import get_task
 
 
 def test_gsm8k_strict_and_lenient() -> None:
