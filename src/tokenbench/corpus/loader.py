@@ -35,12 +35,15 @@ class LoadedRun:
     predicate: RunPredicate
     signer: str | None  # keyid that verified it; None for an unsigned envelope
     raw_path: Path | None = None  # the raw-records sidecar the statement names
+    # parsed sidecar, kept after the first read: charts and pairs ask for it many times
+    _parsed: list[list[RequestRecord]] = field(default_factory=list, compare=False, repr=False)
 
     def records(self) -> list[RequestRecord]:
-        """The raw records (empty when the sidecar is missing: data unverified)."""
-        if self.raw_path is None or not self.raw_path.is_file():
-            return []
-        return read_records(self.raw_path.read_bytes())
+        """The raw records (empty when the sidecar is missing: data unverified), parsed once."""
+        if not self._parsed:
+            path = self.raw_path
+            self._parsed.append(read_records(path.read_bytes()) if path and path.is_file() else [])
+        return self._parsed[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +52,15 @@ class LoadedEval:
     predicate: EvalPredicate
     signer: str | None
     items_path: Path | None = None
+    _parsed: list[list[ItemRecord]] = field(default_factory=list, compare=False, repr=False)
 
     def items(self) -> list[ItemRecord]:
-        """The scored answers (empty when the sidecar is missing: data unverified)."""
-        if self.items_path is None or not self.items_path.is_file():
-            return []
-        return read_items(self.items_path.read_bytes())
+        """The scored answers (empty when the sidecar is missing: data unverified), parsed
+        once."""
+        if not self._parsed:
+            path = self.items_path
+            self._parsed.append(read_items(path.read_bytes()) if path and path.is_file() else [])
+        return self._parsed[0]
 
 
 @dataclass

@@ -25,20 +25,14 @@ class Distribution(BaseModel):
     stdev: float
 
 
-def percentile(sorted_values: Sequence[float] | np.ndarray, q: float) -> float:
-    """The q-th percentile (0-100) of already-sorted values, interpolating linearly between ranks
-    (the same definition as numpy's default), so p50 of [1, 2] is 1.5."""
-    if len(sorted_values) == 0:
+def percentile(values: Sequence[float] | np.ndarray, q: float) -> float:
+    """The q-th percentile (0-100), interpolating linearly between ranks (numpy's default), so
+    p50 of [1, 2] is 1.5."""
+    if len(values) == 0:
         raise ValueError("percentile of no values")
     if not 0.0 <= q <= 100.0:
         raise ValueError(f"percentile {q} outside 0-100")
-    rank = (len(sorted_values) - 1) * q / 100.0
-    lo = math.floor(rank)
-    hi = math.ceil(rank)
-    if lo == hi:
-        return float(sorted_values[lo])
-    frac = rank - lo
-    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac)
+    return float(np.percentile(values, q))
 
 
 def distribution(values: Sequence[float] | array[float]) -> Distribution | None:
@@ -51,12 +45,13 @@ def distribution(values: Sequence[float] | array[float]) -> Distribution | None:
     n = len(ordered)
     mean = math.fsum(ordered) / n
     var = math.fsum((ordered - mean) ** 2) / (n - 1) if n > 1 else 0.0
+    p50, p90, p99 = (float(v) for v in np.percentile(ordered, (50, 90, 99)))
     return Distribution(
         count=n,
         mean=mean,
-        p50=percentile(ordered, 50),
-        p90=percentile(ordered, 90),
-        p99=percentile(ordered, 99),
+        p50=p50,
+        p90=p90,
+        p99=p99,
         min=float(ordered[0]),
         max=float(ordered[-1]),
         stdev=math.sqrt(var),

@@ -10,10 +10,10 @@ from decimal import Decimal
 from importlib import metadata
 from typing import Any
 
-from tokenbench.errors import ConfigError
+from genai_prices import data_snapshot
+from genai_prices.types import TieredPrices
 
-MILLION = Decimal(1_000_000)
-_PROBE_TOKENS = 1000  # below every tier threshold, so the base rate applies
+from tokenbench.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +45,6 @@ def check_share(flag: str, share: Decimal) -> None:
 
 
 def _snapshot() -> Any:
-    try:
-        from genai_prices import data_snapshot
-    except ImportError:  # pragma: no cover - a declared dependency
-        raise ConfigError("genai-prices is not installed; run `make install`") from None
     return data_snapshot.get_snapshot()
 
 
@@ -82,36 +78,35 @@ def providers() -> list[str]:
 
 
 def api_rate(provider: str, model: str) -> ApiRate:
-    """The rates of `model` at `provider`; unknown names fail with close matches."""
-    from genai_prices import Usage, calc_price
-
+    """The rates of `model` at `provider` in effect now, read from genai-prices' own
+    `ModelPrice` (a tiered price gives its base tier); unknown names fail with close matches."""
     snap = _snapshot()
     by_id = {p.id: p for p in snap.providers}
     if provider not in by_id:
         raise _unknown("provider", provider, by_id)
-    found = by_id[provider]
     try:
-        snap.find_provider_model(model, None, provider, None)
+        _, info = snap.find_provider_model(model, None, provider, None)
     except LookupError:
-        raise _unknown(f"{provider} model", model, [m.id for m in found.models]) from None
-
-    def per_mtok(price: Decimal) -> Decimal:
-        return (price * MILLION / _PROBE_TOKENS).normalize()
-
-    n = _PROBE_TOKENS
-    calc = calc_price(Usage(input_tokens=n, output_tokens=n), model, provider_id=provider)
-    cached = calc_price(Usage(input_tokens=n, cache_read_tokens=n), model, provider_id=provider)
-    has_cache_price = getattr(calc.model_price, "cache_read_mtok", None) is not None
+        raise _unknown(f"{provider} model", model, [m.id for m in by_id[provider].models]) from None
+    price = info.get_prices(dt.datetime.now(dt.UTC))
+    cached = _base(price.cache_read_mtok)
     return ApiRate(
         provider=provider,
-        model=calc.model.id,
-        input_usd_per_mtok=per_mtok(calc.input_price),
-        output_usd_per_mtok=per_mtok(calc.output_price),
-        cached_input_usd_per_mtok=per_mtok(cached.input_price) if has_cache_price else None,
+        model=info.id,
+        input_usd_per_mtok=_base(price.input_mtok) or Decimal(0),
+        output_usd_per_mtok=_base(price.output_mtok) or Decimal(0),
+        cached_input_usd_per_mtok=cached,
         source=source_label(),
         data_date=data_date(),
-        tiered=any(type(v).__name__ == "TieredPrices" for v in vars(calc.model_price).values()),
+        tiered=any(isinstance(v, TieredPrices) for v in vars(price).values()),
     )
+
+
+def _base(value: Decimal | TieredPrices | None) -> Decimal | None:
+    """$ per 1M tokens below every volume tier."""
+    if value is None:
+        return None
+    return (value.base if isinstance(value, TieredPrices) else value).normalize()
 
 
 def _unknown(kind: str, name: str, known: Any) -> ConfigError:
