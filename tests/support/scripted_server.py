@@ -138,7 +138,10 @@ class ScriptedServer(asyncio.Protocol):
             elif path == "/props" and engine == "llama.cpp":
                 self.send_json(200, {"total_slots": 4, "build_info": "b0-scripted"})
             elif path == "/v1/models":
-                self.send_json(200, {"data": [{"id": "scripted-model", "object": "model"}]})
+                model = {"id": "scripted-model", "object": "model"}
+                if engine == "vllm":  # vLLM's own marker: /version alone names no engine
+                    model["owned_by"] = "vllm"
+                self.send_json(200, {"data": [model]})
             else:
                 self.send_json(404, {"error": {"message": f"no route {path}"}})
             return

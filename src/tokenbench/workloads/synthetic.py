@@ -8,12 +8,14 @@ chat template's overhead is measured with one calibration request and subtracted
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
 
 from tokenbench.engines.http import ConnectFailed, HttpClient
+from tokenbench.engines.profile import Tokenizer
+from tokenbench.engines.profiles import KNOWN_TOKENIZERS
 from tokenbench.errors import ServerLost
 from tokenbench.workloads.prompt import Prompt, prompt_id
 
@@ -43,16 +45,22 @@ table river
 TokenCounter = Callable[[str], Awaitable[int | None]]
 
 
-def server_tokenizer(client: HttpClient, model: str | None) -> TokenCounter:
-    """Count tokens with the server's `/tokenize` (llama.cpp or vLLM body); None if it has none."""
-    state: dict[str, bool] = {"available": True}
+def server_tokenizer(
+    client: HttpClient, model: str | None, tokenizers: Sequence[Tokenizer] = KNOWN_TOKENIZERS
+) -> TokenCounter:
+    """Count tokens with the server's tokenize endpoint, trying each engine profile's shape in
+    turn (by default every known engine's: the server may be any); None if it has none."""
+    state: dict[str, bool] = {"available": bool(tokenizers)}
 
     async def count(text: str) -> int | None:
         if not state["available"]:
             return None
-        for payload in ({"content": text, "add_special": False}, {"prompt": text, "model": model}):
+        for tokenizer in tokenizers:
+            payload = tokenizer.body(text, model)
             try:
-                resp = await client.request("POST", "/tokenize", payload, timeout_s=30.0, slot=-1)
+                resp = await client.request(
+                    "POST", tokenizer.path, payload, timeout_s=30.0, slot=-1
+                )
             except ConnectFailed as exc:  # the server is gone: not a server without /tokenize
                 raise ServerLost(f"the server became unreachable: {exc}") from None
             except (TimeoutError, OSError):
@@ -63,11 +71,9 @@ def server_tokenizer(client: HttpClient, model: str | None) -> TokenCounter:
                 body = orjson.loads(resp.body)
             except orjson.JSONDecodeError:
                 continue
-            if isinstance(body, dict):
-                if isinstance(body.get("count"), int):
-                    return int(body["count"])
-                if isinstance(body.get("tokens"), list):
-                    return len(body["tokens"])
+            n = tokenizer.count(body)
+            if n is not None:
+                return n
         state["available"] = False
         return None
 
