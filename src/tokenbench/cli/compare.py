@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from decimal import Decimal
-from typing import Any
 
 from tokenbench.cli.cost import decimal_arg, gpu_price_arg, pricing_from_args
 from tokenbench.cli.keys import add_trust_option
@@ -23,8 +22,7 @@ from tokenbench.report.charts import sections
 from tokenbench.report.html import render_html
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("compare", help="compare runs: differences with CIs, Pareto frontiers")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="envelope files, directories, globs")
     p.add_argument("--by", choices=BY, default="model", help="the axis compared (default model)")
     p.add_argument("--at", action="append", default=[], metavar="KEY=VALUE",

@@ -53,13 +53,11 @@ def pricing_from_args(args: argparse.Namespace) -> SelfHostPricing:
                            args.fixed_monthly_usd, models)  # fmt: skip
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "cost",
-        help="API prices, and self-hosted $/Mtok from measured runs",
-        description="Without PATH: an API's input, output, cached and blended $ per 1M tokens "
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Without PATH: an API's input, output, cached and blended $ per 1M tokens "
         "(genai-prices' bundled data, offline). With PATH and --gpu-hourly-usd: each run's "
-        "self-hosted $/Mtok at its measured throughput, beside the API rates and the break-even.",
+        "self-hosted $/Mtok at its measured throughput, beside the API rates and the break-even."
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="envelopes (files, directories, globs)")
     p.add_argument("--provider", help="API provider id, e.g. openai, anthropic, google")
@@ -86,7 +84,6 @@ def add_parser(sub: Any) -> None:
                    help="list the providers, or one provider's models")  # fmt: skip
     p.add_argument("--report", choices=["table", "json"], default="table")
     add_trust_option(p)
-    p.set_defaults(handler=handle)
 
 
 def _apis(args: argparse.Namespace) -> list[api.ApiRate]:

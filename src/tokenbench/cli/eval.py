@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -29,12 +28,10 @@ from tokenbench.loadgen.control import RunControl
 from tokenbench.records import ItemRecord
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "eval",
-        help="measure quality (accuracy) on standard tasks or your own data",
-        description="Ask every item of each task through the chat endpoint, score the answers, "
-        "and write one signed envelope per task. Tasks: " + ", ".join(task_names()) + ".",
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Ask every item of each task through the chat endpoint, score the answers, "
+        "and write one signed envelope per task. Tasks: " + ", ".join(task_names()) + "."
     )
     p.add_argument("tasks", nargs="+", metavar="TASK", help="task names, e.g. gsm8k mmlu")
     p.add_argument("--model", help="bundled model name, path to a .gguf, or a remote served name")
@@ -72,7 +69,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--threads", type=int, help="CPU threads for the embedded llama-server")
     p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
     p.add_argument("--no-sign", action="store_true", help="write unsigned envelopes")
-    p.set_defaults(handler=handle)
 
 
 class EvalRichProgress(RichProgress):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 import orjson
 from rich.table import Table
@@ -23,10 +22,11 @@ from tokenbench.catalog.infra import (
 from tokenbench.cli.output import stdout_console
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("infra", help="GPU memory a model needs, and which GPUs fit it",
-                       description="Weights, KV cache and total memory for a catalogued model "
-                       "(see `bench models`); formulas in docs/cost.md.")  # fmt: skip
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Weights, KV cache and total memory for a catalogued model "
+        "(see `bench models`); formulas in docs/cost.md."
+    )
     p.add_argument("model", help="catalog id, name or alias, e.g. llama-3.1-8b-instruct")
     # no argparse choices: names are case-insensitive (Q4_K_M as `bench run --quant` records it)
     p.add_argument("--quant", default="fp16", metavar="Q",
@@ -37,7 +37,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--concurrency", type=int, default=1, help="sequences held at once")
     p.add_argument("--catalog", type=Path, help="another catalog file (same TOML format)")
     p.add_argument("--report", choices=["table", "json"], default="table")
-    p.set_defaults(handler=handle)
 
 
 def _weights_formula(e: InfraEstimate) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -25,13 +24,11 @@ def add_trust_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("keys", help="manage the local signing key")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     gen = verbs.add_parser("generate", help="create the signing key and print its public key")
     gen.add_argument("--force", action="store_true", help="replace an existing key")
     verbs.add_parser("show", help="print the public key and its keyid")
-    p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -1,62 +1,92 @@
-"""`bench` / `tokenbench` entry point: dispatches to the command modules."""
+"""`bench` / `tokenbench` entry point: dispatches to the command modules.
+
+Command modules are imported only when their command is chosen: together they pull in numpy,
+scipy, pydantic, rich and cryptography (about a second), which `bench --help` never needs. The
+top-level parser is built from the static table below; only the chosen command's module adds
+its own arguments (`add_arguments(parser)`) and handles the parsed namespace (`handle(args)`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
-from rich.console import Console
-
 from tokenbench import __version__
-from tokenbench.cli import (
-    compare,
-    cost,
-    eval,
-    infra,
-    keys,
-    models,
-    recommend,
-    recover,
-    report,
-    run,
-    suites,
-    summary,
-    verify,
-)
-from tokenbench.errors import TokenbenchError
 
-COMMANDS = (
-    run, eval, summary, compare, report, cost, models, infra, recommend, verify, recover, keys,
-    suites,
+# (command, module, one-line help), in the order `bench --help` lists them
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("run", "tokenbench.cli.run", "measure a model on a suite"),
+    ("eval", "tokenbench.cli.eval",
+     "measure quality (accuracy) on standard tasks or your own data"),
+    ("summary", "tokenbench.cli.summary", "summarise envelopes (files, directories, globs)"),
+    ("compare", "tokenbench.cli.compare",
+     "compare runs: differences with CIs, Pareto frontiers"),
+    ("report", "tokenbench.cli.report", "write a self-contained HTML report (and PNG charts)"),
+    ("cost", "tokenbench.cli.cost", "API prices, and self-hosted $/Mtok from measured runs"),
+    ("models", "tokenbench.cli.models", "the model catalog: facts and published scores"),
+    ("infra", "tokenbench.cli.infra", "GPU memory a model needs, and which GPUs fit it"),
+    ("recommend", "tokenbench.cli.recommend", "which model to pick, with the evidence"),
+    ("verify", "tokenbench.cli.verify",
+     "verify signed envelopes: signature, format, sidecar digests, metrics"),
+    ("recover", "tokenbench.cli.recover",
+     "turn raw records a killed run left into partial envelopes"),
+    ("keys", "tokenbench.cli.keys", "manage the local signing key"),
+    ("suites", "tokenbench.cli.suites", "list built-in suites and bundled models"),
 )  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
+_MODULES = {name: module for name, module, _help in COMMANDS}
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command named on the line: the first word that is not an option (the top-level
+    parser's own options, -h and --version, take no value)."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in _MODULES else None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command listed; only `command`, if given, has its arguments."""
     parser = argparse.ArgumentParser(
         prog="bench",
         description="Compare LLMs on the same hardware, engine and workload.",
     )
     parser.add_argument("--version", action="version", version=f"tokenbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(sub)
+    for name, module, help_ in COMMANDS:
+        p = sub.add_parser(name, help=help_, description=help_)
+        if name == command:
+            importlib.import_module(module).add_arguments(p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(chosen_command(argv))
+    if not argv:  # `bench` alone: what it can do, as `bench --help` would say it
+        parser.print_help()
+        return 0
     args = parser.parse_args(argv)
-    err = Console(stderr=True, highlight=False)
+    # imported only now: printing help needs neither the error tree nor rich
+    from tokenbench.errors import TokenbenchError
+
     try:
-        code: int = args.handler(args)
+        code: int = importlib.import_module(_MODULES[args.command]).handle(args)
         return code
     except TokenbenchError as exc:
-        err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        _print_error(f"[bold red]error:[/] {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        err.print("interrupted")
+        _print_error("interrupted")
         return 130
+
+
+def _print_error(markup: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(markup, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -19,18 +19,15 @@ from tokenbench.corpus.loader import Corpus, load_corpus
 from tokenbench.envelope import keys
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "models",
-        help="the model catalog: facts and published scores",
-        description="The model catalog. With --corpus, results measured by `bench eval` are "
-        "shown beside the published scores, never mixed.",
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "The model catalog. With --corpus, results measured by `bench eval` are "
+        "shown beside the published scores, never mixed."
     )
     p.add_argument("--corpus", nargs="+", metavar="PATH", help="envelopes with measured results")
     p.add_argument("--catalog", type=Path, help="another catalog file (same TOML format)")
     p.add_argument("--report", choices=["table", "json"], default="table")
     add_trust_option(p)
-    p.set_defaults(handler=handle)
 
 
 def measured_scores(corpus: Corpus | None, model: CatalogModel) -> dict[str, dict[str, Any]]:

@@ -20,12 +20,10 @@ from tokenbench.corpus.loader import load_corpus
 from tokenbench.envelope import keys
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "recommend",
-        help="which model to pick, with the evidence",
-        description="Catalogued models that meet the context, budget and language, ranked by "
-        "evidence for the task: measured (--corpus) before published.",
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Catalogued models that meet the context, budget and language, ranked by "
+        "evidence for the task: measured (--corpus) before published."
     )
     p.add_argument("--context", type=int, default=4096, help="tokens per request (default 4096)")
     p.add_argument("--budget", choices=list(BUDGETS), default="medium",
@@ -39,7 +37,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--catalog", type=Path, help="another catalog file (same TOML format)")
     p.add_argument("--report", choices=["table", "json"], default="table")
     add_trust_option(p)
-    p.set_defaults(handler=handle)
 
 
 def _pick_json(p: Pick) -> dict[str, Any]:

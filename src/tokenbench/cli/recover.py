@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import orjson
 from rich.console import Console
@@ -20,11 +19,9 @@ from tokenbench.metrics.validity import ValidityRules
 RECOVERED = "recovered by `bench recover`: the tool stopped before finishing this point"
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("recover", help="turn raw records a killed run left into partial envelopes")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", type=Path, metavar="DIR", help="the run's --output directory")
     p.add_argument("--no-sign", action="store_true", help="write unsigned envelopes")
-    p.set_defaults(handler=handle)
 
 
 def recover(folder: Path, sign: bool) -> list[Path]:

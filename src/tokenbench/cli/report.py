@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -18,15 +17,13 @@ from tokenbench.report.html import render_html
 from tokenbench.report.png import write_pngs
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("report", help="write a self-contained HTML report (and PNG charts)")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="envelope files, directories, globs")
     p.add_argument("-o", "--output", type=Path, default=Path("report.html"))
     p.add_argument("--png", type=Path, metavar="DIR", help="also write each chart as a PNG")
     p.add_argument("--force", action="store_true",
                    help="include runs whose comparability keys differ")  # fmt: skip
     add_trust_option(p)
-    p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -38,12 +38,10 @@ T = TypeVar("T")
 API_KEY_ENVS = ("TOKENBENCH_API_KEY", "OPENAI_API_KEY")
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "run",
-        help="measure a model on a suite",
-        description="Measure a model on a suite; one envelope per sweep point. Without --base-url, "
-        "the embedded llama-server serves --model (a bundled name or a .gguf file).",
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Measure a model on a suite; one envelope per sweep point. Without --base-url, "
+        "the embedded llama-server serves --model (a bundled name or a .gguf file)."
     )
     p.add_argument(
         "suite", nargs="?", help="built-in suite name (see `bench suites`) or a suite .toml file"
@@ -209,7 +207,6 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="keep prompt texts in the prompt manifest (default: only digests and token counts)",
     )
-    p.set_defaults(handler=handle)
 
 
 def _slo(text: str) -> dict[str, float]:

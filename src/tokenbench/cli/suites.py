@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from rich.table import Table
 
@@ -12,9 +11,8 @@ from tokenbench.engines.models import bundled_models
 from tokenbench.suites.suite import load_suite, suite_names
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("suites", help="list built-in suites and bundled models")
-    p.set_defaults(handler=handle)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """`bench suites` takes no arguments."""
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 import orjson
 
@@ -17,12 +16,10 @@ from tokenbench.corpus.loader import load_corpus
 from tokenbench.envelope import keys
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("summary", help="summarise envelopes (files, directories, globs)")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--report", choices=["table", "json"], default="table")
     add_trust_option(p)
-    p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
