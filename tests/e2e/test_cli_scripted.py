@@ -19,7 +19,7 @@ from tests.support.cli import bench
 from tests.support.envelopes import envelope_paths, open_run, prompt_ids, records, sidecar
 from tokenbench.envelope import keys
 from tokenbench.envelope.schema import PROMPTS_SUFFIX
-from tokenbench.envelope.verify import verify_file
+from tokenbench.verification import verify_file
 
 
 def run_chatbot(

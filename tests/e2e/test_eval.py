@@ -20,11 +20,11 @@ from tests.support.datasets import SHARED_DATASETS, requires_shared
 from tests.support.envelopes import envelope_paths, open_run, sidecar
 from tokenbench.envelope import keys
 from tokenbench.envelope.schema import ITEMS_SUFFIX, EvalPredicate
-from tokenbench.envelope.verify import verify_file
 from tokenbench.evals.data import package_file
 from tokenbench.evals.rescore import rescore_check
 from tokenbench.metrics.quality import mcnemar_exact_p
 from tokenbench.records import read_items
+from tokenbench.verification import verify_file
 
 
 def answers_file(tmp_path: Path, table: dict[str, list[list[str]]]) -> str:

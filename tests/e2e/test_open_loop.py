@@ -17,7 +17,7 @@ from tests.support.cli import bench
 from tests.support.envelopes import envelope_paths, open_run, records
 from tests.support.installed import installed
 from tokenbench.envelope import keys
-from tokenbench.envelope.verify import verify_file
+from tokenbench.verification import verify_file
 from tokenbench.workloads.sharegpt import sharegpt_prompts
 
 CHAT = "llm.inference.chatbot-short"

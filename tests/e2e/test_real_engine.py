@@ -22,8 +22,8 @@ from tests.support.envelopes import envelope_paths, prompt_ids, records, sidecar
 from tests.support.installed import installed
 from tokenbench.envelope import keys
 from tokenbench.envelope.schema import ITEMS_SUFFIX, EvalPredicate
-from tokenbench.envelope.verify import verify_file
 from tokenbench.records import read_items
+from tokenbench.verification import verify_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -15,13 +15,13 @@ import pytest
 from tests.conftest import ScriptedServer, start_scripted_server, stop
 from tests.support.cli import bench, start_bench
 from tests.support.envelopes import envelope_paths, open_run, records
-from tokenbench.engines.http import check_url_from_file
 from tokenbench.envelope import keys
-from tokenbench.envelope.verify import verify_file
 from tokenbench.errors import ConfigError
 from tokenbench.loadgen.worker import LoopLagMonitor
 from tokenbench.metrics.summary import summarize
 from tokenbench.metrics.validity import ValidityRules, validity_reasons
+from tokenbench.urls import check_url_from_file
+from tokenbench.verification import verify_file
 
 CHAT = "llm.inference.chatbot-short"
 

@@ -14,10 +14,11 @@ from tests.support.fake_nvml import FakeNvml
 from tokenbench.energy.meter import open_meter
 from tokenbench.envelope import keys
 from tokenbench.envelope.schema import RunPredicate
-from tokenbench.envelope.verify import VerifyError, open_envelope, verify_file
+from tokenbench.envelope.verify import VerifyError, open_envelope
 from tokenbench.loadgen.sweep import RunSettings, run_sweep
 from tokenbench.records import RequestRecord
 from tokenbench.suites import load_suite
+from tokenbench.verification import verify_file
 
 
 class QuietProgress:

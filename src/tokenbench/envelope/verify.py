@@ -2,7 +2,8 @@
 
 size cap → strict DSSE parse → signature over PAE by a trusted key → exact payloadType →
 strict payload JSON (no duplicate keys, no NaN) → _type / predicateType / schema version →
-sidecar digests → metrics recomputed from the raw records
+sidecar digests → metrics recomputed from the raw records (an eval's re-scoring, which needs
+the eval tasks, is added one layer up in `tokenbench.verification`)
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from tokenbench.digests import file_sha256
 from tokenbench.envelope import dsse
 from tokenbench.envelope.canonical import StrictJsonError, strict_loads
 from tokenbench.envelope.schema import (
-    ITEMS_SUFFIX,
     PREDICATE_TYPES,
     RAW_SUFFIX,
     SCHEMA_VERSION,
@@ -175,22 +175,18 @@ def _close(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def sidecar(opened: Opened, suffix: str) -> Path | None:
+    """The sidecar the statement names with this role suffix, beside the envelope."""
+    name = next((s.name for s in opened.statement.subject if s.name.endswith(suffix)), None)
+    return None if name is None else opened.path.parent / name
+
+
 def check_metrics(opened: Opened) -> None:
-    """Recompute the figures from the raw sidecar: a run's metrics from its request records; an
-    eval's by scoring every stored output again (code execution results are taken as stored)."""
+    """Recompute a run's figures from its raw request records. (An eval's are recomputed by
+    scoring every stored answer again, which needs the eval tasks: `tokenbench.verification`.)"""
     predicate = opened.predicate
     if isinstance(predicate, EvalPredicate):
-        from tokenbench.evals.rescore import rescore_check
-
-        items = next(
-            (s.name for s in opened.statement.subject if s.name.endswith(ITEMS_SUFFIX)), None
-        )
-        if items is None:
-            raise VerifyError("metrics_mismatch", "no items subject to recompute from")
-        differing = rescore_check(predicate, (opened.path.parent / items).read_bytes())
-        if differing:
-            raise VerifyError("metrics_mismatch", ", ".join(differing))
-        return
+        raise TypeError("eval envelopes are re-scored by tokenbench.verification.verify_file")
     raw = next((s.name for s in opened.statement.subject if s.name.endswith(RAW_SUFFIX)), None)
     if raw is None:
         raise VerifyError("metrics_mismatch", "no raw-records subject to recompute from")
@@ -201,11 +197,3 @@ def check_metrics(opened: Opened) -> None:
                                  recomputed.model_dump(mode="json"))  # fmt: skip
     if differing:
         raise VerifyError("metrics_mismatch", ", ".join(differing))
-
-
-def verify_file(path: Path, trusted: list[Ed25519PublicKey]) -> Opened:
-    """Every check, in order. Raises VerifyError with the check's exit code."""
-    opened = open_envelope(path, trusted, require_signature=True)
-    check_subjects(opened)
-    check_metrics(opened)
-    return opened
