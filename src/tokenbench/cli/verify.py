@@ -4,7 +4,6 @@ failed first (see `tokenbench.envelope.verify.CHECKS`)."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from rich.console import Console
 
@@ -15,18 +14,15 @@ from tokenbench.envelope.verify import VerifyError
 from tokenbench.verification import verify_file
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "verify",
-        help="verify signed envelopes: signature, format, sidecar digests, metrics",
-        description="Exit codes: 0 verified; 10 too large; 11 not DSSE; 12 bad signature; "
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Exit codes: 0 verified; 10 too large; 11 not DSSE; 12 bad signature; "
         "13 unsigned; 14 wrong payloadType; 15 payload not strict JSON; 16 wrong statement or "
         "schema; 17 sidecar digest mismatch; 18 sidecar missing (data unverified); "
-        "19 metrics do not match the raw records.",
+        "19 metrics do not match the raw records."
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="envelope files, directories, globs")
     add_trust_option(p)
-    p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
