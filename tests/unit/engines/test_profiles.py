@@ -4,6 +4,7 @@ tokenize body, parses its timings and names its metrics; detection over the regi
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -172,7 +173,8 @@ def test_metric_names_are_the_engines_own(name: str) -> None:
     for role, names in p.metrics.items():
         assert isinstance(role, MetricRole)
         assert names
-        assert all(n.startswith(prefix[name]) for n in names)
+        assert all(re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", n) for n in names)
+        assert all(n.startswith(prefix.get(name, "")) for n in names)
     assert bool(p.metrics) == (p.metrics_path is not None)
 
 
@@ -198,8 +200,10 @@ def test_request_extras_reach_the_body() -> None:
 
 
 def test_ignore_eos_engines() -> None:
-    honour = {p.name for p in PROFILES.values() if p.honours_ignore_eos}
-    assert honour == {"llama.cpp", "vllm", "sglang"}
+    for name in ("llama.cpp", "vllm", "sglang"):
+        assert profile(name).honours_ignore_eos
+    for name in ("tgi", "ollama", "hosted", "unknown"):
+        assert not profile(name).honours_ignore_eos
 
 
 def test_lookup_names() -> None:

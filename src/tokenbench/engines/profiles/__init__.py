@@ -1,40 +1,30 @@
-"""The engine registry: every engine profile, most specific detection first, plus the generic
-fallback. Adding an engine is one module here (and its test); docs/engines.md shows one."""
+"""The engine registry: every engine profile, one module each in this package, found by
+listing the package, so adding an engine is one module (and its test); docs/engines.md shows one."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 
 from tokenbench.engines.profile import EngineProfile, Tokenizer
-from tokenbench.engines.profiles import (
-    hosted,
-    llamacpp,
-    ollama,
-    openai_compatible,
-    sglang,
-    tgi,
-    vllm,
-)
+from tokenbench.engines.profiles import openai_compatible
 from tokenbench.registry import Registry
 
 GENERIC = openai_compatible.PROFILE  # "unknown": what a server no profile recognises gets
 
-# Detection order: hosts first (no probe sent), then engines whose marker route is their own,
-# and vLLM last, since its first probe (/version) is answered by many servers.
+# Every module here that defines PROFILE, by module name, the generic fallback last. Listing
+# the package (rather than a hand-kept tuple) is what makes a new engine a single file. The
+# order only decides which probes are sent first: each profile recognises its own marker alone.
 PROFILES: Registry[EngineProfile] = Registry("engine")
-for _profile in (
-    hosted.PROFILE,
-    llamacpp.PROFILE,
-    sglang.PROFILE,
-    tgi.PROFILE,
-    ollama.PROFILE,
-    vllm.PROFILE,
-    GENERIC,
-):
-    PROFILES.register(_profile.name, _profile)
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    _found = getattr(importlib.import_module(f"{__name__}.{_module}"), "PROFILE", None)
+    if isinstance(_found, EngineProfile) and _found is not GENERIC:
+        PROFILES.register(_found.name, _found)
+PROFILES.register(GENERIC.name, GENERIC)
 
 
 def profile(name: str) -> EngineProfile:
