@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import uvloop  # noqa: E402
 
 from measurement_accuracy import server_truth, start_server  # noqa: E402
+from tokenbench.engines.http import Timeouts  # noqa: E402
 from tokenbench.engines.openai import Api, GenerationParams, request_body  # noqa: E402
 from tokenbench.loadgen.control import RunControl  # noqa: E402
 from tokenbench.loadgen.plan import closed_loop_plan, split  # noqa: E402
@@ -52,7 +53,7 @@ async def point(workers: int, streams: int, rounds: int, scenario: str, server_p
             result = await run_pool(
                 lambda _i: ProcessWorker(), split(plan, workers),
                 PoolJob(f"http://127.0.0.1:{port}/v1", None, Api.CHAT, [body] * n, ["p"] * n,
-                        60.0, 0, None, wall_anchor),
+                        Timeouts(60.0), 0, wall_anchor),
                 RunControl(), records.append,
             )  # fmt: skip
             await asyncio.sleep(0.3)

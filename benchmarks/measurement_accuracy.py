@@ -33,13 +33,14 @@ sys.path.insert(0, str(ROOT))
 
 import uvloop  # noqa: E402
 
-from tokenbench.engines.http import Endpoint, HttpClient  # noqa: E402
+from tokenbench.engines.http import HttpClient, Timeouts  # noqa: E402
 from tokenbench.engines.openai import Api, GenerationParams, request_body  # noqa: E402
 from tokenbench.loadgen.control import RunControl  # noqa: E402
 from tokenbench.loadgen.plan import closed_loop_plan  # noqa: E402
 from tokenbench.loadgen.worker import WorkerContext, run_closed_loop  # noqa: E402
 from tokenbench.metrics.stats import percentile  # noqa: E402
 from tokenbench.records import RequestRecord  # noqa: E402
+from tokenbench.urls import Endpoint  # noqa: E402
 
 SERVER = ROOT / "tests" / "support" / "scripted_server.py"
 
@@ -54,7 +55,8 @@ async def run_tokenbench(port: int, streams: int, requests: int, scenario: str) 
     n = requests + streams  # one (identical) prompt slot per request, warmup included
     plan = closed_loop_plan(n, requests, streams, streams)
     records: list[RequestRecord] = []
-    ctx = WorkerContext(0, client, Api.CHAT, [body] * n, ["p"] * n, 60.0, anchor, records.append)
+    ctx = WorkerContext(0, client, Api.CHAT, [body] * n, ["p"] * n, Timeouts(60.0), anchor,
+                        records.append)  # fmt: skip
     try:
         await run_closed_loop(ctx, plan, RunControl())
     finally:

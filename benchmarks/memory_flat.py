@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 import uvloop  # noqa: E402
 
-from tokenbench.engines.http import Endpoint, HttpClient  # noqa: E402
+from tokenbench.engines.http import HttpClient, Timeouts  # noqa: E402
 from tokenbench.engines.openai import Api, GenerationParams, request_body  # noqa: E402
 from tokenbench.envelope.io import RecordSink  # noqa: E402
 from tokenbench.loadgen.control import RunControl  # noqa: E402
@@ -33,6 +33,7 @@ from tokenbench.loadgen.plan import closed_loop_plan  # noqa: E402
 from tokenbench.loadgen.worker import WorkerContext, run_closed_loop  # noqa: E402
 from tokenbench.metrics.summary import summarize  # noqa: E402
 from tokenbench.records import iter_records  # noqa: E402
+from tokenbench.urls import Endpoint  # noqa: E402
 
 SERVER = ROOT / "tests" / "support" / "scripted_server.py"
 
@@ -52,7 +53,8 @@ async def run(port: int, requests: int, concurrency: int, raw: Path) -> dict[str
     sink = RecordSink(raw)
     warm_rss: list[int] = []
     plan = closed_loop_plan(1, requests, 2000, concurrency)
-    ctx = WorkerContext(0, client, Api.CHAT, [body], ["p"], 30.0, time.perf_counter_ns(), sink)
+    ctx = WorkerContext(0, client, Api.CHAT, [body], ["p"], Timeouts(30.0), time.perf_counter_ns(),
+                        sink)  # fmt: skip
     t0 = time.monotonic()
     task = asyncio.create_task(sampler())
     try:

@@ -19,13 +19,14 @@ sys.path.insert(0, str(ROOT))
 
 import uvloop  # noqa: E402
 
-from tokenbench.engines.http import Endpoint, HttpClient  # noqa: E402
+from tokenbench.engines.http import HttpClient, Timeouts  # noqa: E402
 from tokenbench.engines.openai import Api, GenerationParams, request_body  # noqa: E402
 from tokenbench.loadgen.control import RunControl  # noqa: E402
 from tokenbench.loadgen.plan import open_loop_plan  # noqa: E402
 from tokenbench.loadgen.worker import WorkerContext, run_closed_loop  # noqa: E402
 from tokenbench.metrics.summary import summarize  # noqa: E402
 from tokenbench.records import RequestRecord  # noqa: E402
+from tokenbench.urls import Endpoint  # noqa: E402
 
 SERVER = ROOT / "tests" / "support" / "scripted_server.py"
 
@@ -36,7 +37,7 @@ async def measure_rate(port: int, rate: float, seconds: float) -> dict[str, floa
     records: list[RequestRecord] = []
     n = max(20, int(rate * seconds))
     plan = open_loop_plan(1, n, 20, rate, "constant", max_concurrency=4096)
-    ctx = WorkerContext(0, client, Api.CHAT, [body], ["p"], 30.0, time.perf_counter_ns(),
+    ctx = WorkerContext(0, client, Api.CHAT, [body], ["p"], Timeouts(30.0), time.perf_counter_ns(),
                         records.append)  # fmt: skip
     try:
         await run_closed_loop(ctx, plan, RunControl())

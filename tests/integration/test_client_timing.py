@@ -11,10 +11,11 @@ import time
 import pytest
 
 from tests.conftest import ScriptedServer
-from tokenbench.engines.http import Endpoint, HttpClient
+from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
 from tokenbench.metrics import itl_ms, ttft_ms
 from tokenbench.records import ErrorKind, RequestRecord
+from tokenbench.urls import Endpoint
 
 # Loopback on a shared 2-core machine: the client's arrival stamp may trail the server's write
 # by scheduler noise. The benchmark reports the real figures; this bound only catches breakage.
@@ -37,7 +38,7 @@ async def _one(
     try:
         body = request_body(GenerationParams(api, scenario), "one two three four", 64)
         record = _record(slot)
-        await measure(client, api, body, record, 0, slot, timeout_s)
+        await measure(client, api, body, record, 0, slot, Timeouts(timeout_s))
         return record
     finally:
         await client.aclose()
@@ -140,7 +141,7 @@ def test_keep_alive_reuses_the_slot_connection(scripted_server: ScriptedServer) 
             for i in range(2):
                 rec = _record(i)
                 body = request_body(GenerationParams(Api.CHAT, "tokens=3;itl_ms=1"), "a b", 3)
-                await measure(client, Api.CHAT, body, rec, 0, 0, 5.0)
+                await measure(client, Api.CHAT, body, rec, 0, 0, Timeouts(5.0))
                 out.append(rec)
             assert len(client._conns) == 1
         finally:

@@ -7,8 +7,9 @@ import pytest
 
 from tests.conftest import ScriptedServer
 from tokenbench.engines.detect import EngineIdentity, detect
-from tokenbench.engines.http import Endpoint, HttpClient
+from tokenbench.engines.http import HttpClient
 from tokenbench.errors import EngineError
+from tokenbench.urls import Endpoint
 
 
 def _detect(url: str, named: str | None = None) -> EngineIdentity:

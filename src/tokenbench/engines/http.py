@@ -1,112 +1,43 @@
-"""A minimal HTTP/1.1 client on asyncio protocols, built for timing accuracy.
+"""The HTTP/1.1 client, on asyncio protocols, built for timing accuracy: keep-alive connections
+by slot, requests sent and responses awaited with one set of `Timeouts`.
 
 Arrival times are taken in `data_received`, the first Python code the event loop runs for a socket
-read, and the hot path only de-frames and appends; parsing happens once the response is complete.
-Published load generators timestamp after several layers of async iterators, which is where their
-TTFT error at high stream counts comes from.
+read, and the hot path only de-frames (`http1.ResponseDecoder`) and hands bodies on. Published
+load generators timestamp after several layers of async iterators, which is where their TTFT error
+at high stream counts comes from.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import cast
-from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
+from tokenbench.engines.http1 import COMPLETE, NEED_MORE, Response, ResponseDecoder
 from tokenbench.errors import ConfigError
-
-_MAX_HEADER_BYTES = 64 * 1024
+from tokenbench.urls import Endpoint, endpoint_secrets, redact_secrets
 
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where the server is. Built from a base URL with credentials and query removed."""
+class Timeouts:
+    """How long a request may take: to open its connection, in all (retries and waits for
+    Retry-After included), and with no byte arriving (a stalled stream; None: no limit)."""
 
-    scheme: str
-    host: str
-    port: int
-    base_path: str  # e.g. "/v1", without trailing slash
-    # Sent with API requests, never shown: a query (Azure's api-version, or a key) and URL
-    # userinfo are secrets as far as tokenbench knows.
-    query: str = field(default="", repr=False)
-    userinfo_key: str | None = field(default=None, repr=False)
+    request_s: float = 300.0
+    connect_s: float = 10.0
+    idle_s: float | None = None
 
-    @classmethod
-    def parse(cls, base_url: str) -> Endpoint:
-        parts = urlsplit(base_url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(
-                f"base URL {redact_url(base_url)!r} is not an http(s) URL; "
-                "pass e.g. --base-url http://127.0.0.1:8000/v1"
-            )
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError as exc:
-            raise ConfigError(f"base URL {redact_url(base_url)!r} has a bad port: {exc}") from None
-        key = parts.password or parts.username or None
-        return cls(parts.scheme, parts.hostname, port, parts.path.rstrip("/"), parts.query, key)
-
-    def api_path(self, path: str) -> str:
-        """`/v1/chat/completions`, with the base URL's query if it had one."""
-        full = self.base_path + path
-        return f"{full}?{self.query}" if self.query else full
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}{self.base_path}"
-
-
-_METADATA_HOSTS = frozenset(
-    {"metadata", "metadata.google.internal", "instance-data", "metadata.azure.com"}
-)
-
-
-def check_url_from_file(url: str, allow_private: bool) -> None:
-    """A base URL read from a file (a re-run config) must not point a request carrying the API
-    key at link-local, cloud-metadata or private addresses unless the user says so. Loopback
-    stays allowed (local engines). Host names are checked by name: nothing is resolved."""
-    if allow_private:
-        return
-    host = (urlsplit(url.strip()).hostname or "").lower()
-    why = None
-    if host in _METADATA_HOSTS:
-        why = "a cloud metadata host"
-    else:
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            ip = None
-        if ip is not None and not ip.is_loopback:
-            if ip.is_link_local:
-                why = "a link-local address (cloud metadata lives there)"
-            elif ip.is_private or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
-                why = "a private or reserved address"
-    if why:
-        raise ConfigError(
-            f"refusing base URL {redact_url(url)!r} from a file: it points at {why}; "
-            "pass --allow-private if you mean it"
-        )
-
-
-def redact_url(url: str) -> str:
-    """The URL without user:password, query string or fragment: safe to print or store."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        netloc = host + (f":{parts.port}" if parts.port else "")
-    except ValueError:
-        return "<unparseable URL>"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    def __post_init__(self) -> None:
+        for name in ("request_s", "connect_s", "idle_s"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"timeout {name} must be positive, not {value!r}")
 
 
 class ReadQueue:
@@ -135,48 +66,11 @@ class ReadQueue:
         self._scheduled = False
 
 
-@dataclass(slots=True)
-class Response:
-    """A finished (or failed) exchange. `pieces` are (arrival_ns, body bytes) as they came in."""
-
-    status: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
-    pieces: list[tuple[int, bytes]] = field(default_factory=list)
-    end_ns: int | None = None
-    complete: bool = False  # the body ended as framed (not cut off)
-    # Takes the body pieces of a 200 response instead of `pieces` (streaming).
-    consumer: Callable[[int, bytes], None] | None = None
-
-    def take(self, now: int, data: bytes) -> None:
-        if self.consumer is not None and self.status == 200:
-            self.consumer(now, data)
-        else:
-            self.pieces.append((now, data))
-
-    @property
-    def body(self) -> bytes:
-        return b"".join(p for _, p in self.pieces)
-
-    def json(self) -> object:
-        return orjson.loads(self.body)
-
-
 class _Connection(asyncio.Protocol):
-    """One keep-alive connection; carries one exchange at a time."""
+    """One keep-alive connection; carries one exchange at a time. Stamps arrivals and hands the
+    bytes to the exchange's decoder."""
 
-    __slots__ = (
-        "_buf",
-        "_chunk_left",
-        "_done",
-        "_mode",
-        "_reads",
-        "_remaining",
-        "_resp",
-        "_state",
-        "closed",
-        "last_ns",
-        "transport",
-    )
+    __slots__ = ("_decoder", "_done", "_reads", "_resp", "closed", "last_ns", "transport")
 
     def __init__(self, reads: ReadQueue) -> None:
         self._reads = reads
@@ -185,11 +79,7 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self._resp: Response | None = None
         self._done: asyncio.Future[Response] | None = None
-        self._buf = b""
-        self._state = 0  # 0 headers, 1 body, 2 done
-        self._mode = ""  # "chunked", "length", "close"
-        self._remaining = 0
-        self._chunk_left = -1  # -1: expecting a size line; -2: expecting CRLF after data
+        self._decoder: ResponseDecoder | None = None  # None: no exchange in progress
 
     # -- asyncio.Protocol -------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -202,12 +92,14 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._reads.run()  # bytes that arrived before the close come first
         self.closed = True
-        resp, done = self._resp, self._done
+        resp, done, decoder = self._resp, self._done, self._decoder
         if resp is None or done is None or done.done():
             return
-        resp.end_ns = time.perf_counter_ns()
-        if self._state == 1 and self._mode == "close":
-            resp.complete = True
+        end_ns = time.perf_counter_ns()
+        if decoder is not None:
+            self._decoder = None
+            decoder.eof(end_ns)  # completes a body delimited by the close
+        resp.end_ns = end_ns
         done.set_result(resp)
 
     def data_received(self, data: bytes) -> None:
@@ -216,123 +108,27 @@ class _Connection(asyncio.Protocol):
         self._reads.push(self, now, data)
 
     def process(self, now: int, data: bytes) -> None:
-        """A read stamped `now`: headers, de-framing, hand-over to the consumer."""
-        if self._resp is None or self._state == 2:
+        """A read stamped `now`: decoded, its body bytes handed to the consumer."""
+        decoder = self._decoder
+        if decoder is None:
             return  # bytes with no exchange pending: ignore (server misbehaving)
-        if self._state == 0:
-            self._buf += data
-            end = self._buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._buf) > _MAX_HEADER_BYTES:
-                    self._fail_framing()
-                return
-            head, data = self._buf[:end], self._buf[end + 4 :]
-            self._buf = b""
-            if not self._parse_head(head):
-                return
-            self._state = 1
-            if self._mode == "length" and self._remaining == 0:
-                self._finish(now)
-                return
-            if not data:
-                return
-        if self._state == 1:
-            self._feed(now, data)
+        outcome = decoder.feed(now, data)
+        if outcome == NEED_MORE:
+            return
+        self._decoder = None
+        if outcome == COMPLETE:
+            self._finish()
+        elif self.transport:
+            self.transport.close()  # bad framing: connection_lost resolves it as incomplete
 
-    # -- framing ----------------------------------------------------------
-    def _parse_head(self, head: bytes) -> bool:
-        resp = self._resp
-        assert resp is not None
-        lines = head.split(b"\r\n")
-        try:
-            resp.status = int(lines[0].split(b" ", 2)[1])
-        except (IndexError, ValueError):
-            self._fail_framing()
-            return False
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            resp.headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
-        if "chunked" in resp.headers.get("transfer-encoding", "").lower():
-            self._mode = "chunked"
-            self._chunk_left = -1
-        elif "content-length" in resp.headers:
-            self._mode = "length"
-            self._remaining = int(resp.headers["content-length"])
-        else:
-            self._mode = "close"
-        return True
-
-    def _feed(self, now: int, data: bytes) -> None:
-        resp = self._resp
-        assert resp is not None
-        if self._mode == "length":
-            resp.take(now, data)
-            self._remaining -= len(data)
-            if self._remaining <= 0:
-                self._finish(now)
-        elif self._mode == "close":
-            resp.take(now, data)
-        else:
-            self._feed_chunked(now, data)
-
-    def _feed_chunked(self, now: int, data: bytes) -> None:
-        resp = self._resp
-        assert resp is not None
-        buf = self._buf + data if self._buf else data
-        self._buf = b""
-        pos = 0
-        n = len(buf)
-        out: list[bytes] = []
-        while pos < n:
-            left = self._chunk_left
-            if left == -1:
-                eol = buf.find(b"\r\n", pos)
-                if eol < 0:
-                    self._buf = buf[pos:]
-                    break
-                try:
-                    size = int(buf[pos:eol].split(b";", 1)[0], 16)
-                except ValueError:
-                    self._fail_framing()
-                    return
-                pos = eol + 2
-                if size == 0:
-                    # Last chunk; trailers (rare) are ignored.
-                    if out:
-                        resp.take(now, b"".join(out))
-                    self._finish(now)
-                    return
-                self._chunk_left = size
-            elif left == -2:
-                if n - pos < 2:
-                    self._buf = buf[pos:]
-                    break
-                pos += 2
-                self._chunk_left = -1
-            else:
-                take = min(left, n - pos)
-                out.append(buf[pos : pos + take])
-                pos += take
-                left -= take
-                self._chunk_left = left if left else -2
-        if out:
-            resp.take(now, b"".join(out) if len(out) > 1 else out[0])
-
-    def _finish(self, now: int) -> None:
+    def _finish(self) -> None:
         resp, done = self._resp, self._done
         assert resp is not None
         assert done is not None
-        resp.end_ns = now
-        resp.complete = True
-        self._state = 2
         if resp.headers.get("connection", "").lower() == "close" and self.transport:
             self.transport.close()
         if not done.done():
             done.set_result(resp)
-
-    def _fail_framing(self) -> None:
-        if self.transport:
-            self.transport.close()  # connection_lost resolves the exchange as incomplete
 
     # -- use --------------------------------------------------------------
     def start(
@@ -343,18 +139,18 @@ class _Connection(asyncio.Protocol):
     ) -> tuple[int, asyncio.Future[Response]]:
         """Send a request; returns the send time and a future for the response."""
         self._resp = Response(consumer=consumer)
+        self._decoder = ResponseDecoder(self._resp)
         self._done = loop.create_future()
-        self._buf = b""
-        self._state = 0
-        self._mode = ""
         assert self.transport is not None
         send_ns = time.perf_counter_ns()
         self.transport.write(request)
         return send_ns, self._done
 
     def reusable(self) -> bool:
+        """The last response ended as framed and the connection is still open."""
         t = self.transport
-        return not self.closed and self._state == 2 and t is not None and not t.is_closing()
+        ended = self._decoder is None and self._resp is not None and self._resp.complete
+        return ended and not self.closed and t is not None and not t.is_closing()
 
     def close(self) -> None:
         if self.transport is not None:
@@ -385,13 +181,13 @@ class Exchange:
         self._future = future
         self.reused = reused  # sent on a keep-alive connection opened for an earlier request
 
-    async def response(self, idle_timeout_s: float | None = None) -> Response:
-        """The finished response. With `idle_timeout_s`, raises IdleTimeout when no byte has
-        arrived for that long (checked once per idle period: no per-read cost)."""
+    async def response(self, idle_s: float | None = None) -> Response:
+        """The finished response. With `idle_s`, raises IdleTimeout when no byte has arrived
+        for that long (checked once per idle period: no per-read cost)."""
         try:
-            if idle_timeout_s is None:
+            if idle_s is None:
                 return await self._future
-            idle_ns = int(idle_timeout_s * 1e9)
+            idle_ns = int(idle_s * 1e9)
             while True:
                 last = max(self.send_ns, self._conn.last_ns)
                 wait_s = max(0.001, (last + idle_ns - time.perf_counter_ns()) / 1e9)
@@ -399,46 +195,43 @@ class Exchange:
                 if done:
                     return self._future.result()
                 if time.perf_counter_ns() - max(self.send_ns, self._conn.last_ns) >= idle_ns:
-                    raise IdleTimeout(idle_timeout_s)
+                    raise IdleTimeout(idle_s)
         except BaseException:
             self._conn.close()  # cancelled or timed out: the connection is in an unknown state
             raise
 
 
 class HttpClient:
-    """One per run. Holds the endpoint, the secret headers, and keep-alive connections by slot."""
+    """One per run. Holds the endpoint, the secret headers, and keep-alive connections by slot.
+    `timeouts` applies to exchanges that bring none of their own."""
 
     def __init__(
         self,
         endpoint: Endpoint,
         api_key: str | None = None,
-        connect_timeout_s: float = 10.0,
+        timeouts: Timeouts = Timeouts(),
     ) -> None:
         self.endpoint = endpoint
+        self.timeouts = timeouts
         self._api_key = api_key or endpoint.userinfo_key
-        self._secrets = [s for s in (self._api_key, endpoint.query) if s and len(s) >= 4]
-        self._secrets += [v for _, _, v in (p.partition("=") for p in endpoint.query.split("&"))
-                          if len(v) >= 4]  # fmt: skip
-        self._connect_timeout_s = connect_timeout_s
+        self._secrets = endpoint_secrets(endpoint, self._api_key)
         self._conns: dict[int, _Connection] = {}
         self._reads = ReadQueue()
         self._ssl: ssl.SSLContext | None = (
             ssl.create_default_context() if endpoint.scheme == "https" else None
         )
         host = endpoint.host if ":" not in endpoint.host else f"[{endpoint.host}]"
-        default_port = 443 if endpoint.scheme == "https" else 80
-        self._host_header = host if endpoint.port == default_port else f"{host}:{endpoint.port}"
+        default = endpoint.port == endpoint.default_port
+        self._host_header = host if default else f"{host}:{endpoint.port}"
 
     def __repr__(self) -> str:  # never show the key
         return f"HttpClient({self.endpoint.url!r})"
 
     def redact(self, text: str) -> str:
         """Remove the API key and query secrets from text a server sent back (some echo them)."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact_secrets(text, self._secrets)
 
-    async def _connection(self, slot: int) -> _Connection:
+    async def _connection(self, slot: int, connect_s: float) -> _Connection:
         conn = self._conns.get(slot)
         if conn is not None and conn.reusable():
             return conn
@@ -446,7 +239,7 @@ class HttpClient:
             conn.close()
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(self._connect_timeout_s):
+            async with asyncio.timeout(connect_s):
                 _, proto = await loop.create_connection(
                     lambda: _Connection(self._reads),
                     self.endpoint.host,
@@ -456,7 +249,7 @@ class HttpClient:
                 )
         except TimeoutError:
             raise ConnectFailed(
-                f"connecting to {self.endpoint.url} timed out after {self._connect_timeout_s:g} s"
+                f"connecting to {self.endpoint.url} timed out after {connect_s:g} s"
             ) from None
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
@@ -487,10 +280,11 @@ class HttpClient:
         slot: int = 0,
         stream: bool = False,
         consumer: Callable[[int, bytes], None] | None = None,
+        timeouts: Timeouts | None = None,
     ) -> Exchange:
         """Open (or reuse) the slot's connection and send. Raises ConnectFailed."""
         existing = self._conns.get(slot)
-        conn = await self._connection(slot)
+        conn = await self._connection(slot, (timeouts or self.timeouts).connect_s)
         send_ns, fut = conn.start(
             self._request_bytes(method, path, body, stream),
             asyncio.get_running_loop(),
@@ -507,20 +301,22 @@ class HttpClient:
         stream: bool = False,
         on_send: Callable[[int], None] | None = None,
         consumer: Callable[[int, bytes], None] | None = None,
-        idle_timeout_s: float | None = None,
+        timeouts: Timeouts | None = None,
     ) -> Response:
         """Send and wait for the whole response. `on_send` gets the send time as soon as the
-        bytes are written, so a request that then times out still has it.
+        bytes are written, so a request that then times out still has it. Of `timeouts`, the
+        connect and idle limits apply here; the caller bounds the whole (`request_s`).
 
         A request on a reused keep-alive connection that gets no response byte at all was sent
         to a connection the server had already closed (llama-server closes idle ones after 5 s);
         it is sent once more on a fresh connection, as HTTP clients do.
         """
+        timeouts = timeouts or self.timeouts
         for attempt in range(2):
-            ex = await self.start(method, path, body, slot, stream, consumer)
+            ex = await self.start(method, path, body, slot, stream, consumer, timeouts)
             if on_send is not None:
                 on_send(ex.send_ns)
-            response = await ex.response(idle_timeout_s)
+            response = await ex.response(timeouts.idle_s)
             if attempt or not (ex.reused and response.status == 0 and not response.pieces):
                 break
         return response

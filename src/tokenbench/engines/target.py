@@ -12,12 +12,13 @@ from pathlib import Path
 import orjson
 
 from tokenbench.engines.detect import EngineIdentity, detect
-from tokenbench.engines.http import Endpoint, HttpClient, redact_url
+from tokenbench.engines.http import HttpClient
 from tokenbench.engines.managed import ManagedServer, ServerConfig
 from tokenbench.engines.models import ResolvedModel, resolve
 from tokenbench.engines.profiles import profile
 from tokenbench.envelope.schema import EngineInfo, ModelInfo, TargetInfo
 from tokenbench.errors import ConfigError
+from tokenbench.urls import Endpoint, redact_url
 
 # The engine started when no --base-url is given; its profile names the managed server.
 EMBEDDED_ENGINE = "llama.cpp"

@@ -9,10 +9,10 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from tokenbench.engines.http import check_url_from_file
 from tokenbench.envelope.schema import CONFIG_SUFFIX
 from tokenbench.errors import ConfigError
 from tokenbench.suites.suite import Suite
+from tokenbench.urls import check_url_from_file
 
 _MAX_CONFIG_BYTES = 4 * 1024 * 1024
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from tokenbench.engines.http import Timeouts
 from tokenbench.engines.models import ResolvedModel
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
 from tokenbench.engines.target import OpenTarget, TargetSpec, open_target
@@ -193,8 +194,8 @@ async def _probe(target: OpenTarget, timeout_s: float, method: str) -> None:
     body = request_body(params, "Reply with the letter A.", 4, top_logprobs=wants)
     record = RequestRecord(0, 0, -1, True, "probe", 0)
     logprobs: list[Any] = []
-    await measure(target.client, Api.CHAT, body, record, time.perf_counter_ns(), -1, timeout_s,
-                  keep_logprobs=logprobs)  # fmt: skip
+    await measure(target.client, Api.CHAT, body, record, time.perf_counter_ns(), -1,
+                  Timeouts(timeout_s), keep_logprobs=logprobs)  # fmt: skip
     if not record.ok:
         raise EngineError(
             f"the endpoint did not answer a chat request ({record.error_kind}: {record.error}); "
@@ -412,7 +413,7 @@ async def _ask(
     thinking: list[str] = []
     logprobs: list[Any] = []
     await measure(
-        target.client, Api.CHAT, body, record, anchor_ns, slot, settings.timeout_s,
+        target.client, Api.CHAT, body, record, anchor_ns, slot, Timeouts(settings.timeout_s),
         retries=settings.retries, keep_text=text, keep_logprobs=logprobs, keep_reasoning=thinking,
     )  # fmt: skip
     if not record.ok:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from tokenbench.engines.http import Timeouts
 from tokenbench.envelope import keys
 from tokenbench.errors import ConfigError, EngineError
 from tokenbench.loadgen.control import RunControl
@@ -195,9 +196,8 @@ class PoolJob:
     api: Any
     bodies: Sequence[bytes]
     prompt_ids: Sequence[str]
-    timeout_s: float
+    timeouts: Timeouts
     retries: int
-    idle_timeout_s: float | None
     wall_anchor_ns: int  # the run's wall-clock anchor (records are relative to it)
 
 
@@ -257,8 +257,8 @@ async def _coordinate(
     for i, (handle, share) in enumerate(zip(handles, shares, strict=True)):
         bodies, ids = share_prompts(share, job.bodies, job.prompt_ids)
         worker_job = WorkerJob(
-            i, job.base_url, job.api_key, job.api, bodies, ids, job.timeout_s, job.retries,
-            job.idle_timeout_s, share, job.wall_anchor_ns, start_at, reports[i].clock_offset_ns,
+            i, job.base_url, job.api_key, job.api, bodies, ids, job.timeouts, job.retries,
+            share, job.wall_anchor_ns, start_at, reports[i].clock_offset_ns,
         )  # fmt: skip
         try:
             await handle.call("start", worker_job)

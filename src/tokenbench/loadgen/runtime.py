@@ -20,13 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokenbench.engines.http import Endpoint, HttpClient
+from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.openai import Api
 from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import Plan
 from tokenbench.loadgen.worker import LoopLagMonitor, WorkerContext, run_closed_loop
 from tokenbench.metrics.stats import distribution
 from tokenbench.records import RequestRecord
+from tokenbench.urls import Endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +40,8 @@ class WorkerJob:
     api: Api
     bodies: dict[int, bytes]  # prompt index → request body, for this share's prompts only
     prompt_ids: dict[int, str]
-    timeout_s: float
+    timeouts: Timeouts
     retries: int
-    idle_timeout_s: float | None
     plan: Plan
     coordinator_anchor_wall_ns: int  # the run's wall-clock anchor, on the coordinator's clock
     start_at_wall_ns: int  # when to begin (warmup), on the coordinator's clock
@@ -161,8 +161,8 @@ class WorkerRuntime:
         ctx = WorkerContext(
             worker_id=job.worker_id, client=client, api=job.api,
             bodies=job.bodies, prompt_ids=job.prompt_ids,
-            timeout_s=job.timeout_s, anchor_ns=self._anchor_mono, on_record=self._on_record,
-            retries=job.retries, idle_timeout_s=job.idle_timeout_s, output_samples=samples,
+            timeouts=job.timeouts, anchor_ns=self._anchor_mono, on_record=self._on_record,
+            retries=job.retries, output_samples=samples,
             sample_limit=job.sample_limit,
         )  # fmt: skip
         start_mono = self._anchor_mono + (job.start_at_wall_ns - job.coordinator_anchor_wall_ns)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tokenbench.energy.meter import EnergyWindow, Meter, NoMeter, open_meter
-from tokenbench.engines.http import HttpClient
+from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.models import ResolvedModel
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
 from tokenbench.engines.profiles import profile_or_generic
@@ -206,7 +206,8 @@ async def _preflight(
     prompt tokens the server counted. A server-side refusal stops the run with its message."""
     record = RequestRecord(0, 0, -2, True, prompt.prompt_id, 0)
     body = request_body(params, prompt.text, 1, prompt.messages)
-    await measure(client, params.api, body, record, 0, -2, timeout_s, retries)
+    # No idle limit: a first request may wait out a model load or a long prefill.
+    await measure(client, params.api, body, record, 0, -2, Timeouts(timeout_s), retries)
     if record.error_kind is not None:
         raise EngineError(
             f"{client.endpoint.url} refused the first request: {record.error or record.error_kind}"
@@ -659,6 +660,7 @@ async def _run_point(
         else (lambda: time.perf_counter_ns() - anchor_ns),
         _fixed_window_s(plan),
     )
+    timeouts = Timeouts(timeout_s, idle_s=settings.idle_timeout_s)
     prompt_ids = [p.prompt_id for p in prompts]
     progress.point_started(concurrency, len(plan.requests))
     scale_out: dict[str, Any] | None = None
@@ -668,7 +670,7 @@ async def _run_point(
                 settings.worker_factory(),
                 split(plan, settings.workers),
                 PoolJob(client.endpoint.url, settings.api_key, params.api, bodies, prompt_ids,
-                        timeout_s, settings.retries, settings.idle_timeout_s, wall_anchor_ns),
+                        timeouts, settings.retries, wall_anchor_ns),
                 control, on_record, window.start, settings.on_worker_loss,
             )  # fmt: skip
         finally:
@@ -691,11 +693,10 @@ async def _run_point(
             api=params.api,
             bodies=bodies,
             prompt_ids=prompt_ids,
-            timeout_s=timeout_s,
+            timeouts=timeouts,
             anchor_ns=anchor_ns,
             on_record=on_record,
             retries=settings.retries,
-            idle_timeout_s=settings.idle_timeout_s,
             output_samples=samples,
         )
         lag = LoopLagMonitor()

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tokenbench.engines.http import HttpClient
+from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.openai import Api, measure
 from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import Plan, PlannedRequest
@@ -30,11 +30,10 @@ class WorkerContext:
     api: Api
     bodies: Sequence[bytes] | Mapping[int, bytes]  # request body per prompt index
     prompt_ids: Sequence[str] | Mapping[int, str]  # (a worker of a split run: its share's only)
-    timeout_s: float
+    timeouts: Timeouts  # per request (request_s, connect_s, idle_s: no byte for that long)
     anchor_ns: int  # the run's monotonic anchor; records are relative to it
     on_record: Callable[[RequestRecord], None]  # called as each request ends (stream to disk)
     retries: int = 0  # resends after 429/503 (--retry)
-    idle_timeout_s: float | None = None  # no byte for this long: the request times out
     # Outputs kept for the token cross-check: (record, output text pieces), measured only.
     output_samples: list[tuple[RequestRecord, list[str]]] | None = None
     sample_limit: int = 32
@@ -119,10 +118,9 @@ async def _send_one(
             record,
             ctx.anchor_ns,
             slot,
-            ctx.timeout_s,
+            ctx.timeouts,
             ctx.retries,
-            ctx.idle_timeout_s,
-            text,
+            keep_text=text,
         )
     finally:
         ctx.on_record(record)

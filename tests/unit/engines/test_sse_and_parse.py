@@ -3,7 +3,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from tokenbench.engines.http import Endpoint, Response, redact_url
+from tokenbench.engines.http1 import Response
 from tokenbench.engines.openai import (
     Api,
     GenerationParams,
@@ -16,6 +16,7 @@ from tokenbench.engines.sse import iter_events
 from tokenbench.errors import ConfigError
 from tokenbench.evals.tasks import get_task
 from tokenbench.records import ErrorKind, RequestRecord
+from tokenbench.urls import Endpoint, redact_url
 
 
 def chunk(content: str | None = None, finish: str | None = None, **extra: object) -> bytes:
