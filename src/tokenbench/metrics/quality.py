@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -203,35 +203,63 @@ def summarize_eval(
     recomputing an older envelope passes the unit it was written with)."""
     reasons: dict[str, str] = {}
     unit = interval_unit or ("item" if samples > 1 else "answer")
-    scores = {v: _accuracy(items, _scored(v), unit) for v in variants}
-    instruction_scores = None
-    if instruction_details:
-        instruction_scores = {}
-        for name in instruction_details:
-            flags = [f for it in items if it.detail for f in it.detail.get(name, [])]
-            flags += [False for it in items if it.detail is None and it.meta
-                      for _ in it.meta.get("instructions", [])]  # fmt: skip
-            instruction_scores[name] = wilson(sum(flags), len(flags))
     errors = sum(1 for it in items if not it.request.ok)
     parse_failures = sum(1 for it in items if it.request.ok and it.parsed.get(primary) is None)
     answered = len(items) - errors
-    by_subject: dict[str, Accuracy] | None = None
     subjects = sorted({it.subject for it in items if it.subject is not None})
-    if subjects:
-        by_subject = {}
-        for s in subjects:
-            members = [it for it in items if it.subject == s]
-            by_subject[s] = _accuracy(members, _scored(primary), unit)
-    pass_k: dict[str, float] | None = None
-    if samples > 1:
-        per_item: dict[str, list[bool]] = {}
-        for it in items:
-            per_item.setdefault(it.item_id, []).append(it.correct.get(primary, False))
-        pass_k = {}
-        for k in sorted({1, samples} | {k for k in (5, 10, 100) if k < samples}):
-            estimates = [pass_at_k(len(v), sum(v), k) for v in per_item.values() if len(v) >= k]
-            if estimates:
-                pass_k[f"pass@{k}"] = math.fsum(estimates) / len(estimates)
+    by_subject = {
+        s: _accuracy([it for it in items if it.subject == s], _scored(primary), unit)
+        for s in subjects
+    }
+    return EvalMetrics(
+        items=len({it.item_id for it in items}),
+        samples=len(items),
+        errors=errors,
+        parse_failures=parse_failures,
+        parse_failure_rate=parse_failures / answered if answered else None,
+        truncated=sum(1 for it in items if it.request.finish_reason == "length"),
+        scores={v: _accuracy(items, _scored(v), unit) for v in variants},
+        instruction_scores=_instruction_scores(items, instruction_details),
+        pass_at_k=_pass_at_k(items, primary, samples),
+        by_subject=by_subject or None,
+        reasons=reasons,
+        interval_unit=unit,
+        **_speed(items, primary, reasons),
+    )
+
+
+def _instruction_scores(
+    items: Sequence[ItemRecord], names: Sequence[str]
+) -> dict[str, Accuracy] | None:
+    """IFEval: per instruction, followed or not; an unanswered item's instructions count as
+    not followed."""
+    if not names:
+        return None
+    out = {}
+    for name in names:
+        flags = [f for it in items if it.detail for f in it.detail.get(name, [])]
+        flags += [False for it in items if it.detail is None and it.meta
+                  for _ in it.meta.get("instructions", [])]  # fmt: skip
+        out[name] = wilson(sum(flags), len(flags))
+    return out
+
+
+def _pass_at_k(items: Sequence[ItemRecord], primary: str, samples: int) -> dict[str, float] | None:
+    if samples <= 1:
+        return None
+    per_item: dict[str, list[bool]] = {}
+    for it in items:
+        per_item.setdefault(it.item_id, []).append(it.correct.get(primary, False))
+    out = {}
+    for k in sorted({1, samples} | {k for k in (5, 10, 100) if k < samples}):
+        estimates = [pass_at_k(len(v), sum(v), k) for v in per_item.values() if len(v) >= k]
+        if estimates:
+            out[f"pass@{k}"] = math.fsum(estimates) / len(estimates)
+    return out
+
+
+def _speed(items: Sequence[ItemRecord], primary: str, reasons: dict[str, str]) -> dict[str, Any]:
+    """Verbosity, tokens, latency and throughput of the answered requests."""
     ok = [it for it in items if it.request.ok]
     out_tokens = [it.request.output_tokens for it in ok if it.request.output_tokens is not None]
     right = [it.request.output_tokens for it in ok
@@ -240,35 +268,22 @@ def summarize_eval(
              if it.request.output_tokens is not None and not it.correct.get(primary)]  # fmt: skip
     if ok and not out_tokens:
         reasons["output_tokens_mean"] = "the server reported no token usage"
-    ttft = [t for it in ok if (t := ttft_ms(it.request)) is not None]
-    e2e = [t for it in ok if (t := e2e_ms(it.request)) is not None]
     sends = [it.request.send_ns for it in items if it.request.send_ns is not None]
     ends = [it.request.end_ns for it in items if it.request.end_ns is not None]
     span_ns = max(ends) - min(sends) if sends and ends else 0
     duration_s = span_ns / 1e9 if span_ns > 0 else None
-    throughput = math.fsum(out_tokens) / duration_s if duration_s and out_tokens else None
     if duration_s is None:
         reasons["duration_s"] = "no request completed"
-    return EvalMetrics(
-        items=len({it.item_id for it in items}),
-        samples=len(items),
-        errors=errors,
-        parse_failures=parse_failures,
-        parse_failure_rate=parse_failures / answered if answered else None,
-        truncated=sum(1 for it in items if it.request.finish_reason == "length"),
-        scores=scores,
-        instruction_scores=instruction_scores,
-        pass_at_k=pass_k,
-        by_subject=by_subject,
-        output_tokens_mean=_mean(out_tokens),
-        output_tokens_mean_correct=_mean(right),
-        output_tokens_mean_wrong=_mean(wrong),
-        input_tokens_total=sum(it.request.input_tokens or 0 for it in ok),
-        output_tokens_total=sum(out_tokens),
-        ttft_ms=distribution(ttft),
-        e2e_ms=distribution(e2e),
-        duration_s=duration_s,
-        output_throughput_tok_per_s=throughput,
-        reasons=reasons,
-        interval_unit=unit,
-    )
+    return {
+        "output_tokens_mean": _mean(out_tokens),
+        "output_tokens_mean_correct": _mean(right),
+        "output_tokens_mean_wrong": _mean(wrong),
+        "input_tokens_total": sum(it.request.input_tokens or 0 for it in ok),
+        "output_tokens_total": sum(out_tokens),
+        "ttft_ms": distribution([t for it in ok if (t := ttft_ms(it.request)) is not None]),
+        "e2e_ms": distribution([t for it in ok if (t := e2e_ms(it.request)) is not None]),
+        "duration_s": duration_s,
+        "output_throughput_tok_per_s": (
+            math.fsum(out_tokens) / duration_s if duration_s and out_tokens else None
+        ),
+    }

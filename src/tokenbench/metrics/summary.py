@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -227,21 +228,39 @@ def _textless_eos(r: RequestRecord) -> bool:
     )
 
 
-_PER_REQUEST = (
-    ("ttft_ms", ttft_ms),
-    ("tpot_ms", tpot_ms),
-    ("e2e_ms", e2e_ms),
-    ("ttft_from_schedule_ms", ttft_from_schedule_ms),
-    ("e2e_from_schedule_ms", e2e_from_schedule_ms),
-    ("prefill_tok_per_s", prefill_tok_per_s),
-    ("ttfat_ms", ttfat_ms),
-)
+@dataclass(frozen=True, slots=True)
+class RequestMetric:
+    """A distribution over the measured requests, declared once: the accumulator, the reasons
+    for a null figure and the run's fields all follow this table."""
+
+    name: str  # the RunMetrics field and JSON key
+    unmeasured: str  # why the figure is null when no request defined it
+    # the request's value; None: gathered apart (ITL per chunk, the lag of every sent request,
+    # the engine's own timings)
+    per_request: Callable[[RequestRecord], float | None] | None = None
 
 
-_DISTRIBUTIONS = (
-    "ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "schedule_lag_ms", "server_ms_per_output_token",
-    "ttft_from_schedule_ms", "e2e_from_schedule_ms", "prefill_tok_per_s", "ttfat_ms",
+REQUEST_METRICS = (
+    RequestMetric("ttft_ms", "no successful request produced output", ttft_ms),
+    RequestMetric("tpot_ms", "no successful request produced two or more output tokens", tpot_ms),
+    RequestMetric("itl_ms", "no successful request produced two or more output chunks"),
+    RequestMetric("e2e_ms", "no request completed successfully", e2e_ms),
+    RequestMetric("schedule_lag_ms", "no request was sent"),
+    RequestMetric("server_ms_per_output_token", "the engine reported no per-request timings"),
+    RequestMetric("ttft_from_schedule_ms", "no successful request produced output",
+                  ttft_from_schedule_ms),
+    RequestMetric("e2e_from_schedule_ms", "no request completed successfully",
+                  e2e_from_schedule_ms),
+    RequestMetric("prefill_tok_per_s",
+                  "no successful request reported its input tokens and a first token",
+                  prefill_tok_per_s),
+    RequestMetric("ttfat_ms",
+                  "no successful request produced answer content (only reasoning, or nothing)",
+                  ttfat_ms),
 )  # fmt: skip
+_DISTRIBUTIONS = tuple(m.name for m in REQUEST_METRICS)
+_UNMEASURED = {m.name: m.unmeasured for m in REQUEST_METRICS}
+_PER_REQUEST = tuple((m.name, m.per_request) for m in REQUEST_METRICS if m.per_request)
 
 
 SLO_METRICS = {
@@ -287,25 +306,14 @@ def summarize(
     for record in records:
         acc.add(record)
     unmeasured: dict[str, str] = {}
-    duration_s: float | None = None
-    if acc.first_send is not None and acc.last_end is not None and acc.last_end > acc.first_send:
-        duration_s = (acc.last_end - acc.first_send) / 1e9
-    else:
-        unmeasured["duration_s"] = "no measured request was sent and finished"
-    if acc.cached is None:
-        unmeasured["cached_input_tokens_total"] = "the server reported no cached-token counts"
-    if acc.reasoning is None:
-        unmeasured["reasoning_tokens_total"] = "the server's usage reported no reasoning tokens"
+    duration_s = _duration(acc, unmeasured)
     in_tokens, out_tokens = acc.in_tokens, acc.out_tokens
-    failed = acc.measured - acc.ok
 
     def per_second(amount: float) -> float | None:
         return amount / duration_s if duration_s else None
 
     dists = {name: distribution(acc.values[name]) for name in _DISTRIBUTIONS}
-    for name, dist in dists.items():
-        if dist is None:
-            unmeasured[name] = _NO_DISTRIBUTION[name]
+    unmeasured.update({name: _UNMEASURED[name] for name, d in dists.items() if d is None})
     window = _window_figures(acc, unmeasured, open_loop)
     output_throughput = window.pop("output_throughput", per_second(out_tokens))
     in_window = window["window_output_tokens"]
@@ -321,47 +329,54 @@ def summarize(
         send_rate_rps=_rate(acc.sent, acc.first_send, acc.last_send),
         slo_attainment=acc.slo_met / acc.measured if slo is not None and acc.measured else None,
         goodput_rps=per_second(acc.slo_met) if slo is not None else None,
-        requests_total=acc.total,
-        warmup_requests=acc.total - acc.measured - acc.cooldown,
-        cooldown_requests=acc.cooldown,
-        requests_measured=acc.measured,
-        requests_ok=acc.ok,
-        requests_failed=failed,
-        error_rate=failed / acc.measured if acc.measured else None,
-        errors_by_kind=dict(sorted(acc.errors.items())),
         duration_s=duration_s,
         request_throughput_rps=per_second(acc.ok),
         output_throughput_tok_per_s=output_throughput,
         input_throughput_tok_per_s=per_second(in_tokens),
         total_throughput_tok_per_s=per_second(in_tokens + out_tokens),
-        input_tokens_total=in_tokens,
-        cached_input_tokens_total=acc.cached,
-        reasoning_tokens_total=acc.reasoning,
-        output_tokens_total=out_tokens,
-        output_tokens_approximate=acc.approx_tokens,
-        requests_multi_token_chunks=acc.multi_token,
-        requests_usage_below_chunks=acc.usage_below,
-        itl_approximate=acc.itl_approx,
         energy_j=energy_j,
         unmeasured=unmeasured,
+        **_counts(acc),
         **energy,
         **window,
         **dists,
     )
 
 
-_NO_DISTRIBUTION = {
-    "ttft_ms": "no successful request produced output",
-    "tpot_ms": "no successful request produced two or more output tokens",
-    "itl_ms": "no successful request produced two or more output chunks",
-    "e2e_ms": "no request completed successfully",
-    "schedule_lag_ms": "no request was sent",
-    "server_ms_per_output_token": "the engine reported no per-request timings",
-    "ttft_from_schedule_ms": "no successful request produced output",
-    "e2e_from_schedule_ms": "no request completed successfully",
-    "prefill_tok_per_s": "no successful request reported its input tokens and a first token",
-    "ttfat_ms": "no successful request produced answer content (only reasoning, or nothing)",
-}
+def _counts(acc: _Accumulator) -> dict[str, Any]:
+    """What the run counted: requests by outcome and phase, tokens, and how exact they are."""
+    failed = acc.measured - acc.ok
+    return {
+        "requests_total": acc.total,
+        "warmup_requests": acc.total - acc.measured - acc.cooldown,
+        "cooldown_requests": acc.cooldown,
+        "requests_measured": acc.measured,
+        "requests_ok": acc.ok,
+        "requests_failed": failed,
+        "error_rate": failed / acc.measured if acc.measured else None,
+        "errors_by_kind": dict(sorted(acc.errors.items())),
+        "input_tokens_total": acc.in_tokens,
+        "cached_input_tokens_total": acc.cached,
+        "reasoning_tokens_total": acc.reasoning,
+        "output_tokens_total": acc.out_tokens,
+        "output_tokens_approximate": acc.approx_tokens,
+        "requests_multi_token_chunks": acc.multi_token,
+        "requests_usage_below_chunks": acc.usage_below,
+        "itl_approximate": acc.itl_approx,
+    }
+
+
+def _duration(acc: _Accumulator, unmeasured: dict[str, str]) -> float | None:
+    """First measured send → last response end; and the reasons for the token totals that
+    the server did not report."""
+    if acc.cached is None:
+        unmeasured["cached_input_tokens_total"] = "the server reported no cached-token counts"
+    if acc.reasoning is None:
+        unmeasured["reasoning_tokens_total"] = "the server's usage reported no reasoning tokens"
+    if acc.first_send is not None and acc.last_end is not None and acc.last_end > acc.first_send:
+        return (acc.last_end - acc.first_send) / 1e9
+    unmeasured["duration_s"] = "no measured request was sent and finished"
+    return None
 
 
 def _rate(count: int, first: int | None, last: int | None) -> float | None:
