@@ -34,6 +34,7 @@ from tokenbench.engines.profiles import (
     tokenizers,
 )
 from tokenbench.errors import ConfigError, EngineError
+from tokenbench.workloads.synthetic import server_tokenizer
 
 # Each engine's marker answers, as the real servers give them (trimmed), with version strings
 # long enough that cutting them would show.
@@ -324,3 +325,46 @@ def test_detect_named_engine() -> None:
 def test_detect_unreachable_raises_engine_error() -> None:
     with pytest.raises(EngineError, match="cannot connect"):
         _detect(_FakeClient("http://127.0.0.1:8000/v1", {}, down=True))
+
+
+@dataclass
+class _TokenizeClient:
+    """Answers /tokenize in one engine's shape only, refusing the others' bodies."""
+
+    accepts: str  # the body key it understands: "content" (llama.cpp) or "prompt" (vLLM)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        payload: object | None = None,
+        timeout_s: float = 30.0,
+        slot: int = -1,
+    ) -> _Reply:
+        assert isinstance(payload, dict)
+        self.bodies.append(payload)
+        if path != "/tokenize" or self.accepts not in payload:
+            return _Reply(400, b'{"error": "bad body"}')
+        words = str(payload[self.accepts]).split()
+        return _Reply(200, orjson.dumps({"tokens": list(range(len(words)))}))
+
+
+@pytest.mark.parametrize(("accepts", "engine"), [("content", "llama.cpp"), ("prompt", "vllm")])
+def test_server_tokenizer_asks_the_profiles(accepts: str, engine: str) -> None:
+    # An unknown server: every known shape in turn, until one answers.
+    fake = _TokenizeClient(accepts)
+    count = server_tokenizer(cast(HttpClient, fake), "m")
+    assert asyncio.run(count("one two three")) == 3
+    # The engine's own profile: its shape alone.
+    fake = _TokenizeClient(accepts)
+    count = server_tokenizer(cast(HttpClient, fake), "m", tokenizers(engine))
+    assert asyncio.run(count("one two")) == 2
+    assert len(fake.bodies) == 1
+
+
+def test_server_tokenizer_without_an_endpoint_sends_nothing() -> None:
+    fake = _TokenizeClient("content")
+    count = server_tokenizer(cast(HttpClient, fake), "m", tokenizers("hosted"))
+    assert asyncio.run(count("one")) is None
+    assert fake.bodies == []
