@@ -17,7 +17,6 @@ from tokenbench.cli.run import (
     run_async,
     with_sigint,
 )
-from tokenbench.engines.target import TargetSpec
 from tokenbench.envelope.schema import EvalPredicate
 from tokenbench.errors import ConfigError
 from tokenbench.evals.data import DataSource
@@ -26,6 +25,7 @@ from tokenbench.evals.sandbox import SandboxLimits
 from tokenbench.evals.tasks import get_task, task_names
 from tokenbench.loadgen.control import RunControl
 from tokenbench.records import ItemRecord
+from tokenbench.session.target import TargetSpec
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -1,6 +1,6 @@
 """Managed server: an engine tokenbench starts and stops itself (llama-server is the first).
 
-An engine profile names its factory; `engines/target.py` depends only on this protocol.
+An engine profile names its factory; `session/target.py` depends only on this protocol.
 """
 
 from __future__ import annotations

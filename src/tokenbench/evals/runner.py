@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from tokenbench.engines.http import Timeouts
 from tokenbench.engines.models import ResolvedModel
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
-from tokenbench.engines.target import OpenTarget, TargetSpec, open_target
 from tokenbench.envelope import keys
 from tokenbench.envelope.canonical import canonical
 from tokenbench.envelope.hardware import fingerprint
@@ -52,6 +51,7 @@ from tokenbench.evals.tasks import get_task
 from tokenbench.loadgen.control import RunControl
 from tokenbench.metrics.quality import summarize_eval
 from tokenbench.records import ItemRecord, RequestRecord, read_items
+from tokenbench.session.target import OpenTarget, TargetSpec, open_target
 from tokenbench.workloads.prompt import prompt_id
 
 _CTX_MARGIN = 64

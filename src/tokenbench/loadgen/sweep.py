@@ -18,7 +18,6 @@ from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.models import ResolvedModel
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
 from tokenbench.engines.profiles import profile_or_generic
-from tokenbench.engines.target import TargetSpec, open_target
 from tokenbench.envelope import keys
 from tokenbench.envelope.build import PointFiles, seal_point
 from tokenbench.envelope.canonical import canonical
@@ -62,6 +61,7 @@ from tokenbench.loadgen.worker import LoopLagMonitor, WorkerContext, run_closed_
 from tokenbench.metrics.stats import distribution
 from tokenbench.metrics.validity import ValidityRules
 from tokenbench.records import RequestRecord
+from tokenbench.session.target import TargetSpec, open_target
 from tokenbench.suites.suite import Suite
 from tokenbench.workloads.prompt import Prompt, prompt_id
 from tokenbench.workloads.sharegpt import ShareGptSampler
