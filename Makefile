@@ -9,7 +9,7 @@ LLAMA_CMAKE_ARGS := -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUIL
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_SWEEP ?= 1,2,4
 
-.PHONY: demo test check lint format typecheck install browser clean
+.PHONY: demo test check lint format typecheck layers install browser clean
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null && echo sudo)
 
 $(BIN)/python:
@@ -44,7 +44,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-check: lint typecheck
+# import-linter: each layer of the data's path imports only the layers below it (pyproject.toml)
+layers: install
+	$(BIN)/lint-imports
+
+check: lint typecheck layers
 
 format: install
 	$(BIN)/ruff format src tests benchmarks
