@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import orjson
 
 from tokenbench.engines.http import Timeouts
+from tokenbench.engines.llama_server import die_with_parent
 from tokenbench.envelope import keys
 from tokenbench.errors import ConfigError, EngineError
 from tokenbench.loadgen.control import RunControl
@@ -51,8 +52,6 @@ class WorkerHandle(Protocol):
 
 
 def _serve(conn: Any) -> None:  # pragma: no cover - runs in the worker process
-    from tokenbench.engines.llama_server import die_with_parent
-
     die_with_parent()
     runtime = WorkerRuntime()
     while True:
