@@ -4,18 +4,16 @@ one signed envelope per task, with speed from the same requests."""
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from rich.console import Console
 
+from tokenbench.cli.options import add_target_options, api_key
 from tokenbench.cli.output import stdout_console
 from tokenbench.cli.run import (
-    API_KEY_ENVS,
     EXIT_INTERRUPTED,
     RichProgress,
-    run_async,
-    with_sigint,
+    run_controlled,
 )
 from tokenbench.envelope.schema import EvalPredicate
 from tokenbench.errors import ConfigError
@@ -23,7 +21,6 @@ from tokenbench.evals.data import DataSource
 from tokenbench.evals.runner import EvalSettings, run_eval
 from tokenbench.evals.sandbox import SandboxLimits
 from tokenbench.evals.tasks import get_task, task_names
-from tokenbench.loadgen.control import RunControl
 from tokenbench.records import ItemRecord
 from tokenbench.session.target import TargetSpec
 
@@ -34,11 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "and write one signed envelope per task. Tasks: " + ", ".join(task_names()) + "."
     )
     p.add_argument("tasks", nargs="+", metavar="TASK", help="task names, e.g. gsm8k mmlu")
-    p.add_argument("--model", help="bundled model name, path to a .gguf, or a remote served name")
-    p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://host:8000/v1")
-    p.add_argument("--api-key", help="API key (prefer $TOKENBENCH_API_KEY or $OPENAI_API_KEY)")
-    p.add_argument("--engine", help="engine name to record (skips detection)")
-    p.add_argument("--quant", help="quantization to record")
+    add_target_options(p)
     p.add_argument("--limit", type=int, metavar="N",
                    help="first N items of each task (MMLU: of each subject)")  # fmt: skip
     p.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
@@ -66,7 +59,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="let humaneval run generated code in the sandbox")  # fmt: skip
     p.add_argument("--sandbox-timeout", type=float, default=10.0, metavar="S",
                    help="wall-clock limit per program run (default 10)")  # fmt: skip
-    p.add_argument("--threads", type=int, help="CPU threads for the embedded llama-server")
     p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
     p.add_argument("--no-sign", action="store_true", help="write unsigned envelopes")
 
@@ -98,7 +90,6 @@ class EvalRichProgress(RichProgress):
 
 
 def _settings(args: argparse.Namespace) -> EvalSettings:
-    api_key = args.api_key or next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None)
     for name in args.tasks:
         get_task(name)  # unknown names fail here, with close matches
     output = Path(args.output)
@@ -108,7 +99,7 @@ def _settings(args: argparse.Namespace) -> EvalSettings:
         tasks=tuple(args.tasks),
         output=output,
         target=TargetSpec(
-            args.model, args.base_url, api_key, args.engine, args.quant, output, args.threads
+            args.model, args.base_url, api_key(args), args.engine, args.quant, output, args.threads
         ),
         data=DataSource.from_flag(args.data, output / "hub-data", args.hub_revision),
         limit=args.limit,
@@ -130,15 +121,6 @@ def _settings(args: argparse.Namespace) -> EvalSettings:
 def handle(args: argparse.Namespace) -> int:
     settings = _settings(args)
     progress = EvalRichProgress(Console(stderr=True, highlight=False))
-    holder: dict[str, RunControl] = {}
-
-    async def main() -> list[Path]:
-        control = holder["control"] = RunControl()
-        return await with_sigint(run_eval(settings, progress, control), progress, control)
-
-    try:
-        paths = run_async(main)
-    finally:
-        progress.close()
+    paths, control = run_controlled(lambda control: run_eval(settings, progress, control), progress)
     stdout_console().print(f"{len(paths)} eval envelopes written to {settings.output}")
-    return EXIT_INTERRUPTED if holder["control"].status == "interrupted" else 0
+    return EXIT_INTERRUPTED if control.status == "interrupted" else 0

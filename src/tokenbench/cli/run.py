@@ -8,7 +8,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.status import Status
 
+from tokenbench.cli.options import add_target_options, api_key
 from tokenbench.engines.openai import Api
 from tokenbench.envelope.rerun import load_rerun
 from tokenbench.envelope.schema import RunPredicate
@@ -32,10 +33,9 @@ from tokenbench.metrics.validity import (
     ValidityRules,
 )
 from tokenbench.records import RequestRecord
-from tokenbench.suites.suite import load_suite
+from tokenbench.suites.suite import Suite, load_suite
 
 T = TypeVar("T")
-API_KEY_ENVS = ("TOKENBENCH_API_KEY", "OPENAI_API_KEY")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,18 +52,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-private", action="store_true",
                    help="accept a base URL from a --rerun file that points at a private, "
                    "link-local or metadata address")  # fmt: skip
-    p.add_argument("--model", help="bundled model name, path to a .gguf, or a remote served name")
+    add_target_options(p)
     p.add_argument("--prompts", type=Path, metavar="FILE.jsonl",
                    help='your own prompts: one {"prompt": ...} or {"messages": [...]} per line, '
                    'optional "max_tokens"')  # fmt: skip
-    p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://host:8000/v1")
-    p.add_argument(
-        "--api-key",
-        help="API key (prefer $TOKENBENCH_API_KEY or $OPENAI_API_KEY: a flag is visible in ps); "
-        "never written anywhere",
-    )
-    p.add_argument("--engine", help="engine name to record (skips detection): vllm, sglang, ...")
-    p.add_argument("--quant", help="quantization to record, e.g. fp16, int4, Q4_K_M")
     p.add_argument("--api", choices=[a.value for a in Api], help="chat or completions")
     p.add_argument("--sweep", type=_int_list, help="concurrency points, e.g. 1,4,16,64")
     p.add_argument(
@@ -197,7 +189,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --repeat: points take turns (1 2 3, 3 2 1, …) so slow drift "
                    "cancels between them")  # fmt: skip
     p.add_argument("--seed", type=int, help="prompt generation seed (default 0)")
-    p.add_argument("--threads", type=int, help="CPU threads for the embedded llama-server")
     p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
     p.add_argument(
         "--no-sign", action="store_true", help="write unsigned envelopes (default: sign)"
@@ -341,131 +332,98 @@ class RichProgress:
         )
 
 
-def _common_run_options(args: argparse.Namespace, api_key: str | None) -> dict[str, object]:
-    return {
-        "output": Path(args.output),
-        "api_key": api_key,
-        "threads": args.threads,
-        "sign": not args.no_sign,
-        "store_prompts": args.store_prompts,
-        "retries": args.retry,
-        "prompts_file": args.prompts,
-        "slo": args.slo,
-        "input_lengths": args.input_lengths,
-        "warmup_s": args.warmup_duration,
-        "cooldown_s": args.cooldown,
-        "rates": _rates(args),
-        "arrival": args.arrival,
-        "burstiness": args.burstiness,
-        "idle_timeout_s": args.timeout_idle,
-        "workers": _workers(args.workers),
-        "ray": args.ray,
-        "on_worker_loss": args.on_worker_loss,
-        "repeat": _repeat(args.repeat, args.interleave),
-        "interleave": args.interleave,
-        "rules": ValidityRules(
-            max_error_rate=args.max_error_rate,
-            min_duration_s=args.min_duration,
-            min_requests=args.min_requests,
-            max_tail_share=args.max_tail_share,
-            max_schedule_lag_ms=args.max_schedule_lag,
-        ),
-    }
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    """What a --rerun envelope recorded, for the flags not given again; empty for a fresh run."""
+
+    model: str | None = None
+    base_url: str | None = None
+    engine: str | None = None
+    quant: str | None = None
+    api: Api | None = None
+    sweep: tuple[int, ...] | None = None
+    requests: int | None = None
+    duration_s: float | None = None
+    warmup: int | None = None
+    timeout_s: float | None = None
+    seed: int = 0
+
+    @classmethod
+    def load(cls, args: argparse.Namespace) -> tuple[Suite, _Recorded]:
+        """The suite to run, and what a --rerun envelope recorded besides."""
+        if args.rerun is None:
+            if args.suite is None:
+                raise ConfigError("name a suite (see `bench suites`) or pass --rerun ENVELOPE")
+            return load_suite(args.suite), cls()
+        if args.suite is not None:
+            raise ConfigError("--rerun takes the suite from the envelope; do not name one too")
+        plan = load_rerun(args.rerun, args.allow_private)
+        recorded = cls(plan.model, plan.base_url, plan.engine, plan.quant, Api(plan.api),
+                       (plan.concurrency,), plan.requests, plan.duration_s, plan.warmup,
+                       plan.timeout_s, plan.seed)  # fmt: skip
+        return plan.suite, recorded
 
 
-def _repeat(n: int, interleave: bool) -> int:
-    if n < 1:
-        raise ConfigError(f"--repeat must be at least 1, got {n}")
-    if interleave and n < 2:
-        raise ConfigError("--interleave alternates repeats: add --repeat N (N ≥ 2)")
-    return n
+def _given(flag: T | None, recorded: T) -> T:
+    return recorded if flag is None else flag
 
 
-def _workers(n: int) -> int:
-    if n < 1:
-        raise ConfigError(f"--workers must be at least 1, got {n}")
-    return n
-
-
-def _rates(args: argparse.Namespace) -> tuple[float, ...] | None:
+def _check_flag_combinations(args: argparse.Namespace) -> None:
+    """Checks only the command line can make: which flags were given together. The values
+    themselves are checked by RunSettings and ValidityRules, for library callers too."""
+    if args.sweep and args.concurrency:
+        raise ConfigError("pass --sweep or --concurrency, not both")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise ConfigError("--concurrency must be at least 1")
     if args.rate is not None and args.sweep_rate:
         raise ConfigError("pass --rate or --sweep-rate, not both")
-    if args.rate is not None and args.rate <= 0:
-        raise ConfigError("--rate must be positive")
     if (args.rate is not None or args.sweep_rate) and args.sweep:
         raise ConfigError("--sweep is closed loop; with --rate use --concurrency for the cap")
-    if args.burstiness <= 0:
-        raise ConfigError("--burstiness must be positive")
-    return args.sweep_rate or ((args.rate,) if args.rate is not None else None)
-
-
-def _rerun_settings(
-    args: argparse.Namespace, sweep: tuple[int, ...] | None, api_key: str | None
-) -> RunSettings:
-    """Settings from a recorded point; flags given on the command line win."""
-    if args.suite is not None:
-        raise ConfigError("--rerun takes the suite from the envelope; do not name one too")
-    plan = load_rerun(args.rerun, args.allow_private)
-    return RunSettings(
-        suite=plan.suite,
-        model=args.model or plan.model,
-        base_url=args.base_url or plan.base_url,
-        engine=args.engine or plan.engine,
-        quant=args.quant or plan.quant,
-        api=Api(args.api or plan.api),
-        sweep=sweep or (plan.concurrency,),
-        requests=args.requests or plan.requests,
-        duration_s=args.duration if args.duration is not None else plan.duration_s,
-        warmup=args.warmup if args.warmup is not None else plan.warmup,
-        timeout_s=args.timeout or plan.timeout_s,
-        seed=args.seed if args.seed is not None else plan.seed,
-        **_common_run_options(args, api_key),  # type: ignore[arg-type]
-    )
 
 
 def _settings(args: argparse.Namespace) -> RunSettings:
-    if args.sweep and args.concurrency:
-        raise ConfigError("pass --sweep or --concurrency, not both")
+    """The flags as RunSettings; with --rerun, flags given on the command line win over what the
+    envelope recorded."""
+    _check_flag_combinations(args)
+    suite, rec = _Recorded.load(args)
     sweep = args.sweep or ((args.concurrency,) if args.concurrency else None)
-    if args.concurrency is not None and args.concurrency < 1:
-        raise ConfigError("--concurrency must be at least 1")
-    if args.requests is not None and args.requests < 1:
-        raise ConfigError("--requests must be at least 1")
-    if args.duration is not None and args.duration <= 0:
-        raise ConfigError("--duration must be positive")
-    if args.timeout is not None and args.timeout <= 0:
-        raise ConfigError("--timeout must be positive")
-    if args.warmup is not None and args.warmup < 0:
-        raise ConfigError("--warmup cannot be negative")
-    if args.timeout_idle is not None and args.timeout_idle <= 0:
-        raise ConfigError("--timeout-idle must be positive")
-    if args.retry < 0:
-        raise ConfigError("--retry cannot be negative")
-    if not 0 <= args.max_error_rate <= 1:
-        raise ConfigError("--max-error-rate is a fraction between 0 and 1, e.g. 0.05")
-    if not 0 < args.max_tail_share <= 1:
-        raise ConfigError("--max-tail-share is a fraction of the window, above 0 and at most 1")
-    if args.max_schedule_lag <= 0:
-        raise ConfigError("--max-schedule-lag must be positive (milliseconds)")
-    api_key = args.api_key or next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None)
-    if args.rerun is not None:
-        return _rerun_settings(args, sweep, api_key)
-    if args.suite is None:
-        raise ConfigError("name a suite (see `bench suites`) or pass --rerun ENVELOPE")
+    rules = ValidityRules(max_error_rate=args.max_error_rate, min_duration_s=args.min_duration,
+                          min_requests=args.min_requests, max_tail_share=args.max_tail_share,
+                          max_schedule_lag_ms=args.max_schedule_lag)  # fmt: skip
     return RunSettings(
-        suite=load_suite(args.suite),
-        model=args.model,
-        base_url=args.base_url,
-        engine=args.engine,
-        quant=args.quant,
-        api=Api(args.api) if args.api else None,
-        sweep=sweep,
-        requests=args.requests,
-        duration_s=args.duration,
-        warmup=args.warmup,
-        timeout_s=args.timeout,
-        seed=args.seed if args.seed is not None else 0,
-        **_common_run_options(args, api_key),  # type: ignore[arg-type]
+        suite=suite,
+        output=Path(args.output),
+        model=args.model or rec.model,
+        base_url=args.base_url or rec.base_url,
+        engine=args.engine or rec.engine,
+        quant=args.quant or rec.quant,
+        api=Api(args.api) if args.api else rec.api,
+        sweep=sweep or rec.sweep,
+        requests=_given(args.requests, rec.requests),
+        duration_s=_given(args.duration, rec.duration_s),
+        warmup=_given(args.warmup, rec.warmup),
+        timeout_s=_given(args.timeout, rec.timeout_s),
+        seed=_given(args.seed, rec.seed),
+        api_key=api_key(args),
+        threads=args.threads,
+        sign=not args.no_sign,
+        store_prompts=args.store_prompts,
+        retries=args.retry,
+        prompts_file=args.prompts,
+        slo=args.slo,
+        input_lengths=args.input_lengths,
+        warmup_s=args.warmup_duration,
+        cooldown_s=args.cooldown,
+        rates=args.sweep_rate or ((args.rate,) if args.rate is not None else None),
+        arrival=args.arrival,
+        burstiness=args.burstiness,
+        idle_timeout_s=args.timeout_idle,
+        workers=args.workers,
+        ray=args.ray,
+        on_worker_loss=args.on_worker_loss,
+        repeat=args.repeat,
+        interleave=args.interleave,
+        rules=rules,
     )
 
 
@@ -503,36 +461,51 @@ async def with_sigint(
             loop.remove_signal_handler(signal.SIGINT)
 
 
-def handle(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    console = Console(stderr=True, highlight=False)
-    progress = RichProgress(console)
-    holder: dict[str, RunControl] = {}
+def run_controlled(
+    work: Callable[[RunControl], Coroutine[Any, Any, T]], progress: RichProgress
+) -> tuple[T, RunControl]:
+    """Run `work` on its own event loop, Ctrl-C handled (see with_sigint); the progress display
+    is closed however it ends. The RunControl is made inside the loop, which it belongs to."""
+    controls: list[RunControl] = []
 
-    search = None
-    if args.find_max_rate:
-        if not settings.slo:
-            raise ConfigError("--find-max-rate needs --slo, e.g. --slo ttft_ms=500")
-        search = RateSearch(settings.slo, start_rps=args.rate or 1.0)
-        settings = replace(settings, rates=None)
-
-    async def main() -> list[Path]:
-        holder["control"] = RunControl()
-        control = holder["control"]
-        return await with_sigint(
-            run_sweep(settings, progress, control=control, search=search), progress, control
-        )
+    async def main() -> T:
+        controls.append(RunControl())
+        return await with_sigint(work(controls[0]), progress, controls[0])
 
     try:
-        paths = run_async(main)
+        return run_async(main), controls[0]
     finally:
         progress.close()
-    console.print(f"{len(paths)} envelopes written to {settings.output}")
+
+
+def _rate_search(
+    args: argparse.Namespace, settings: RunSettings
+) -> tuple[RunSettings, RateSearch | None]:
+    """With --find-max-rate the search chooses the rates, starting from --rate."""
+    if not args.find_max_rate:
+        return settings, None
+    if not settings.slo:
+        raise ConfigError("--find-max-rate needs --slo, e.g. --slo ttft_ms=500")
+    search = RateSearch(settings.slo, start_rps=args.rate or 1.0)
+    return replace(settings, rates=None), search
+
+
+def handle(args: argparse.Namespace) -> int:
+    settings, search = _rate_search(args, _settings(args))
+    progress = RichProgress(Console(stderr=True, highlight=False))
+    paths, control = run_controlled(
+        lambda control: run_sweep(settings, progress, control=control, search=search), progress
+    )
+    return _render(progress.console, f"{len(paths)} envelopes written to {settings.output}",
+                   search, control)  # fmt: skip
+
+
+def _render(console: Console, written: str, search: RateSearch | None, control: RunControl) -> int:
+    console.print(written)
     if search is not None:
         for rate, ok, why in search.probes:
             console.print(f"  probe {rate:g} req/s: {'pass' if ok else 'fail'} ({why})")
         Console(highlight=False).print(search.answer())
-    control = holder["control"]
     if control.status == "interrupted":
         return EXIT_INTERRUPTED
     if control.status == "partial":

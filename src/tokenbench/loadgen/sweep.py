@@ -113,6 +113,27 @@ class RunSettings:
     repeat: int = 1  # --repeat: runs of each point, each its own envelope
     interleave: bool = False  # --interleave: points take turns, alternating direction
 
+    def __post_init__(self) -> None:
+        """The checks every caller gets, `bench run` and library users alike: a bad value stops
+        the run before anything starts, in one line naming the `bench run` flag it comes from."""
+        for bad, message in (
+            (self.requests is not None and self.requests < 1, "--requests must be at least 1"),
+            (self.duration_s is not None and self.duration_s <= 0, "--duration must be positive"),
+            (self.timeout_s is not None and self.timeout_s <= 0, "--timeout must be positive"),
+            (self.warmup is not None and self.warmup < 0, "--warmup cannot be negative"),
+            (self.idle_timeout_s is not None and self.idle_timeout_s <= 0,
+             "--timeout-idle must be positive"),
+            (self.retries < 0, "--retry cannot be negative"),
+            (any(rate <= 0 for rate in self.rates or ()), "--rate must be positive"),
+            (self.burstiness <= 0, "--burstiness must be positive"),
+            (self.workers < 1, f"--workers must be at least 1, got {self.workers}"),
+            (self.repeat < 1, f"--repeat must be at least 1, got {self.repeat}"),
+            (self.interleave and self.repeat < 2,
+             "--interleave alternates repeats: add --repeat N (N ≥ 2)"),
+        ):  # fmt: skip
+            if bad:
+                raise ConfigError(message)
+
     @property
     def split(self) -> bool:
         return self.workers > 1 or self.ray is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tokenbench.errors import ConfigError
 from tokenbench.metrics.summary import RunMetrics
 
 DEFAULT_MAX_ERROR_RATE = 0.05
@@ -29,6 +30,16 @@ class ValidityRules:
     max_loop_lag_ms: float = DEFAULT_MAX_LOOP_LAG_MS
     max_schedule_lag_ms: float = DEFAULT_MAX_SCHEDULE_LAG_MS
     max_tail_share: float = DEFAULT_MAX_TAIL_SHARE
+
+    def __post_init__(self) -> None:
+        """Limits that could never be met, or always would, are refused before a run starts
+        (messages name the `bench run` flags that set them)."""
+        if not 0 <= self.max_error_rate <= 1:
+            raise ConfigError("--max-error-rate is a fraction between 0 and 1, e.g. 0.05")
+        if not 0 < self.max_tail_share <= 1:
+            raise ConfigError("--max-tail-share is a fraction of the window, above 0 and at most 1")
+        if self.max_schedule_lag_ms <= 0:
+            raise ConfigError("--max-schedule-lag must be positive (milliseconds)")
 
 
 def _schedule_reasons(

@@ -1,0 +1,30 @@
+"""Options that several commands share, defined once so they read the same everywhere: the
+target under test (`bench run`, `bench eval`) and where its API key comes from."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+# the key is read from these, in order, when --api-key is not given (a flag shows in `ps`)
+API_KEY_ENVS = ("TOKENBENCH_API_KEY", "OPENAI_API_KEY")
+
+
+def add_target_options(p: argparse.ArgumentParser) -> None:
+    """--model, --base-url, --api-key, --engine, --quant, --threads: what is measured, where."""
+    p.add_argument("--model", help="bundled model name, path to a .gguf, or a remote served name")
+    p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://host:8000/v1")
+    p.add_argument(
+        "--api-key",
+        help="API key (prefer $TOKENBENCH_API_KEY or $OPENAI_API_KEY: a flag is visible in ps); "
+        "never written anywhere",
+    )
+    p.add_argument("--engine", help="engine name to record (skips detection): vllm, sglang, ...")
+    p.add_argument("--quant", help="quantization to record, e.g. fp16, int4, Q4_K_M")
+    p.add_argument("--threads", type=int, help="CPU threads for the embedded llama-server")
+
+
+def api_key(args: argparse.Namespace) -> str | None:
+    """--api-key, else the first of API_KEY_ENVS that is set and not empty."""
+    flag: str | None = args.api_key
+    return flag or next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None)
