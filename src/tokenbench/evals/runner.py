@@ -242,123 +242,29 @@ async def _run_task(
     progress: EvalProgress,
     control: RunControl,
 ) -> tuple[Path, EvalPredicate]:
-    task, data = prep.task, prep.data
+    """Ask every item (and sample) of one task, score each answer as it arrives into the items
+    sidecar, then summarise, sign and write the task's envelope."""
+    task = prep.task
     run_id = new_ulid()
     stem = f"{safe_name(target.info.model.model_id)}__eval-{safe_name(task.name)}__{run_id}"
     items_path = settings.output / f"{stem}{ITEMS_SUFFIX}"
     config_path = settings.output / f"{stem}{CONFIG_SUFFIX}"
-    envelope_path = settings.output / f"{stem}.json"
+    task_info, parameters = _task_info(prep, settings), _parameters(prep, settings)
+    _write_config(config_path, task_info, parameters, target, settings)
     settings_digest = _settings_digest(prep, settings)
-    data_digest = hashlib.sha256("".join(f.sha256 for f in data.files).encode()).hexdigest()
-    parameters = EvalParameters(
-        temperature=prep.temperature,
-        max_tokens=prep.max_tokens,
-        samples=settings.samples,
-        concurrency=settings.concurrency,
-        timeout_s=settings.timeout_s,
-        seed=settings.seed,
-        scorer=settings.scorer if task.name == "custom" else None,
-    )
-    task_info = TaskInfo(
-        name=task.name,
-        version=task.version,
-        method=settings.method,
-        variants=list(task.variants),
-        primary=task.primary,
-        data=[
-            DataFileInfo(name=f.path.name, sha256=f.sha256, bytes=f.bytes, source=f.source)
-            for f in data.files
-        ],
-        items_available=data.available,
-        items=len(data.items),
-        limit=settings.limit,
-        notes=data.notes,
-    )
-    write_json(
-        config_path,
-        {
-            "task": task_info.model_dump(mode="json"),
-            "parameters": parameters.model_dump(mode="json"),
-            "target": target.info.model_dump(mode="json"),
-            "tasks": list(settings.tasks),
-            "data": str(settings.data.root) if settings.data.root else None,
-        },
-    )  # the API key is deliberately absent
     soft = await asyncio.to_thread(
         software, hashlib.sha256(f"{task.name}:{task.version}:{settings_digest}".encode())
         .hexdigest(), event_loop_name(),
     )  # fmt: skip
-
-    work = [(item, s) for item in data.items for s in range(settings.samples)]
-    progress.task_started(task.name, len(work))
-    sandboxes = asyncio.Semaphore(max(1, (os.cpu_count() or 2) - 1))
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(len(work)):
-        queue.put_nowait(i)
     wall_anchor_ns = time.time_ns()
     anchor_ns = time.perf_counter_ns()
-    isolated: list[bool] = []
-
-    with items_path.open("ab") as sink:
-
-        async def worker(slot: int) -> None:
-            while not queue.empty() and not control.stop.is_set():
-                index = queue.get_nowait()
-                item, sample = work[index]
-                answer = await _ask(item, sample, index, slot, prep, settings, target, anchor_ns)
-                judgement = await _judge(task, item, answer, sandboxes, settings.method)
-                if judgement.detail and "network_isolated" in judgement.detail:
-                    isolated.append(bool(judgement.detail["network_isolated"]))
-                row = ItemRecord(
-                    task=task.name,
-                    item_id=item.item_id,
-                    sample=sample,
-                    subject=item.subject,
-                    expected=item.expected,
-                    meta=item.meta,
-                    output=answer.output,
-                    parsed=judgement.parsed,
-                    correct=judgement.correct,
-                    detail=judgement.detail,
-                    request=answer.request,
-                    reasoning=answer.reasoning,
-                )
-                sink.write(row.to_json() + b"\n")
-                sink.flush()
-                progress.item_done(row)
-
-        async with asyncio.TaskGroup() as tg:
-            for slot in range(min(settings.concurrency, len(work))):
-                tg.create_task(worker(slot))
-
+    isolated = await _answer_all(prep, settings, target, items_path, anchor_ns, progress, control)
     finished_ns = wall_anchor_ns + (time.perf_counter_ns() - anchor_ns)
-    items = read_items(items_path.read_bytes())
-    metrics = summarize_eval(
-        items, task.variants, task.primary, task.instruction_details, settings.samples
-    )
+    metrics = summarize_eval(read_items(items_path.read_bytes()), task.variants, task.primary,
+                             task.instruction_details, settings.samples)  # fmt: skip
     reasons = [control.reason] if control.reason else []
     if metrics.errors:
         reasons.append(f"{metrics.errors} of {metrics.samples} requests failed (scored wrong)")
-    comparability = EvalComparability(
-        key=hashlib.sha256(
-            canonical([task.name, task.version, data_digest, settings_digest, SCHEMA_VERSION])
-        ).hexdigest()[:16],
-        task=task.name,
-        task_version=task.version,
-        data_digest=data_digest,
-        settings_digest=settings_digest,
-    )
-    sandbox = None
-    if task.executes_code:
-        limits = settings.sandbox
-        sandbox = SandboxInfo(
-            allowed=True,
-            wall_s=limits.wall_s,
-            cpu_s=limits.cpu_s,
-            memory_bytes=limits.memory_bytes,
-            file_bytes=limits.file_bytes,
-            network_isolated=all(isolated) if isolated else None,
-        )
     predicate = EvalPredicate(
         run_id=run_id,
         eval_id=eval_id,
@@ -375,13 +281,140 @@ async def _run_task(
             wall_anchor_us=wall_anchor_ns // 1000,
         ),
         metrics=metrics,
-        comparability=comparability,
-        sandbox=sandbox,
+        comparability=_comparability(prep, settings_digest),
+        sandbox=_sandbox(prep, settings, isolated),
         privacy=Privacy(prompts_stored=False),
     )
-    payload = statement_payload(predicate, [items_path, config_path])
-    write_envelope(seal(payload, signer.key()), envelope_path)
+    envelope_path = settings.output / f"{stem}.json"
+    write_envelope(seal(statement_payload(predicate, [items_path, config_path]), signer.key()),
+                   envelope_path)  # fmt: skip
     return envelope_path, predicate
+
+
+def _write_config(
+    path: Path,
+    task: TaskInfo,
+    parameters: EvalParameters,
+    target: OpenTarget,
+    settings: EvalSettings,
+) -> None:
+    """The resolved config sidecar; the API key is deliberately absent."""
+    write_json(
+        path,
+        {
+            "task": task.model_dump(mode="json"),
+            "parameters": parameters.model_dump(mode="json"),
+            "target": target.info.model_dump(mode="json"),
+            "tasks": list(settings.tasks),
+            "data": str(settings.data.root) if settings.data.root else None,
+        },
+    )
+
+
+def _task_info(prep: _Prepared, settings: EvalSettings) -> TaskInfo:
+    task, data = prep.task, prep.data
+    return TaskInfo(
+        name=task.name,
+        version=task.version,
+        method=settings.method,
+        variants=list(task.variants),
+        primary=task.primary,
+        data=[
+            DataFileInfo(name=f.path.name, sha256=f.sha256, bytes=f.bytes, source=f.source)
+            for f in data.files
+        ],
+        items_available=data.available,
+        items=len(data.items),
+        limit=settings.limit,
+        notes=data.notes,
+    )
+
+
+def _parameters(prep: _Prepared, settings: EvalSettings) -> EvalParameters:
+    return EvalParameters(
+        temperature=prep.temperature,
+        max_tokens=prep.max_tokens,
+        samples=settings.samples,
+        concurrency=settings.concurrency,
+        timeout_s=settings.timeout_s,
+        seed=settings.seed,
+        scorer=settings.scorer if prep.task.name == "custom" else None,
+    )
+
+
+def _comparability(prep: _Prepared, settings_digest: str) -> EvalComparability:
+    """Evals with equal keys asked the same items of the same data the same way."""
+    task = prep.task
+    data_digest = hashlib.sha256("".join(f.sha256 for f in prep.data.files).encode()).hexdigest()
+    key = canonical([task.name, task.version, data_digest, settings_digest, SCHEMA_VERSION])
+    return EvalComparability(
+        key=hashlib.sha256(key).hexdigest()[:16],
+        task=task.name,
+        task_version=task.version,
+        data_digest=data_digest,
+        settings_digest=settings_digest,
+    )
+
+
+def _sandbox(prep: _Prepared, settings: EvalSettings, isolated: list[bool]) -> SandboxInfo | None:
+    if not prep.task.executes_code:
+        return None
+    limits = settings.sandbox
+    return SandboxInfo(
+        allowed=True,
+        wall_s=limits.wall_s,
+        cpu_s=limits.cpu_s,
+        memory_bytes=limits.memory_bytes,
+        file_bytes=limits.file_bytes,
+        network_isolated=all(isolated) if isolated else None,
+    )
+
+
+async def _answer_all(
+    prep: _Prepared,
+    settings: EvalSettings,
+    target: OpenTarget,
+    items_path: Path,
+    anchor_ns: int,
+    progress: EvalProgress,
+    control: RunControl,
+) -> list[bool]:
+    """`--concurrency` workers take items from one queue; each answer is scored and appended to
+    the sidecar as it arrives, so Ctrl-C keeps every answered item. Returns, per code sample,
+    whether its sandbox had its own network namespace."""
+    task = prep.task
+    work = [(item, s) for item in prep.data.items for s in range(settings.samples)]
+    progress.task_started(task.name, len(work))
+    sandboxes = asyncio.Semaphore(max(1, (os.cpu_count() or 2) - 1))
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(len(work)):
+        queue.put_nowait(i)
+    isolated: list[bool] = []
+
+    with items_path.open("ab") as sink:
+
+        async def worker(slot: int) -> None:
+            while not queue.empty() and not control.stop.is_set():
+                index = queue.get_nowait()
+                item, sample = work[index]
+                answer = await _ask(item, sample, index, slot, prep, settings, target, anchor_ns)
+                judgement = await _judge(task, item, answer, sandboxes, settings.method)
+                if judgement.detail and "network_isolated" in judgement.detail:
+                    isolated.append(bool(judgement.detail["network_isolated"]))
+                row = ItemRecord(
+                    task=task.name, item_id=item.item_id, sample=sample, subject=item.subject,
+                    expected=item.expected, meta=item.meta, output=answer.output,
+                    parsed=judgement.parsed, correct=judgement.correct, detail=judgement.detail,
+                    request=answer.request, reasoning=answer.reasoning,
+                )  # fmt: skip
+                sink.write(row.to_json() + b"\n")
+                sink.flush()
+                progress.item_done(row)
+
+        async with asyncio.TaskGroup() as tg:
+            for slot in range(min(settings.concurrency, len(work))):
+                tg.create_task(worker(slot))
+    return isolated
 
 
 @dataclass(slots=True)
