@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from tokenbench.catalog.catalog import EVAL_TASKS, Catalog, CatalogModel, PublishedScore
 from tokenbench.catalog.infra import estimate
@@ -111,6 +112,22 @@ def latest_measured(corpus: Corpus | None, model: CatalogModel, task: str) -> Lo
     return corpus.latest_eval(
         task, lambda e: usable_eval(e) and model.is_(e.predicate.target.model.model_id)
     )
+
+
+def measured_scores(corpus: Corpus | None, model: CatalogModel) -> dict[str, dict[str, Any]]:
+    """Per catalog benchmark, the latest complete, valid eval of this model in the corpus, with
+    its setting (never the published score's: see `setting` there)."""
+    out: dict[str, dict[str, Any]] = {}
+    for bench, task in EVAL_TASKS.items():
+        latest = latest_measured(corpus, model, task)
+        if latest is None:
+            continue
+        p = latest.predicate
+        acc = p.metrics.scores[p.task.primary]
+        out[bench] = {"accuracy": acc.model_dump(), "task": task, "variant": p.task.primary,
+                      "setting": measured_setting(p), "limit": p.task.limit,
+                      "envelope": str(latest.path)}  # fmt: skip
+    return out
 
 
 def _speed(corpus: Corpus | None, model: CatalogModel) -> str | None:

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from rich.console import Console
 from rich.table import Table
 
-from tokenbench.catalog.catalog import BENCHMARKS, EVAL_TASKS, CatalogModel, load_catalog
-from tokenbench.catalog.recommend import latest_measured, measured_setting
+from tokenbench.catalog.catalog import BENCHMARKS, Catalog, load_catalog
+from tokenbench.catalog.recommend import measured_scores
 from tokenbench.cli.keys import add_trust_option
 from tokenbench.cli.output import stdout_console
-from tokenbench.corpus.loader import Corpus, load_corpus
+from tokenbench.corpus.loader import load_corpus
 from tokenbench.envelope import keys
 
 
@@ -30,33 +31,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_trust_option(p)
 
 
-def measured_scores(corpus: Corpus | None, model: CatalogModel) -> dict[str, dict[str, Any]]:
-    """Per catalog benchmark, the latest complete, valid eval of this model in the corpus, with
-    its setting (never the published score's: see `setting` there)."""
-    out: dict[str, dict[str, Any]] = {}
-    for bench, task in EVAL_TASKS.items():
-        latest = latest_measured(corpus, model, task)
-        if latest is None:
-            continue
-        p = latest.predicate
-        acc = p.metrics.scores[p.task.primary]
-        out[bench] = {"accuracy": acc.model_dump(), "task": task, "variant": p.task.primary,
-                      "setting": measured_setting(p), "limit": p.task.limit,
-                      "envelope": str(latest.path)}  # fmt: skip
-    return out
-
-
 def handle(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     corpus = load_corpus(args.corpus, keys.trusted_keys(args.key)) if args.corpus else None
+    measured = {m.id: measured_scores(corpus, m) for m in catalog.model}
     if args.report == "json":
-        doc = [
-            {**m.model_dump(mode="json"), "measured": measured_scores(corpus, m)}
-            for m in catalog.model
-        ]
+        doc = [{**m.model_dump(mode="json"), "measured": measured[m.id]} for m in catalog.model]
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
         return 0
     console = stdout_console()
+    _render_published(console, catalog)
+    if corpus is not None:
+        _render_measured(console, catalog, measured)
+    return 0
+
+
+def _render_published(console: Console, catalog: Catalog) -> None:
     t = Table(title="model catalog (published)", title_justify="left", header_style="bold")
     for h in ("Model", "Params (active)", "Context", "License", "Released", "Attention",
               *BENCHMARKS):  # fmt: skip
@@ -75,29 +65,32 @@ def handle(args: argparse.Namespace) -> int:
     console.print(t)
     console.print("Scores are as published, for the setting each source names "
                   "(`bench models --report json` lists setting and source).")  # fmt: skip
-    if corpus is not None:
-        mt = Table(title="measured here (bench eval)", title_justify="left", header_style="bold")
-        mt.add_column("Model")
+
+
+def _render_measured(
+    console: Console, catalog: Catalog, measured: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    mt = Table(title="measured here (bench eval)", title_justify="left", header_style="bold")
+    mt.add_column("Model")
+    for b in BENCHMARKS:
+        mt.add_column(b, justify="right")
+    rows = 0
+    for m in catalog.model:
+        found = measured[m.id]
+        if not found:
+            continue
+        rows += 1
+        cells = []
         for b in BENCHMARKS:
-            mt.add_column(b, justify="right")
-        rows = 0
-        for m in catalog.model:
-            found = measured_scores(corpus, m)
-            if not found:
-                continue
-            rows += 1
-            cells = []
-            for b in BENCHMARKS:
-                acc = found.get(b, {}).get("accuracy")
-                cells.append("—" if not acc or acc["accuracy"] is None else
-                             f"{acc['accuracy']:.1%} (n={acc['total']})")  # fmt: skip
-            mt.add_row(m.name, *cells)
-        if rows:
-            console.print(mt)
-            console.print(
-                "Measured: 0-shot, complete and valid evals only — another "
-                "setting than most published scores: the tables are not one ranking."
-            )
-        else:
-            console.print("no eval envelope in the corpus matches a catalogued model")
-    return 0
+            acc = found.get(b, {}).get("accuracy")
+            cells.append("—" if not acc or acc["accuracy"] is None else
+                         f"{acc['accuracy']:.1%} (n={acc['total']})")  # fmt: skip
+        mt.add_row(m.name, *cells)
+    if rows:
+        console.print(mt)
+        console.print(
+            "Measured: 0-shot, complete and valid evals only — another "
+            "setting than most published scores: the tables are not one ranking."
+        )
+    else:
+        console.print("no eval envelope in the corpus matches a catalogued model")

@@ -11,10 +11,10 @@ from tokenbench.catalog.recommend import (
     UNSCORED,
     Pick,
     Requirements,
+    measured_scores,
     published_setting,
     recommend,
 )
-from tokenbench.cli.models import measured_scores
 from tokenbench.corpus.loader import Corpus
 
 CATALOG = load_catalog()
