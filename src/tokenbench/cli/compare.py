@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from decimal import Decimal
 
 from tokenbench.cli.cost import decimal_arg, gpu_price_arg, pricing_from_args
 from tokenbench.cli.keys import add_trust_option
-from tokenbench.cli.output import stdout_console
+from tokenbench.cli.output import stdout_output
 from tokenbench.compare.comparison import BY, DEFAULT_PARETO, compare, parse_at
-from tokenbench.compare.render import (
-    comparison_csv,
-    comparison_json,
-    comparison_markdown,
-    render_comparison_rich,
-)
+from tokenbench.compare.views import ComparisonView, comparison_view
 from tokenbench.corpus.loader import load_corpus
 from tokenbench.envelope import keys
-from tokenbench.report.charts import sections
-from tokenbench.report.html import render_html
+from tokenbench.render.formats import formats_for, render
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpus", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--utilization", type=decimal_arg, default=Decimal("0.7"), metavar="U",
                    help="share of paid GPU-hours serving (default 0.7)")  # fmt: skip
-    p.add_argument("--report", choices=["table", "json", "csv", "md", "html"], default="table")
+    p.add_argument("--report", choices=formats_for(ComparisonView), default="table")
     p.add_argument("--force", action="store_true",
                    help="compare runs whose comparability keys differ")  # fmt: skip
     add_trust_option(p)
@@ -63,22 +56,6 @@ def handle(args: argparse.Namespace) -> int:
     metrics = [m.strip() for m in args.pareto.split(",")] if args.pareto else DEFAULT_PARETO
     pricing = pricing_from_args(args) if args.gpu_hourly_usd else None
     result = compare(corpus, args.by, parse_at(args.at), metrics, args.force, pricing, args.alpha)
-    frontier_only = bool(args.pareto)
-    if args.report == "json":
-        sys.stdout.buffer.write(comparison_json(result, frontier_only) + b"\n")
-    elif args.report == "csv":
-        sys.stdout.write(comparison_csv(result, frontier_only))
-    elif args.report == "md":
-        sys.stdout.write(comparison_markdown(result, frontier_only))
-    elif args.report == "html":
-        sys.stdout.write(
-            render_html(
-                sections(result),
-                corpus.loaded,
-                len(corpus.skipped),
-                result.quality,
-            )
-        )
-    else:
-        render_comparison_rich(result, stdout_console(), frontier_only)
+    view = comparison_view(result, bool(args.pareto), corpus.loaded, len(corpus.skipped))
+    render(view, args.report, stdout_output())
     return 0

@@ -8,7 +8,10 @@ pairs leave it out on both sides and count it apart. Invalid evals stay off the 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from tokenbench.compare.pareto import pareto_front
 from tokenbench.corpus.loader import Corpus, LoadedEval
@@ -19,39 +22,55 @@ from tokenbench.pricing.selfhost import SelfHostPricing
 SIGNIFICANCE = 0.05
 
 
-@dataclass(frozen=True, slots=True)
-class QualityRow:
+class QualityRow(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     task: str
-    variant: str  # the primary variant
     label: str  # the model (or the --by axis)
+    variant: str  # the primary variant
     accuracy: Accuracy
     parse_failure_rate: float | None
     output_tokens_mean: float | None  # verbosity
     throughput_tok_per_s: float | None  # best valid run of the eval's own setup
     throughput_at: str | None  # which run: "concurrency 16", "4 req/s", or the eval's own
-    usd_per_mtok: float | None  # self-hosted $/M output tokens at that throughput
-    eval_path: str
-    pareto: bool  # on the accuracy × throughput frontier of its task (valid evals only)
     throughput_reason: str | None = None  # why there is no throughput (or no $/Mtok)
+    # self-hosted $/M output tokens at that throughput
+    usd_per_mtok: float | None = Field(serialization_alias="self_host_usd_per_mtok_output")
+    pareto: bool  # on the accuracy × throughput frontier of its task (valid evals only)
     valid: bool = True  # the eval's validity: an invalid one is never on the frontier
+    eval_path: str
 
 
-@dataclass(frozen=True, slots=True)
-class QualityPair:
+class QualityPair(BaseModel):
+    """Dumped flat: the difference's fields beside the pair's own (the `--report json` shape)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     task: str
     a: str
     b: str
-    difference: PairedDifference
     verdict: str
-    failed_a: int = 0  # shared items left out: A's request failed (not a wrong answer)
-    failed_b: int = 0  # … B's request failed (an item failed on both counts on both sides)
+    # shared items left out: A's request failed (not a wrong answer)
+    failed_a: int = Field(default=0, serialization_alias="failed_requests_a")
+    # … B's request failed (an item failed on both counts on both sides)
+    failed_b: int = Field(default=0, serialization_alias="failed_requests_b")
+    difference: PairedDifference
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        doc: dict[str, Any] = handler(self)
+        difference = doc.pop("difference")
+        return {**doc, **difference}
 
 
-@dataclass
-class QualityComparison:
-    rows: list[QualityRow] = field(default_factory=list)
-    pairs: list[QualityPair] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+class QualityComparison(BaseModel):
+    """Quality beside speed, as `compare` shows it (and dumps it under "quality")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rows: list[QualityRow] = Field(default_factory=list)
+    pairs: list[QualityPair] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
 
 
 def same_setup(run: RunPredicate, ev: EvalPredicate) -> bool:
@@ -161,7 +180,8 @@ def _pair(task: str, a: str, b: str, ev_a: LoadedEval, ev_b: LoadedEval,
         notes.append(f"{task}: {a} and {b} share no item both answered")
         return None
     d = paired_difference([va[i] for i in common], [vb[i] for i in common])
-    return QualityPair(task, a, b, d, verdict_of(d, a, b), dropped_a, dropped_b)
+    return QualityPair(task=task, a=a, b=b, verdict=verdict_of(d, a, b), failed_a=dropped_a,
+                       failed_b=dropped_b, difference=d)  # fmt: skip
 
 
 def compare_quality(
@@ -191,7 +211,7 @@ def compare_quality(
             )
         rows = [_row(task, label, evals[label], _speed(corpus, set(label_run), evals[label]),
                      pricing) for label in labels]  # fmt: skip
-        out.rows += _with_frontier(rows, pricing is not None)
+        out.rows.extend(_with_frontier(rows, pricing is not None))
         for other in labels[1:]:
             pair = _pair(task, labels[0], other, evals[labels[0]], evals[other], out.notes)
             if pair is not None:
@@ -209,4 +229,4 @@ def _with_frontier(rows: list[QualityRow], by_cost: bool) -> list[QualityRow]:
     else:
         points = [[r.accuracy.accuracy, r.throughput_tok_per_s] for r in rows]
         flags = pareto_front(points, ["max", "max"], valid)
-    return [replace(r, pareto=f) for r, f in zip(rows, flags, strict=True)]
+    return [r.model_copy(update={"pareto": f}) for r, f in zip(rows, flags, strict=True)]

@@ -1,15 +1,21 @@
-"""The summary table: one row per envelope, sorted so models line up by suite and concurrency."""
+"""The summary view: one row per run envelope, sorted so models line up by suite and
+concurrency, and one per eval envelope; what `bench summary` renders in every format."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
-from tokenbench.corpus.loader import Corpus
+from pydantic import BaseModel, ConfigDict
+
+from tokenbench.corpus.loader import Corpus, LoadedEval
+from tokenbench.metrics.quality import Accuracy
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-@dataclass(frozen=True, slots=True)
-class SummaryRow:
+class SummaryRow(BaseModel):
+    model_config = _FROZEN
+
     path: str
     run_id: str
     suite: str
@@ -49,26 +55,69 @@ class SummaryRow:
     def engine_label(self) -> str:
         return f"{self.engine} {self.engine_version}" if self.engine_version else self.engine
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-
-@dataclass(frozen=True, slots=True)
-class KeyMismatch:
+class KeyMismatch(BaseModel):
     """Rows of one suite that do not share a comparability key, and the fields that differ."""
+
+    model_config = _FROZEN
 
     suite: str
     keys: list[str]
     fields: list[str]
 
 
-@dataclass(frozen=True, slots=True)
-class SummaryTable:
-    rows: list[SummaryRow]
+class Skipped(BaseModel):
+    model_config = _FROZEN
+
+    path: str
+    reason: str
+
+
+class EvalSummaryRow(BaseModel):
+    """One eval envelope: its scores with intervals and how the answers went."""
+
+    model_config = _FROZEN
+
+    path: str
+    run_id: str
+    task: str
+    model_id: str
+    engine: str
+    primary: str  # the score variant headline figures use
+    scores: dict[str, Accuracy]
+    instruction_scores: dict[str, Accuracy] | None
+    pass_at_k: dict[str, float] | None
+    items: int
+    samples: int
+    errors: int
+    parse_failures: int
+    truncated: int
+    output_tokens_mean: float | None
+    ttft_p50_ms: float | None
+    output_throughput_tok_per_s: float | None
+    signer: str | None
+    valid: bool
+
+
+class SummaryTable(BaseModel):
+    """The `bench summary` view; its JSON is this model's dump."""
+
+    model_config = _FROZEN
+
+    runs: list[SummaryRow]
     loaded: int
-    skipped: list[tuple[str, str]]  # (path, reason)
+    skipped: list[Skipped]
     suites: int
-    mismatches: list[KeyMismatch]
+    comparability_mismatches: list[KeyMismatch]
+    evals: list[EvalSummaryRow]
+
+    @property
+    def rows(self) -> list[SummaryRow]:
+        return self.runs
+
+    @property
+    def mismatches(self) -> list[KeyMismatch]:
+        return self.comparability_mismatches
 
 
 def _mismatches(corpus: Corpus) -> list[KeyMismatch]:
@@ -86,7 +135,7 @@ def _mismatches(corpus: Corpus) -> list[KeyMismatch]:
                 for name in ("hardware_fingerprint", "engine", "suite_digest", "schema_version")
                 if len({getattr(c, name) for c in comps}) > 1
             ]
-            out.append(KeyMismatch(suite, keys, fields))
+            out.append(KeyMismatch(suite=suite, keys=keys, fields=fields))
     return out
 
 
@@ -145,5 +194,33 @@ def summary_table(corpus: Corpus) -> SummaryTable:
             r.run_id,
         )
     )
-    skipped = [(str(p), why) for p, why in corpus.skipped]
-    return SummaryTable(rows, corpus.loaded, skipped, len(corpus.suites), _mismatches(corpus))
+    return SummaryTable(
+        runs=rows,
+        loaded=corpus.loaded,
+        skipped=[Skipped(path=str(p), reason=why) for p, why in corpus.skipped],
+        suites=len(corpus.suites),
+        comparability_mismatches=_mismatches(corpus),
+        evals=eval_rows(corpus.evals),
+    )
+
+
+def eval_rows(evals: list[LoadedEval]) -> list[EvalSummaryRow]:
+    rows = []
+    for ev in evals:
+        p = ev.predicate
+        m = p.metrics
+        rows.append(
+            EvalSummaryRow(
+                path=str(ev.path), run_id=p.run_id, task=p.task.name,
+                model_id=p.target.model.model_id, engine=p.target.engine.label,
+                primary=p.task.primary, scores=m.scores, instruction_scores=m.instruction_scores,
+                pass_at_k=m.pass_at_k, items=m.items, samples=m.samples, errors=m.errors,
+                parse_failures=m.parse_failures, truncated=m.truncated,
+                output_tokens_mean=m.output_tokens_mean,
+                ttft_p50_ms=m.ttft_ms.p50 if m.ttft_ms else None,
+                output_throughput_tok_per_s=m.output_throughput_tok_per_s,
+                signer=ev.signer, valid=p.validity.valid,
+            )
+        )  # fmt: skip
+    rows.sort(key=lambda r: (r.task, r.model_id, r.run_id))
+    return rows

@@ -1,0 +1,226 @@
+"""Rich tables for terminals: the `table` format of the summary and the comparison views.
+They format; they compute nothing."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from tokenbench.compare.quality import QualityComparison
+from tokenbench.compare.quality_render import (
+    PAIR_HEADERS,
+    QUALITY_HEADERS,
+    opt,
+    pair_cells,
+    pct,
+    quality_cells,
+)
+from tokenbench.compare.summary import EvalSummaryRow, SummaryRow, SummaryTable
+from tokenbench.compare.views import ComparisonView
+from tokenbench.render.cells import DASH, method_line, num, run_cells, run_headers, with_warnings
+from tokenbench.render.registry import Output, renderer
+
+_NO_WRAP = ("Model", "Engine", "Hardware", "Key", "Run ID")
+
+
+def _errors(r: SummaryRow) -> str:
+    return str(r.requests_failed) + ("" if r.valid else " [red](invalid)[/]")
+
+
+def _suite_table(suite: str, rows: list[SummaryRow]) -> Table:
+    t = Table(title=suite, title_justify="left", header_style="bold")
+    for name, justify in [
+        ("Model", "left"), ("Engine", "left"), ("Quant", "left"), ("Hardware", "left"),
+        ("Conc.", "right"), ("Throughput (tok/s)", "right"), ("TTFT p50 (ms)", "right"),
+        ("TTFT p99 (ms)", "right"), ("J/tok", "right"), ("SLO met", "right"),
+        ("Errors", "right"), ("Key", "left"),
+        ("Signed", "left"), ("Run ID", "left"),
+    ]:  # fmt: skip
+        t.add_column(name, justify=justify, no_wrap=name in _NO_WRAP)  # type: ignore[arg-type]
+    for r in rows:
+        t.add_row(
+            r.model_id,
+            r.engine_label,
+            r.quant or DASH,
+            r.hardware,
+            f"{r.rate_rps:g}/s" if r.rate_rps is not None else str(r.concurrency),
+            num(r.output_throughput_tok_per_s),
+            num(r.ttft_p50_ms),
+            num(r.ttft_p99_ms),
+            num(r.joules_per_token, 3),
+            DASH if r.slo_attainment is None else f"{r.slo_attainment:.0%}",
+            _errors(r),
+            r.comparability_key[:8],
+            "✓" if r.signer else "[yellow]unsigned[/]",
+            r.run_id[-8:],
+        )
+    return t
+
+
+def _engine_table(suite: str, rows: list[SummaryRow]) -> Table:
+    """The classic engine-comparison table."""
+    t = Table(title=suite, title_justify="left", header_style="bold")
+    for name in ("Model", "Engine", "Quant", "Conc.", "Prompts", "Max tokens", "Input tokens",
+                 "Output tokens", "Input tok/s", "Output tok/s", "Execution time (s)", "Errors",
+                 "Run ID"):  # fmt: skip
+        t.add_column(name, justify="left" if name in ("Model", "Engine", "Quant") else "right")
+    for r in rows:
+        t.add_row(
+            r.model_id,
+            r.engine_label,
+            r.quant or DASH,
+            str(r.concurrency),
+            str(r.requests_ok + r.requests_failed),
+            str(r.max_tokens),
+            f"{r.input_tokens_total:,}",
+            f"{r.output_tokens_total:,}",
+            num(r.input_throughput_tok_per_s),
+            num(r.output_throughput_tok_per_s),
+            num(r.duration_s, 2),
+            _errors(r),
+            r.run_id[-8:],
+        )
+    return t
+
+
+def _context_table(suite: str, rows: list[SummaryRow]) -> Table:
+    """Input length × speed: one row per model and input length."""
+    t = Table(title=suite, title_justify="left", header_style="bold")
+    for name in ("Model", "Engine", "Quant", "Input tokens", "Output tok/s", "Decode tok/s",
+                 "TTFT p50 (ms)", "Prefill tok/s", "Errors", "Run ID"):  # fmt: skip
+        t.add_column(name, justify="left" if name in ("Model", "Engine", "Quant") else "right")
+    ordered = sorted(rows, key=lambda r: (r.model_id, r.engine, r.input_tokens_target or 0))
+    for r in ordered:
+        t.add_row(
+            r.model_id,
+            r.engine_label,
+            r.quant or DASH,
+            f"{r.input_tokens_target:,}" if r.input_tokens_target is not None else DASH,
+            num(r.output_throughput_tok_per_s),
+            num(1000 / r.tpot_p50_ms if r.tpot_p50_ms else None),
+            num(r.ttft_p50_ms),
+            num(r.prefill_tok_per_s),
+            _errors(r),
+            r.run_id[-8:],
+        )
+    return t
+
+
+def _eval_table(evals: list[EvalSummaryRow]) -> Table:
+    t = Table(title="evals", title_justify="left", header_style="bold")
+    left = ("Task", "Model", "Score", "Other scores")
+    for h in (*left[:3], "Accuracy [95% Wilson]", left[3], "n", "Unparsed", "Failed", "Cut off",
+              "Out tok/answer", "TTFT p50 ms", "Valid"):  # fmt: skip
+        t.add_column(h, justify="left" if h in left else "right")
+    for row in evals:
+        primary = row.primary
+        others = [f"{k} {pct(v)}" for k, v in row.scores.items() if k != primary]
+        others += [f"instr. {k} {pct(v)}" for k, v in (row.instruction_scores or {}).items()]
+        others += [f"{k} {v:.1%}" for k, v in (row.pass_at_k or {}).items()]
+        t.add_row(
+            row.task, row.model_id, primary, pct(row.scores[primary]), "; ".join(others),
+            str(row.samples), str(row.parse_failures), str(row.errors),
+            str(row.truncated), opt(row.output_tokens_mean, ".0f"),
+            opt(row.ttft_p50_ms, ",.1f"), "yes" if row.valid else "NO",
+        )  # fmt: skip
+    return t
+
+
+@renderer("table", SummaryTable)
+def render_summary(table: SummaryTable, out: Output) -> None:
+    """The evals, then one table per suite (rows are already sorted by suite), then the load
+    count line."""
+    console = out.console
+    if table.evals:
+        console.print(_eval_table(table.evals))
+    by_suite: dict[str, list[SummaryRow]] = {}
+    for r in table.runs:
+        by_suite.setdefault(r.suite, []).append(r)
+    layouts = {"engine": _engine_table, "context": _context_table}
+    for suite, rows in by_suite.items():
+        console.print(layouts.get(rows[0].table, _suite_table)(suite, rows))
+    for m in table.comparability_mismatches:
+        console.print(
+            f"[yellow]warning:[/] the {m.suite} rows do not share a comparability key "
+            f"({len(m.keys)} keys); they differ in: {', '.join(m.fields)}",
+            soft_wrap=True,
+        )
+    for s in table.skipped:
+        console.print(f"[yellow]skipped[/] {s.path}: {s.reason}", soft_wrap=True)
+    console.print(
+        f"{table.loaded} envelopes loaded, {len(table.skipped)} skipped (validation failure), "
+        f"{table.suites} suites"
+    )
+
+
+def render_quality(q: QualityComparison, console: Console) -> None:
+    t = Table(title="quality beside speed", title_justify="left", header_style="bold")
+    for h in QUALITY_HEADERS:
+        t.add_column(h, justify="left" if h in ("Task", "Model") else "right", no_wrap=True)
+    for row in q.rows:
+        t.add_row(*quality_cells(row))
+    console.print(t)
+    axis = (
+        "self-hosted $/Mtok" if any(r.usd_per_mtok is not None for r in q.rows) else ("throughput")
+    )
+    console.print(f"★ = on the frontier of accuracy × {axis} within its task (valid evals only)")
+    if q.pairs:
+        p = Table(title="paired on the same items", title_justify="left", header_style="bold")
+        for h in PAIR_HEADERS:
+            p.add_column(h, justify="left" if h in ("Task", "A", "B", "Verdict") else "right")
+        for pair in q.pairs:
+            p.add_row(*pair_cells(pair))
+        console.print(p)
+        console.print(
+            "A − B in percentage points (pp); items whose request failed on "
+            "either side are left out of the pair (Failed A/B), not scored wrong"
+        )
+    for note in q.notes:
+        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+
+
+def _runs_table(view: ComparisonView, console: Console) -> None:
+    t = Table(title=f"runs by {view.by}", title_justify="left", header_style="bold")
+    for h in run_headers(view):
+        t.add_column(h, justify="left" if h in ("Suite", "Run") else "right", no_wrap=True)
+    for row in view.runs:
+        t.add_row(*run_cells(row, view.columns))
+    console.print(t)
+    console.print(
+        f"★ = on the Pareto frontier of {', '.join(view.pareto_metrics)} within its suite"
+    )
+    for row in view.runs:
+        if not row.valid:
+            console.print(
+                f"[yellow]invalid:[/] {row.label} @ {row.concurrency}: "
+                + "; ".join(row.invalid_reasons),
+                soft_wrap=True,
+            )
+
+
+@renderer("table", ComparisonView)
+def render_comparison(view: ComparisonView, out: Output) -> None:
+    console = out.console
+    if view.quality:
+        render_quality(view.quality, console)
+    if not view.source.rows:
+        return
+    _runs_table(view, console)
+    for pair in view.pairs:
+        p = Table(
+            title=f"{pair.suite} @ {pair.point}: {pair.b} vs {pair.a} "
+            f"({pair.runs_b} vs {pair.runs_a} runs)",
+            title_justify="left",
+            header_style="bold",
+        )
+        p.add_column("Metric")
+        p.add_column(pair.a, justify="right")
+        p.add_column(pair.b, justify="right")
+        p.add_column(f"Verdict ({1 - view.alpha:.0%} CI of the ratio over runs)")
+        for d in pair.metrics:
+            p.add_row(d.label, num(d.a), num(d.b), with_warnings(d))
+        console.print(p)
+    if view.pairs:
+        console.print(method_line(view), soft_wrap=True)
+    for problem in view.forced_mismatches:
+        console.print(f"[yellow]warning:[/] compared with --force: {problem}", soft_wrap=True)
