@@ -57,6 +57,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help='your own prompts: one {"prompt": ...} or {"messages": [...]} per line, '
                    'optional "max_tokens"')  # fmt: skip
     p.add_argument("--api", choices=[a.value for a in Api], help="chat or completions")
+    _add_load_options(p)
+    _add_request_options(p)
+    _add_validity_options(p)
+    _add_repeat_and_scale_out_options(p)
+    p.add_argument("--seed", type=int, help="prompt generation seed (default 0)")
+    p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
+    p.add_argument(
+        "--no-sign", action="store_true", help="write unsigned envelopes (default: sign)"
+    )
+    p.add_argument(
+        "--store-prompts",
+        action="store_true",
+        help="keep prompt texts in the prompt manifest (default: only digests and token counts)",
+    )
+
+
+def _add_load_options(p: argparse.ArgumentParser) -> None:
+    """The load each point applies: closed or open loop, how many requests, for how long."""
     p.add_argument("--sweep", type=_int_list, help="concurrency points, e.g. 1,4,16,64")
     p.add_argument(
         "--concurrency",
@@ -112,6 +130,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="K",
         help="gamma shape for --arrival gamma: 1 is Poisson, <1 burstier, >1 smoother",
     )
+
+
+def _add_request_options(p: argparse.ArgumentParser) -> None:
+    """How many requests a point sends, and when one counts as failed."""
     p.add_argument("--requests", type=int, help="measured requests per point")
     p.add_argument("--duration", type=float, help="stop starting measured requests after S seconds")
     p.add_argument("--warmup", type=int, help="warmup requests per point (default: concurrency)")
@@ -129,6 +151,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="resend a request up to N times after HTTP 429/503, honouring Retry-After",
     )
+
+
+def _add_validity_options(p: argparse.ArgumentParser) -> None:
+    """When a point's figures count as a valid measurement, and the SLO for goodput."""
     p.add_argument(
         "--max-error-rate",
         type=float,
@@ -161,6 +187,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="a point with fewer than N measured requests is invalid",
     )
+
+
+def _add_repeat_and_scale_out_options(p: argparse.ArgumentParser) -> None:
+    """Worker processes or Ray actors per point, and repeated runs of each point."""
     p.add_argument(
         "--workers",
         type=int,
@@ -188,16 +218,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interleave", action="store_true",
                    help="with --repeat: points take turns (1 2 3, 3 2 1, …) so slow drift "
                    "cancels between them")  # fmt: skip
-    p.add_argument("--seed", type=int, help="prompt generation seed (default 0)")
-    p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
-    p.add_argument(
-        "--no-sign", action="store_true", help="write unsigned envelopes (default: sign)"
-    )
-    p.add_argument(
-        "--store-prompts",
-        action="store_true",
-        help="keep prompt texts in the prompt manifest (default: only digests and token counts)",
-    )
 
 
 def _slo(text: str) -> dict[str, float]:
