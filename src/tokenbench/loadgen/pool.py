@@ -243,6 +243,23 @@ async def _coordinate(
     on_measured_start: Callable[[], None] | None,
     on_worker_loss: str,
 ) -> PoolResult:
+    """Start every worker on its share, then poll until all have finished: drain their records,
+    send one `go` once all are warm, `stop` when the run stops, and account for lost workers."""
+    reports = await _start_workers(handles, shares, job)
+    pool = _Coordinator(handles, reports, control, on_record, on_worker_loss)
+    while pool.live - pool.finished:
+        await asyncio.sleep(POLL_S)
+        statuses = await pool.poll()
+        await pool.take_finished(statuses)
+        await pool.maybe_go(statuses, on_measured_start)
+        await pool.maybe_stop()
+    return pool.result(shares)
+
+
+async def _start_workers(
+    handles: list[WorkerHandle], shares: list[Plan], job: PoolJob
+) -> list[WorkerReport]:
+    """Identify each worker, measure its clock offset, and hand it its share of the plan."""
     reports: list[WorkerReport] = []
     for i, (handle, share) in enumerate(zip(handles, shares, strict=True)):
         try:
@@ -263,85 +280,116 @@ async def _coordinate(
             await handle.call("start", worker_job)
         except WorkerLost as exc:
             raise EngineError(f"worker {i} did not start: {exc}") from None
+    return reports
 
-    seen: list[set[int]] = [set() for _ in handles]
-    live = set(range(len(handles)))
-    finished: set[int] = set()
-    loss: list[str] = []
-    go_sent = stop_sent = False
-    lags: list[float] = []
-    samples: list[tuple[RequestRecord, list[str]]] = []
-    loop = asyncio.get_running_loop()
 
-    def lose(i: int, why: str) -> None:
-        live.discard(i)
-        reports[i].lost = True
-        reports[i].error = why
-        loss.append(f"worker {i} was lost ({why})")
-        if on_worker_loss == "abort" and not control.stop.is_set():
+class _Coordinator:
+    """The coordinator's view of its workers while a point runs."""
+
+    def __init__(
+        self,
+        handles: list[WorkerHandle],
+        reports: list[WorkerReport],
+        control: RunControl,
+        on_record: Callable[[RequestRecord], None],
+        on_worker_loss: str,
+    ) -> None:
+        self.handles, self.reports, self.control = handles, reports, control
+        self.on_record, self.on_worker_loss = on_record, on_worker_loss
+        self.seen: list[set[int]] = [set() for _ in handles]
+        self.live = set(range(len(handles)))
+        self.finished: set[int] = set()
+        self.loss: list[str] = []
+        self.go_sent = self.stop_sent = False
+        self.lags: list[float] = []
+        self.samples: list[tuple[RequestRecord, list[str]]] = []
+
+    def lose(self, i: int, why: str) -> None:
+        self.live.discard(i)
+        self.reports[i].lost = True
+        self.reports[i].error = why
+        self.loss.append(f"worker {i} was lost ({why})")
+        control = self.control
+        if self.on_worker_loss == "abort" and not control.stop.is_set():
             control.status = "partial"
-            control.reason = "; ".join(loss) + "; the run was stopped (--on-worker-loss abort)"
+            control.reason = "; ".join(self.loss) + "; the run was stopped (--on-worker-loss abort)"
             control.stop.set()
 
-    async def drain(i: int) -> None:
-        for line in (await handles[i].call("drain")).splitlines():
+    async def drain(self, i: int) -> None:
+        for line in (await self.handles[i].call("drain")).splitlines():
             record = RequestRecord.from_dict(orjson.loads(line))
-            seen[i].add(record.index)
-            reports[i].records += 1
-            on_record(record)
+            self.seen[i].add(record.index)
+            self.reports[i].records += 1
+            self.on_record(record)
 
-    while live - finished:
-        await asyncio.sleep(POLL_S)
+    async def poll(self) -> dict[int, dict[str, Any]]:
+        """Drain every running worker and read its status; a worker that does not answer is
+        lost."""
         statuses: dict[int, dict[str, Any]] = {}
-        for i in sorted(live - finished):
+        for i in sorted(self.live - self.finished):
             try:
-                await drain(i)
-                statuses[i] = await handles[i].call("status")
+                await self.drain(i)
+                statuses[i] = await self.handles[i].call("status")
             except WorkerLost as exc:
-                lose(i, str(exc))
-        for i, st in statuses.items():
-            if st.get("server_lost") and not control.stop.is_set():
-                control.server_lost(st["server_lost"].split(": ", 1)[-1])
-            reports[i].anchor_mono_ns = st.get("anchor_mono_ns")
-            if st["finished"]:
-                with contextlib.suppress(WorkerLost):
-                    await drain(i)  # anything that ended after the last drain
-                finished.add(i)
-                if st.get("error"):
-                    lose(i, st["error"])
-                if st.get("lag_p99_ms") is not None:
-                    lags.append(st["lag_p99_ms"])
-                samples += [(RequestRecord.from_dict(orjson.loads(r)), [t])
-                            for r, t in st.get("samples", [])]  # fmt: skip
-        waiting = live - finished
-        if (
-            not go_sent
-            and not control.stop.is_set()
-            and waiting
-            and all(statuses.get(i, {}).get("warm") for i in waiting)
-        ):
-            go_at = time.time_ns() + int(GO_MARGIN_S * 1e9)
-            for i in sorted(waiting):
-                with contextlib.suppress(WorkerLost):
-                    await handles[i].call("go", go_at)
-            if on_measured_start is not None:
-                loop.call_later(max(0.0, (go_at - time.time_ns()) / 1e9), on_measured_start)
-            go_sent = True
-        if control.stop.is_set() and not stop_sent:
-            for i in sorted(live - finished):
-                with contextlib.suppress(WorkerLost):
-                    await handles[i].call("stop")
-            stop_sent = True
+                self.lose(i, str(exc))
+        return statuses
 
-    lost_requests = sorted(
-        r.index
-        for i, share in enumerate(shares)
-        if reports[i].lost
-        for r in share.requests
-        if r.index not in seen[i] and not r.warmup
-    )
-    if loss and control.status == "complete":
-        control.status = "partial"
-        control.reason = "; ".join(loss) + "; the others finished (--on-worker-loss continue)"
-    return PoolResult(reports, lost_requests, "; ".join(loss) or None,
-                      max(lags) if lags else None, samples)  # fmt: skip
+    async def take_finished(self, statuses: dict[int, dict[str, Any]]) -> None:
+        for i, st in statuses.items():
+            if st.get("server_lost") and not self.control.stop.is_set():
+                self.control.server_lost(st["server_lost"].split(": ", 1)[-1])
+            self.reports[i].anchor_mono_ns = st.get("anchor_mono_ns")
+            if not st["finished"]:
+                continue
+            with contextlib.suppress(WorkerLost):
+                await self.drain(i)  # anything that ended after the last drain
+            self.finished.add(i)
+            if st.get("error"):
+                self.lose(i, st["error"])
+            if st.get("lag_p99_ms") is not None:
+                self.lags.append(st["lag_p99_ms"])
+            self.samples += [(RequestRecord.from_dict(orjson.loads(r)), [t])
+                             for r, t in st.get("samples", [])]  # fmt: skip
+
+    async def maybe_go(
+        self, statuses: dict[int, dict[str, Any]], on_measured_start: Callable[[], None] | None
+    ) -> None:
+        """Once every running worker is warm, one common instant starts the measured phase; no
+        `go` after the run began stopping (a stopped worker's loop may be gone)."""
+        waiting = self.live - self.finished
+        if self.go_sent or self.control.stop.is_set() or not waiting:
+            return
+        if not all(statuses.get(i, {}).get("warm") for i in waiting):
+            return
+        go_at = time.time_ns() + int(GO_MARGIN_S * 1e9)
+        for i in sorted(waiting):
+            with contextlib.suppress(WorkerLost):
+                await self.handles[i].call("go", go_at)
+        if on_measured_start is not None:
+            delay = max(0.0, (go_at - time.time_ns()) / 1e9)
+            asyncio.get_running_loop().call_later(delay, on_measured_start)
+        self.go_sent = True
+
+    async def maybe_stop(self) -> None:
+        if self.control.stop.is_set() and not self.stop_sent:
+            for i in sorted(self.live - self.finished):
+                with contextlib.suppress(WorkerLost):
+                    await self.handles[i].call("stop")
+            self.stop_sent = True
+
+    def result(self, shares: list[Plan]) -> PoolResult:
+        lost_requests = sorted(
+            r.index
+            for i, share in enumerate(shares)
+            if self.reports[i].lost
+            for r in share.requests
+            if r.index not in self.seen[i] and not r.warmup
+        )
+        control = self.control
+        if self.loss and control.status == "complete":
+            control.status = "partial"
+            control.reason = (
+                "; ".join(self.loss) + "; the others finished (--on-worker-loss continue)"
+            )
+        return PoolResult(self.reports, lost_requests, "; ".join(self.loss) or None,
+                          max(self.lags) if self.lags else None, self.samples)  # fmt: skip
