@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from tokenbench.errors import ConfigError
+
 _TAIL_CHARS = 600
 
 # Runs in the sandboxed interpreter (python -I -S -c): argv = scratch, program, limits, and for
@@ -111,6 +113,10 @@ class SandboxLimits:
     memory_bytes: int = 1 << 30
     file_bytes: int = 16 << 20
     open_files: int = 64
+
+    def __post_init__(self) -> None:
+        if self.wall_s <= 0:  # named by its flag: `bench eval` is where it is usually set
+            raise ConfigError("--sandbox-timeout must be positive")
 
 
 Outcome = Literal["passed", "failed", "timeout"]
