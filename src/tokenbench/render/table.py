@@ -4,8 +4,11 @@ They format; they compute nothing."""
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from tokenbench.catalog.catalog import BENCHMARKS
+from tokenbench.catalog.views import ModelEntry, ModelsView, RecommendView
 from tokenbench.compare.quality import QualityComparison
 from tokenbench.compare.quality_render import (
     PAIR_HEADERS,
@@ -224,3 +227,92 @@ def render_comparison(view: ComparisonView, out: Output) -> None:
         console.print(method_line(view), soft_wrap=True)
     for problem in view.forced_mismatches:
         console.print(f"[yellow]warning:[/] compared with --force: {problem}", soft_wrap=True)
+
+
+def _published_table(models: list[ModelEntry]) -> Table:
+    t = Table(title="model catalog (published)", title_justify="left", header_style="bold")
+    for h in ("Model", "Params (active)", "Context", "License", "Released", "Attention",
+              *BENCHMARKS):  # fmt: skip
+        t.add_column(h, justify="right" if h in BENCHMARKS or h == "Context" else "left")
+    for m in models:
+        active = "" if m.params_active_b == m.params_total_b else f" ({m.params_active_b:g}B)"
+        arch = m.architecture
+        attn = f"{arch.attention} {arch.kv_heads}/{arch.attention_heads}"
+        if arch.moe_experts:
+            attn += f", MoE {arch.moe_active_experts}/{arch.moe_experts}"
+        if arch.sliding_window:
+            attn += f", SWA {arch.sliding_window}"
+        scores = [f"{m.published[b].value:g}" if b in m.published else "—" for b in BENCHMARKS]
+        t.add_row(m.name, f"{m.params_total_b:g}B{active}", f"{m.context_length:,}", m.license,
+                  m.release_date.isoformat(), attn, *scores)  # fmt: skip
+    return t
+
+
+def _measured_table(models: list[ModelEntry]) -> Table | None:
+    mt = Table(title="measured here (bench eval)", title_justify="left", header_style="bold")
+    mt.add_column("Model")
+    for b in BENCHMARKS:
+        mt.add_column(b, justify="right")
+    rows = 0
+    for m in models:
+        if not m.measured:
+            continue
+        rows += 1
+        cells = []
+        for b in BENCHMARKS:
+            acc = m.measured.get(b, {}).get("accuracy")
+            cells.append("—" if not acc or acc["accuracy"] is None else
+                         f"{acc['accuracy']:.1%} (n={acc['total']})")  # fmt: skip
+        mt.add_row(m.name, *cells)
+    return mt if rows else None
+
+
+@renderer("table", ModelsView)
+def render_models(view: ModelsView, out: Output) -> None:
+    console = out.console
+    console.print(_published_table(view.root))
+    console.print("Scores are as published, for the setting each source names "
+                  "(`bench models --report json` lists setting and source).")  # fmt: skip
+    if not view.with_corpus:
+        return
+    measured = _measured_table(view.root)
+    if measured is None:
+        console.print("no eval envelope in the corpus matches a catalogued model")
+        return
+    console.print(measured)
+    console.print(
+        "Measured: 0-shot, complete and valid evals only — another "
+        "setting than most published scores: the tables are not one ranking."
+    )
+
+
+@renderer("table", RecommendView)
+def render_recommendation(view: RecommendView, out: Output) -> None:
+    console, req = out.console, view.requirements
+    console.print(f"[bold]For[/] {req.task} (ranked by {view.benchmark}), context {req.context:,}, "
+                  f"{req.budget} budget, language {req.language}"
+                  + (", latency-critical" if req.latency_critical else "")
+                  + (", fine-tuning" if req.fine_tuning else ""), highlight=False)  # fmt: skip
+    if not view.shortlist:
+        console.print("[yellow]no catalogued model meets these requirements[/]")
+    for r in view.rankings:  # scores are compared only within one setting
+        console.print(f"  ranking {escape(f'[{r.setting}]')}: " + ", ".join(r.models),
+                      highlight=False, soft_wrap=True)  # fmt: skip
+    for n, p in enumerate(view.shortlist, 1):
+        console.print(f"\n[bold]{n}. {p.name}[/] — " + escape("; ".join(p.reasons)),
+                      highlight=False)  # fmt: skip
+        for e in p.evidence:
+            console.print(f"   \\[{e.kind}] {escape(e.text)}", highlight=False, soft_wrap=True)
+    if view.alternatives:
+        console.print("\n[bold]Alternatives[/]")
+        for p in view.alternatives:
+            console.print(f"  {p.name} — " + escape("; ".join(p.reasons)), highlight=False)
+    if view.excluded:
+        console.print("\n[bold]Excluded[/]")
+        for x in view.excluded:
+            console.print(f"  {x.name}: {x.why}", highlight=False)
+    console.print(
+        "\n\\[measured] = bench eval / bench run in your corpus (complete, valid evals only); "
+        "\\[published] = the source's claim for the setting it names. Scores are ranked only "
+        "within one setting: measured rankings first, then published ones, most models first."
+    )
