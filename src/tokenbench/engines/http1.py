@@ -56,28 +56,30 @@ class ResponseDecoder:
     `response.take` in one piece, stamped with the read's arrival time, and returns NEED_MORE,
     COMPLETE or FAILED. Bytes after the end are not looked at. Trailers are ignored."""
 
-    __slots__ = ("_buf", "_chunk_left", "_remaining", "_state", "error", "response")
+    __slots__ = ("_buf", "_chunk_left", "_remaining", "_state", "error", "feed", "response")
 
     def __init__(self, response: Response) -> None:
         self.response = response
         self.error: str | None = None
-        self._state = _HEAD
         self._buf = b""  # an unfinished head or chunk-size line
         self._remaining = 0  # Content-Length bytes still to come
         self._chunk_left = _SIZE_LINE
+        # `feed(now, data)` is the current state's method, so a read costs no dispatch.
+        self.feed: Callable[[int, bytes], int] = self._feed_head
+        self._state = _HEAD
 
-    def feed(self, now: int, data: bytes) -> int:
-        state = self._state
+    def _enter(self, state: int) -> None:
+        self._state = state
         if state == _CHUNKED:
-            return self._feed_chunked(now, data)
-        if state == _LENGTH:
-            return self._feed_length(now, data)
-        if state == _CLOSE:
-            self.response.take(now, data)
-            return NEED_MORE
-        if state == _HEAD:
-            return self._feed_head(now, data)
-        return COMPLETE if state == _DONE else FAILED
+            self.feed = self._feed_chunked
+        elif state == _LENGTH:
+            self.feed = self._feed_length
+        elif state == _CLOSE:
+            self.feed = self._feed_close
+        elif state == _HEAD:
+            self.feed = self._feed_head
+        else:
+            self.feed = self._after_end
 
     def eof(self, now: int) -> int:
         """The connection closed: a body delimited by the close is complete; anything else
@@ -108,7 +110,7 @@ class ResponseDecoder:
             if not 100 <= self.response.status < 200:
                 break
             # An interim response (100 Continue): the final one follows.
-            self._state = _HEAD
+            self._enter(_HEAD)
             self.response.headers.clear()
         self._buf = b""
         if self._state == _DONE:
@@ -127,22 +129,29 @@ class ResponseDecoder:
             name, _, value = line.partition(b":")
             resp.headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
         if resp.status in (204, 304):  # never a body
-            self._state = _DONE
+            self._enter(_DONE)
         elif "chunked" in resp.headers.get("transfer-encoding", "").lower():
-            self._state = _CHUNKED
             self._chunk_left = _SIZE_LINE
+            self._enter(_CHUNKED)
         elif "content-length" in resp.headers:
             length = resp.headers["content-length"]
             if not (length.isascii() and length.isdigit()):
                 self._fail(f"bad Content-Length {length[:40]!r}")
                 return False
             self._remaining = int(length)
-            self._state = _LENGTH if self._remaining else _DONE
+            self._enter(_LENGTH if self._remaining else _DONE)
         else:
-            self._state = _CLOSE
+            self._enter(_CLOSE)
         return True
 
     # -- body -------------------------------------------------------------
+    def _feed_close(self, now: int, data: bytes) -> int:
+        self.response.take(now, data)
+        return NEED_MORE
+
+    def _after_end(self, now: int, data: bytes) -> int:
+        return COMPLETE if self._state == _DONE else FAILED
+
     def _feed_length(self, now: int, data: bytes) -> int:
         left = self._remaining - len(data)
         if left > 0:
@@ -170,7 +179,16 @@ class ResponseDecoder:
                     else:
                         self._buf = buf[pos:]
                     break
-                size = _chunk_size(buf[pos:eol])
+                line = buf[pos:eol]
+                # Plain hex is the rule; int() alone would also take a sign, "_", "0x" or spaces.
+                # Sizes with a leading 0 (the last chunk, "0x…") take the careful path.
+                if line.isalnum() and line[0] != 0x30:
+                    try:
+                        size = int(line, 16)
+                    except ValueError:
+                        size = -1
+                else:
+                    size = _chunk_size(line)
                 if size <= 0:  # the last chunk (done, trailers or not), or not a size
                     outcome = FAILED if size else COMPLETE
                     if size:
@@ -199,13 +217,13 @@ class ResponseDecoder:
 
     # -- ends -------------------------------------------------------------
     def _complete(self, now: int) -> int:
-        self._state = _DONE
+        self._enter(_DONE)
         self.response.end_ns = now
         self.response.complete = True
         return COMPLETE
 
     def _fail(self, why: str) -> int:
-        self._state = _FAILED
+        self._enter(_FAILED)
         self._buf = b""
         self.error = why
         return FAILED
