@@ -4,21 +4,23 @@ them, with the break-even volume."""
 from __future__ import annotations
 
 import argparse
-import sys
 from decimal import Decimal, InvalidOperation
-from typing import Any
-
-import orjson
-from rich.table import Table
 
 from tokenbench.cli.keys import add_trust_option
-from tokenbench.cli.output import stdout_console
+from tokenbench.cli.output import stdout_console, stdout_output
 from tokenbench.corpus.loader import load_corpus
 from tokenbench.envelope import keys
 from tokenbench.errors import ConfigError
 from tokenbench.pricing import api
+from tokenbench.pricing.cost_views import (
+    ApiRatesView,
+    CostReportView,
+    api_rate_view,
+    cost_report_view,
+)
 from tokenbench.pricing.selfhost import GpuPrice, SelfHostPricing
-from tokenbench.pricing.view import CostView, cost_view
+from tokenbench.pricing.view import cost_view
+from tokenbench.render.formats import formats_for, render
 
 
 def decimal_arg(text: str) -> Decimal:
@@ -82,7 +84,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fixed monthly self-hosting cost (default 0)")  # fmt: skip
     p.add_argument("--list", nargs="?", const="", metavar="PROVIDER",
                    help="list the providers, or one provider's models")  # fmt: skip
-    p.add_argument("--report", choices=["table", "json"], default="table")
+    # one --report for both views: the formats each of them has
+    both = [f for f in formats_for(CostReportView) if f in formats_for(ApiRatesView)]
+    p.add_argument("--report", choices=both, default="table")
     add_trust_option(p)
 
 
@@ -101,12 +105,7 @@ def _apis(args: argparse.Namespace) -> list[api.ApiRate]:
     return [api.api_rate(p, m) for p, m in pairs]
 
 
-def _usd(value: Decimal | None, places: int = 4) -> str:
-    return "—" if value is None else f"${value:,.{places}f}"
-
-
 def handle(args: argparse.Namespace) -> int:
-    console = stdout_console()
     api.check_share("--input-token-share", args.input_token_share)
     api.check_share("--cached-share", args.cached_share)
     if args.list is not None:
@@ -126,154 +125,15 @@ def handle(args: argparse.Namespace) -> int:
     if not corpus.runs:
         raise ConfigError("no run envelope to price; see `bench summary` for why")
     view = cost_view(corpus, pricing, rates, args.input_token_share, args.cached_share)
-    if args.report == "json":
-        sys.stdout.buffer.write(orjson.dumps(view_json(view), option=orjson.OPT_INDENT_2) + b"\n")
-    else:
-        _render(view, console)
+    render(cost_report_view(view), args.report, stdout_output())
     return 0
-
-
-def _rate_json(rate: api.ApiRate, share: Decimal, cached: Decimal) -> dict[str, Any]:
-    return {
-        "provider": rate.provider,
-        "model": rate.model,
-        "input_usd_per_mtok": str(rate.input_usd_per_mtok),
-        "output_usd_per_mtok": str(rate.output_usd_per_mtok),
-        "cached_input_usd_per_mtok": None
-        if rate.cached_input_usd_per_mtok is None
-        else str(rate.cached_input_usd_per_mtok),
-        "blended_usd_per_mtok": str(rate.blended(share, cached).normalize()),
-        "input_token_share": str(share),
-        "cached_share": str(cached),
-        "source": rate.source,
-        "data_date": rate.data_date.isoformat() if rate.data_date else None,
-        "tiered": rate.tiered,
-    }
 
 
 def _api_only(args: argparse.Namespace, rates: list[api.ApiRate]) -> int:
     share, cached = args.input_token_share, args.cached_share
-    if args.report == "json":
-        doc = [_rate_json(r, share, cached) for r in rates]
-        sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
-        return 0
-    t = Table(title=f"API prices, $ per 1M tokens (input share {share}, cached {cached})",
-              title_justify="left", header_style="bold")  # fmt: skip
-    for h in ("Provider", "Model", "Input", "Output", "Cached input", "Blended"):
-        t.add_column(h, justify="left" if h in ("Provider", "Model") else "right")
-    for r in rates:
-        t.add_row(r.provider, r.model, _usd(r.input_usd_per_mtok), _usd(r.output_usd_per_mtok),
-                  _usd(r.cached_input_usd_per_mtok), _usd(r.blended(share, cached)))  # fmt: skip
-    console = stdout_console()
-    console.print(t)
-    date = rates[0].data_date.isoformat() if rates[0].data_date else "undated"
-    console.print(f"source: {rates[0].source} bundled data (newest price change in effect: "
-                  f"{date}); rates in effect today")  # fmt: skip
-    if any(r.tiered for r in rates):
-        console.print("note: some prices have volume tiers; these are the base rates")
+    view = ApiRatesView([api_rate_view(r, share, cached) for r in rates])
+    render(view, args.report, stdout_output())
     return 0
-
-
-def view_json(view: CostView) -> dict[str, Any]:
-    def dec(v: Decimal | None) -> str | None:
-        return None if v is None else str(v.normalize())
-
-    p = view.pricing
-    return {
-        "gpu_hourly_usd": dec(p.gpu_hourly_usd),
-        "gpu_hourly_usd_by_model": {g.model: str(g.hourly_usd) for g in p.gpu_models},
-        "utilization": str(view.pricing.utilization),
-        "fixed_monthly_usd": str(view.pricing.fixed_monthly_usd),
-        "input_token_share": str(view.input_share),
-        "apis": [_rate_json(r, view.input_share, view.cached_share) for r in view.apis],
-        "runs": [
-            {
-                "path": row.path, "model_id": row.model_id, "engine": row.engine,
-                "hardware": row.hardware, "load": row.load, "valid": row.valid,
-                "hourly_usd": dec(row.hourly.usd), "hourly_usd_reason": row.hourly.reason,
-                "output_tok_per_s": row.self_host.output_tok_per_s,
-                "total_tok_per_s": row.self_host.total_tok_per_s,
-                "run_input_share": dec(row.self_host.input_share),
-                "self_host_usd_per_mtok_output": dec(row.self_host.usd_per_mtok_output),
-                "self_host_usd_per_mtok_total": dec(row.self_host.usd_per_mtok_total),
-                "capacity_mtok_per_month": dec(row.self_host.capacity_mtok_per_month),
-                "apis": [
-                    {
-                        "provider": a.rate.provider, "model": a.rate.model,
-                        "usd_per_mtok_at_input_share": dec(a.at_share_usd_per_mtok),
-                        "usd_per_mtok_at_run_mix": dec(a.at_run_mix_usd_per_mtok),
-                        "break_even_mtok_per_month": dec(a.break_even.mtok_per_month)
-                        if a.break_even else None,
-                        "break_even": a.break_even.explanation if a.break_even else None,
-                        "gpu_sets_needed": a.break_even.gpu_sets_needed if a.break_even else None,
-                    }
-                    for a in row.apis
-                ],
-            }
-            for row in view.rows
-        ],
-    }  # fmt: skip
-
-
-def _render(view: CostView, console: Any) -> None:
-    p = view.pricing
-    prices = [f"${g.hourly_usd} per {g.model}" for g in p.gpu_models]
-    if p.gpu_hourly_usd is not None:
-        prices.append(f"${p.gpu_hourly_usd} per other GPU or CPU machine")
-    t = Table(
-        title=f"self-hosted per GPU-hour at {', '.join(prices)}, "
-        f"{p.utilization:.0%} utilization — $ per 1M tokens",
-        title_justify="left", header_style="bold",
-    )  # fmt: skip
-    heads = [
-        "Model",
-        "Engine",
-        "Load",
-        "Hardware $/h",
-        "Out tok/s",
-        "Self $/M out",
-        "Self $/M total",
-        "Run in-share",
-    ]
-    for rate in view.apis:
-        heads += [f"{rate.model} @ run mix", f"{rate.model} @ {view.input_share}"]
-    for h in heads:
-        t.add_column(h, justify="left" if h in ("Model", "Engine", "Load") else "right")
-    for row in view.rows:
-        c = row.self_host
-        cells = [
-            row.model_id + ("" if row.valid else " (invalid)"), row.engine, row.load,
-            _usd(row.hourly.usd, 2),
-            "—" if c.output_tok_per_s is None else f"{c.output_tok_per_s:,.1f}",
-            _usd(c.usd_per_mtok_output), _usd(c.usd_per_mtok_total),
-            "—" if c.input_share is None else f"{c.input_share:.2f}",
-        ]  # fmt: skip
-        for a in row.apis:
-            cells += [_usd(a.at_run_mix_usd_per_mtok), _usd(a.at_share_usd_per_mtok)]
-        t.add_row(*cells)
-    console.print(t)
-    console.print(
-        "Self-hosted rates count every paid GPU-hour at the measured throughput × utilization; "
-        "API rates are blended at the run's own input share and at --input-token-share."
-    )
-    for row in view.rows:
-        if row.hourly.usd is None:
-            console.print(f"[yellow]not priced:[/] {row.model_id} @ {row.load} on "
-                          f"{row.hardware}: {row.hourly.reason}", soft_wrap=True)  # fmt: skip
-        for a in row.apis:
-            if a.break_even is None:
-                continue
-            sets = (f"; needs {a.break_even.gpu_sets_needed} × ({row.hardware}) at that volume"
-                    if a.break_even.gpu_sets_needed else "")  # fmt: skip
-            console.print(
-                f"break-even {row.model_id} @ {row.load} vs {a.rate.provider}:{a.rate.model}: "
-                f"{a.break_even.explanation}{sets}",
-                soft_wrap=True,
-            )
-    if view.apis:
-        date = view.apis[0].data_date
-        console.print(f"API prices: {view.apis[0].source} bundled data, newest price change in "
-                      f"effect {date.isoformat() if date else 'undated'}")  # fmt: skip
 
 
 def _list(provider: str) -> int:

@@ -3,6 +3,8 @@ They format; they compute nothing."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -20,6 +22,7 @@ from tokenbench.compare.quality_render import (
 )
 from tokenbench.compare.summary import EvalSummaryRow, SummaryRow, SummaryTable
 from tokenbench.compare.views import ComparisonView
+from tokenbench.pricing.cost_views import ApiRatesView, CostReportView, CostRunView
 from tokenbench.render.cells import DASH, method_line, num, run_cells, run_headers, with_warnings
 from tokenbench.render.registry import Output, renderer
 
@@ -316,3 +319,87 @@ def render_recommendation(view: RecommendView, out: Output) -> None:
         "\\[published] = the source's claim for the setting it names. Scores are ranked only "
         "within one setting: measured rankings first, then published ones, most models first."
     )
+
+
+def _usd(value: Decimal | None, places: int = 4) -> str:
+    return "—" if value is None else f"${value:,.{places}f}"
+
+
+@renderer("table", ApiRatesView)
+def render_api_rates(view: ApiRatesView, out: Output) -> None:
+    rates = view.root
+    share, cached = rates[0].input_token_share, rates[0].cached_share
+    t = Table(title=f"API prices, $ per 1M tokens (input share {share}, cached {cached})",
+              title_justify="left", header_style="bold")  # fmt: skip
+    for h in ("Provider", "Model", "Input", "Output", "Cached input", "Blended"):
+        t.add_column(h, justify="left" if h in ("Provider", "Model") else "right")
+    for r in rates:
+        t.add_row(r.provider, r.model, _usd(r.input_usd_per_mtok), _usd(r.output_usd_per_mtok),
+                  _usd(r.cached_input_usd_per_mtok), _usd(r.blended_usd_per_mtok))  # fmt: skip
+    out.console.print(t)
+    date = rates[0].data_date.isoformat() if rates[0].data_date else "undated"
+    out.console.print(f"source: {rates[0].source} bundled data (newest price change in effect: "
+                      f"{date}); rates in effect today")  # fmt: skip
+    if any(r.tiered for r in rates):
+        out.console.print("note: some prices have volume tiers; these are the base rates")
+
+
+def _cost_cells(row: CostRunView) -> list[str]:
+    cells = [
+        row.model_id + ("" if row.valid else " (invalid)"), row.engine, row.load,
+        _usd(row.hourly_usd, 2),
+        "—" if row.output_tok_per_s is None else f"{row.output_tok_per_s:,.1f}",
+        _usd(row.self_host_usd_per_mtok_output), _usd(row.self_host_usd_per_mtok_total),
+        "—" if row.run_input_share is None else f"{row.run_input_share:.2f}",
+    ]  # fmt: skip
+    for a in row.apis:
+        cells += [_usd(a.usd_per_mtok_at_run_mix), _usd(a.usd_per_mtok_at_input_share)]
+    return cells
+
+
+def _cost_table(view: CostReportView) -> Table:
+    prices = [f"${usd} per {gpu}" for gpu, usd in view.gpu_hourly_usd_by_model.items()]
+    if view.gpu_hourly_usd_given is not None:
+        prices.append(f"${view.gpu_hourly_usd_given} per other GPU or CPU machine")
+    t = Table(
+        title=f"self-hosted per GPU-hour at {', '.join(prices)}, "
+        f"{view.utilization:.0%} utilization — $ per 1M tokens",
+        title_justify="left", header_style="bold",
+    )  # fmt: skip
+    heads = ["Model", "Engine", "Load", "Hardware $/h", "Out tok/s", "Self $/M out",
+             "Self $/M total", "Run in-share"]  # fmt: skip
+    for rate in view.apis:
+        heads += [f"{rate.model} @ run mix", f"{rate.model} @ {view.input_token_share}"]
+    for h in heads:
+        t.add_column(h, justify="left" if h in ("Model", "Engine", "Load") else "right")
+    for row in view.runs:
+        t.add_row(*_cost_cells(row))
+    return t
+
+
+@renderer("table", CostReportView)
+def render_cost(view: CostReportView, out: Output) -> None:
+    console = out.console
+    console.print(_cost_table(view))
+    console.print(
+        "Self-hosted rates count every paid GPU-hour at the measured throughput × utilization; "
+        "API rates are blended at the run's own input share and at --input-token-share."
+    )
+    for row in view.runs:
+        if row.hourly_usd is None:
+            console.print(f"[yellow]not priced:[/] {row.model_id} @ {row.load} on "
+                          f"{row.hardware}: {row.hourly_usd_reason}", soft_wrap=True)  # fmt: skip
+        for a in row.apis:
+            if a.break_even is None:
+                continue
+            sets = (f"; needs {a.gpu_sets_needed} × ({row.hardware}) at that volume"
+                    if a.gpu_sets_needed else "")  # fmt: skip
+            console.print(
+                f"break-even {row.model_id} @ {row.load} vs {a.provider}:{a.model}: "
+                f"{a.break_even}{sets}",
+                soft_wrap=True,
+            )
+    if view.apis:
+        date = view.apis[0].data_date
+        console.print(f"API prices: {view.apis[0].source} bundled data, newest price change in "
+                      f"effect {date.isoformat() if date else 'undated'}")  # fmt: skip
