@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -15,7 +15,10 @@ from tokenbench.envelope.schema import (
     PROMPTS_SUFFIX,
     RAW_SUFFIX,
     EnergyInfo,
+    RunDraft,
     RunPredicate,
+    ScaleOutInfo,
+    TokenCheck,
     Validity,
 )
 from tokenbench.metrics.summary import summarize, summary_inputs
@@ -64,41 +67,41 @@ def _exact_inputs(raw: Path, target: int | None, synthetic: bool) -> bool | None
 
 def seal_point(
     files: PointFiles,
-    draft: dict[str, Any],
+    draft: RunDraft,
     *,
-    status: str,
+    status: Literal["complete", "partial", "interrupted"],
     finished_at: str,
     energy: EnergyInfo,
     rules: ValidityRules,
     loop_lag_p99_ms: float | None,
     extra_reasons: list[str],
     key: Ed25519PrivateKey | None,
-    token_check: dict[str, Any] | None = None,
-    scale_out: dict[str, Any] | None = None,
+    token_check: TokenCheck | None = None,
+    scale_out: ScaleOutInfo | None = None,
 ) -> RunPredicate:
     """Summarise the raw records (streamed), judge validity, sign, write the envelope."""
-    inputs = summary_inputs({**draft, "energy": energy.model_dump(mode="json")})
-    metrics = summarize(iter_records(files.raw), **inputs)
-    requested_rate = draft["parameters"]["load"].get("rate_rps")
+    doc = {**draft.model_dump(mode="json"), "energy": energy.model_dump(mode="json")}
+    metrics = summarize(iter_records(files.raw), **summary_inputs(doc))
     reasons = [
         *extra_reasons,
-        *validity_reasons(metrics, rules, loop_lag_p99_ms, requested_rate),
+        *validity_reasons(metrics, rules, loop_lag_p99_ms, draft.parameters.load.rate_rps),
     ]
-    workload = dict(draft["parameters"]["workload"])
-    workload["input_tokens_exact"] = _exact_inputs(
-        files.raw, workload.get("input_tokens_target"), workload.get("kind") == "synthetic"
-    )
+    workload = draft.parameters.workload
+    exact = _exact_inputs(files.raw, workload.input_tokens_target, workload.kind == "synthetic")
     predicate = RunPredicate.model_validate(
         {
-            **draft,
+            **draft.model_dump(),
             "status": status,
             "validity": Validity(valid=not reasons, reasons=reasons).model_dump(),
-            "parameters": {**draft["parameters"], "workload": workload},
-            "timing": {**draft["timing"], "finished_at": finished_at},
+            "parameters": {
+                **draft.parameters.model_dump(),
+                "workload": {**workload.model_dump(), "input_tokens_exact": exact},
+            },
+            "timing": {**draft.timing.model_dump(), "finished_at": finished_at},
             "metrics": metrics.model_dump(),
             "energy": energy.model_dump(),
-            "token_check": token_check,
-            "scale_out": scale_out,
+            "token_check": token_check.model_dump() if token_check else None,
+            "scale_out": scale_out.model_dump() if scale_out else None,
         }
     )
     payload = statement_payload(predicate, [files.raw, files.config, files.prompts])

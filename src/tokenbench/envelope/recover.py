@@ -11,7 +11,7 @@ import orjson
 
 from tokenbench.envelope import keys
 from tokenbench.envelope.build import PointFiles, seal_point
-from tokenbench.envelope.schema import RAW_SUFFIX, EnergyInfo
+from tokenbench.envelope.schema import RAW_SUFFIX, EnergyInfo, RunDraft
 from tokenbench.errors import ConfigError
 from tokenbench.metrics.validity import ValidityRules
 
@@ -36,7 +36,7 @@ def recover_point(files: PointFiles, sign: bool) -> Path:
     mtime = datetime.fromtimestamp(files.raw.stat().st_mtime, UTC)
     seal_point(
         files,
-        config["run"],
+        RunDraft.model_validate(config["run"]),
         status="partial",
         finished_at=mtime.isoformat().replace("+00:00", "Z"),
         energy=EnergyInfo(

@@ -242,6 +242,22 @@ class RepeatInfo(_Strict):
     interleaved: bool  # points took turns (--interleave) rather than running back to back
 
 
+class RunDraft(_Strict):
+    """A run's predicate as far as it is known before its first request: written to the config
+    sidecar then, so `bench recover` can seal a killed run from it."""
+
+    run_id: str
+    sweep_id: str
+    parameters: Parameters
+    target: TargetInfo
+    hardware: HardwareInfo
+    software: SoftwareInfo
+    timing: TimingInfo  # finished_at = started_at until the run ends
+    comparability: Comparability
+    privacy: Privacy
+    repeat: RepeatInfo | None = None
+
+
 class RunPredicate(_Strict):
     schema_version: Literal[2] = 2
     kind: Literal["run"] = "run"

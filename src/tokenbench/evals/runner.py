@@ -17,7 +17,6 @@ from tokenbench.engines.models import ResolvedModel
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
 from tokenbench.envelope import keys
 from tokenbench.envelope.canonical import canonical
-from tokenbench.envelope.hardware import fingerprint
 from tokenbench.envelope.io import (
     new_ulid,
     safe_name,
@@ -51,10 +50,10 @@ from tokenbench.evals.tasks import get_task
 from tokenbench.loadgen.control import RunControl
 from tokenbench.metrics.quality import summarize_eval
 from tokenbench.records import ItemRecord, RequestRecord, read_items
-from tokenbench.session.target import OpenTarget, TargetSpec, open_target
+from tokenbench.session.bench import ctx_per_slot, open_session
+from tokenbench.session.target import OpenTarget, TargetSpec
 from tokenbench.workloads.prompt import prompt_id
 
-_CTX_MARGIN = 64
 _SAMPLING_TEMPERATURE = 0.8  # --samples n > 1 without --temperature (Chen et al. used 0.8)
 TOP_LOGPROBS = 20  # the most the OpenAI API returns per token
 METHODS = ("generate", "letter-logprobs")
@@ -145,11 +144,9 @@ def prepare(settings: EvalSettings) -> list[_Prepared]:
 
 def _ctx_per_slot(prepared: list[_Prepared], model: ResolvedModel) -> int:
     """Room for the longest prompt (≤ 1 token per 2 characters, generous for English) plus its
-    answer; at most the model's trained context."""
+    answer."""
     longest = max(len(m["content"]) for p in prepared for it in p.data.items for m in it.messages)
-    need = longest // 2 + max(p.max_tokens for p in prepared) + _CTX_MARGIN
-    context = model.gguf.context_length
-    return min(need, context) if context else need
+    return ctx_per_slot(longest // 2, max(p.max_tokens for p in prepared), model)
 
 
 async def run_eval(
@@ -160,24 +157,22 @@ async def run_eval(
     what was answered, and later tasks are skipped."""
     control = control or RunControl()
     prepared = prepare(settings)
-    signer = keys.Signer(settings.sign, progress.note)
     async with contextlib.AsyncExitStack() as stack:
-        target = await open_target(
-            stack,
-            settings.target,
-            parallel=settings.concurrency,
-            ctx_per_slot=lambda m: _ctx_per_slot(prepared, m),
-            phase=progress.phase,
-        )
+        session = await open_session(
+            stack, settings.target, sign=settings.sign, note=progress.note,
+            phase=progress.phase, parallel=settings.concurrency,
+            slot_context=lambda m: _ctx_per_slot(prepared, m), energy=False,
+        )  # fmt: skip
+        target = session.target
         progress.phase("probing the chat endpoint")
         await _probe(target, settings.timeout_s, settings.method)
-        hardware = await asyncio.to_thread(fingerprint)
         eval_id = new_ulid()
         written = []
         for prep in prepared:
             path, predicate = await _run_task(
-                prep, settings, target, hardware, eval_id, signer, progress, control
-            )
+                prep, settings, target, session.hardware, eval_id, session.signer, progress,
+                control,
+            )  # fmt: skip
             written.append(path)
             progress.task_finished(path, predicate)
             if control.stop.is_set():

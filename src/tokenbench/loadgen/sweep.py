@@ -6,28 +6,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import ipaddress
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from tokenbench.energy.meter import EnergyWindow, Meter, NoMeter, open_meter
+from tokenbench.energy.meter import EnergyWindow, Meter
 from tokenbench.engines.http import HttpClient, Timeouts
-from tokenbench.engines.models import ResolvedModel
-from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
+from tokenbench.engines.openai import Api, GenerationParams, request_body
 from tokenbench.engines.profiles import profile_or_generic
-from tokenbench.envelope import keys
 from tokenbench.envelope.build import PointFiles, seal_point
 from tokenbench.envelope.canonical import canonical
-from tokenbench.envelope.hardware import fingerprint
-from tokenbench.envelope.io import (
-    RecordSink,
-    new_ulid,
-    safe_name,
-    write_json,
-)
+from tokenbench.envelope.io import RecordSink, new_ulid, safe_name, write_json
 from tokenbench.envelope.provenance import event_loop_name, software, suite_digest, utc_iso
 from tokenbench.envelope.schema import (
     SCHEMA_VERSION,
@@ -38,43 +29,40 @@ from tokenbench.envelope.schema import (
     LoadInfo,
     Parameters,
     Privacy,
-    RepeatInfo,
+    RunDraft,
     RunPredicate,
+    ScaleOutInfo,
     SoftwareInfo,
     SuiteInfo,
-    TargetInfo,
+    TimingInfo,
+    TokenCheck,
+    WorkerInfo,
     WorkloadInfo,
 )
-from tokenbench.errors import ConfigError, EngineError, ServerLost
+from tokenbench.errors import ConfigError, ServerLost
 from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import Plan, closed_loop_plan, open_loop_plan, split
+from tokenbench.loadgen.points import LoadPoint, Point, PointSource, SearchPoints, fixed_points
 from tokenbench.loadgen.pool import (
     PoolJob,
+    PoolResult,
     ProcessWorker,
     RayWorker,
     WorkerHandle,
     ray_actor_class,
     run_pool,
 )
+from tokenbench.loadgen.prompts import Calibration, calibrate, point_prompts
 from tokenbench.loadgen.search import RateSearch
 from tokenbench.loadgen.worker import LoopLagMonitor, WorkerContext, run_closed_loop
 from tokenbench.metrics.stats import distribution
 from tokenbench.metrics.validity import ValidityRules
 from tokenbench.records import RequestRecord
-from tokenbench.session.target import TargetSpec, open_target
+from tokenbench.session.bench import BenchSession, ctx_per_slot, open_session
+from tokenbench.session.target import TargetSpec
 from tokenbench.suites.suite import Suite
-from tokenbench.workloads.prompt import Prompt, prompt_id
-from tokenbench.workloads.sharegpt import ShareGptSampler
-from tokenbench.workloads.synthetic import (
-    WordTable,
-    server_tokenizer,
-    synthetic_prompts,
-    word_table,
-)
-from tokenbench.workloads.user_file import load_prompts_file
-
-_CALIBRATION_TOKENS = 32
-_CTX_MARGIN = 64
+from tokenbench.workloads.prompt import Prompt
+from tokenbench.workloads.synthetic import server_tokenizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,203 +143,54 @@ class Progress(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class _Calibration:
-    """What every point's prompts are built from: the prompt text length that yields the target
-    input length once the server's template is applied."""
+class _Sweep:
+    """What every point of one `bench run` shares once the target is open."""
 
-    kind: str  # "synthetic", "fixed", "file" (--prompts) or "sharegpt"
-    target: int | None  # input tokens per request (synthetic), or as counted (fixed)
-    content_tokens: int | None  # tokens of the prompt text alone
-    overhead: int | None  # tokens the chat template / BOS adds
-    fixed_prompt: str | None
-    notes: tuple[str, ...]
-    file_prompts: tuple[Prompt, ...] | None = None  # --prompts, or the first ShareGPT draw
-    pool: _PromptPool | None = None  # where each point draws its file or ShareGPT prompts
-    words: WordTable | None = None  # synthetic: the server's token count of each word
+    settings: RunSettings
+    session: BenchSession
+    params: GenerationParams
+    calibration: Calibration
+    timeout_s: float
+    sweep_id: str
+    suite_info: SuiteInfo
+    software: SoftwareInfo
+    comparability: Comparability
+    context: int | None  # the embedded model's context window, when known
 
-    def for_length(self, target: int) -> _Calibration:
-        """The same calibration aimed at another input length (a context-sweep point)."""
-        overhead = self.overhead or 0
-        notes = self.notes
-        if overhead >= target:
-            notes = (*notes, f"the template alone takes {overhead} tokens; {target} cannot be met")
-        return replace(self, target=target, content_tokens=max(1, target - overhead), notes=notes)
+    @property
+    def client(self) -> HttpClient:
+        return self.session.target.client
 
 
-class _PromptPool:
-    """File and ShareGPT prompts, drawn in order across the points of a sweep: a point never
-    re-sends a prompt an earlier point sent, which a prefix-caching engine would serve from its
-    cache. ShareGPT draws more conversations as needed; when the source runs out, the pool starts
-    over and the point's notes say so."""
-
-    __slots__ = ("_drawn", "_next", "_sampler")
-
-    def __init__(self, first: list[Prompt], sampler: ShareGptSampler | None = None) -> None:
-        self._drawn = list(first)
-        self._sampler = sampler
-        self._next = 0
-
-    async def take(self, count: int, cache_disabled: bool) -> tuple[list[Prompt], list[str]]:
-        """The next `count` prompts (all of them, cycled by the plan, when the source has
-        fewer), and notes on any reuse."""
-        missing = self._next + count - len(self._drawn)
-        if missing > 0 and self._sampler is not None:
-            self._drawn += await self._sampler.take(missing)
-        notes = []
-        if self._next and self._next + count > len(self._drawn):
-            self._next = 0
-            cache = (
-                "the engine was told not to use its prefix cache"
-                if cache_disabled
-                else "this engine cannot be told to skip its prefix cache, so repeats may be "
-                "served from it; see cached_input_tokens_total"
-            )
-            notes.append(
-                f"the {len(self._drawn)} prompts ran out: this point re-sends prompts an earlier "
-                f"point sent ({cache})"
-            )
-        chosen = self._drawn[self._next : self._next + count]
-        self._next += len(chosen)
-        if len(chosen) < count:
-            notes.append(
-                f"{len(chosen)} prompts for {count} requests: prompts repeat, and an "
-                "engine's prefix cache may serve the repeats"
-            )
-        return chosen, notes
-
-
-async def _preflight(
-    client: HttpClient, params: GenerationParams, prompt: Prompt, timeout_s: float, retries: int
-) -> RequestRecord:
-    """One short request before measuring: proves the endpoint serves the model, and reports the
-    prompt tokens the server counted. A server-side refusal stops the run with its message."""
-    record = RequestRecord(0, 0, -2, True, prompt.prompt_id, 0)
-    body = request_body(params, prompt.text, 1, prompt.messages)
-    # No idle limit: a first request may wait out a model load or a long prefill.
-    await measure(client, params.api, body, record, 0, -2, Timeouts(timeout_s), retries)
-    if record.error_kind is not None:
-        raise EngineError(
-            f"{client.endpoint.url} refused the first request: {record.error or record.error_kind}"
-        )
-    return record
-
-
-async def _calibrate(
-    suite: Suite,
-    client: HttpClient,
-    params: GenerationParams,
-    seed: int,
-    timeout_s: float,
-    retries: int = 0,
-    prompts_file: Path | None = None,
-) -> _Calibration:
-    """The calibration before any point; a server lost here fails like one that never answered
-    (nothing was measured, exit 2)."""
-    try:
-        return await _calibrate_prompts(
-            suite, client, params, seed, timeout_s, retries, prompts_file
-        )
-    except ServerLost as exc:
-        why = f"{exc} (while calibrating prompt lengths; nothing was measured)"
-        raise EngineError(why) from None
-
-
-async def _calibrate_prompts(
-    suite: Suite,
-    client: HttpClient,
-    params: GenerationParams,
-    seed: int,
-    timeout_s: float,
-    retries: int = 0,
-    prompts_file: Path | None = None,
-) -> _Calibration:
-    spec = suite.workload
-    if prompts_file is not None:
-        prompts = tuple(await asyncio.to_thread(load_prompts_file, prompts_file))
-        await _preflight(client, params, prompts[0], timeout_s, retries)
-        note = f"{len(prompts)} prompts from {prompts_file.name}"
-        pool = _PromptPool(list(prompts))
-        return _Calibration("file", None, None, None, None, (note,), prompts, pool)
-    if spec.kind == "sharegpt":
-        counter = server_tokenizer(client, params.model)
-        sampler = await asyncio.to_thread(
-            ShareGptSampler, seed, counter, max_output_tokens=spec.output_tokens
-        )
-        sampled = await sampler.take(spec.prompts)
-        if len(sampled) < spec.prompts:
-            raise ConfigError(
-                f"only {len(sampled)} ShareGPT conversations fit the length limits; ask for fewer"
-            )
-        await _preflight(client, params, sampled[0], timeout_s, retries)
-        sg_notes = [f"ShareGPT V3 conversations, seed {seed}, drawn afresh for each point"]
-        if not sampler.exact:
-            sg_notes.append("the server has no /tokenize: lengths were estimated from words")
-        return _Calibration("sharegpt", None, None, None, None, tuple(sg_notes), tuple(sampled),
-                            _PromptPool(sampled, sampler))  # fmt: skip
-    if spec.kind == "fixed":
-        assert spec.prompt is not None
-        fixed = Prompt(spec.prompt, prompt_id(spec.prompt), None)
-        pre = await _preflight(client, params, fixed, timeout_s, retries)
-        repeat = (
-            "the same prompt repeats and this engine cannot be told to skip its prefix cache; "
-            "see cached_input_tokens_total"
-        )
-        fixed_notes = () if params.disable_prefix_cache else (repeat,)
-        return _Calibration("fixed", pre.input_tokens, None, None, spec.prompt, fixed_notes)
-
-    target = spec.input_tokens
-    assert target is not None
-    counter = server_tokenizer(client, params.model)
-    words = await word_table(counter)  # once a sweep: points then assemble prompts locally
-    probe = (await synthetic_prompts(1, _CALIBRATION_TOKENS, f"{seed}:calibration", counter))[0]
-    pre = await _preflight(client, params, probe, timeout_s, retries)
-    if pre.input_tokens is not None and probe.content_tokens is not None:
-        overhead: int | None = pre.input_tokens - probe.content_tokens
-        notes: tuple[str, ...] = ()
+def _points(
+    settings: RunSettings, search: RateSearch | None, sweep_id: str
+) -> tuple[PointSource, int, tuple[int, ...] | None]:
+    """Where the points come from; also the most requests in flight at once (the embedded
+    server's slots) and a context sweep's input lengths."""
+    if search is not None and settings.rates:
+        raise ConfigError("--find-max-rate chooses the rates itself; drop --sweep-rate")
+    if search is not None and settings.repeat > 1:
+        raise ConfigError("--find-max-rate probes each rate once; drop --repeat")
+    suite = settings.suite
+    lengths = settings.input_lengths or (
+        tuple(suite.input_lengths) if suite.input_lengths else None
+    )
+    points: list[Point]
+    if settings.rates:  # open loop: --concurrency is the cap on requests in flight
+        sweep = settings.sweep or (64,)
+        points = [(sweep[0], r, None) for r in settings.rates]
+    elif lengths:  # a context sweep: batch 1 (or --concurrency), one point per input length
+        sweep = settings.sweep or (1,)
+        points = [(sweep[0], None, n) for n in lengths]
     else:
-        overhead = None
-        notes = (
-            "the server reports no prompt token count or has no /tokenize: "
-            "input lengths are approximate",
-        )
-    cal = _Calibration("synthetic", None, None, overhead, None, notes, words=words)
-    return cal.for_length(target)
-
-
-async def _point_prompts(
-    cal: _Calibration,
-    count: int,
-    namespace: str,
-    client: HttpClient,
-    params: GenerationParams,
-) -> tuple[list[Prompt], list[str]]:
-    """The prompts of one sweep point: every request its own prompt (synthetic; file and
-    ShareGPT prompts as far as the source lasts), so no request is served from a prefix cache
-    filled by another, in this point or an earlier one."""
-    model = params.model
-    if cal.pool is not None:
-        return await cal.pool.take(count, params.disable_prefix_cache)
-    if cal.fixed_prompt is not None:
-        return [Prompt(cal.fixed_prompt, prompt_id(cal.fixed_prompt), None)], []
-    assert cal.content_tokens is not None
-    counter = server_tokenizer(client, model)
-    prompts = await synthetic_prompts(count, cal.content_tokens, namespace, counter, cal.words)
-    misses = sum(1 for p in prompts if p.content_tokens != cal.content_tokens)
-    notes = (
-        [f"{misses} of {count} prompts could not be tokenized to exactly "
-         f"{cal.content_tokens} content tokens"]
-        if misses
-        else []
-    )  # fmt: skip
-    return prompts, notes
-
-
-def _ctx_per_slot(suite: Suite, model: ResolvedModel, longest_input: int | None = None) -> int:
-    spec = suite.workload
-    need = (longest_input or spec.input_tokens or 1024) + spec.output_tokens + _CTX_MARGIN
-    if model.gguf.context_length:
-        need = min(need, model.gguf.context_length)
-    return need
+        sweep = settings.sweep or tuple(suite.sweep)
+        points = [(c, None, None) for c in sweep]
+    if any(c < 1 for c in sweep):
+        raise ConfigError("every --sweep point must be a concurrency of at least 1")
+    if search is not None:
+        cap = settings.sweep[0] if settings.sweep else 64
+        return SearchPoints(search, cap), max(sweep), lengths
+    return fixed_points(points, settings.repeat, settings.interleave, sweep_id), max(sweep), lengths
 
 
 async def run_sweep(
@@ -366,182 +205,81 @@ async def run_sweep(
     `control` lets the caller stop the run (Ctrl-C). A stopped point is written with its
     status (`interrupted`, or `partial` when the server vanished) and later points are skipped."""
     control = control or RunControl()
-    if search is not None and settings.rates:
-        raise ConfigError("--find-max-rate chooses the rates itself; drop --sweep-rate")
-    if search is not None and settings.repeat > 1:
-        raise ConfigError("--find-max-rate probes each rate once; drop --repeat")
+    sweep_id = new_ulid()
+    source, parallel, lengths = _points(settings, search, sweep_id)
     suite = settings.suite
-    lengths = settings.input_lengths or (
-        tuple(suite.input_lengths) if suite.input_lengths else None
-    )
-    points: list[tuple[int, float | None, int | None]]
-    if settings.rates:  # open loop: --concurrency is the cap on requests in flight
-        sweep = settings.sweep or (64,)
-        points = [(sweep[0], r, None) for r in settings.rates]
-    elif lengths:  # a context sweep: batch 1 (or --concurrency), one point per input length
-        sweep = settings.sweep or (1,)
-        points = [(sweep[0], None, n) for n in lengths]
-    else:
-        sweep = settings.sweep or tuple(suite.sweep)
-        points = [(c, None, None) for c in sweep]
-    if any(c < 1 for c in sweep):
-        raise ConfigError("every --sweep point must be a concurrency of at least 1")
-    timeout_s = settings.timeout_s or suite.timeout_s
-
-    signer = keys.Signer(settings.sign, progress.note)
-
+    longest = max(lengths) if lengths else (suite.workload.input_tokens or 1024)
     async with contextlib.AsyncExitStack() as stack:
-        target = await open_target(
+        session = await open_session(
             stack,
-            TargetSpec(
-                settings.model,
-                settings.base_url,
-                settings.api_key,
-                settings.engine,
-                settings.quant,
-                settings.output,
-                settings.threads,
-            ),
-            parallel=max(sweep),
-            ctx_per_slot=lambda m: _ctx_per_slot(suite, m, max(lengths) if lengths else None),
-            phase=progress.phase,
-        )
-        client, identity, resolved = target.client, target.identity, target.resolved
-        server, model_field = target.server, target.model_field
-        api = settings.api or suite.api or (resolved.preferred_api if resolved else Api.CHAT)
-        engine = profile_or_generic(identity.name)
-        ignore_eos = suite.ignore_eos and engine.honours_ignore_eos
-        disable_prefix_cache = bool(engine.prefix_cache_off)  # when the engine has a switch
-        params = GenerationParams(
-            api,
-            model_field,
-            suite.temperature,
-            ignore_eos,
-            settings.seed,
-            disable_prefix_cache=disable_prefix_cache,
-            extras=tuple(engine.request_extras(disable_prefix_cache).items()),
-        )
-
-        progress.phase("calibrating prompt lengths")
-        calibration = await _calibrate(
-            suite, client, params, settings.seed, timeout_s, settings.retries,
-            settings.prompts_file,
+            TargetSpec(settings.model, settings.base_url, settings.api_key, settings.engine,
+                       settings.quant, settings.output, settings.threads),
+            sign=settings.sign, note=progress.note, phase=progress.phase, parallel=parallel,
+            slot_context=lambda m: ctx_per_slot(longest, suite.workload.output_tokens, m),
+            meter=meter,
         )  # fmt: skip
-
-        if meter is None:
-            meter = _local_meter(client.endpoint.host, embedded=server is not None)
-        idle_watts = await asyncio.to_thread(meter.idle_watts, 1.0)
-
-        hardware = await asyncio.to_thread(fingerprint)
-        soft = await asyncio.to_thread(software, suite_digest(suite), event_loop_name())
-        engine_info = target.info.engine
-        suite_info = SuiteInfo(
-            name=suite.name,
-            api=api.value,
-            temperature=suite.temperature,
-            max_tokens=suite.workload.output_tokens,
-            ignore_eos_requested=suite.ignore_eos,
-            ignore_eos_sent=ignore_eos,
-            prefix_cache_disabled=params.disable_prefix_cache,
-            table=suite.table,
-        )
-        common = _Common(
-            sweep_id=new_ulid(),
-            suite_info=suite_info,
-            target=target.info,
-            hardware=hardware,
-            software=soft,
-            comparability=comparability(hardware, engine_info, soft.suite_digest),
-            signer=signer,
-            idle_watts=idle_watts,
-        )
+        sweep = await _prepare(settings, session, sweep_id, progress)
         written: list[Path] = []
-
-        context = resolved.gguf.context_length if resolved else None
-
-        async def point(
-            concurrency: int,
-            rate: float | None,
-            length: int | None = None,
-            repeat: RepeatInfo | None = None,
-        ) -> RunPredicate | None:
-            point_cal = calibration
-            if length is not None:
-                if context and length + suite.workload.output_tokens > context:
-                    progress.note(
-                        f"skipping input length {length}: with {suite.workload.output_tokens} "
-                        f"output tokens it exceeds the model's context window ({context})"
-                    )
-                    return None
-                point_cal = calibration.for_length(length)
-            path, predicate = await _run_point(
-                settings=settings,
-                concurrency=concurrency,
-                rate=rate,
-                input_length=length,
-                repeat=repeat,
-                client=client,
-                params=params,
-                calibration=point_cal,
-                timeout_s=timeout_s,
-                common=common,
-                meter=meter,
-                control=control,
-                progress=progress,
-            )
-            written.append(path)
-            return predicate
-
-        if search is not None:
-            cap = settings.sweep[0] if settings.sweep else 64
-            while (rate := search.next_rate()) is not None and not control.stop.is_set():
-                probe = await point(cap, rate)
-                assert probe is not None
-                search.record(rate, probe)
-            return written
-        for index, (concurrency, rate, length) in repeat_order(points, settings):
-            info = None
-            if settings.repeat > 1:
-                group = f"{common.sweep_id}:{concurrency}:{rate}:{length}"
-                info = RepeatInfo(group=group, index=index, count=settings.repeat,
-                                  interleaved=settings.interleave)  # fmt: skip
-            await point(concurrency, rate, length, info)
-            if control.stop.is_set():
-                break
+        while not control.stop.is_set() and (point := source.next_point()) is not None:
+            done = await _point(sweep, point, control, progress)
+            if done is not None:
+                written.append(done[0])
+            source.record(point, done[1] if done else None)
         return written
 
 
-Point = tuple[int, float | None, int | None]
+async def _prepare(
+    settings: RunSettings, session: BenchSession, sweep_id: str, progress: Progress
+) -> _Sweep:
+    """What the target's engine is asked for on every request, the prompts' calibration, and
+    the sweep's provenance."""
+    suite, target = settings.suite, session.target
+    resolved = target.resolved
+    api = settings.api or suite.api or (resolved.preferred_api if resolved else Api.CHAT)
+    engine = profile_or_generic(target.identity.name)
+    ignore_eos = suite.ignore_eos and engine.honours_ignore_eos
+    disable_prefix_cache = bool(engine.prefix_cache_off)  # when the engine has a switch
+    params = GenerationParams(
+        api, target.model_field, suite.temperature, ignore_eos, settings.seed,
+        disable_prefix_cache=disable_prefix_cache,
+        extras=tuple(engine.request_extras(disable_prefix_cache).items()),
+    )  # fmt: skip
+    timeout_s = settings.timeout_s or suite.timeout_s
+    progress.phase("calibrating prompt lengths")
+    calibration = await calibrate(
+        suite, target.client, params, settings.seed, timeout_s, settings.retries,
+        settings.prompts_file,
+    )  # fmt: skip
+    soft = await asyncio.to_thread(software, suite_digest(suite), event_loop_name())
+    suite_info = SuiteInfo(
+        name=suite.name, api=api.value, temperature=suite.temperature,
+        max_tokens=suite.workload.output_tokens, ignore_eos_requested=suite.ignore_eos,
+        ignore_eos_sent=ignore_eos, prefix_cache_disabled=params.disable_prefix_cache,
+        table=suite.table,
+    )  # fmt: skip
+    return _Sweep(
+        settings, session, params, calibration, timeout_s, sweep_id, suite_info, soft,
+        comparability(session.hardware, target.info.engine, soft.suite_digest),
+        resolved.gguf.context_length if resolved else None,
+    )  # fmt: skip
 
 
-def repeat_order(points: list[Point], settings: RunSettings) -> list[tuple[int, Point]]:
-    """(repeat index, point) in the order they run. Back to back by default; with
-    `--interleave` every point runs once per round, the direction alternating each round
-    (1 2 3, 3 2 1, 1 2 3 …), so a slow drift of the server or host cancels between points."""
-    if settings.repeat < 1:
-        raise ConfigError(f"--repeat must be at least 1, got {settings.repeat}")
-    if not settings.interleave:
-        return [(i, p) for p in points for i in range(settings.repeat)]
-    order = []
-    for i in range(settings.repeat):
-        order += [(i, p) for p in (points if i % 2 == 0 else points[::-1])]
-    return order
-
-
-def _is_local(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _local_meter(host: str, embedded: bool) -> Meter:
-    """NVML counters measure this machine's GPUs: meaningful only for an engine running here."""
-    if not (embedded or _is_local(host)):
-        return NoMeter("the engine runs on another host; energy is read only for a local engine")
-    return open_meter()
+async def _point(
+    sweep: _Sweep, point: LoadPoint, control: RunControl, progress: Progress
+) -> tuple[Path, RunPredicate] | None:
+    """One point, or None when a context-sweep length does not fit the model's window."""
+    calibration = sweep.calibration
+    length = point.input_length
+    if length is not None:
+        output = sweep.settings.suite.workload.output_tokens
+        if sweep.context and length + output > sweep.context:
+            progress.note(
+                f"skipping input length {length}: with {output} output tokens it exceeds the "
+                f"model's context window ({sweep.context})"
+            )
+            return None
+        calibration = calibration.for_length(length)
+    return await _run_point(sweep, point, calibration, control, progress)
 
 
 def comparability(hardware: HardwareInfo, engine: EngineInfo, suite_digest: str) -> Comparability:
@@ -556,116 +294,172 @@ def comparability(hardware: HardwareInfo, engine: EngineInfo, suite_digest: str)
 
 
 @dataclass(frozen=True, slots=True)
-class _Common:
-    """What every point of a sweep shares."""
+class _PointWork:
+    """A point ready to send: its prompts, request bodies and plan."""
 
-    sweep_id: str
-    suite_info: SuiteInfo
-    target: TargetInfo
-    hardware: HardwareInfo
-    software: SoftwareInfo
-    comparability: Comparability
-    signer: keys.Signer
-    idle_watts: float | None
+    prompts: list[Prompt]
+    notes: list[str]
+    bodies: list[bytes]
+    plan: Plan
+    requests: int
+    warmup: int
 
 
-async def _run_point(
-    *,
-    settings: RunSettings,
-    concurrency: int,
-    rate: float | None,
-    input_length: int | None,
-    repeat: RepeatInfo | None,
-    client: HttpClient,
-    params: GenerationParams,
-    calibration: _Calibration,
-    timeout_s: float,
-    common: _Common,
-    meter: Meter,
-    control: RunControl,
-    progress: Progress,
-) -> tuple[Path, RunPredicate]:
-    suite = settings.suite
+async def _build(
+    sweep: _Sweep, point: LoadPoint, calibration: Calibration, progress: Progress
+) -> _PointWork:
+    settings, suite = sweep.settings, sweep.settings.suite
     requests = (
         settings.requests
         or suite.requests
         or (len(calibration.file_prompts) if calibration.file_prompts else suite.workload.prompts)
     )
-    warmup = (
-        settings.warmup
-        if settings.warmup is not None
-        else suite.warmup_requests
-        if suite.warmup_requests is not None
-        else min(concurrency, 4)
-        if rate is not None
-        else concurrency
-    )
-    point = f"r{rate:g}" if rate is not None else f"c{concurrency}"
-    if input_length is not None:
-        point = f"in{input_length}-{point}"
-    if repeat is not None:  # its own file and its own prompts (the namespace below)
-        point = f"{point}-rep{repeat.index}"
-    progress.phase(f"building prompts for {point}")
+    if settings.warmup is not None:
+        warmup = settings.warmup
+    elif suite.warmup_requests is not None:
+        warmup = suite.warmup_requests
+    else:
+        warmup = min(point.concurrency, 4) if point.rate_rps is not None else point.concurrency
+    progress.phase(f"building prompts for {point.name}")
     try:
-        prompts, prompt_notes = await _point_prompts(
-            calibration, warmup + requests, f"{settings.seed}:{point}", client, params
-        )
+        prompts, notes = await point_prompts(calibration, warmup + requests,
+                                             f"{settings.seed}:{point.name}", sweep.client,
+                                             sweep.params)  # fmt: skip
     except ServerLost as exc:  # nothing of this point was sent: no envelope to write
         raise ServerLost(
-            f"{exc} (while building the prompts of point {point}; nothing of it was measured)"
+            f"{exc} (while building the prompts of point {point.name}; nothing of it was measured)"
         ) from None
     bodies = [
-        request_body(params, p.text, p.max_tokens or suite.workload.output_tokens, p.messages)
+        request_body(sweep.params, p.text, p.max_tokens or suite.workload.output_tokens,
+                     p.messages)
         for p in prompts
-    ]
-    if rate is None:
+    ]  # fmt: skip
+    if point.rate_rps is None:
         plan = closed_loop_plan(
-            len(bodies), requests, warmup, concurrency, settings.duration_s,
+            len(bodies), requests, warmup, point.concurrency, settings.duration_s,
             settings.warmup_s, settings.cooldown_s,
         )  # fmt: skip
     else:
         plan = open_loop_plan(
-            len(bodies), requests, warmup, rate, settings.arrival, settings.burstiness,
-            settings.seed, concurrency, settings.duration_s,
+            len(bodies), requests, warmup, point.rate_rps, settings.arrival,
+            settings.burstiness, settings.seed, point.concurrency, settings.duration_s,
         )  # fmt: skip
-    run_id = new_ulid()
-    model_id = common.target.model.model_id
-    files = PointFiles(
-        settings.output, f"{safe_name(model_id)}__{safe_name(suite.name)}__{point}__{run_id}"
-    )
+    return _PointWork(prompts, notes, bodies, plan, requests, warmup)
+
+
+def _draft(
+    sweep: _Sweep, point: LoadPoint, calibration: Calibration, work: _PointWork,
+    run_id: str, wall_anchor_ns: int,
+) -> RunDraft:  # fmt: skip
+    """The predicate as far as it is known before the point's first request."""
+    settings, rate = sweep.settings, point.rate_rps
     load = LoadInfo(
         mode="open_loop" if rate is not None else "closed_loop",
         rate_rps=rate,
         arrival=settings.arrival if rate is not None else None,
         burstiness=settings.burstiness if rate is not None else None,
-        concurrency=concurrency,
-        requests=requests,
-        warmup_requests=warmup,
+        concurrency=point.concurrency,
+        requests=work.requests,
+        warmup_requests=work.warmup,
         duration_limit_s=settings.duration_s,
-        timeout_s=timeout_s,
+        timeout_s=sweep.timeout_s,
         workers=settings.workers,
         seed=settings.seed,
-        offered_rate_rps=plan.offered_rate_rps,
+        offered_rate_rps=work.plan.offered_rate_rps,
         cooldown_s=settings.cooldown_s if rate is None else None,
     )
     workload = WorkloadInfo(
         kind=calibration.kind,
-        prompts=len(prompts),
+        prompts=len(work.prompts),
         input_tokens_target=calibration.target,
         template_overhead_tokens=calibration.overhead,
         input_tokens_exact=None,
-        notes=[*calibration.notes, *prompt_notes],
+        notes=[*calibration.notes, *work.notes],
     )
+    started = utc_iso(wall_anchor_ns)
+    return RunDraft(
+        run_id=run_id,
+        sweep_id=sweep.sweep_id,
+        parameters=Parameters(
+            suite=sweep.suite_info, load=load, workload=workload, slo=settings.slo
+        ),
+        target=sweep.session.target.info,
+        hardware=sweep.session.hardware,
+        software=sweep.software,
+        timing=TimingInfo(
+            started_at=started, finished_at=started, wall_anchor_us=wall_anchor_ns // 1000
+        ),
+        comparability=sweep.comparability,
+        privacy=Privacy(prompts_stored=settings.store_prompts),
+        repeat=point.repeat,
+    )
+
+
+async def _run_point(
+    sweep: _Sweep,
+    point: LoadPoint,
+    calibration: Calibration,
+    control: RunControl,
+    progress: Progress,
+) -> tuple[Path, RunPredicate]:
+    """Build the point, write its config and prompt manifest, measure it, seal its envelope."""
+    settings = sweep.settings
+    work = await _build(sweep, point, calibration, progress)
+    run_id = new_ulid()
+    model_id = sweep.session.target.info.model.model_id
+    stem = f"{safe_name(model_id)}__{safe_name(settings.suite.name)}__{point.name}__{run_id}"
+    files = PointFiles(settings.output, stem)
     wall_anchor_ns = time.time_ns()
-    draft = _draft(common, run_id, load, workload, wall_anchor_ns, settings.store_prompts)
-    draft["parameters"]["slo"] = settings.slo
-    draft["repeat"] = repeat.model_dump(mode="json") if repeat is not None else None
+    draft = _draft(sweep, point, calibration, work, run_id, wall_anchor_ns)
     # Written before the first request, so a killed run can be finished by `bench recover`.
-    write_json(files.config, _resolved_config(settings, draft, params))
-    write_json(
-        files.prompts,
-        {"prompts": [_manifest_entry(p, settings.store_prompts) for p in prompts]},
+    write_json(files.config, _resolved_config(settings, draft, sweep.params))
+    write_json(files.prompts, {"prompts": [_manifest_entry(p, settings.store_prompts)
+                                           for p in work.prompts]})  # fmt: skip
+    measured = await _measure(sweep, point, work, files, wall_anchor_ns, control, progress)
+    finished_ns = wall_anchor_ns + (time.perf_counter_ns() - measured.anchor_ns)
+    token_check = (
+        None
+        if control.status == "partial"  # the server is gone, or a worker: nothing to ask
+        else await _token_check(measured.samples, sweep.client, sweep.params.model)
     )
+    predicate = seal_point(
+        files,
+        draft,
+        status=control.status,
+        finished_at=utc_iso(finished_ns),
+        energy=measured.energy,
+        rules=settings.rules,
+        loop_lag_p99_ms=measured.lag_p99_ms,
+        extra_reasons=[control.reason] if control.reason else [],
+        key=sweep.session.signer.key(),
+        token_check=token_check,
+        scale_out=measured.scale_out,
+    )
+    progress.point_finished(files.envelope, predicate)
+    return files.envelope, predicate
+
+
+@dataclass(frozen=True, slots=True)
+class _Measured:
+    anchor_ns: int  # the point's monotonic anchor
+    samples: list[tuple[RequestRecord, list[str]]]  # outputs kept for the token check
+    lag_p99_ms: float | None
+    energy: EnergyInfo
+    scale_out: ScaleOutInfo | None
+
+
+async def _measure(
+    sweep: _Sweep,
+    point: LoadPoint,
+    work: _PointWork,
+    files: PointFiles,
+    wall_anchor_ns: int,
+    control: RunControl,
+    progress: Progress,
+) -> _Measured:
+    """Send the plan, in this process or split over workers, every record appended to the raw
+    sidecar as it ends; the energy window spans the measured phase."""
+    settings = sweep.settings
     sink = RecordSink(files.raw)
 
     def on_record(record: RequestRecord) -> None:
@@ -675,80 +469,55 @@ async def _run_point(
     anchor_ns = time.perf_counter_ns()
     # a split run's records are on the coordinator's wall-clock timeline, else on this monotonic one
     window = _MeasuredWindow(
-        meter,
+        sweep.session.meter,
         (lambda: time.time_ns() - wall_anchor_ns)
         if settings.split
         else (lambda: time.perf_counter_ns() - anchor_ns),
-        _fixed_window_s(plan),
+        _fixed_window_s(work.plan),
     )
-    timeouts = Timeouts(timeout_s, idle_s=settings.idle_timeout_s)
-    prompt_ids = [p.prompt_id for p in prompts]
-    progress.point_started(concurrency, len(plan.requests))
-    scale_out: dict[str, Any] | None = None
-    if settings.split:
-        try:
+    timeouts = Timeouts(sweep.timeout_s, idle_s=settings.idle_timeout_s)
+    prompt_ids = [p.prompt_id for p in work.prompts]
+    progress.point_started(point.concurrency, len(work.plan.requests))
+    scale_out: ScaleOutInfo | None = None
+    try:
+        if settings.split:
             pooled = await run_pool(
                 settings.worker_factory(),
-                split(plan, settings.workers),
-                PoolJob(client.endpoint.url, settings.api_key, params.api, bodies, prompt_ids,
-                        timeouts, settings.retries, wall_anchor_ns),
+                split(work.plan, settings.workers),
+                PoolJob(sweep.client.endpoint.url, settings.api_key, sweep.params.api,
+                        work.bodies, prompt_ids, timeouts, settings.retries, wall_anchor_ns),
                 control, on_record, window.start, settings.on_worker_loss,
             )  # fmt: skip
-        finally:
-            sink.close()
-        samples, lag_p99 = pooled.samples, pooled.lag_p99_ms
-        scale_out = {
-            "runtime": "ray" if settings.ray else "process",
-            "on_worker_loss": settings.on_worker_loss,
-            "workers": [
-                {k: v for k, v in asdict(w).items() if k != "anchor_mono_ns"}
-                for w in pooled.workers
-            ],
-            "lost_requests": pooled.lost_requests,
-        }
-    else:
-        samples = []
-        ctx = WorkerContext(
-            worker_id=0,
-            client=client,
-            api=params.api,
-            bodies=bodies,
-            prompt_ids=prompt_ids,
-            timeouts=timeouts,
-            anchor_ns=anchor_ns,
-            on_record=on_record,
-            retries=settings.retries,
-            output_samples=samples,
-        )
-        lag = LoopLagMonitor()
-        try:
-            await run_closed_loop(ctx, plan, control, on_measured_start=window.start, lag=lag)
-        finally:
-            sink.close()
-        lag_dist = distribution(lag.lags_ms)
-        lag_p99 = lag_dist.p99 if lag_dist else None
-    energy = window.finish(common.idle_watts)
-    finished_ns = wall_anchor_ns + (time.perf_counter_ns() - anchor_ns)
-    token_check = (
-        None
-        if control.status == "partial"  # the server is gone, or a worker: nothing to ask
-        else await _token_check(samples, client, params.model)
+            samples, lag_p99 = pooled.samples, pooled.lag_p99_ms
+            scale_out = _scale_out(settings, pooled)
+        else:
+            samples = []
+            ctx = WorkerContext(
+                worker_id=0, client=sweep.client, api=sweep.params.api, bodies=work.bodies,
+                prompt_ids=prompt_ids, timeouts=timeouts, anchor_ns=anchor_ns,
+                on_record=on_record, retries=settings.retries, output_samples=samples,
+            )  # fmt: skip
+            lag = LoopLagMonitor()
+            await run_closed_loop(ctx, work.plan, control, on_measured_start=window.start,
+                                  lag=lag)  # fmt: skip
+            lag_dist = distribution(lag.lags_ms)
+            lag_p99 = lag_dist.p99 if lag_dist else None
+    finally:
+        sink.close()
+    energy = window.finish(sweep.session.idle_watts)
+    return _Measured(anchor_ns, samples, lag_p99, energy, scale_out)
+
+
+def _scale_out(settings: RunSettings, pooled: PoolResult) -> ScaleOutInfo:
+    return ScaleOutInfo(
+        runtime="ray" if settings.ray else "process",
+        on_worker_loss="continue" if settings.on_worker_loss == "continue" else "abort",
+        workers=[
+            WorkerInfo(**{k: v for k, v in asdict(w).items() if k != "anchor_mono_ns"})
+            for w in pooled.workers
+        ],
+        lost_requests=pooled.lost_requests,
     )
-    predicate = seal_point(
-        files,
-        draft,
-        status=control.status,
-        finished_at=utc_iso(finished_ns),
-        energy=energy,
-        rules=settings.rules,
-        loop_lag_p99_ms=lag_p99,
-        extra_reasons=[control.reason] if control.reason else [],
-        key=common.signer.key(),
-        token_check=token_check,
-        scale_out=scale_out,
-    )
-    progress.point_finished(files.envelope, predicate)
-    return files.envelope, predicate
 
 
 def _fixed_window_s(plan: Plan) -> float | None:
@@ -804,7 +573,7 @@ class _MeasuredWindow:
 
 async def _token_check(
     samples: list[tuple[RequestRecord, list[str]]], client: HttpClient, model: str | None
-) -> dict[str, Any] | None:
+) -> TokenCheck | None:
     """Re-tokenize a sample of outputs with the server's own tokenizer and compare with usage."""
     usable = [(r, "".join(t)) for r, t in samples if r.tokens_from_usage and r.output_tokens]
     if not usable:
@@ -815,47 +584,19 @@ async def _token_check(
         try:
             n = await counter(text)
         except ServerLost:
-            return {"sampled": len(usable), "tokenized": 0, "mismatches": 0, "max_abs_diff": 0,
-                    "note": "the server could not be reached for the check"}  # fmt: skip
+            return TokenCheck(sampled=len(usable), tokenized=0, mismatches=0, max_abs_diff=0,
+                              note="the server could not be reached for the check")  # fmt: skip
         if n is None:
-            return {"sampled": len(usable), "tokenized": 0, "mismatches": 0, "max_abs_diff": 0,
-                    "note": "the server has no /tokenize"}  # fmt: skip
+            return TokenCheck(sampled=len(usable), tokenized=0, mismatches=0, max_abs_diff=0,
+                              note="the server has no /tokenize")  # fmt: skip
         diffs.append(abs(n - (record.output_tokens or 0)))
     mismatches = sum(1 for d in diffs if d)
     note = (
         "re-tokenizing text can differ from generation by a token at boundaries"
         if mismatches else None
     )  # fmt: skip
-    return {"sampled": len(usable), "tokenized": len(diffs), "mismatches": mismatches,
-            "max_abs_diff": max(diffs), "note": note}  # fmt: skip
-
-
-def _draft(
-    common: _Common,
-    run_id: str,
-    load: LoadInfo,
-    workload: WorkloadInfo,
-    wall_anchor_ns: int,
-    store_prompts: bool,
-) -> dict[str, Any]:
-    """The predicate as far as it is known before the run (JSON form)."""
-    return {
-        "run_id": run_id,
-        "sweep_id": common.sweep_id,
-        "parameters": Parameters(suite=common.suite_info, load=load, workload=workload).model_dump(
-            mode="json"
-        ),
-        "target": common.target.model_dump(mode="json"),
-        "hardware": common.hardware.model_dump(mode="json"),
-        "software": common.software.model_dump(mode="json"),
-        "timing": {
-            "started_at": utc_iso(wall_anchor_ns),
-            "finished_at": utc_iso(wall_anchor_ns),
-            "wall_anchor_us": wall_anchor_ns // 1000,
-        },
-        "comparability": common.comparability.model_dump(mode="json"),
-        "privacy": Privacy(prompts_stored=store_prompts).model_dump(mode="json"),
-    }
+    return TokenCheck(sampled=len(usable), tokenized=len(diffs), mismatches=mismatches,
+                      max_abs_diff=max(diffs), note=note)  # fmt: skip
 
 
 def _manifest_entry(prompt: Prompt, store_text: bool) -> dict[str, object]:
@@ -869,7 +610,7 @@ def _manifest_entry(prompt: Prompt, store_text: bool) -> dict[str, object]:
 
 
 def _resolved_config(
-    settings: RunSettings, draft: dict[str, Any], params: GenerationParams
+    settings: RunSettings, draft: RunDraft, params: GenerationParams
 ) -> dict[str, object]:
     """Everything needed to re-run this point (the suite as loaded, the request parameters
     sent) and to finish it if the tool is killed (`run`: the draft predicate, the validity
@@ -888,5 +629,5 @@ def _resolved_config(
         },
         "api_key_given": settings.api_key is not None,
         "validity_rules": asdict(settings.rules),
-        "run": draft,
+        "run": draft.model_dump(mode="json"),
     }

@@ -8,7 +8,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from tokenbench.loadgen.sweep import _PromptPool
+from tokenbench.loadgen.prompts import PromptPool
 from tokenbench.workloads.prompt import Prompt, prompt_id
 from tokenbench.workloads.sharegpt import ShareGptSampler
 
@@ -27,7 +27,7 @@ def _ids(prompts: list[Prompt]) -> list[str]:
 
 def test_points_continue_through_the_file_and_say_when_it_runs_out() -> None:
     per_point, points = 3, 3
-    pool = _PromptPool(_file_prompts(per_point * (points - 1)))
+    pool = PromptPool(_file_prompts(per_point * (points - 1)))
 
     async def sweep() -> list[tuple[list[Prompt], list[str]]]:
         return [await pool.take(per_point, cache_disabled=False) for _ in range(points)]
@@ -42,7 +42,7 @@ def test_points_continue_through_the_file_and_say_when_it_runs_out() -> None:
 
 
 def test_a_reused_pool_notes_the_disabled_prefix_cache() -> None:
-    pool = _PromptPool(_file_prompts(2))
+    pool = PromptPool(_file_prompts(2))
 
     async def sweep() -> list[str]:
         await pool.take(2, cache_disabled=True)
@@ -62,7 +62,7 @@ def test_sharegpt_points_draw_fresh_conversations(tmp_path: Path) -> None:
 
     async def sweep() -> list[tuple[list[Prompt], list[str]]]:
         sampler = ShareGptSampler(0, _words, path=path)
-        pool = _PromptPool(await sampler.take(per_point), sampler)
+        pool = PromptPool(await sampler.take(per_point), sampler)
         return [await pool.take(per_point, cache_disabled=False) for _ in range(3)]
 
     drawn = asyncio.run(sweep())

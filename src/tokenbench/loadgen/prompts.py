@@ -1,0 +1,218 @@
+"""Prompts for a sweep: the calibration made once (how long a prompt must be to reach the target
+input length through the server's template), and each point's own prompts drawn from it —
+synthetic, fixed, the user's file or ShareGPT."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from tokenbench.engines.http import HttpClient, Timeouts
+from tokenbench.engines.openai import GenerationParams, measure, request_body
+from tokenbench.errors import ConfigError, EngineError, ServerLost
+from tokenbench.records import RequestRecord
+from tokenbench.suites.suite import Suite
+from tokenbench.workloads.prompt import Prompt, prompt_id
+from tokenbench.workloads.sharegpt import ShareGptSampler
+from tokenbench.workloads.synthetic import (
+    WordTable,
+    server_tokenizer,
+    synthetic_prompts,
+    word_table,
+)
+from tokenbench.workloads.user_file import load_prompts_file
+
+_CALIBRATION_TOKENS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """What every point's prompts are built from: the prompt text length that yields the target
+    input length once the server's template is applied."""
+
+    kind: str  # "synthetic", "fixed", "file" (--prompts) or "sharegpt"
+    target: int | None  # input tokens per request (synthetic), or as counted (fixed)
+    content_tokens: int | None  # tokens of the prompt text alone
+    overhead: int | None  # tokens the chat template / BOS adds
+    fixed_prompt: str | None
+    notes: tuple[str, ...]
+    file_prompts: tuple[Prompt, ...] | None = None  # --prompts, or the first ShareGPT draw
+    pool: PromptPool | None = None  # where each point draws its file or ShareGPT prompts
+    words: WordTable | None = None  # synthetic: the server's token count of each word
+
+    def for_length(self, target: int) -> Calibration:
+        """The same calibration aimed at another input length (a context-sweep point)."""
+        overhead = self.overhead or 0
+        notes = self.notes
+        if overhead >= target:
+            notes = (*notes, f"the template alone takes {overhead} tokens; {target} cannot be met")
+        return replace(self, target=target, content_tokens=max(1, target - overhead), notes=notes)
+
+
+class PromptPool:
+    """File and ShareGPT prompts, drawn in order across the points of a sweep: a point never
+    re-sends a prompt an earlier point sent, which a prefix-caching engine would serve from its
+    cache. ShareGPT draws more conversations as needed; when the source runs out, the pool starts
+    over and the point's notes say so."""
+
+    __slots__ = ("_drawn", "_next", "_sampler")
+
+    def __init__(self, first: list[Prompt], sampler: ShareGptSampler | None = None) -> None:
+        self._drawn = list(first)
+        self._sampler = sampler
+        self._next = 0
+
+    async def take(self, count: int, cache_disabled: bool) -> tuple[list[Prompt], list[str]]:
+        """The next `count` prompts (all of them, cycled by the plan, when the source has
+        fewer), and notes on any reuse."""
+        missing = self._next + count - len(self._drawn)
+        if missing > 0 and self._sampler is not None:
+            self._drawn += await self._sampler.take(missing)
+        notes = []
+        if self._next and self._next + count > len(self._drawn):
+            self._next = 0
+            cache = (
+                "the engine was told not to use its prefix cache"
+                if cache_disabled
+                else "this engine cannot be told to skip its prefix cache, so repeats may be "
+                "served from it; see cached_input_tokens_total"
+            )
+            notes.append(
+                f"the {len(self._drawn)} prompts ran out: this point re-sends prompts an earlier "
+                f"point sent ({cache})"
+            )
+        chosen = self._drawn[self._next : self._next + count]
+        self._next += len(chosen)
+        if len(chosen) < count:
+            notes.append(
+                f"{len(chosen)} prompts for {count} requests: prompts repeat, and an "
+                "engine's prefix cache may serve the repeats"
+            )
+        return chosen, notes
+
+
+async def _preflight(
+    client: HttpClient, params: GenerationParams, prompt: Prompt, timeout_s: float, retries: int
+) -> RequestRecord:
+    """One short request before measuring: proves the endpoint serves the model, and reports the
+    prompt tokens the server counted. A server-side refusal stops the run with its message."""
+    record = RequestRecord(0, 0, -2, True, prompt.prompt_id, 0)
+    body = request_body(params, prompt.text, 1, prompt.messages)
+    # No idle limit: a first request may wait out a model load or a long prefill.
+    await measure(client, params.api, body, record, 0, -2, Timeouts(timeout_s), retries)
+    if record.error_kind is not None:
+        raise EngineError(
+            f"{client.endpoint.url} refused the first request: {record.error or record.error_kind}"
+        )
+    return record
+
+
+async def calibrate(
+    suite: Suite,
+    client: HttpClient,
+    params: GenerationParams,
+    seed: int,
+    timeout_s: float,
+    retries: int = 0,
+    prompts_file: Path | None = None,
+) -> Calibration:
+    """The calibration before any point; a server lost here fails like one that never answered
+    (nothing was measured, exit 2)."""
+    try:
+        return await _calibrate_prompts(
+            suite, client, params, seed, timeout_s, retries, prompts_file
+        )
+    except ServerLost as exc:
+        why = f"{exc} (while calibrating prompt lengths; nothing was measured)"
+        raise EngineError(why) from None
+
+
+async def _calibrate_prompts(
+    suite: Suite,
+    client: HttpClient,
+    params: GenerationParams,
+    seed: int,
+    timeout_s: float,
+    retries: int = 0,
+    prompts_file: Path | None = None,
+) -> Calibration:
+    spec = suite.workload
+    if prompts_file is not None:
+        prompts = tuple(await asyncio.to_thread(load_prompts_file, prompts_file))
+        await _preflight(client, params, prompts[0], timeout_s, retries)
+        note = f"{len(prompts)} prompts from {prompts_file.name}"
+        pool = PromptPool(list(prompts))
+        return Calibration("file", None, None, None, None, (note,), prompts, pool)
+    if spec.kind == "sharegpt":
+        counter = server_tokenizer(client, params.model)
+        sampler = await asyncio.to_thread(
+            ShareGptSampler, seed, counter, max_output_tokens=spec.output_tokens
+        )
+        sampled = await sampler.take(spec.prompts)
+        if len(sampled) < spec.prompts:
+            raise ConfigError(
+                f"only {len(sampled)} ShareGPT conversations fit the length limits; ask for fewer"
+            )
+        await _preflight(client, params, sampled[0], timeout_s, retries)
+        sg_notes = [f"ShareGPT V3 conversations, seed {seed}, drawn afresh for each point"]
+        if not sampler.exact:
+            sg_notes.append("the server has no /tokenize: lengths were estimated from words")
+        return Calibration("sharegpt", None, None, None, None, tuple(sg_notes), tuple(sampled),
+                            PromptPool(sampled, sampler))  # fmt: skip
+    if spec.kind == "fixed":
+        assert spec.prompt is not None
+        fixed = Prompt(spec.prompt, prompt_id(spec.prompt), None)
+        pre = await _preflight(client, params, fixed, timeout_s, retries)
+        repeat = (
+            "the same prompt repeats and this engine cannot be told to skip its prefix cache; "
+            "see cached_input_tokens_total"
+        )
+        fixed_notes = () if params.disable_prefix_cache else (repeat,)
+        return Calibration("fixed", pre.input_tokens, None, None, spec.prompt, fixed_notes)
+
+    target = spec.input_tokens
+    assert target is not None
+    counter = server_tokenizer(client, params.model)
+    words = await word_table(counter)  # once a sweep: points then assemble prompts locally
+    probe = (await synthetic_prompts(1, _CALIBRATION_TOKENS, f"{seed}:calibration", counter))[0]
+    pre = await _preflight(client, params, probe, timeout_s, retries)
+    if pre.input_tokens is not None and probe.content_tokens is not None:
+        overhead: int | None = pre.input_tokens - probe.content_tokens
+        notes: tuple[str, ...] = ()
+    else:
+        overhead = None
+        notes = (
+            "the server reports no prompt token count or has no /tokenize: "
+            "input lengths are approximate",
+        )
+    cal = Calibration("synthetic", None, None, overhead, None, notes, words=words)
+    return cal.for_length(target)
+
+
+async def point_prompts(
+    cal: Calibration,
+    count: int,
+    namespace: str,
+    client: HttpClient,
+    params: GenerationParams,
+) -> tuple[list[Prompt], list[str]]:
+    """The prompts of one sweep point: every request its own prompt (synthetic; file and
+    ShareGPT prompts as far as the source lasts), so no request is served from a prefix cache
+    filled by another, in this point or an earlier one."""
+    model = params.model
+    if cal.pool is not None:
+        return await cal.pool.take(count, params.disable_prefix_cache)
+    if cal.fixed_prompt is not None:
+        return [Prompt(cal.fixed_prompt, prompt_id(cal.fixed_prompt), None)], []
+    assert cal.content_tokens is not None
+    counter = server_tokenizer(client, model)
+    prompts = await synthetic_prompts(count, cal.content_tokens, namespace, counter, cal.words)
+    misses = sum(1 for p in prompts if p.content_tokens != cal.content_tokens)
+    notes = (
+        [f"{misses} of {count} prompts could not be tokenized to exactly "
+         f"{cal.content_tokens} content tokens"]
+        if misses
+        else []
+    )  # fmt: skip
+    return prompts, notes
