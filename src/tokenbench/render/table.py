@@ -10,7 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from tokenbench.catalog.catalog import BENCHMARKS
-from tokenbench.catalog.views import ModelEntry, ModelsView, RecommendView
+from tokenbench.catalog.infra import GIB, KV_BYTES
+from tokenbench.catalog.views import InfraView, ModelEntry, ModelsView, RecommendView
 from tokenbench.compare.quality import QualityComparison
 from tokenbench.compare.quality_render import (
     PAIR_HEADERS,
@@ -403,3 +404,47 @@ def render_cost(view: CostReportView, out: Output) -> None:
         date = view.apis[0].data_date
         console.print(f"API prices: {view.apis[0].source} bundled data, newest price change in "
                       f"effect {date.isoformat() if date else 'undated'}")  # fmt: skip
+
+
+def _weights_formula(e: InfraView) -> str:
+    params = e.catalog_model.params_total_b
+    if not e.embedding_params_16bit:
+        return f"{params:g}B parameters × {e.bits_per_weight:g} bits"
+    embed = e.embedding_params_16bit / 1e9
+    return (f"{params - embed:.4g}B parameters × {e.bits_per_weight:g} bits + {embed:.4g}B "
+            "embedding parameters × 16 bits")  # fmt: skip
+
+
+def _memory_lines(e: InfraView) -> str:
+    a = e.catalog_model.architecture
+    return (
+        f"[bold]{e.catalog_model.name}[/] at {e.quant}, KV cache {e.kv_dtype}, {e.context:,} "
+        f"tokens × {e.concurrency} sequences\n"
+        f"  weights     {e.weights_bytes / GIB:,.2f} GiB  ({_weights_formula(e)})\n"
+        f"  KV / token  {e.kv_bytes_per_token / 1024:,.1f} KiB  (2 × {a.layers} layers × "
+        f"{a.kv_heads} KV heads × {a.head_dim} head dim × {KV_BYTES[e.kv_dtype]:g} bytes; "
+        f"{a.attention} {a.kv_heads}/{a.attention_heads})\n"
+        f"  KV / seq.   {e.kv_bytes_per_sequence / GIB:,.3f} GiB"
+        + (f"  ({a.sliding_layers if a.sliding_layers is not None else a.layers} layers keep "
+           f"only {a.sliding_window} tokens)" if a.sliding_window else "")
+        + f"\n  KV total    {e.kv_total_bytes / GIB:,.2f} GiB\n"
+        f"  total       {e.total_bytes / GIB:,.2f} GiB"
+    )  # fmt: skip
+
+
+@renderer("table", InfraView)
+def render_infra(e: InfraView, out: Output) -> None:
+    console = out.console
+    console.print(_memory_lines(e), highlight=False)
+    t = Table(title=f"GPUs (usable: {e.usable_share:.0%} of memory)", title_justify="left",
+              header_style="bold")  # fmt: skip
+    for h in ("GPU", "Memory GiB", "GPUs needed", f"Max sequences of {e.context:,} on one"):
+        t.add_column(h, justify="left" if h == "GPU" else "right")
+    for f in e.gpus:
+        fits = "1 (fits)" if f.gpus_needed == 1 else str(f.gpus_needed)
+        t.add_row(f.gpu, f"{f.memory_gib:g}", fits, str(f.max_concurrency_one_gpu))
+    console.print(t)
+    if e.catalog_model.architecture.moe_experts:
+        console.print("note: mixture of experts — every expert's weights are counted")
+    console.print(f"note: {e.total_bytes / GIB:,.2f} GiB excludes activations and engine "
+                  "buffers, which the 10% reserve covers only roughly")  # fmt: skip
