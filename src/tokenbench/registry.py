@@ -17,13 +17,16 @@ class Registry(Generic[T]):
 
     `discover`, when given, runs once before the first lookup and may register more items
     (entry points of installed distributions): deferred so that importing a registry's module
-    costs no metadata scan, and a broken plugin fails only the commands that use it.
+    costs no metadata scan. If it raises ConfigError (a broken plugin), what did register stays
+    usable and listable; the error is told when a name is not found, since it may be the
+    plugin's.
     """
 
     def __init__(self, kind: str, discover: Callable[[Registry[T]], None] | None = None) -> None:
         self.kind = kind  # the word in error messages: "task", "scorer", "metric" …
         self._items: dict[str, T] = {}
         self._discover = discover
+        self._discover_error: ConfigError | None = None
 
     def register(self, name: str, item: T) -> T:
         if name in self._items:
@@ -42,10 +45,11 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         """The item registered as `name`; ConfigError listing close names when there is none."""
         items = self._loaded()
-        try:
+        if name in items:
             return items[name]
-        except KeyError:
-            raise unknown_name(self.kind, name, items) from None
+        if self._discover_error is not None:
+            raise ConfigError(f"unknown {self.kind} {name!r}, and {self._discover_error}")
+        raise unknown_name(self.kind, name, items)
 
     def names(self) -> list[str]:
         return list(self._loaded())
@@ -71,5 +75,8 @@ class Registry(Generic[T]):
     def _loaded(self) -> dict[str, T]:
         if self._discover is not None:
             discover, self._discover = self._discover, None  # once, even if it fails
-            discover(self)
+            try:
+                discover(self)
+            except ConfigError as exc:
+                self._discover_error = exc
         return self._items

@@ -69,3 +69,15 @@ def test_discovery_runs_once_before_the_first_lookup() -> None:
     assert registry.get("plugin") == 7
     assert "plugin" in registry
     assert calls == [1]
+
+
+def test_a_failed_discovery_keeps_what_registered_and_is_told_on_a_miss() -> None:
+    def discover(registry: Registry[int]) -> None:
+        registry.register("good", 1)
+        raise ConfigError("plugin 'bad' failed to load")
+
+    registry: Registry[int] = Registry("number", discover=discover)
+    assert registry.names() == ["good"]
+    assert registry.get("good") == 1
+    with pytest.raises(ConfigError, match="unknown number 'bad', and plugin 'bad' failed to load"):
+        registry.get("bad")

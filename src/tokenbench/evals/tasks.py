@@ -25,19 +25,33 @@ BUILTIN: tuple[type[Task], ...] = (
 
 
 def _discover(registry: Registry[type[Task]]) -> None:
-    """Register the tasks of installed plugins: `name = "package.module:TaskClass"` entries."""
+    """Register the tasks of installed plugins (`name = "package.module:TaskClass"` entries);
+    one that cannot be used is left out, and all such are named in one ConfigError after the
+    others registered."""
+    problems = []
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        where = f"eval task plugin {ep.name!r} ({ep.value})"
         try:
-            cls = ep.load()
-        except Exception as exc:  # any import failure of third-party code is the plugin's
-            raise ConfigError(f"{where} failed to load: {exc}") from exc
-        if not (isinstance(cls, type) and issubclass(cls, Task)):
-            raise ConfigError(f"{where} is not a subclass of tokenbench.evals.task.Task")
-        # The class name is what envelopes record and verification looks up again.
-        if getattr(cls, "name", None) != ep.name:
-            raise ConfigError(f"{where} must set name = {ep.name!r} on its class")
-        registry.register(ep.name, cls)
+            registry.register(ep.name, _plugin_task(ep, registry))
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError("; ".join(problems))
+
+
+def _plugin_task(ep: metadata.EntryPoint, registry: Registry[type[Task]]) -> type[Task]:
+    where = f"eval task plugin {ep.name!r} ({ep.value})"
+    if ep.name in registry:
+        raise ConfigError(f"{where} takes the name of a task already registered; rename it")
+    try:
+        cls = ep.load()
+    except Exception as exc:  # any import failure of third-party code is the plugin's
+        raise ConfigError(f"{where} failed to load: {exc}") from exc
+    if not (isinstance(cls, type) and issubclass(cls, Task)):
+        raise ConfigError(f"{where} is not a subclass of tokenbench.evals.task.Task")
+    # The class name is what envelopes record and verification looks up again.
+    if getattr(cls, "name", None) != ep.name:
+        raise ConfigError(f"{where} must set name = {ep.name!r} on its class")
+    return cls
 
 
 def _registry() -> Registry[type[Task]]:

@@ -71,17 +71,30 @@ def test_entry_point_must_name_a_task_class(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_entry_point_name_must_match_the_class(monkeypatch: pytest.MonkeyPatch) -> None:
     registry = _plugins(monkeypatch, ("echo2", f"{__name__}:Echo"))
+    assert "echo2" not in registry.names()
     with pytest.raises(ConfigError, match="must set name = 'echo2'"):
-        registry.names()
+        registry.get("echo2")
 
 
 def test_entry_point_may_not_replace_a_builtin(monkeypatch: pytest.MonkeyPatch) -> None:
     registry = _plugins(monkeypatch, ("gsm8k", f"{__name__}:OtherGsm8k"))
-    with pytest.raises(ConfigError, match="task 'gsm8k' is registered twice"):
-        registry.get("gsm8k")
+    assert registry.get("gsm8k").__name__ == "Gsm8k"  # the built-in stays
+    with pytest.raises(ConfigError, match=r"'gsm8k' .* takes the name of a task already"):
+        registry.get("other")
 
 
-def test_broken_plugin_fails_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    registry = _plugins(monkeypatch, ("broken", "no_such_module_xyz:Task"))
-    with pytest.raises(ConfigError, match=r"eval task plugin 'broken' \(no_such_module_xyz:Task\)"):
+def test_broken_plugin_fails_with_its_name_and_leaves_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registry = _plugins(
+        monkeypatch, ("broken", "no_such_module_xyz:Task"), ("echo", f"{__name__}:Echo")
+    )
+    # listing (bench eval --help) and the working tasks are not taken down by the broken one
+    assert {"gsm8k", "echo"} <= set(registry.names())
+    assert registry.get("echo") is Echo
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown task 'broken', and eval task plugin 'broken' \(no_such_module_xyz:Task\) "
+        "failed to load",
+    ):
         registry.get("broken")
