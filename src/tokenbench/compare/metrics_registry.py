@@ -146,6 +146,12 @@ def _itl_p50(m: RunMetrics) -> float | None:
     return m.itl_ms.p50 if m.itl_ms else None
 
 
+@compare_metric("ttfat", "TTFAT p50 (ms)", "ttfat_p50_ms", "min", "faster", 50)
+def _ttfat_p50(m: RunMetrics) -> float | None:
+    d = m.distribution("ttfat_ms")  # reasoning models: to the first answer token
+    return d.p50 if d else None
+
+
 @compare_metric("jtok", "J/tok", "joules_per_token", "min", "lower")
 def _joules_per_token(m: RunMetrics) -> float | None:
     return m.joules_per_token

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tokenbench.engines.profile import TIMING_OUTPUT_MS, TIMING_OUTPUT_TOKENS
 from tokenbench.metrics.latency import (
@@ -39,7 +39,7 @@ DEFINITIONS = 2
 # Figures added with definitions 2: an older envelope neither states them nor their reasons.
 _SINCE_2 = (
     "offered_rate_rps", "steady_duration_s", "steady_output_throughput_tok_per_s",
-    "window_output_tokens", "ttfat_ms", "reasoning_tokens_total",
+    "window_output_tokens", "reasoning_tokens_total",
 )  # fmt: skip
 
 
@@ -96,10 +96,20 @@ class RunMetrics(BaseModel):
     # --cooldown: output tokens that arrived in the fixed window (fractional where tokens per
     # chunk were inferred); output throughput and J/tok use it
     window_output_tokens: float | None = None
-    # Reasoning models: send → first *answer* token (TTFT counts the first reasoning token too),
-    # and the reasoning tokens the server's usage reports (completion_tokens_details)
-    ttfat_ms: Distribution | None = None
+    # Reasoning models: the reasoning tokens the server's usage reports
+    # (completion_tokens_details); TTFAT is in `distributions`
     reasoning_tokens_total: int | None = None
+    # Per-request distributions added since the fields above were fixed, keyed by metric name
+    # (REQUEST_METRICS): a new metric is a new key, never a schema change. A measured metric
+    # has a key; an unmeasured one is in `unmeasured` with its reason.
+    distributions: dict[str, Distribution] = Field(default_factory=dict)
+
+    def distribution(self, name: str) -> Distribution | None:
+        """A per-request metric's distribution by name, wherever the run stores it."""
+        if name in type(self).model_fields:
+            value = getattr(self, name)
+            return value if isinstance(value, Distribution) else None
+        return self.distributions.get(name)
 
 
 def _error_key(r: RequestRecord) -> str:
@@ -233,7 +243,7 @@ class RequestMetric:
     """A distribution over the measured requests, declared once: the accumulator, the reasons
     for a null figure and the run's fields all follow this table."""
 
-    name: str  # the RunMetrics field and JSON key
+    name: str  # the JSON key (a RunMetrics field for the first nine, else in `distributions`)
     unmeasured: str  # why the figure is null when no request defined it
     # the request's value; None: gathered apart (ITL per chunk, the lag of every sent request,
     # the engine's own timings)
@@ -314,6 +324,8 @@ def summarize(
 
     dists = {name: distribution(acc.values[name]) for name in _DISTRIBUTIONS}
     unmeasured.update({name: _UNMEASURED[name] for name, d in dists.items() if d is None})
+    fields = {name: d for name, d in dists.items() if name in RunMetrics.model_fields}
+    in_map = {name: d for name, d in dists.items() if name not in fields and d is not None}
     window = _window_figures(acc, unmeasured, open_loop)
     output_throughput = window.pop("output_throughput", per_second(out_tokens))
     in_window = window["window_output_tokens"]
@@ -339,7 +351,8 @@ def summarize(
         **_counts(acc),
         **energy,
         **window,
-        **dists,
+        **fields,
+        distributions=in_map,
     )
 
 
