@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def handle(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
     if not corpus.runs and not corpus.evals:
-        raise ConfigError("no valid envelope to report on; see `bench summary` for why")
+        raise ConfigError(f"nothing to report on: {corpus.nothing_loaded()}")
     result = compare(corpus, force=args.force)
     parts = sections(result)
     page = render_html(parts, corpus.loaded, len(corpus.skipped), result.quality)

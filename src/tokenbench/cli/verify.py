@@ -11,6 +11,7 @@ from tokenbench.cli.keys import add_trust_option
 from tokenbench.corpus import envelope_files
 from tokenbench.envelope import keys
 from tokenbench.envelope.verify import VerifyError
+from tokenbench.errors import ConfigError
 from tokenbench.verification import verify_file
 
 
@@ -30,6 +31,8 @@ def handle(args: argparse.Namespace) -> int:
     trusted = keys.trusted_keys(args.key)
     first_failure = 0
     files = [f for spec in args.paths for f in envelope_files(spec)]
+    if not files:
+        raise ConfigError(f"no envelope found in {' '.join(args.paths)}; check the paths")
     for path in files:
         try:
             opened = verify_file(path, trusted)

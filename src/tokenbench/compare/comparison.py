@@ -316,9 +316,13 @@ def compare(
     pareto_metrics = [resolve_metric(name, pricing) for name in pareto]
     if not 2 <= len(pareto_metrics) <= 3:
         raise ConfigError("--pareto takes two or three metrics, e.g. throughput,ttft")
+    if not corpus.loaded:
+        raise ConfigError(f"nothing to compare: {corpus.nothing_loaded()}")
     runs = [r for r in corpus.runs if _matches(r.predicate, at or {})]
     if not runs and not corpus.evals:
-        raise ConfigError("no run matches the selection; check the paths and --at")
+        shown = " ".join(f"{k}={v}" for k, v in (at or {}).items())
+        raise ConfigError(f"no run matches --at {shown} among the {len(corpus.runs)} loaded; "
+                          "`bench summary PATH` lists their points")  # fmt: skip
     result = Comparison(by, pareto_metrics, alpha=alpha)
     if corpus.evals:
         result.quality = compare_quality(

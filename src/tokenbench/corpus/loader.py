@@ -8,6 +8,7 @@ marked unsigned.
 from __future__ import annotations
 
 import glob
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,20 @@ class Corpus:
     def loaded(self) -> int:
         """Envelopes loaded, runs and evals."""
         return len(self.runs) + len(self.evals)
+
+    def nothing_loaded(self) -> str:
+        """Why a command has nothing to work on, and what to do: the skipped envelopes counted
+        by reason (an untrusted signer is the usual one, answered by --key)."""
+        if not self.skipped:
+            return "no envelope found; check the paths"
+        reasons: Counter[str] = Counter(why.split(":", 1)[0] for _path, why in self.skipped)
+        counted = "; ".join(f"{n} {why}" for why, n in reasons.most_common())
+        hint = (
+            ": pass the signer's public key with --key PUB.pem"
+            if any("trusted key" in why for why in reasons)
+            else "; `bench verify PATH` says more for each file"
+        )
+        return f"{len(self.skipped)} envelopes skipped ({counted}){hint}"
 
     def latest_eval(self, task: str, keep: Callable[[LoadedEval], bool]) -> LoadedEval | None:
         """The most recently started eval of `task` among those `keep` accepts."""
