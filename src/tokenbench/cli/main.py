@@ -81,6 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _print_error("interrupted")
         return 130
+    except OSError as exc:  # a file the checks up front could not foresee (disk full, …)
+        where = f" ({exc.filename})" if exc.filename else ""
+        _print_error(f"[bold red]error:[/] {exc.strerror or exc}{where}; check the path and "
+                     "the disk, then run the command again")  # fmt: skip
+        return 2
 
 
 def _print_error(markup: str) -> None:

@@ -12,6 +12,7 @@ from tokenbench.compare.comparison import compare
 from tokenbench.corpus.loader import load_corpus
 from tokenbench.envelope import keys
 from tokenbench.errors import ConfigError
+from tokenbench.outputs import output_dir, output_file
 from tokenbench.report.charts import sections
 from tokenbench.report.html import render_html
 from tokenbench.report.png import write_pngs
@@ -27,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    output_file(args.output, "-o")  # a path mistake before any loading
+    if args.png:
+        output_dir(args.png, "--png")
     corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
     if not corpus.runs and not corpus.evals:
         raise ConfigError(f"nothing to report on: {corpus.nothing_loaded()}")

@@ -49,6 +49,7 @@ from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptio
 from tokenbench.evals.tasks import get_task
 from tokenbench.loadgen.control import RunControl
 from tokenbench.metrics.quality import summarize_eval
+from tokenbench.outputs import output_dir
 from tokenbench.records import ItemRecord, RequestRecord, read_items
 from tokenbench.session.bench import ctx_per_slot, open_session
 from tokenbench.session.target import OpenTarget, TargetSpec
@@ -157,6 +158,7 @@ async def run_eval(
     what was answered, and later tasks are skipped."""
     control = control or RunControl()
     prepared = prepare(settings)
+    output_dir(settings.output, "--output")  # before any server starts
     async with contextlib.AsyncExitStack() as stack:
         session = await open_session(
             stack, settings.target, sign=settings.sign, note=progress.note,

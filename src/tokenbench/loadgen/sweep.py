@@ -57,6 +57,7 @@ from tokenbench.loadgen.search import RateSearch
 from tokenbench.loadgen.worker import LoopLagMonitor, WorkerContext, run_closed_loop
 from tokenbench.metrics.stats import distribution
 from tokenbench.metrics.validity import ValidityRules
+from tokenbench.outputs import output_dir
 from tokenbench.records import RequestRecord
 from tokenbench.session.bench import BenchSession, ctx_per_slot, open_session
 from tokenbench.session.target import TargetSpec
@@ -118,6 +119,8 @@ class RunSettings:
             (self.repeat < 1, f"--repeat must be at least 1, got {self.repeat}"),
             (self.interleave and self.repeat < 2,
              "--interleave alternates repeats: add --repeat N (N ≥ 2)"),
+            (self.prompts_file is not None and self.prompts_file.is_dir(),
+             f"--prompts {self.prompts_file} is a directory; name a JSONL file of prompts"),
         ):  # fmt: skip
             if bad:
                 raise ConfigError(message)
@@ -205,6 +208,7 @@ async def run_sweep(
     `control` lets the caller stop the run (Ctrl-C). A stopped point is written with its
     status (`interrupted`, or `partial` when the server vanished) and later points are skipped."""
     control = control or RunControl()
+    output_dir(settings.output, "--output")  # before any server starts
     sweep_id = new_ulid()
     source, parallel, lengths = _points(settings, search, sweep_id)
     suite = settings.suite

@@ -47,6 +47,8 @@ def _line_prompt(obj: Any, where: str) -> Prompt:
 
 
 def load_prompts_file(path: Path) -> list[Prompt]:
+    if path.is_dir():
+        raise ConfigError(f"--prompts {path} is a directory; name a JSONL file of prompts")
     try:
         size = path.stat().st_size
     except OSError as exc:
