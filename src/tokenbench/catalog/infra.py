@@ -159,7 +159,7 @@ def estimate(
     scheme = quant_scheme(quant)
     if kv_dtype not in KV_BYTES:
         raise ConfigError(f"--kv-dtype {kv_dtype!r}: choose one of {', '.join(KV_BYTES)}")
-    context = context or model.context_length
+    context = model.context_length if context is None else context
     if context < 1 or concurrency < 1:
         raise ConfigError("--context and --concurrency must be at least 1")
     if context > model.context_length:

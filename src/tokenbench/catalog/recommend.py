@@ -35,6 +35,13 @@ SHORTLIST = 3
 UNSCORED = "no score"
 UNSTATED = "published, shots not stated"  # a bucket of unknown settings, not one setting
 _SHOTS = re.compile(r"(\d+)-shot", re.IGNORECASE)
+# language names a user may type, to their ISO 639-1 codes (the catalog's languages use codes)
+_LANGUAGE_NAMES = {
+    "english": "en", "chinese": "zh", "mandarin": "zh", "german": "de", "french": "fr",
+    "spanish": "es", "italian": "it", "portuguese": "pt", "japanese": "ja", "korean": "ko",
+    "russian": "ru", "arabic": "ar", "hindi": "hi", "dutch": "nl", "polish": "pl",
+    "turkish": "tr", "vietnamese": "vi", "thai": "th", "indonesian": "id",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,10 @@ class Requirements:
             raise ConfigError(f"--task {self.task!r}: choose {', '.join(TASK_BENCHMARK)}")
         if self.context < 1:
             raise ConfigError("--context must be at least 1")
+        if not re.fullmatch(r"[a-z]{2}", self.language):
+            guess = _LANGUAGE_NAMES.get(self.language.lower())
+            hint = f"did you mean {guess!r}?" if guess else "e.g. en, zh, de"
+            raise ConfigError(f"--language {self.language!r}: give an ISO 639-1 code; {hint}")
 
 
 @dataclass(frozen=True, slots=True)

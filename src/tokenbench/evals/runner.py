@@ -105,6 +105,12 @@ def prepare(settings: EvalSettings) -> list[_Prepared]:
         raise ConfigError("--concurrency must be at least 1")
     if settings.limit is not None and settings.limit < 1:
         raise ConfigError("--limit must be at least 1")
+    if settings.temperature is not None and settings.temperature < 0:
+        raise ConfigError("--temperature cannot be negative (0 is greedy)")
+    if settings.max_tokens is not None and settings.max_tokens < 1:
+        raise ConfigError("--max-tokens must be at least 1")
+    if settings.timeout_s <= 0:
+        raise ConfigError("--timeout must be positive")
     if not settings.tasks:
         raise ConfigError("name at least one task, e.g. `bench eval gsm8k`")
     root = settings.data.root

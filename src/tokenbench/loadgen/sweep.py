@@ -115,6 +115,8 @@ class RunSettings:
             (self.retries < 0, "--retry cannot be negative"),
             (any(rate <= 0 for rate in self.rates or ()), "--rate must be positive"),
             (self.burstiness <= 0, "--burstiness must be positive"),
+            (self.burstiness != 1.0 and self.arrival != "gamma",
+             "--burstiness shapes gamma arrivals only: add --arrival gamma"),
             (self.workers < 1, f"--workers must be at least 1, got {self.workers}"),
             (self.repeat < 1, f"--repeat must be at least 1, got {self.repeat}"),
             (self.interleave and self.repeat < 2,

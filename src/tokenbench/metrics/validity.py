@@ -40,6 +40,10 @@ class ValidityRules:
             raise ConfigError("--max-tail-share is a fraction of the window, above 0 and at most 1")
         if self.max_schedule_lag_ms <= 0:
             raise ConfigError("--max-schedule-lag must be positive (milliseconds)")
+        if self.min_duration_s is not None and self.min_duration_s <= 0:
+            raise ConfigError("--min-duration must be positive (seconds)")
+        if self.min_requests is not None and self.min_requests < 1:
+            raise ConfigError("--min-requests must be at least 1")
 
 
 def _schedule_reasons(

@@ -1,6 +1,8 @@
-"""`bench run` refuses bad --repeat and validity options with one line and exit 2."""
+"""Bad option values are one-line errors with exit 2: bench run, eval, infra and recommend."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +37,41 @@ def test_bad_validity_limits_are_one_line_errors(flags: list[str], message: str)
     assert proc.returncode == 2
     assert message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "flags", "message"),
+    [
+        ("run", ["--min-duration", "-1"], "--min-duration must be positive"),
+        ("run", ["--min-requests", "0"], "--min-requests must be at least 1"),
+        ("run", ["--rate", "2", "--burstiness", "0.5"], "add --arrival gamma"),
+        ("infra", ["--context", "0"], "--context and --concurrency must be at least 1"),
+        ("recommend", ["--language", "english"], "did you mean 'en'?"),
+    ],
+)
+def test_nonsense_values_are_refused(command: str, flags: list[str], message: str) -> None:
+    args = {
+        "run": ["llm.inference.chatbot-short", "--base-url", "http://127.0.0.1:9/v1"],
+        "infra": ["llama-3.1-8b-instruct"],
+        "recommend": [],
+    }[command]
+    proc = bench(command, *args, *flags)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--temperature", "-1"], "--temperature cannot be negative"),
+        (["--max-tokens", "0"], "--max-tokens must be at least 1"),
+    ],
+)
+def test_eval_refuses_nonsense_sampling(flags: list[str], message: str, tmp_path: Path) -> None:
+    data = tmp_path / "q.jsonl"
+    data.write_text('{"prompt": "2+2?", "answer": "4"}\n')
+    proc = bench("eval", "custom", "--data", str(data), "--scorer", "exact", "--base-url",
+                 "http://127.0.0.1:9/v1", *flags)  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr
