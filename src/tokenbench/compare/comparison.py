@@ -162,6 +162,15 @@ def _matches(p: RunPredicate, at: dict[str, str]) -> bool:
     return True
 
 
+_DIGESTS = ("hardware_fingerprint", "suite_digest")
+
+
+def _shown(part: str, value: str) -> str:
+    """A digest shortened to 16 hex digits (enough to tell two apart); a name, such as the
+    engine and its version, in full: "llama.cpp 11434." hides the very difference."""
+    return value[:16] if part in _DIGESTS else value
+
+
 def _check_comparable(runs: list[LoadedRun], by: str, force: bool) -> list[str]:
     """Runs of one suite must agree on every comparability part except the axis compared."""
     problems = []
@@ -175,7 +184,7 @@ def _check_comparable(runs: list[LoadedRun], by: str, force: bool) -> list[str]:
                 continue
             values = sorted({str(getattr(r.predicate.comparability, part)) for r in members})
             if len(values) > 1:
-                shown = ", ".join(v[:16] for v in values)
+                shown = ", ".join(_shown(part, v) for v in values)
                 differing.append(f"{part} ({shown})")
         if differing:
             problems.append(f"{suite}: runs differ in " + "; ".join(differing))

@@ -49,6 +49,16 @@ class EngineInfo(_Strict):
     def label(self) -> str:
         return f"{self.name} {self.version}" if self.version else self.name
 
+    @property
+    def detail(self) -> str:
+        """Name, version ("unknown" once when none was found) and build, each in full; a build
+        that repeats the version or says nothing ("b0-unknown": build 0, commit unknown) is
+        left out rather than shown as a version."""
+        parts = [self.name, self.version or "unknown"]
+        if self.build and self.build != self.version and "unknown" not in self.build:
+            parts.append(f"(build {self.build})")
+        return " ".join(parts)
+
 
 class TargetInfo(_Strict):
     base_url: str  # credentials, query and fragment removed

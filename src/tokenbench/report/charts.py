@@ -176,7 +176,7 @@ def _provenance_row(row: RunRow) -> ProvenanceRow:
         run_id=p.run_id,
         hardware=p.hardware.label,
         fingerprint=p.hardware.fingerprint[:12],
-        engine=" ".join(x for x in (engine.name, engine.version, engine.build) if x),
+        engine=engine.detail,
         tool=f"tokenbench {p.software.tool_version}"
         + (f" ({p.software.git_commit[:10]})" if p.software.git_commit else ""),
         signature=(f"verified (keyid {row.run.signer[:16]}…)" if row.run.signer else "unsigned"),

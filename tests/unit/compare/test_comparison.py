@@ -134,3 +134,21 @@ def test_parse_at_keys_and_errors() -> None:
             parse_at([bad])
     with pytest.raises(ConfigError, match="alpha"):
         compare(Corpus(runs=[_run("a", 1.0)]), alpha=1.5)
+
+
+def test_runs_on_different_engine_versions_are_named_in_full() -> None:
+    """Issue 15 (8): the engine part was cut to 16 characters ("llama.cpp 11434."), hiding the
+    very difference that makes the runs incomparable; digests are still shortened."""
+    a, b = _run("a", 1.0), _run("b", 1.0)
+    engines = ("llama.cpp 11434.0.0", "llama.cpp 11434.0.1")
+    runs = []
+    for run, engine in zip((a, b), engines, strict=True):
+        key = run.predicate.comparability.model_copy(
+            update={"engine": engine, "hardware_fingerprint": "f" * 64}
+        )
+        runs.append(LoadedRun(run.path, run.predicate.model_copy(update={"comparability": key}),
+                              "k"))  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        compare(Corpus(runs=runs))
+    message = str(caught.value)
+    assert "engine (llama.cpp 11434.0.0, llama.cpp 11434.0.1)" in message

@@ -368,3 +368,14 @@ def test_server_tokenizer_without_an_endpoint_sends_nothing() -> None:
     count = server_tokenizer(cast(HttpClient, fake), "m", tokenizers("hosted"))
     assert asyncio.run(count("one")) is None
     assert fake.bodies == []
+
+
+def test_llamacpp_unknown_build_is_no_version() -> None:
+    """Issue 15 (8): a source build reports "b0-unknown" (build 0, commit unknown); that is not
+    a version, so none is recorded, and the build string stays in the props as given."""
+    answers = _answers({Probe("/props"): {"total_slots": 4, "build_info": "b0-unknown"}})
+    found = profile("llama.cpp").recognise(answers)
+    assert found is not None
+    assert found.version is None
+    assert found.props is not None
+    assert found.props["build_info"] == "b0-unknown"

@@ -19,6 +19,7 @@ from tokenbench.engines.profile import (
 )
 
 PROPS = Probe("/props")
+UNKNOWN_BUILD = "b0-unknown"  # llama.cpp's build_info when neither build nor commit is known
 
 
 def recognise(answers: Answers) -> Detection | None:
@@ -29,7 +30,10 @@ def recognise(answers: Answers) -> Detection | None:
         return None
     if "default_generation_settings" not in props and "total_slots" not in props:
         return None
-    return Detection(version_text(props["build_info"]), props)
+    build = version_text(props["build_info"])
+    # A build from source without git metadata says "b0-unknown" (build 0, commit unknown):
+    # no version at all, so none is recorded rather than that string shown as one.
+    return Detection(None if build == UNKNOWN_BUILD else build, props)
 
 
 def timings(event: Mapping[str, Any]) -> dict[str, float] | None:
