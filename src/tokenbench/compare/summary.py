@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tokenbench.corpus.loader import Corpus, LoadedEval
+from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
 from tokenbench.metrics.quality import Accuracy
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -111,14 +111,6 @@ class SummaryTable(BaseModel):
     comparability_mismatches: list[KeyMismatch]
     evals: list[EvalSummaryRow]
 
-    @property
-    def rows(self) -> list[SummaryRow]:
-        return self.runs
-
-    @property
-    def mismatches(self) -> list[KeyMismatch]:
-        return self.comparability_mismatches
-
 
 def _mismatches(corpus: Corpus) -> list[KeyMismatch]:
     by_suite: dict[str, list[Any]] = {}
@@ -139,50 +131,50 @@ def _mismatches(corpus: Corpus) -> list[KeyMismatch]:
     return out
 
 
+def _run_row(loaded: LoadedRun) -> SummaryRow:
+    p = loaded.predicate
+    m = p.metrics
+    engine = p.target.engine
+    return SummaryRow(
+        path=str(loaded.path),
+        run_id=p.run_id,
+        suite=p.parameters.suite.name,
+        model_id=p.target.model.model_id,
+        engine=engine.name,
+        engine_version=engine.version,
+        quant=p.target.model.quant,
+        hardware=p.hardware.label,
+        concurrency=p.parameters.load.concurrency,
+        rate_rps=p.parameters.load.rate_rps,
+        status=p.status,
+        requests_ok=m.requests_ok,
+        requests_failed=m.requests_failed,
+        output_throughput_tok_per_s=m.output_throughput_tok_per_s,
+        input_throughput_tok_per_s=m.input_throughput_tok_per_s,
+        input_tokens_total=m.input_tokens_total,
+        output_tokens_total=m.output_tokens_total,
+        max_tokens=p.parameters.suite.max_tokens,
+        duration_s=m.duration_s,
+        input_tokens_target=p.parameters.workload.input_tokens_target,
+        prefill_tok_per_s=m.prefill_tok_per_s.p50 if m.prefill_tok_per_s else None,
+        table=p.parameters.suite.table,
+        ttft_p50_ms=m.ttft_ms.p50 if m.ttft_ms else None,
+        ttft_p99_ms=m.ttft_ms.p99 if m.ttft_ms else None,
+        tpot_p50_ms=m.tpot_ms.p50 if m.tpot_ms else None,
+        itl_p50_ms=m.itl_ms.p50 if m.itl_ms else None,
+        e2e_p50_ms=m.e2e_ms.p50 if m.e2e_ms else None,
+        joules_per_token=m.joules_per_token,
+        goodput_rps=m.goodput_rps,
+        slo_attainment=m.slo_attainment,
+        energy_method=p.energy.method,
+        comparability_key=p.comparability.key,
+        signer=loaded.signer,
+        valid=p.validity.valid,
+    )
+
+
 def summary_table(corpus: Corpus) -> SummaryTable:
-    rows = []
-    for loaded in corpus.runs:
-        p = loaded.predicate
-        m = p.metrics
-        engine = p.target.engine
-        rows.append(
-            SummaryRow(
-                path=str(loaded.path),
-                run_id=p.run_id,
-                suite=p.parameters.suite.name,
-                model_id=p.target.model.model_id,
-                engine=engine.name,
-                engine_version=engine.version,
-                quant=p.target.model.quant,
-                hardware=p.hardware.label,
-                concurrency=p.parameters.load.concurrency,
-                rate_rps=p.parameters.load.rate_rps,
-                status=p.status,
-                requests_ok=m.requests_ok,
-                requests_failed=m.requests_failed,
-                output_throughput_tok_per_s=m.output_throughput_tok_per_s,
-                input_throughput_tok_per_s=m.input_throughput_tok_per_s,
-                input_tokens_total=m.input_tokens_total,
-                output_tokens_total=m.output_tokens_total,
-                max_tokens=p.parameters.suite.max_tokens,
-                duration_s=m.duration_s,
-                input_tokens_target=p.parameters.workload.input_tokens_target,
-                prefill_tok_per_s=m.prefill_tok_per_s.p50 if m.prefill_tok_per_s else None,
-                table=p.parameters.suite.table,
-                ttft_p50_ms=m.ttft_ms.p50 if m.ttft_ms else None,
-                ttft_p99_ms=m.ttft_ms.p99 if m.ttft_ms else None,
-                tpot_p50_ms=m.tpot_ms.p50 if m.tpot_ms else None,
-                itl_p50_ms=m.itl_ms.p50 if m.itl_ms else None,
-                e2e_p50_ms=m.e2e_ms.p50 if m.e2e_ms else None,
-                joules_per_token=m.joules_per_token,
-                goodput_rps=m.goodput_rps,
-                slo_attainment=m.slo_attainment,
-                energy_method=p.energy.method,
-                comparability_key=p.comparability.key,
-                signer=loaded.signer,
-                valid=p.validity.valid,
-            )
-        )
+    rows = [_run_row(loaded) for loaded in corpus.runs]
     rows.sort(
         key=lambda r: (
             r.suite,
