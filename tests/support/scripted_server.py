@@ -6,7 +6,8 @@ Each request picks its behaviour through its `model` field, a `;`-separated list
   status=N                   answer HTTP N with an OpenAI-style error body
   drop_after=N               abort the connection after N tokens
   error_after=N              send an in-band error event after N tokens (stream stays HTTP 200)
-  stall_after=N              stop sending after N tokens, keep the connection open
+  stall_after=N              stop sending after N tokens, keep the connection open (0: after
+                             the response headers, before any token)
   usage=0                    omit the usage chunk
   tokens_per_chunk=K         K tokens' worth of text per chunk (usage still counts tokens)
   status_first=N             the first N requests of this scenario get 429 + Retry-After: 0.05
@@ -14,6 +15,8 @@ Each request picks its behaviour through its `model` field, a `;`-separated list
   redirect=1                 answer 307 to another host (a client must not follow it with its key)
   logprobs=0                 ignore a request's `logprobs` (else chat chunks carry the chunk's
                              text as its top alternative, logprob -0.1, then "Z" at -3)
+
+--hang accepts connections and reads requests but never answers any (a stuck server).
 
 --speed F multiplies every delay (a server F times slower), and --jitter S draws each request's
 delays from a lognormal of sigma S around that (seeded by --seed): a realistic A/B pair.
@@ -84,6 +87,8 @@ class ScriptedServer(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         recv_ns = time.perf_counter_ns()
+        if self.args.hang:  # a stuck server: the connection stays open, nothing comes back
+            return
         self.buf += data
         while not self.busy:
             end = self.buf.find(b"\r\n\r\n")
@@ -211,6 +216,9 @@ class ScriptedServer(asyncio.Protocol):
         pace = self.args.speed * (self.args.rng.lognormvariate(0, self.args.jitter)
                                   if self.args.jitter else 1.0)  # fmt: skip
         ttft, itl = pace * sc["ttft_ms"] / 1e3, pace * sc["itl_ms"] / 1e3
+        if sc.get("stall_after") == 0:  # headers, then nothing: a first token that never comes
+            self._log(rid, recv_ns, chunk_ns, "stalled")
+            await asyncio.sleep(3600)
         while sent < tokens:
             due = start + ttft + i * itl
             delay = due - time.perf_counter_ns() / 1e9
@@ -311,6 +319,7 @@ def main() -> None:
                    help="per-request lognormal sigma on the delays (seeded by --seed)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-tokenize", action="store_true")
+    p.add_argument("--hang", action="store_true", help="accept connections, never answer")
     p.add_argument(
         "--capacity",
         type=int,

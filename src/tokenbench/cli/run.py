@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.status import Status
 
+from tokenbench.cli.heartbeat import Heartbeat, seconds
 from tokenbench.cli.options import add_target_options, api_key
 from tokenbench.engines.openai import Api
 from tokenbench.envelope.rerun import load_rerun
@@ -276,13 +277,16 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 class RichProgress:
-    """Progress on stderr: phases as lines, a bar per sweep point, a line per envelope."""
+    """Progress on stderr: phases as lines, a bar per sweep point, a line per envelope. Without a
+    terminal (logs, CI) a plain line every `heartbeat_s` while a phase or a point lasts."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, heartbeat_s: float | None = None) -> None:
         self.console = console
         self._bar: Progress | None = None
         self._task: Any = None
         self._status: Status | None = None
+        self._beat = Heartbeat(console, heartbeat_s)
+        self._counts = [0, 0]  # requests done, of which failed: read by the heartbeat thread
 
     def note(self, message: str) -> None:
         """A line that stays: something the user should know (e.g. where a key was created)."""
@@ -291,7 +295,8 @@ class RichProgress:
     def phase(self, message: str) -> None:
         """A transient status line: shown on a terminal while it lasts, never left in logs, so
         an error that follows is the only line the user sees."""
-        if not self.console.is_terminal:
+        if not self.console.is_terminal:  # silent unless it lasts: then say what it waits for
+            self._beat.start(lambda s: f"still {message} ({seconds(s)})")
             return
         if self._status is None:
             self._status = self.console.status(message)
@@ -300,6 +305,7 @@ class RichProgress:
             self._status.update(message)
 
     def _end_phase(self) -> None:
+        self._beat.stop()
         if self._status is not None:
             self._status.stop()
             self._status = None
@@ -315,6 +321,7 @@ class RichProgress:
 
     def start_bar(self, label: str, total: int) -> None:
         self._end_phase()
+        self._follow(label.strip(), total)
         self._bar = Progress(
             TextColumn(label),
             BarColumn(),
@@ -327,13 +334,25 @@ class RichProgress:
         self._task = self._bar.add_task("requests", total=total, errors=0)
         self._bar.start()
 
+    def _follow(self, label: str, total: int | None) -> None:
+        """Without a terminal the bar is invisible: its numbers go to a line every interval."""
+        self._counts = counts = [0, 0]
+        if self.console.is_terminal:
+            return
+        of = f"/{total}" if total is not None else ""
+        self._beat.start(lambda s: f"{label}: {counts[0]}{of} requests done, {counts[1]} errors, "
+                                   f"{seconds(s)} elapsed")  # fmt: skip
+
     def request_done(self, record: RequestRecord) -> None:
+        self._counts[0] += 1
+        self._counts[1] += 0 if record.ok else 1
         if self._bar is not None:
             errors = 0 if record.ok else 1
             fields = self._bar.tasks[0].fields
             self._bar.update(self._task, advance=1, errors=fields["errors"] + errors)
 
     def stop_bar(self) -> None:
+        self._beat.stop()
         if self._bar is not None:
             self._bar.stop()
             self._bar = None

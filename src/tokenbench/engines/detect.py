@@ -11,7 +11,7 @@ from tokenbench.engines.profile import Answers, Detection, EngineProfile, Probe
 from tokenbench.engines.profiles import GENERIC, PROFILES, detectable, hosted_by
 from tokenbench.errors import EngineError
 
-_PROBE_TIMEOUT_S = 5.0
+PROBE_TIMEOUT_S = 5.0  # the longest any probe waits (a shorter --timeout bounds it further)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +25,12 @@ class EngineIdentity:
 class _Prober:
     """GETs each probe once per detection, however many profiles ask for it."""
 
-    def __init__(self, client: HttpClient) -> None:
+    def __init__(self, client: HttpClient, timeout_s: float = PROBE_TIMEOUT_S) -> None:
         self.client = client
+        self.timeout_s = timeout_s
         self.answers: dict[Probe, bytes] = {}
         self._asked: set[Probe] = set()
+        self._heard = False  # the server has answered something, whatever its status
 
     async def get(self, probe: Probe) -> bytes | None:
         if probe not in self._asked:
@@ -41,11 +43,16 @@ class _Prober:
     async def _fetch(self, probe: Probe) -> bytes | None:
         path = self.client.endpoint.api_path(probe.path) if probe.api else probe.path
         try:
-            resp = await self.client.request("GET", path, timeout_s=_PROBE_TIMEOUT_S, slot=-1)
+            resp = await self.client.request("GET", path, timeout_s=self.timeout_s, slot=-1)
         except ConnectFailed:
             raise
-        except (TimeoutError, OSError):
+        except TimeoutError:
+            if not self._heard:  # asking the other engines' paths would only wait as long again
+                raise EngineError(silent(self.client.endpoint.url, path, self.timeout_s)) from None
             return None
+        except OSError:
+            return None
+        self._heard = True
         return resp.body if resp.status == 200 else None
 
     async def ask(self, profile: EngineProfile) -> Detection | None:
@@ -59,17 +66,28 @@ class _Prober:
         return profile.recognise(answers)
 
 
+def silent(url: str, path: str, timeout_s: float) -> str:
+    """The one-line error for a server that accepts connections and never answers."""
+    return (
+        f"{url} accepted the connection but sent no answer to GET {path} within {timeout_s:g} s "
+        "(--timeout); is the server stuck, or still starting?"
+    )
+
+
 def _identity(profile: EngineProfile, found: Detection, detected: bool) -> EngineIdentity:
     props = dict(found.props) if found.props is not None else None
     return EngineIdentity(profile.name, found.version, detected, props)
 
 
-async def detect(client: HttpClient, named: str | None = None) -> EngineIdentity:
-    """Identify the engine behind `client`. Raises EngineError if the server is unreachable.
+async def detect(
+    client: HttpClient, named: str | None = None, timeout_s: float = PROBE_TIMEOUT_S
+) -> EngineIdentity:
+    """Identify the engine behind `client`. Raises EngineError if the server is unreachable, or
+    answers none of the probes within `timeout_s` (each probe's limit).
 
     With `named`, only that engine's probes run (for its version); the name is kept either way.
     """
-    prober = _Prober(client)
+    prober = _Prober(client, timeout_s)
     try:
         if named is not None:
             return await _confirm(prober, named)
@@ -94,12 +112,9 @@ async def _confirm(prober: _Prober, named: str) -> EngineIdentity:
             return _identity(PROFILES.get(named), found, True)
     # Still prove the server is there before a run starts.
     client = prober.client
+    path = client.endpoint.api_path("/models")
     try:
-        await client.request(
-            "GET", client.endpoint.api_path("/models"), timeout_s=_PROBE_TIMEOUT_S, slot=-1
-        )
+        await client.request("GET", path, timeout_s=prober.timeout_s, slot=-1)
     except TimeoutError:
-        raise EngineError(
-            f"{client.endpoint.url} did not answer within {_PROBE_TIMEOUT_S:g} s"
-        ) from None
+        raise EngineError(silent(client.endpoint.url, path, prober.timeout_s)) from None
     return EngineIdentity(named, None, False)

@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -167,12 +167,15 @@ async def run_eval(
     output_dir(settings.output, "--output")  # before any server starts
     async with contextlib.AsyncExitStack() as stack:
         session = await open_session(
-            stack, settings.target, sign=settings.sign, note=progress.note,
+            stack, replace(settings.target, timeout_s=settings.timeout_s), sign=settings.sign,
+            note=progress.note,
             phase=progress.phase, parallel=settings.concurrency,
             slot_context=lambda m: _ctx_per_slot(prepared, m), energy=False,
         )  # fmt: skip
         target = session.target
-        progress.phase("probing the chat endpoint")
+        progress.phase(
+            f"probing the chat endpoint, {target.first_response_wait(settings.timeout_s)}"
+        )
         await _probe(target, settings.timeout_s, settings.method)
         eval_id = new_ulid()
         written = []

@@ -219,7 +219,7 @@ async def run_sweep(
         session = await open_session(
             stack,
             TargetSpec(settings.model, settings.base_url, settings.api_key, settings.engine,
-                       settings.quant, settings.output, settings.threads),
+                       settings.quant, settings.output, settings.threads, settings.timeout_s),
             sign=settings.sign, note=progress.note, phase=progress.phase, parallel=parallel,
             slot_context=lambda m: ctx_per_slot(longest, suite.workload.output_tokens, m),
             meter=meter,
@@ -251,7 +251,7 @@ async def _prepare(
         extras=tuple(engine.request_extras(disable_prefix_cache).items()),
     )  # fmt: skip
     timeout_s = settings.timeout_s or suite.timeout_s
-    progress.phase("calibrating prompt lengths")
+    progress.phase(f"calibrating prompt lengths, {target.first_response_wait(timeout_s)}")
     calibration = await calibrate(
         suite, target.client, params, settings.seed, timeout_s, settings.retries,
         settings.prompts_file,

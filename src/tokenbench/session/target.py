@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from tokenbench.engines.detect import EngineIdentity, detect
+from tokenbench.engines.detect import PROBE_TIMEOUT_S, EngineIdentity, detect
 from tokenbench.engines.http import HttpClient
 from tokenbench.engines.managed import ManagedServer, ServerConfig
 from tokenbench.engines.models import ResolvedModel, resolve
@@ -33,6 +33,11 @@ class TargetSpec:
     quant: str | None
     output: Path  # the embedded server's log goes here
     threads: int | None = None
+    timeout_s: float | None = None  # --timeout: no probe waits longer (nor PROBE_TIMEOUT_S)
+
+    @property
+    def probe_timeout_s(self) -> float:
+        return min(PROBE_TIMEOUT_S, self.timeout_s) if self.timeout_s else PROBE_TIMEOUT_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,15 @@ class OpenTarget:
     server: ManagedServer | None
     model_field: str | None  # the `model` sent with each request
     info: TargetInfo
+
+    def first_response_wait(self, timeout_s: float) -> str:
+        """What a first request waits for, said while it waits (a model load or a long prefill
+        can take minutes; a stuck server, until the timeout)."""
+        model = f" (model {self.model_field})" if self.model_field else ""
+        return (
+            f"waiting for the first response from {self.client.endpoint.url}{model} — "
+            f"up to --timeout {timeout_s:g} s"
+        )
 
 
 async def open_target(
@@ -81,11 +95,11 @@ async def open_target(
     client = HttpClient(Endpoint.parse(base_url), api_key=spec.api_key)
     stack.push_async_callback(client.aclose)
     phase(f"probing {client.endpoint.url}")
-    identity = await detect(client, spec.engine)
+    identity = await detect(client, spec.engine, spec.probe_timeout_s)
     spec.output.mkdir(parents=True, exist_ok=True)
     model_field = spec.model if resolved is None else resolved.model_id
     if resolved is None and model_field is None:
-        model_field = await _remote_model_name(client)
+        model_field = await _remote_model_name(client, spec.probe_timeout_s)
     info = TargetInfo(
         base_url=redact_url(client.endpoint.url),
         engine=_engine_info(identity, server),
@@ -94,10 +108,11 @@ async def open_target(
     return OpenTarget(client, identity, resolved, server, model_field, info)
 
 
-async def _remote_model_name(client: HttpClient) -> str | None:
+async def _remote_model_name(client: HttpClient, timeout_s: float) -> str | None:
     """The first model a remote server lists (vLLM and others require the `model` field)."""
     with contextlib.suppress(TimeoutError, OSError, orjson.JSONDecodeError):
-        resp = await client.request("GET", client.endpoint.api_path("/models"), slot=-1)
+        path = client.endpoint.api_path("/models")
+        resp = await client.request("GET", path, timeout_s=timeout_s, slot=-1)
         if resp.status == 200:
             body = orjson.loads(resp.body)
             data = body.get("data") if isinstance(body, dict) else None

@@ -379,3 +379,33 @@ def test_llamacpp_unknown_build_is_no_version() -> None:
     assert found.version is None
     assert found.props is not None
     assert found.props["build_info"] == "b0-unknown"
+
+
+@dataclass
+class _SilentClient(_FakeClient):
+    """Accepts connections and never answers: every request runs into its timeout."""
+
+    timeouts: list[float] = field(default_factory=list)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        payload: object | None = None,
+        timeout_s: float = 30.0,
+        slot: int = -1,
+    ) -> _Reply:
+        self.asked.append(path)
+        self.timeouts.append(timeout_s)
+        raise TimeoutError
+
+
+@pytest.mark.parametrize("named", [None, "vllm", "my-engine"])
+def test_detect_stops_at_the_first_probe_a_silent_server_never_answers(named: str | None) -> None:
+    """Issue 15 (7): each engine's probe used to wait its 5 s in turn (38 s in all) before the
+    run even started; a server that has answered nothing by the first timeout is not answering."""
+    fake = _SilentClient("http://127.0.0.1:8000/v1", {})
+    with pytest.raises(EngineError, match=r"sent no answer to GET \S+ within 2 s"):
+        asyncio.run(detect(cast(HttpClient, fake), named, timeout_s=2.0))
+    assert len(fake.asked) == 1
+    assert fake.timeouts == [2.0]
