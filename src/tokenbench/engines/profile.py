@@ -67,6 +67,17 @@ class Tokenizer:
     count: Callable[[Any], int | None]  # parsed JSON answer → token count, None if unreadable
 
 
+def token_count(answer: Any) -> int | None:
+    """A tokenize answer's count: `count` where the server gives it (vLLM, SGLang), else the
+    length of its `tokens` list (llama.cpp); None when it is neither."""
+    if not isinstance(answer, dict):
+        return None
+    if isinstance(answer.get("count"), int):
+        return int(answer["count"])
+    tokens = answer.get("tokens")
+    return len(tokens) if isinstance(tokens, list) else None
+
+
 def _no_detection(answers: Answers) -> Detection | None:
     return None
 

@@ -15,6 +15,7 @@ from tokenbench.engines.profile import (
     Tokenizer,
     frozen,
     json_object,
+    token_count,
     version_text,
 )
 
@@ -45,11 +46,6 @@ def timings(event: Mapping[str, Any]) -> dict[str, float] | None:
     return {k: float(v) for k, v in value.items() if isinstance(v, int | float)}
 
 
-def _count(answer: Any) -> int | None:
-    tokens = answer.get("tokens") if isinstance(answer, dict) else None
-    return len(tokens) if isinstance(tokens, list) else None
-
-
 PROFILE = EngineProfile(
     name="llama.cpp",
     probes=(PROPS,),
@@ -59,7 +55,7 @@ PROFILE = EngineProfile(
     tokenizers=(
         # add_special: false counts the text alone, as the chat template adds BOS itself
         Tokenizer(
-            "/tokenize", lambda text, _model: {"content": text, "add_special": False}, _count
+            "/tokenize", lambda text, _model: {"content": text, "add_special": False}, token_count
         ),
     ),
     timings=timings,

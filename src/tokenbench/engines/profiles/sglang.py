@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tokenbench.engines.profile import (
     Answers,
     Detection,
@@ -13,6 +11,7 @@ from tokenbench.engines.profile import (
     Tokenizer,
     frozen,
     json_object,
+    token_count,
     version_text,
 )
 
@@ -30,15 +29,6 @@ def recognise(answers: Answers) -> Detection | None:
     return Detection(version_text(info["version"]))
 
 
-def _count(answer: Any) -> int | None:
-    if not isinstance(answer, dict):
-        return None
-    if isinstance(answer.get("count"), int):
-        return int(answer["count"])
-    tokens = answer.get("tokens")
-    return len(tokens) if isinstance(tokens, list) else None
-
-
 PROFILE = EngineProfile(
     name="sglang",
     probes=(SERVER_INFO,),
@@ -46,7 +36,7 @@ PROFILE = EngineProfile(
     honours_ignore_eos=True,
     # SGLang's /tokenize takes vLLM's body and answers `tokens` and `count`
     tokenizers=(
-        Tokenizer("/tokenize", lambda text, model: {"prompt": text, "model": model}, _count),
+        Tokenizer("/tokenize", lambda text, model: {"prompt": text, "model": model}, token_count),
     ),
     metrics_path="/metrics",  # with `--enable-metrics`
     # python/sglang/srt/metrics/collector.py (SchedulerMetricsCollector,

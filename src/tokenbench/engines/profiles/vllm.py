@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tokenbench.engines.profile import (
     Answers,
     Detection,
@@ -13,6 +11,7 @@ from tokenbench.engines.profile import (
     Tokenizer,
     frozen,
     json_object,
+    token_count,
     version_text,
 )
 
@@ -41,22 +40,13 @@ def recognise(answers: Answers) -> Detection | None:
     return Detection(version_text(version["version"]))
 
 
-def _count(answer: Any) -> int | None:
-    if not isinstance(answer, dict):
-        return None
-    if isinstance(answer.get("count"), int):
-        return int(answer["count"])
-    tokens = answer.get("tokens")
-    return len(tokens) if isinstance(tokens, list) else None
-
-
 PROFILE = EngineProfile(
     name="vllm",
     probes=(VERSION, MODELS, METRICS),
     recognise=recognise,
     honours_ignore_eos=True,
     tokenizers=(
-        Tokenizer("/tokenize", lambda text, model: {"prompt": text, "model": model}, _count),
+        Tokenizer("/tokenize", lambda text, model: {"prompt": text, "model": model}, token_count),
     ),
     metrics_path="/metrics",
     # vllm/v1/metrics/loggers.py (PrometheusStatLogger). Counters are declared without `_total`;
