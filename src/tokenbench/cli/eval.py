@@ -86,6 +86,7 @@ class EvalRichProgress(RichProgress):
             f"{m.samples} answers, {m.parse_failures} unparsed, {m.errors} failed → {path.name}",
             soft_wrap=True,
         )
+        self.host_warning(predicate.host_load)
 
 
 def _settings(args: argparse.Namespace) -> EvalSettings:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.status import Status
 
@@ -20,7 +21,7 @@ from tokenbench.cli.heartbeat import Heartbeat, seconds
 from tokenbench.cli.options import add_target_options, api_key
 from tokenbench.engines.openai import Api
 from tokenbench.envelope.rerun import load_rerun
-from tokenbench.envelope.schema import RunPredicate
+from tokenbench.envelope.schema import HostLoad, RunPredicate
 from tokenbench.errors import ConfigError
 from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import ARRIVALS
@@ -369,6 +370,13 @@ class RichProgress:
             f"{m.requests_ok} ok / {m.requests_failed} failed → {path.name}",
             soft_wrap=True,
         )
+        self.host_warning(predicate.host_load)
+
+    def host_warning(self, host: HostLoad | None) -> None:
+        """Under a result line: the point (or task) shared its cores with other work."""
+        if host is not None and host.warning:
+            self.console.print(f"[yellow]warning:[/] {escape(host.warning)}; the envelope "
+                               "records it", soft_wrap=True)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

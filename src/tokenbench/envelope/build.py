@@ -15,6 +15,7 @@ from tokenbench.envelope.schema import (
     PROMPTS_SUFFIX,
     RAW_SUFFIX,
     EnergyInfo,
+    HostLoad,
     RunDraft,
     RunPredicate,
     ScaleOutInfo,
@@ -65,6 +66,12 @@ def _exact_inputs(raw: Path, target: int | None, synthetic: bool) -> bool | None
     return True if seen else None
 
 
+def host_warnings(host_load: HostLoad | None) -> list[str]:
+    """A host whose cores other work shared: a warning, not a reason. The requests were timed
+    correctly; what they measured is this engine on a shared machine (docs/metrics.md)."""
+    return [host_load.warning] if host_load is not None and host_load.warning else []
+
+
 def seal_point(
     files: PointFiles,
     draft: RunDraft,
@@ -78,6 +85,7 @@ def seal_point(
     key: Ed25519PrivateKey | None,
     token_check: TokenCheck | None = None,
     scale_out: ScaleOutInfo | None = None,
+    host_load: HostLoad | None = None,
 ) -> RunPredicate:
     """Summarise the raw records (streamed), judge validity, sign, write the envelope."""
     doc = {**draft.model_dump(mode="json"), "energy": energy.model_dump(mode="json")}
@@ -92,7 +100,9 @@ def seal_point(
         {
             **draft.model_dump(),
             "status": status,
-            "validity": Validity(valid=not reasons, reasons=reasons).model_dump(),
+            "validity": Validity(
+                valid=not reasons, reasons=reasons, warnings=host_warnings(host_load)
+            ).model_dump(),
             "parameters": {
                 **draft.parameters.model_dump(),
                 "workload": {**workload.model_dump(), "input_tokens_exact": exact},
@@ -102,6 +112,7 @@ def seal_point(
             "energy": energy.model_dump(),
             "token_check": token_check.model_dump() if token_check else None,
             "scale_out": scale_out.model_dump() if scale_out else None,
+            "host_load": host_load.model_dump() if host_load else None,
         }
     )
     payload = statement_payload(predicate, [files.raw, files.config, files.prompts])

@@ -203,6 +203,35 @@ class TokenCheck(_Strict):
 class Validity(_Strict):
     valid: bool
     reasons: list[str] = Field(default_factory=list)
+    # what makes the figures less representative without making the measurement wrong, e.g. a
+    # host whose cores other work shared (host_load); the run stays valid
+    warnings: list[str] = Field(default_factory=list)
+
+
+class HostProcess(_Strict):
+    """Another process that used the host's CPU while the point ran."""
+
+    pid: int
+    name: str
+    cpu_cores: float  # mean CPU use over the window, in cores (1.0: one core kept busy)
+
+
+class HostLoad(_Strict):
+    """What else the host was doing over a window: the point (or eval task) itself, with the
+    short look before it in `before`. Other work excludes tokenbench, its children (the
+    embedded engine, worker processes) and a local engine under test."""
+
+    cores: int  # logical CPUs
+    window_s: float
+    load_average: list[float] | None  # 1, 5, 15 min, at the window's start (null: unmeasured)
+    load_average_end: list[float] | None  # the same at its end
+    others_cpu_cores: float  # other processes' CPU use, mean over the window, in cores
+    steal_share: float | None  # CPU time the hypervisor took, share of all (null: unmeasured)
+    top_processes: list[HostProcess] = Field(default_factory=list)  # heaviest first
+    shared: bool  # the run shared its cores with other work (warning says how)
+    warning: str | None = None
+    unmeasured: dict[str, str] = Field(default_factory=dict)  # null figure → why
+    before: HostLoad | None = None  # the look just before the window
 
 
 class Comparability(_Strict):
@@ -287,6 +316,7 @@ class RunPredicate(_Strict):
     token_check: TokenCheck | None = None
     scale_out: ScaleOutInfo | None = None  # --workers / --ray
     repeat: RepeatInfo | None = None  # --repeat
+    host_load: HostLoad | None = None  # other work on the host, before and during the point
 
 
 class Subject(_Strict):
@@ -377,6 +407,7 @@ class EvalPredicate(_Strict):
     comparability: EvalComparability
     sandbox: SandboxInfo | None = None
     privacy: Privacy
+    host_load: HostLoad | None = None  # other work on the host while the task ran
 
 
 Predicate = Annotated[RunPredicate | EvalPredicate, Field(discriminator="kind")]

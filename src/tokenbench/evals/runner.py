@@ -16,6 +16,7 @@ from tokenbench.engines.http import Timeouts
 from tokenbench.engines.models import ResolvedModel
 from tokenbench.engines.openai import Api, GenerationParams, measure, request_body
 from tokenbench.envelope import keys
+from tokenbench.envelope.build import host_warnings
 from tokenbench.envelope.canonical import canonical
 from tokenbench.envelope.io import (
     new_ulid,
@@ -52,6 +53,7 @@ from tokenbench.metrics.quality import summarize_eval
 from tokenbench.outputs import output_dir
 from tokenbench.records import ItemRecord, RequestRecord, read_items
 from tokenbench.session.bench import ctx_per_slot, open_session
+from tokenbench.session.host_load import HostLoadWatch
 from tokenbench.session.target import OpenTarget, TargetSpec
 from tokenbench.workloads.prompt import prompt_id
 
@@ -182,7 +184,7 @@ async def run_eval(
         for prep in prepared:
             path, predicate = await _run_task(
                 prep, settings, target, session.hardware, eval_id, session.signer, progress,
-                control,
+                control, session.engine_pids,
             )  # fmt: skip
             written.append(path)
             progress.task_finished(path, predicate)
@@ -247,6 +249,7 @@ async def _run_task(
     signer: keys.Signer,
     progress: EvalProgress,
     control: RunControl,
+    engine_pids: frozenset[int] = frozenset(),
 ) -> tuple[Path, EvalPredicate]:
     """Ask every item (and sample) of one task, score each answer as it arrives into the items
     sidecar, then summarise, sign and write the task's envelope."""
@@ -262,9 +265,12 @@ async def _run_task(
         software, hashlib.sha256(f"{task.name}:{task.version}:{settings_digest}".encode())
         .hexdigest(), event_loop_name(),
     )  # fmt: skip
+    watch = HostLoadWatch(engine_pids)  # other work on the host, before and during the task
+    await asyncio.to_thread(watch.before)
     wall_anchor_ns = time.time_ns()
     anchor_ns = time.perf_counter_ns()
     isolated = await _answer_all(prep, settings, target, items_path, anchor_ns, progress, control)
+    host_load = await asyncio.to_thread(watch.finish)
     finished_ns = wall_anchor_ns + (time.perf_counter_ns() - anchor_ns)
     metrics = summarize_eval(read_items(items_path.read_bytes()), task.variants, task.primary,
                              task.instruction_details, settings.samples)  # fmt: skip
@@ -275,7 +281,7 @@ async def _run_task(
         run_id=run_id,
         eval_id=eval_id,
         status=control.status,
-        validity=Validity(valid=not reasons, reasons=reasons),
+        validity=Validity(valid=not reasons, reasons=reasons, warnings=host_warnings(host_load)),
         task=task_info,
         parameters=parameters,
         target=target.info,
@@ -290,6 +296,7 @@ async def _run_task(
         comparability=_comparability(prep, settings_digest),
         sandbox=_sandbox(prep, settings, isolated),
         privacy=Privacy(prompts_stored=False),
+        host_load=host_load,
     )
     envelope_path = settings.output / f"{stem}.json"
     write_envelope(seal(statement_payload(predicate, [items_path, config_path]), signer.key()),

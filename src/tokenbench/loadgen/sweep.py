@@ -60,6 +60,7 @@ from tokenbench.metrics.validity import ValidityRules
 from tokenbench.outputs import output_dir
 from tokenbench.records import RequestRecord
 from tokenbench.session.bench import BenchSession, ctx_per_slot, open_session
+from tokenbench.session.host_load import HostLoadWatch
 from tokenbench.session.target import TargetSpec
 from tokenbench.suites.suite import Suite
 from tokenbench.workloads.prompt import Prompt
@@ -421,7 +422,10 @@ async def _run_point(
     write_json(files.config, _resolved_config(settings, draft, sweep.params))
     write_json(files.prompts, {"prompts": [_manifest_entry(p, settings.store_prompts)
                                            for p in work.prompts]})  # fmt: skip
+    watch = HostLoadWatch(sweep.session.engine_pids)  # other work on the host, before and during
+    await asyncio.to_thread(watch.before)
     measured = await _measure(sweep, point, work, files, wall_anchor_ns, control, progress)
+    host_load = await asyncio.to_thread(watch.finish)
     finished_ns = wall_anchor_ns + (time.perf_counter_ns() - measured.anchor_ns)
     token_check = (
         None
@@ -440,6 +444,7 @@ async def _run_point(
         key=sweep.session.signer.key(),
         token_check=token_check,
         scale_out=measured.scale_out,
+        host_load=host_load,
     )
     progress.point_finished(files.envelope, predicate)
     return files.envelope, predicate

@@ -14,6 +14,7 @@ from tokenbench.engines.models import ResolvedModel
 from tokenbench.envelope import keys
 from tokenbench.envelope.hardware import fingerprint
 from tokenbench.envelope.schema import HardwareInfo
+from tokenbench.session.host_load import engine_pids
 from tokenbench.session.target import OpenTarget, TargetSpec, open_target
 
 CTX_MARGIN = 64  # tokens of slack per server slot beyond the longest prompt and its answer
@@ -34,6 +35,7 @@ class BenchSession:
     meter: Meter
     idle_watts: float | None  # mean power before the run, nothing running (None: no meter)
     hardware: HardwareInfo
+    engine_pids: frozenset[int] = frozenset()  # a local engine under test: not other work
 
 
 async def open_session(
@@ -63,7 +65,9 @@ async def open_session(
         )
     idle_watts = await asyncio.to_thread(meter.idle_watts, 1.0)
     hardware = await asyncio.to_thread(fingerprint)
-    return BenchSession(target, signer, meter, idle_watts, hardware)
+    endpoint = target.client.endpoint
+    engine = await asyncio.to_thread(engine_pids, endpoint.host, endpoint.port)
+    return BenchSession(target, signer, meter, idle_watts, hardware, engine)
 
 
 def _is_local(host: str) -> bool:
