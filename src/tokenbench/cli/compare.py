@@ -7,12 +7,11 @@ from decimal import Decimal
 
 from tokenbench.cli.cost import decimal_arg, gpu_price_arg, pricing_from_args
 from tokenbench.cli.keys import add_trust_option
-from tokenbench.cli.output import stdout_output
+from tokenbench.cli.reporting import add_report_options, check_destination, render_report
 from tokenbench.compare.comparison import BY, DEFAULT_PARETO, compare, parse_at
 from tokenbench.compare.views import ComparisonView, comparison_view
 from tokenbench.corpus.loader import load_corpus
 from tokenbench.envelope import keys
-from tokenbench.render.formats import formats_for, render
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpus", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--utilization", type=decimal_arg, default=Decimal("0.7"), metavar="U",
                    help="share of paid GPU-hours serving (default 0.7)")  # fmt: skip
-    p.add_argument("--report", choices=formats_for(ComparisonView), default="table")
+    add_report_options(p, ComparisonView)
     p.add_argument("--force", action="store_true",
                    help="compare runs whose comparability keys differ")  # fmt: skip
     add_trust_option(p)
@@ -52,10 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    check_destination(args)
     corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
     metrics = [m.strip() for m in args.pareto.split(",")] if args.pareto else DEFAULT_PARETO
     pricing = pricing_from_args(args) if args.gpu_hourly_usd else None
     result = compare(corpus, args.by, parse_at(args.at), metrics, args.force, pricing, args.alpha)
     view = comparison_view(result, bool(args.pareto), corpus.loaded, len(corpus.skipped))
-    render(view, args.report, stdout_output())
+    render_report(view, args)
     return 0

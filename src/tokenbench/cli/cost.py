@@ -7,7 +7,8 @@ import argparse
 from decimal import Decimal, InvalidOperation
 
 from tokenbench.cli.keys import add_trust_option
-from tokenbench.cli.output import stdout_console, stdout_output
+from tokenbench.cli.output import stdout_console
+from tokenbench.cli.reporting import add_report_options, check_destination, render_report
 from tokenbench.corpus.loader import load_corpus
 from tokenbench.envelope import keys
 from tokenbench.errors import ConfigError
@@ -20,7 +21,6 @@ from tokenbench.pricing.cost_views import (
 )
 from tokenbench.pricing.selfhost import GpuPrice, SelfHostPricing
 from tokenbench.pricing.view import cost_view
-from tokenbench.render.formats import formats_for, render
 
 
 def decimal_arg(text: str) -> Decimal:
@@ -84,9 +84,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fixed monthly self-hosting cost (default 0)")  # fmt: skip
     p.add_argument("--list", nargs="?", const="", metavar="PROVIDER",
                    help="list the providers, or one provider's models")  # fmt: skip
-    # one --report for both views: the formats each of them has
-    both = [f for f in formats_for(CostReportView) if f in formats_for(ApiRatesView)]
-    p.add_argument("--report", choices=both, default="table")
+    add_report_options(p, CostReportView, ApiRatesView)  # the formats both views have
     add_trust_option(p)
 
 
@@ -106,6 +104,7 @@ def _apis(args: argparse.Namespace) -> list[api.ApiRate]:
 
 
 def handle(args: argparse.Namespace) -> int:
+    check_destination(args)
     api.check_share("--input-token-share", args.input_token_share)
     api.check_share("--cached-share", args.cached_share)
     if args.list is not None:
@@ -125,14 +124,14 @@ def handle(args: argparse.Namespace) -> int:
     if not corpus.runs:
         raise ConfigError("no run envelope to price; see `bench summary` for why")
     view = cost_view(corpus, pricing, rates, args.input_token_share, args.cached_share)
-    render(cost_report_view(view), args.report, stdout_output())
+    render_report(cost_report_view(view), args)
     return 0
 
 
 def _api_only(args: argparse.Namespace, rates: list[api.ApiRate]) -> int:
     share, cached = args.input_token_share, args.cached_share
     view = ApiRatesView([api_rate_view(r, share, cached) for r in rates])
-    render(view, args.report, stdout_output())
+    render_report(view, args)
     return 0
 
 

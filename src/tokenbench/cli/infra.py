@@ -9,8 +9,7 @@ from pathlib import Path
 from tokenbench.catalog.catalog import load_catalog
 from tokenbench.catalog.infra import KV_BYTES, QUANTS, estimate
 from tokenbench.catalog.views import InfraView, infra_view
-from tokenbench.cli.output import stdout_output
-from tokenbench.render.formats import formats_for, render
+from tokenbench.cli.reporting import add_report_options, check_destination, render_report
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,11 +26,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--context", type=int, help="tokens per sequence (default: the model's)")
     p.add_argument("--concurrency", type=int, default=1, help="sequences held at once")
     p.add_argument("--catalog", type=Path, help="another catalog file (same TOML format)")
-    p.add_argument("--report", choices=formats_for(InfraView), default="table")
+    add_report_options(p, InfraView)
 
 
 def handle(args: argparse.Namespace) -> int:
+    check_destination(args)
     model = load_catalog(args.catalog).get(args.model)
     e = estimate(model, args.quant, args.context, args.concurrency, args.kv_dtype)
-    render(infra_view(e), args.report, stdout_output())
+    render_report(infra_view(e), args)
     return 0

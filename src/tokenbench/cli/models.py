@@ -1,4 +1,4 @@
-"""`bench models`: the model catalog; with --corpus, measured results beside the published ones
+"""`bench models`: the model catalog; with envelopes, measured results beside the published ones
 (in their own columns, never mixed)."""
 
 from __future__ import annotations
@@ -10,26 +10,28 @@ from tokenbench.catalog.catalog import load_catalog
 from tokenbench.catalog.recommend import measured_scores
 from tokenbench.catalog.views import ModelsView, models_view
 from tokenbench.cli.keys import add_trust_option
-from tokenbench.cli.output import stdout_output
+from tokenbench.cli.options import add_corpus_paths, corpus_paths
+from tokenbench.cli.reporting import add_report_options, check_destination, render_report
 from tokenbench.corpus.loader import load_corpus
 from tokenbench.envelope import keys
-from tokenbench.render.formats import formats_for, render
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = (
-        "The model catalog. With --corpus, results measured by `bench eval` are "
+        "The model catalog. With envelopes (PATH...), results measured by `bench eval` are "
         "shown beside the published scores, never mixed."
     )
-    p.add_argument("--corpus", nargs="+", metavar="PATH", help="envelopes with measured results")
+    add_corpus_paths(p)
     p.add_argument("--catalog", type=Path, help="another catalog file (same TOML format)")
-    p.add_argument("--report", choices=formats_for(ModelsView), default="table")
+    add_report_options(p, ModelsView)
     add_trust_option(p)
 
 
 def handle(args: argparse.Namespace) -> int:
+    check_destination(args)
     catalog = load_catalog(args.catalog)
-    corpus = load_corpus(args.corpus, keys.trusted_keys(args.key)) if args.corpus else None
+    paths = corpus_paths(args)
+    corpus = load_corpus(paths, keys.trusted_keys(args.key)) if paths else None
     measured = {m.id: measured_scores(corpus, m) for m in catalog.model}
-    render(models_view(catalog.model, measured, corpus is not None), args.report, stdout_output())
+    render_report(models_view(catalog.model, measured, corpus is not None), args)
     return 0

@@ -28,3 +28,17 @@ def api_key(args: argparse.Namespace) -> str | None:
     """--api-key, else the first of API_KEY_ENVS that is set and not empty."""
     flag: str | None = args.api_key
     return flag or next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None)
+
+
+def add_corpus_paths(p: argparse.ArgumentParser) -> None:
+    """Envelopes as positional PATHs, as in every command that reads them; `--corpus PATH...`
+    is the old spelling, still accepted but no longer shown."""
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="envelopes with measured results (files, directories, globs)")  # fmt: skip
+    p.add_argument("--corpus", nargs="+", action="extend", default=[], metavar="PATH",
+                   help=argparse.SUPPRESS)  # fmt: skip
+
+
+def corpus_paths(args: argparse.Namespace) -> list[str]:
+    """The positional PATHs and any given with the old --corpus."""
+    return [*args.paths, *args.corpus]
