@@ -30,7 +30,7 @@ class QuietProgress:
     def note(self, message: str) -> None:
         self.notes.append(message)
 
-    def point_started(self, concurrency: int, total: int) -> None: ...
+    def point_started(self, label: str, total: int | None) -> None: ...
     def request_done(self, record: RequestRecord) -> None:
         self.done += 1
 

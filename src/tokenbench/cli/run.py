@@ -117,7 +117,8 @@ def _add_load_options(p: argparse.ArgumentParser) -> None:
         "--find-max-rate",
         action="store_true",
         help="search for the highest --rate (from --rate, default 1) whose p99 meets --slo; "
-        "every probe is a recorded envelope",
+        "every probe is a recorded envelope, at least 5 s (or --duration) and 10 x the last "
+        "probe's E2E p50 long; a probe that hits the --concurrency cap fails",
     )
     p.add_argument(
         "--arrival",
@@ -136,9 +137,14 @@ def _add_load_options(p: argparse.ArgumentParser) -> None:
 
 def _add_request_options(p: argparse.ArgumentParser) -> None:
     """How many requests a point sends, and when one counts as failed."""
-    p.add_argument("--requests", type=int, help="measured requests per point")
-    p.add_argument("--duration", type=float, help="stop starting measured requests after S seconds")
-    p.add_argument("--warmup", type=int, help="warmup requests per point (default: concurrency)")
+    p.add_argument("--requests", type=int,
+                   help="measured requests per point (with --duration: a cap, whichever ends "
+                   "first)")  # fmt: skip
+    p.add_argument("--duration", type=float,
+                   help="keep the load up for S seconds (the suite's request count is then no "
+                   "cap; --requests N still is)")  # fmt: skip
+    p.add_argument("--warmup", type=int,
+                   help="warmup requests per point (default: one per slot, at most 256)")
     p.add_argument("--timeout", type=float, help="per-request timeout in seconds")
     p.add_argument(
         "--timeout-idle",
@@ -317,10 +323,10 @@ class RichProgress:
             self._bar.stop()
             self._bar = None
 
-    def point_started(self, concurrency: int, total: int) -> None:
-        self.start_bar(f"concurrency {concurrency:>4}", total)
+    def point_started(self, label: str, total: int | None) -> None:
+        self.start_bar(label, total)
 
-    def start_bar(self, label: str, total: int) -> None:
+    def start_bar(self, label: str, total: int | None) -> None:
         self._end_phase()
         self._follow(label.strip(), total)
         self._bar = Progress(
@@ -365,7 +371,7 @@ class RichProgress:
         ttft = f"{m.ttft_ms.p50:,.1f}" if m.ttft_ms else "—"
         e2e = f"{m.e2e_ms.p50 / 1000:,.2f}" if m.e2e_ms else "—"
         self.console.print(
-            f"[green]✓[/] concurrency {predicate.parameters.load.concurrency}: {tput} tok/s, "
+            f"[green]✓[/] {predicate.parameters.load.label}: {tput} tok/s, "
             f"TTFT p50 {ttft} ms, E2E p50 {e2e} s, "
             f"{m.requests_ok} ok / {m.requests_failed} failed → {path.name}",
             soft_wrap=True,

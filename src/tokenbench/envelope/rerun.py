@@ -26,7 +26,7 @@ class RerunPlan:
     quant: str | None
     api: str
     concurrency: int
-    requests: int
+    requests: int | None  # None: the run was bounded by its duration alone
     warmup: int
     duration_s: float | None
     timeout_s: float

@@ -132,10 +132,17 @@ class WorkloadInfo(_Strict):
     notes: list[str] = Field(default_factory=list)
 
 
-def load_label(concurrency: int, rate_rps: float | None, long: bool = False) -> str:
-    """A load point: "4" / "concurrency 4" (closed loop) or "2/s" / "2 req/s" (open loop)."""
+def load_label(
+    concurrency: int, rate_rps: float | None, long: bool = False, input_length: int | None = None
+) -> str:
+    """A load point: "4" / "concurrency 4" (closed loop), "2/s" / "2 req/s" (open loop), or for
+    a context-sweep point its input length: "in 1024" / "input 1024 tokens" (with its
+    concurrency when that is not 1)."""
     if rate_rps is not None:
         return f"{rate_rps:g} req/s" if long else f"{rate_rps:g}/s"
+    if input_length is not None:
+        label = f"input {input_length} tokens" if long else f"in {input_length}"
+        return label if concurrency == 1 else f"{label}, {load_label(concurrency, None, long)}"
     return f"concurrency {concurrency}" if long else str(concurrency)
 
 
@@ -145,7 +152,7 @@ class LoadInfo(_Strict):
     rate_rps: float | None = None  # open loop: offered request rate
     arrival: str | None = None  # open loop: constant, poisson or gamma
     burstiness: float | None = None  # gamma shape (1 = Poisson)
-    requests: int
+    requests: int | None  # measured requests planned; None: as many as --duration allows
     warmup_requests: int
     duration_limit_s: float | None
     timeout_s: float
@@ -155,10 +162,18 @@ class LoadInfo(_Strict):
     # Poisson draw offers more or less than rate_rps (the metrics state what was measured)
     offered_rate_rps: float | None = None
     cooldown_s: float | None = None  # --cooldown: the tail of --duration left unmeasured
+    # what ended the measured phase: every planned request sent ("requests") or --duration
+    # reached ("duration"); None in envelopes from before it was recorded, or a stopped run
+    bounded_by: Literal["requests", "duration"] | None = None
+    # the default warmup (one request per slot) was capped at this many; None: not capped
+    warmup_capped_at: int | None = None
+    input_length: int | None = None  # a context-sweep point: the input length it ran at
 
     @property
     def label(self) -> str:
-        return load_label(self.concurrency, self.rate_rps, long=True)
+        """How the point is named on screen: "64 req/s", "input 1024 tokens", "concurrency 4"."""
+        return load_label(self.concurrency, self.rate_rps, long=True,
+                          input_length=self.input_length)  # fmt: skip
 
 
 class Parameters(_Strict):
@@ -256,7 +271,7 @@ class WorkerInfo(_Strict):
     clock_offset_ns: int  # its wall clock minus the coordinator's (shortest of 8 round trips)
     clock_rtt_ns: int  # that probe's round trip: the offset is known to within half of it
     concurrency: int  # its share of the concurrency (or of the open-loop cap)
-    planned_requests: int
+    planned_requests: int | None  # None: its share was bounded by --duration alone
     records: int  # records it handed over
     lost: bool  # died (or failed) before finishing its share
     error: str | None = None

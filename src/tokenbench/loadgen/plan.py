@@ -2,12 +2,18 @@
 
 The plan is made once by the coordinator, so a run split over processes or machines sends the
 same requests as a single-process run; each share carries its slice of the concurrency.
+
+A plan is a description, not a list: its requests (and an open loop's send times) are generated
+as they are sent, so a run bounded by `--duration` alone — any number of requests — costs the
+same memory and start-up as a short one.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 from tokenbench.errors import ConfigError
 
@@ -21,38 +27,137 @@ class PlannedRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Schedule:
+    """Open loop: how the measured requests' send times are drawn (seeded, so every share of a
+    split run draws the same schedule)."""
+
+    rate_rps: float
+    arrival: str = "poisson"
+    burstiness: float = 1.0
+    seed: int = 0
+
+    def offsets_ns(self) -> Iterator[int]:
+        return _offsets(self.rate_rps, self.arrival, self.burstiness, self.seed)
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     concurrency: int  # closed loop: requests in flight at once; open loop: the cap
-    requests: tuple[PlannedRequest, ...]
+    prompts: int  # request bodies to cycle through
+    measured_count: int | None  # measured requests; None: as many as `duration_s` allows
+    warmup_count: int  # warmup requests (with warmup_s: an upper bound the deadline cuts)
+    warmup_prompts: int = 1  # warmup cycles prompts [0, warmup_prompts)
+    first_measured_prompt: int = 0  # the measured requests start at this prompt
     duration_s: float | None = None  # stop starting new measured requests after this long
-    rate_rps: float | None = None  # open loop: the offered request rate
+    schedule: Schedule | None = None  # open loop: the send times of the measured requests
     warmup_s: float | None = None  # keep warming up (cycling the warmup prompts) this long
     cooldown_s: float | None = None  # requests starting in the last S of duration: not measured
+    share: tuple[int, int] = (0, 1)  # (this share, of how many): requests with index ≡ share
+
+    @property
+    def rate_rps(self) -> float | None:
+        """Open loop: the offered request rate."""
+        return self.schedule.rate_rps if self.schedule else None
 
     @property
     def offered_rate_rps(self) -> float | None:
-        """Open loop: the rate the drawn schedule offers, (n − 1) / (last − first offset). A
-        seeded Poisson draw of a few dozen requests can be far from `rate_rps`."""
-        offsets = [r.offset_ns for r in self.requests if r.offset_ns is not None]
-        if len(offsets) < 2 or max(offsets) <= min(offsets):
+        """Open loop: the rate the drawn schedule offers, (n − 1) / (last − first offset), over
+        the requests sent within the plan's bounds. A seeded Poisson draw of a few dozen
+        requests can be far from `rate_rps`. None for a schedule too long to walk up front
+        (the measured offered rate, from the records, is in the metrics)."""
+        if self.schedule is None:
             return None
-        return (len(offsets) - 1) / ((max(offsets) - min(offsets)) / 1e9)
+        walk = _OFFERED_WALK_MAX + 1
+        n, last = 0, 0
+        for offset in itertools.islice(self.schedule.offsets_ns(),
+                                       min(self.measured_count or walk, walk)):  # fmt: skip
+            if self.duration_s is not None and offset >= self.duration_s * 1e9:
+                break
+            n, last = n + 1, offset
+        if n > _OFFERED_WALK_MAX:
+            return None
+        return (n - 1) / (last / 1e9) if n >= 2 and last > 0 else None
+
+    def scheduled_requests(self, limit: int) -> int | None:
+        """Open loop: how many measured requests the schedule sends within its bounds, counted
+        up to `limit` (beyond it: `limit`); None for a closed loop bounded by time."""
+        if self.schedule is None or self.duration_s is None:
+            return self.measured_count
+        n = 0
+        for offset in itertools.islice(self.schedule.offsets_ns(),
+                                       min(self.measured_count or limit, limit)):  # fmt: skip
+            if self.duration_s is not None and offset >= self.duration_s * 1e9:
+                break
+            n += 1
+        return n
+
+    def iter_warmup(self) -> Iterator[PlannedRequest]:
+        pool = self.warmup_prompts
+        k, w = self.share[1], self.share[0]
+        for i in range(w, self.warmup_count, k):
+            yield PlannedRequest(i, i % pool, True)
+
+    def iter_measured(self) -> Iterator[PlannedRequest]:
+        """This share's measured requests, made as they are asked for."""
+        k, w = self.share[1], self.share[0]
+        start = self.warmup_count
+        end = start + self.measured_count if self.measured_count is not None else None
+        offsets = self.schedule.offsets_ns() if self.schedule else None
+        index = itertools.count(start) if end is None else iter(range(start, end))
+        for i in index:
+            offset = next(offsets) if offsets is not None else None
+            if i % k == w:
+                prompt = (self.first_measured_prompt + i - start) % self.prompts
+                yield PlannedRequest(i, prompt, False, offset)
+
+    def share_prompt_indices(self) -> set[int]:
+        """The prompts this share can use (its measured prompts repeat within one cycle)."""
+        used = {r.prompt_index for r in self.iter_warmup()}
+        used |= {r.prompt_index for r in itertools.islice(self.iter_measured(), self.prompts)}
+        return used
+
+    @property
+    def share_warmup(self) -> int:
+        """Warmup requests of this share."""
+        return len(range(self.share[0], self.warmup_count, self.share[1]))
+
+    @property
+    def share_measured(self) -> int | None:
+        """Measured requests of this share; None when bounded by time alone."""
+        if self.measured_count is None:
+            return None
+        total = self.warmup_count + self.measured_count
+        return len(range(self.share[0], total, self.share[1])) - self.share_warmup
+
+    @property
+    def planned_requests(self) -> int | None:
+        """Requests of this share, warmup included; None when bounded by time alone."""
+        measured = self.share_measured
+        return None if measured is None else self.share_warmup + measured
+
+    # Materialised views, for tests and small plans; a run iterates instead.
+    @property
+    def requests(self) -> tuple[PlannedRequest, ...]:
+        return self.warmup + self.measured
 
     @property
     def warmup(self) -> tuple[PlannedRequest, ...]:
-        return tuple(r for r in self.requests if r.warmup)
+        return tuple(self.iter_warmup())
 
     @property
     def measured(self) -> tuple[PlannedRequest, ...]:
-        return tuple(r for r in self.requests if not r.warmup)
+        if self.measured_count is None:
+            raise ValueError("a plan bounded by time alone has no finite list of requests")
+        return tuple(self.iter_measured())
 
 
 _TIMED_WARMUP_CAP = 100_000
+_OFFERED_WALK_MAX = 1_000_000  # the schedule walked up front for its offered rate, at most
 
 
 def closed_loop_plan(
     prompts: int,
-    requests: int,
+    requests: int | None,
     warmup: int,
     concurrency: int,
     duration_s: float | None = None,
@@ -62,11 +167,14 @@ def closed_loop_plan(
     """Warmup requests first, then measured ones; request i uses prompt i mod `prompts`, so with
     one prompt per request no two requests share a prompt. With `warmup_s` the warmup phase
     cycles through its own `warmup` prompts until the time is up (measured prompts stay unused
-    by warmup); `cooldown_s` needs `duration_s`."""
+    by warmup); `cooldown_s` needs `duration_s`. `requests` None: as many as `duration_s`
+    allows (which is then required)."""
     if concurrency < 1:
         raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
-    if requests < 1:
+    if requests is not None and requests < 1:
         raise ConfigError(f"--requests must be at least 1, got {requests}")
+    if requests is None and duration_s is None:
+        raise ConfigError("a run needs --requests or --duration")
     if prompts < 1:
         raise ConfigError("the workload has no prompts")
     if warmup_s is not None and warmup_s <= 0:
@@ -75,9 +183,8 @@ def closed_loop_plan(
         raise ConfigError("--cooldown needs --duration, and must be shorter than it")
     pool = max(min(warmup, prompts), 1)  # warmup cycles its own prompts, never past the last
     n_warm = _TIMED_WARMUP_CAP if warmup_s else warmup
-    items = [PlannedRequest(k, k % pool, True) for k in range(n_warm)]
-    items += [PlannedRequest(n_warm + j, (warmup + j) % prompts, False) for j in range(requests)]
-    return Plan(concurrency, tuple(items), duration_s, warmup_s=warmup_s, cooldown_s=cooldown_s)
+    return Plan(concurrency, prompts, requests, n_warm, pool, warmup % prompts, duration_s,
+                warmup_s=warmup_s, cooldown_s=cooldown_s)  # fmt: skip
 
 
 def split(plan: Plan, workers: int) -> list[Plan]:
@@ -85,19 +192,39 @@ def split(plan: Plan, workers: int) -> list[Plan]:
     round-robin. Shares with no concurrency are dropped."""
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
-    shares: list[Plan] = []
     base, extra = divmod(plan.concurrency, workers)
     active = [base + (1 if w < extra else 0) for w in range(workers)]
     active = [c for c in active if c > 0]
-    for w, conc in enumerate(active):
-        mine = tuple(r for i, r in enumerate(plan.requests) if i % len(active) == w)
-        shares.append(
-            Plan(conc, mine, plan.duration_s, plan.rate_rps, plan.warmup_s, plan.cooldown_s)
-        )
-    return shares
+    return [
+        replace(plan, concurrency=conc, share=(w, len(active))) for w, conc in enumerate(active)
+    ]
 
 
 ARRIVALS = ("constant", "poisson", "gamma")
+
+
+def _check_schedule(rate_rps: float, arrival: str, burstiness: float) -> None:
+    if rate_rps <= 0:
+        raise ConfigError(f"--rate must be positive, got {rate_rps:g}")
+    if arrival not in ARRIVALS:
+        raise ConfigError(f"--arrival {arrival!r}: choose one of {', '.join(ARRIVALS)}")
+    if burstiness <= 0:
+        raise ConfigError(f"--burstiness must be positive, got {burstiness:g}")
+
+
+def _offsets(rate_rps: float, arrival: str, burstiness: float, seed: int) -> Iterator[int]:
+    mean_gap_s = 1.0 / rate_rps
+    rng = random.Random(f"arrivals:{seed}")
+    t = 0.0
+    while True:
+        yield int(t * 1e9)
+        if arrival == "constant":
+            gap = mean_gap_s
+        elif arrival == "poisson":
+            gap = rng.expovariate(rate_rps)
+        else:
+            gap = rng.gammavariate(burstiness, mean_gap_s / burstiness)
+        t += gap
 
 
 def arrival_offsets_ns(
@@ -109,31 +236,13 @@ def arrival_offsets_ns(
     with shape `burstiness` and mean 1/rate (shape 1 is Poisson, below 1 burstier, above 1
     smoother). Seeded: the same arguments give the same schedule, however the run is split.
     """
-    if rate_rps <= 0:
-        raise ConfigError(f"--rate must be positive, got {rate_rps:g}")
-    if arrival not in ARRIVALS:
-        raise ConfigError(f"--arrival {arrival!r}: choose one of {', '.join(ARRIVALS)}")
-    if burstiness <= 0:
-        raise ConfigError(f"--burstiness must be positive, got {burstiness:g}")
-    mean_gap_s = 1.0 / rate_rps
-    rng = random.Random(f"arrivals:{seed}")
-    t = 0.0
-    out = []
-    for _ in range(count):
-        out.append(int(t * 1e9))
-        if arrival == "constant":
-            gap = mean_gap_s
-        elif arrival == "poisson":
-            gap = rng.expovariate(rate_rps)
-        else:
-            gap = rng.gammavariate(burstiness, mean_gap_s / burstiness)
-        t += gap
-    return out
+    _check_schedule(rate_rps, arrival, burstiness)
+    return list(itertools.islice(_offsets(rate_rps, arrival, burstiness, seed), count))
 
 
 def open_loop_plan(
     prompts: int,
-    requests: int,
+    requests: int | None,
     warmup: int,
     rate_rps: float,
     arrival: str = "poisson",
@@ -144,12 +253,8 @@ def open_loop_plan(
 ) -> Plan:
     """Requests released on a schedule regardless of how earlier ones fare (open loop), so a
     slow server cannot slow the offered load down (no coordinated omission). Warmup requests
-    are closed-loop, one per slot up to `warmup`; the measured ones carry their send offsets."""
+    are closed-loop, one per slot up to `warmup`; the measured ones carry their send offsets,
+    drawn as they are sent."""
+    _check_schedule(rate_rps, arrival, burstiness)
     base = closed_loop_plan(prompts, requests, warmup, max_concurrency, duration_s)
-    offsets = arrival_offsets_ns(requests, rate_rps, arrival, burstiness, seed)
-    measured = iter(offsets)
-    items = tuple(
-        r if r.warmup else PlannedRequest(r.index, r.prompt_index, False, next(measured))
-        for r in base.requests
-    )
-    return Plan(max_concurrency, items, duration_s, rate_rps=rate_rps)
+    return replace(base, schedule=Schedule(rate_rps, arrival, burstiness, seed))

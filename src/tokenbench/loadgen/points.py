@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from tokenbench.envelope.schema import RepeatInfo, RunPredicate
+from tokenbench.envelope.schema import RepeatInfo, RunPredicate, load_label
 from tokenbench.errors import ConfigError
 from tokenbench.loadgen.search import RateSearch
 
@@ -17,6 +17,13 @@ class LoadPoint:
     rate_rps: float | None = None  # open loop: the offered request rate
     input_length: int | None = None  # a context sweep's input tokens
     repeat: RepeatInfo | None = None  # one of --repeat N runs of this point
+    duration_s: float | None = None  # a rate-search probe: its own minimum length (not a count)
+
+    @property
+    def label(self) -> str:
+        """The point on screen: "2.5 req/s", "input 1024 tokens", "concurrency 4"."""
+        return load_label(self.concurrency, self.rate_rps, long=True,
+                          input_length=self.input_length)  # fmt: skip
 
     @property
     def name(self) -> str:
@@ -53,13 +60,22 @@ class FixedPoints:
 class SearchPoints:
     """`--find-max-rate`: open-loop probes at the rates the search asks for, under one cap."""
 
-    def __init__(self, search: RateSearch, cap: int) -> None:
+    def __init__(
+        self, search: RateSearch, cap: int, min_requests: int | None = None,
+        min_duration_s: float | None = None,
+    ) -> None:  # fmt: skip
         self.search = search
         self.cap = cap
+        self.min_requests = min_requests  # --requests: at least this many per probe
+        self.min_duration_s = min_duration_s  # --duration: each probe at least this long
 
     def next_point(self) -> LoadPoint | None:
+        """The next probe, long enough to reach a steady state (RateSearch.probe_duration_s)."""
         rate = self.search.next_rate()
-        return None if rate is None else LoadPoint(self.cap, rate)
+        if rate is None:
+            return None
+        duration = self.search.probe_duration_s(rate, self.min_requests, self.min_duration_s)
+        return LoadPoint(self.cap, rate, duration_s=duration)
 
     def record(self, point: LoadPoint, predicate: RunPredicate | None) -> None:
         assert point.rate_rps is not None
@@ -84,9 +100,7 @@ def repeat_order(points: list[Point], repeat: int, interleave: bool) -> list[tup
     return order
 
 
-def fixed_points(
-    points: list[Point], repeat: int, interleave: bool, sweep_id: str
-) -> FixedPoints:
+def fixed_points(points: list[Point], repeat: int, interleave: bool, sweep_id: str) -> FixedPoints:
     """The sweep's points, each `repeat` times; repeats of one point share a repeat group."""
     out = []
     for index, (concurrency, rate, length) in repeat_order(points, repeat, interleave):

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -168,7 +168,7 @@ class WorkerReport:
     clock_offset_ns: int
     clock_rtt_ns: int
     concurrency: int
-    planned_requests: int
+    planned_requests: int | None  # None: bounded by --duration alone
     records: int = 0
     lost: bool = False
     error: str | None = None
@@ -184,6 +184,7 @@ class PoolResult:
     loss_reason: str | None
     lag_p99_ms: float | None
     samples: list[tuple[RequestRecord, list[str]]] = field(default_factory=list)
+    cap_held: int = 0  # open loop: measured requests the in-flight cap held back, all workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +269,7 @@ async def _start_workers(
         except WorkerLost as exc:
             raise EngineError(f"worker {i} did not start: {exc}") from None
         reports.append(WorkerReport(i, handle.runtime, keys.hmac_id(str(ident["host"])), offset,
-                                    rtt, share.concurrency, len(share.requests)))  # fmt: skip
+                                    rtt, share.concurrency, share.planned_requests))  # fmt: skip
     start_at = time.time_ns() + int(START_MARGIN_S * 1e9)
     for i, (handle, share) in enumerate(zip(handles, shares, strict=True)):
         bodies, ids = share_prompts(share, job.bodies, job.prompt_ids)
@@ -303,6 +304,7 @@ class _Coordinator:
         self.go_sent = self.stop_sent = False
         self.lags: list[float] = []
         self.samples: list[tuple[RequestRecord, list[str]]] = []
+        self.cap_held = 0
 
     def lose(self, i: int, why: str) -> None:
         self.live.discard(i)
@@ -346,6 +348,7 @@ class _Coordinator:
             self.finished.add(i)
             if st.get("error"):
                 self.lose(i, st["error"])
+            self.cap_held += st.get("cap_held", 0)
             if st.get("lag_p99_ms") is not None:
                 self.lags.append(st["lag_p99_ms"])
             self.samples += [(RequestRecord.from_dict(orjson.loads(r)), [t])
@@ -378,12 +381,13 @@ class _Coordinator:
             self.stop_sent = True
 
     def result(self, shares: list[Plan]) -> PoolResult:
+        reached = max((max(seen) for seen in self.seen if seen), default=-1)
         lost_requests = sorted(
-            r.index
+            index
             for i, share in enumerate(shares)
             if self.reports[i].lost
-            for r in share.requests
-            if r.index not in self.seen[i] and not r.warmup
+            for index in _owed(share, reached)
+            if index not in self.seen[i]
         )
         control = self.control
         if self.loss and control.status == "complete":
@@ -392,4 +396,14 @@ class _Coordinator:
                 "; ".join(self.loss) + "; the others finished (--on-worker-loss continue)"
             )
         return PoolResult(self.reports, lost_requests, "; ".join(self.loss) or None,
-                          max(self.lags) if self.lags else None, self.samples)  # fmt: skip
+                          max(self.lags) if self.lags else None, self.samples,
+                          self.cap_held)  # fmt: skip
+
+
+def _owed(share: Plan, reached: int) -> Iterator[int]:
+    """The measured requests a share owed. A time-bound share has no end: it owed those below
+    the highest index any worker reported (the others' progress shows those were due)."""
+    for r in share.iter_measured():
+        if share.measured_count is None and r.index > reached:
+            return
+        yield r.index

@@ -57,6 +57,8 @@ class _State:
     ended: int = 0
     lag_p99_ms: float | None = None
     samples: list[tuple[bytes, str]] = field(default_factory=list)
+    cap_held: int = 0  # open loop: measured requests the in-flight cap held back
+    peak_in_flight: int = 0
 
 
 class WorkerRuntime:
@@ -118,6 +120,7 @@ class WorkerRuntime:
         return {"warm": s.warm, "finished": s.finished, "error": s.error, "ended": s.ended,
                 "anchor_mono_ns": self._anchor_mono,
                 "lag_p99_ms": s.lag_p99_ms, "samples": list(s.samples) if s.finished else [],
+                "cap_held": s.cap_held, "peak_in_flight": s.peak_in_flight,
                 "server_lost": self._control.reason if self._control and
                 self._control.status == "partial" else None}  # fmt: skip
 
@@ -177,6 +180,8 @@ class WorkerRuntime:
         dist = distribution(lag.lags_ms)
         self._state.lag_p99_ms = dist.p99 if dist else None
         self._state.samples = [(r.to_json(), "".join(t)) for r, t in samples]
+        self._state.cap_held = ctx.cap.held
+        self._state.peak_in_flight = ctx.cap.peak_in_flight
 
     async def _gate(self) -> None:
         """Between warmup and the measured phase: report warm, wait for the common start."""
@@ -197,5 +202,5 @@ def share_prompts(
     plan: Plan, bodies: Sequence[bytes], prompt_ids: Sequence[str]
 ) -> tuple[dict[int, bytes], dict[int, str]]:
     """Only the prompts a share uses travel to its worker."""
-    used = {r.prompt_index for r in plan.requests}
+    used = plan.share_prompt_indices()
     return {i: bodies[i] for i in used}, {i: prompt_ids[i] for i in used}

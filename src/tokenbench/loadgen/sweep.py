@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from tokenbench.energy.meter import EnergyWindow, Meter
 from tokenbench.engines.http import HttpClient, Timeouts
@@ -143,7 +143,8 @@ class RunSettings:
 class Progress(Protocol):
     def phase(self, message: str) -> None: ...
     def note(self, message: str) -> None: ...
-    def point_started(self, concurrency: int, total: int) -> None: ...
+    # label: "concurrency 4", "2 req/s", "input 1024 tokens"; total: None when bounded by time
+    def point_started(self, label: str, total: int | None) -> None: ...
     def request_done(self, record: RequestRecord) -> None: ...
     def point_finished(self, path: Path, predicate: RunPredicate) -> None: ...
 
@@ -195,7 +196,8 @@ def _points(
         raise ConfigError("every --sweep point must be a concurrency of at least 1")
     if search is not None:
         cap = settings.sweep[0] if settings.sweep else 64
-        return SearchPoints(search, cap), max(sweep), lengths
+        points_source = SearchPoints(search, cap, settings.requests, settings.duration_s)
+        return points_source, max(sweep), lengths
     return fixed_points(points, settings.repeat, settings.interleave, sweep_id), max(sweep), lengths
 
 
@@ -300,6 +302,14 @@ def comparability(hardware: HardwareInfo, engine: EngineInfo, suite_digest: str)
     return Comparability(key=key, **parts)
 
 
+# The default warmup is one request per slot, at most this many: `--sweep 100000` must not send
+# 100,000 warmup requests. --warmup N or --warmup-duration S choose otherwise.
+DEFAULT_WARMUP_MAX = 256
+# Distinct prompts built for a point, at most: a longer run cycles through them, so a run bounded
+# by time costs the same memory and start-up however long it lasts (~13 kB and ~0.7 ms each).
+PROMPT_POOL_MAX = 2048
+
+
 @dataclass(frozen=True, slots=True)
 class _PointWork:
     """A point ready to send: its prompts, request bodies and plan."""
@@ -308,30 +318,101 @@ class _PointWork:
     notes: list[str]
     bodies: list[bytes]
     plan: Plan
-    requests: int
+    requests: int | None  # None: bounded by the duration alone
     warmup: int
+    warmup_capped_at: int | None = None
 
 
-async def _build(
-    sweep: _Sweep, point: LoadPoint, calibration: Calibration, progress: Progress
-) -> _PointWork:
-    settings, suite = sweep.settings, sweep.settings.suite
-    requests = (
-        settings.requests
-        or suite.requests
-        or (len(calibration.file_prompts) if calibration.file_prompts else suite.workload.prompts)
-    )
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    """What ends a point: a request count, a duration, or whichever comes first."""
+
+    requests: int | None
+    duration_s: float | None
+    warmup: int
+    warmup_capped_at: int | None
+
+
+def _bounds(settings: RunSettings, point: LoadPoint, calibration: Calibration) -> _Bounds:
+    """--duration keeps the load up for that long: the suite's request count is then no cap,
+    only --requests is (whichever ends first). A rate-search probe brings its own duration."""
+    suite = settings.suite
+    duration = point.duration_s or settings.duration_s
+    if point.duration_s is not None:
+        requests = None  # a probe's minimum request count is folded into its duration
+    elif settings.requests is not None or duration is None:
+        requests = (
+            settings.requests
+            or suite.requests
+            or (len(calibration.file_prompts) if calibration.file_prompts
+                else suite.workload.prompts)
+        )  # fmt: skip
+    else:
+        requests = None
+    capped = None
     if settings.warmup is not None:
         warmup = settings.warmup
     elif suite.warmup_requests is not None:
         warmup = suite.warmup_requests
     else:
         warmup = min(point.concurrency, 4) if point.rate_rps is not None else point.concurrency
+        if warmup > DEFAULT_WARMUP_MAX and settings.warmup_s is None:
+            warmup = capped = DEFAULT_WARMUP_MAX
+    return _Bounds(requests, duration, warmup, capped)
+
+
+def _plan(settings: RunSettings, point: LoadPoint, b: _Bounds, prompts: int) -> Plan:
+    if point.rate_rps is None:
+        return closed_loop_plan(
+            prompts, b.requests, b.warmup, point.concurrency, b.duration_s,
+            settings.warmup_s, settings.cooldown_s,
+        )  # fmt: skip
+    return open_loop_plan(
+        prompts, b.requests, b.warmup, point.rate_rps, settings.arrival,
+        settings.burstiness, settings.seed, point.concurrency, b.duration_s,
+    )  # fmt: skip
+
+
+def _prompt_count(settings: RunSettings, point: LoadPoint, b: _Bounds) -> int:
+    """One prompt per request up to PROMPT_POOL_MAX; an open loop bounded by time needs as many
+    as its schedule sends within the duration."""
+    needed = b.requests
+    if needed is None and point.rate_rps is not None:
+        needed = _plan(settings, point, b, 1).scheduled_requests(PROMPT_POOL_MAX)
+    if needed is None:
+        return PROMPT_POOL_MAX
+    return max(1, min(b.warmup + needed, PROMPT_POOL_MAX))
+
+
+def _cycle_note(work_prompts: int, plan: Plan, cache_disabled: bool) -> list[str]:
+    if plan.measured_count is not None and plan.warmup_count + plan.measured_count <= work_prompts:
+        return []
+    cache = (
+        "the engine was told not to use its prefix cache"
+        if cache_disabled
+        else "this engine cannot be told to skip its prefix cache, so repeats may be served "
+        "from it; see cached_input_tokens_total"
+    )
+    return [f"{work_prompts} distinct prompts, cycled: a request past them re-sends one ({cache})"]
+
+
+async def _build(
+    sweep: _Sweep, point: LoadPoint, calibration: Calibration, progress: Progress
+) -> _PointWork:
+    settings, suite = sweep.settings, sweep.settings.suite
+    bounds = _bounds(settings, point, calibration)
+    if bounds.warmup_capped_at is not None:
+        progress.note(
+            f"warmup capped at {bounds.warmup_capped_at} requests (the default is one per slot, "
+            f"at most {DEFAULT_WARMUP_MAX}); --warmup N or --warmup-duration S to choose"
+        )
+    count = _prompt_count(settings, point, bounds)
+    if bounds.requests is None and calibration.file_prompts:  # time-bound: cycle what is drawn
+        count = min(count, len(calibration.file_prompts))
     progress.phase(f"building prompts for {point.name}")
     try:
-        prompts, notes = await point_prompts(calibration, warmup + requests,
-                                             f"{settings.seed}:{point.name}", sweep.client,
-                                             sweep.params)  # fmt: skip
+        prompts, notes = await point_prompts(calibration, count, f"{settings.seed}:{point.name}",
+                                             sweep.client, sweep.params)  # fmt: skip
     except ServerLost as exc:  # nothing of this point was sent: no envelope to write
         raise ServerLost(
             f"{exc} (while building the prompts of point {point.name}; nothing of it was measured)"
@@ -341,17 +422,12 @@ async def _build(
                      p.messages)
         for p in prompts
     ]  # fmt: skip
-    if point.rate_rps is None:
-        plan = closed_loop_plan(
-            len(bodies), requests, warmup, point.concurrency, settings.duration_s,
-            settings.warmup_s, settings.cooldown_s,
-        )  # fmt: skip
-    else:
-        plan = open_loop_plan(
-            len(bodies), requests, warmup, point.rate_rps, settings.arrival,
-            settings.burstiness, settings.seed, point.concurrency, settings.duration_s,
-        )  # fmt: skip
-    return _PointWork(prompts, notes, bodies, plan, requests, warmup)
+    plan = _plan(settings, point, bounds, len(bodies))
+    # a fixed prompt repeats by design; a file or ShareGPT pool notes its own repeats
+    if calibration.fixed_prompt is None and not (calibration.pool is not None and notes):
+        notes = _cycle_note(len(bodies), plan, sweep.params.disable_prefix_cache)
+    return _PointWork(prompts, notes, bodies, plan, bounds.requests, bounds.warmup,
+                      bounds.warmup_capped_at)  # fmt: skip
 
 
 def _draft(
@@ -368,12 +444,14 @@ def _draft(
         concurrency=point.concurrency,
         requests=work.requests,
         warmup_requests=work.warmup,
-        duration_limit_s=settings.duration_s,
+        duration_limit_s=work.plan.duration_s,
         timeout_s=sweep.timeout_s,
         workers=settings.workers,
         seed=settings.seed,
         offered_rate_rps=work.plan.offered_rate_rps,
         cooldown_s=settings.cooldown_s if rate is None else None,
+        warmup_capped_at=work.warmup_capped_at,
+        input_length=point.input_length,
     )
     workload = WorkloadInfo(
         kind=calibration.kind,
@@ -426,6 +504,7 @@ async def _run_point(
     await asyncio.to_thread(watch.before)
     measured = await _measure(sweep, point, work, files, wall_anchor_ns, control, progress)
     host_load = await asyncio.to_thread(watch.finish)
+    draft = _with_bound(draft, _bounded_by(work.plan, measured.sent_measured, control))
     finished_ns = wall_anchor_ns + (time.perf_counter_ns() - measured.anchor_ns)
     token_check = (
         None
@@ -440,7 +519,10 @@ async def _run_point(
         energy=measured.energy,
         rules=settings.rules,
         loop_lag_p99_ms=measured.lag_p99_ms,
-        extra_reasons=[control.reason] if control.reason else [],
+        extra_reasons=[
+            *([control.reason] if control.reason else []),
+            *_cap_reasons(work.plan, measured.cap_held),
+        ],
         key=sweep.session.signer.key(),
         token_check=token_check,
         scale_out=measured.scale_out,
@@ -450,6 +532,39 @@ async def _run_point(
     return files.envelope, predicate
 
 
+def _bounded_by(plan: Plan, sent_measured: int, control: RunControl) -> _Bound | None:
+    """What ended the measured phase: every planned request sent, or the duration (a stopped
+    run: neither)."""
+    if control.status != "complete":
+        return None
+    if plan.duration_s is None:
+        return "requests"
+    if plan.measured_count is None:
+        return "duration"
+    return "requests" if sent_measured >= plan.measured_count else "duration"
+
+
+_Bound = Literal["requests", "duration"]
+
+
+def _with_bound(draft: RunDraft, bounded_by: _Bound | None) -> RunDraft:
+    load = draft.parameters.load.model_copy(update={"bounded_by": bounded_by})
+    parameters = draft.parameters.model_copy(update={"load": load})
+    return draft.model_copy(update={"parameters": parameters})
+
+
+def _cap_reasons(plan: Plan, held: int) -> list[str]:
+    """Open loop: a request that waited for a free slot under the in-flight cap left late, so
+    the server was not offered the rate: the run (and a rate-search probe) fails."""
+    if plan.rate_rps is None or not held:
+        return []
+    return [
+        f"the in-flight cap was reached ({held} requests waited for one of the "
+        f"{plan.concurrency} slots, --concurrency): the offered rate was not sustained; "
+        "raise --concurrency or lower the rate"
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class _Measured:
     anchor_ns: int  # the point's monotonic anchor
@@ -457,6 +572,8 @@ class _Measured:
     lag_p99_ms: float | None
     energy: EnergyInfo
     scale_out: ScaleOutInfo | None
+    sent_measured: int  # measured-phase requests sent (cooldown included)
+    cap_held: int  # open loop: measured requests the in-flight cap held back
 
 
 async def _measure(
@@ -472,9 +589,12 @@ async def _measure(
     sidecar as it ends; the energy window spans the measured phase."""
     settings = sweep.settings
     sink = RecordSink(files.raw)
+    sent_measured = 0
 
     def on_record(record: RequestRecord) -> None:
+        nonlocal sent_measured
         sink(record)
+        sent_measured += not record.warmup
         progress.request_done(record)
 
     anchor_ns = time.perf_counter_ns()
@@ -488,7 +608,8 @@ async def _measure(
     )
     timeouts = Timeouts(sweep.timeout_s, idle_s=settings.idle_timeout_s)
     prompt_ids = [p.prompt_id for p in work.prompts]
-    progress.point_started(point.concurrency, len(work.plan.requests))
+    total = work.plan.scheduled_requests(2**62)
+    progress.point_started(point.label, None if total is None else total + work.warmup)
     scale_out: ScaleOutInfo | None = None
     try:
         if settings.split:
@@ -501,6 +622,7 @@ async def _measure(
             )  # fmt: skip
             samples, lag_p99 = pooled.samples, pooled.lag_p99_ms
             scale_out = _scale_out(settings, pooled)
+            cap_held = pooled.cap_held
         else:
             samples = []
             ctx = WorkerContext(
@@ -513,10 +635,11 @@ async def _measure(
                                   lag=lag)  # fmt: skip
             lag_dist = distribution(lag.lags_ms)
             lag_p99 = lag_dist.p99 if lag_dist else None
+            cap_held = ctx.cap.held
     finally:
         sink.close()
     energy = window.finish(sweep.session.idle_watts)
-    return _Measured(anchor_ns, samples, lag_p99, energy, scale_out)
+    return _Measured(anchor_ns, samples, lag_p99, energy, scale_out, sent_measured, cap_held)
 
 
 def _scale_out(settings: RunSettings, pooled: PoolResult) -> ScaleOutInfo:

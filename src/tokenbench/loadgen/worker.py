@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from tokenbench.engines.http import HttpClient, Timeouts
@@ -21,6 +20,16 @@ from tokenbench.engines.openai import Api, measure
 from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import Plan, PlannedRequest
 from tokenbench.records import ErrorKind, RequestRecord
+
+
+@dataclass(slots=True)
+class CapStats:
+    """Open loop: how often the in-flight cap held a request back. A request that waits for a
+    free slot leaves late, so the offered rate was not what the server saw: the open loop
+    became a closed one at the cap."""
+
+    held: int = 0  # measured requests that found every slot busy when due
+    peak_in_flight: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +46,7 @@ class WorkerContext:
     # Outputs kept for the token cross-check: (record, output text pieces), measured only.
     output_samples: list[tuple[RequestRecord, list[str]]] | None = None
     sample_limit: int = 32
+    cap: CapStats = field(default_factory=CapStats)
 
     def text_keeper(self, warmup: bool) -> list[str] | None:
         samples = self.output_samples
@@ -131,21 +141,25 @@ async def _send_one(
 
 async def _phase(
     ctx: WorkerContext,
-    items: Sequence[PlannedRequest],
+    items: Iterable[PlannedRequest],
     concurrency: int,
     deadline_ns: int | None,
     control: RunControl,
     cooldown_from_ns: int | None = None,
 ) -> int:
-    queue = deque(items)
+    """Closed loop: each slot takes the next request as soon as its last one ends. Requests are
+    drawn from `items` as they are sent, so an unbounded (time-bound) plan costs no memory."""
+    queue = iter(items)
     done = 0
 
     async def slot_loop(slot: int) -> None:
         nonlocal done
-        while queue and not control.stop.is_set():
+        while not control.stop.is_set():
             if deadline_ns is not None and time.perf_counter_ns() >= deadline_ns:
                 return
-            item = queue.popleft()
+            item = next(queue, None)
+            if item is None:
+                return
             now = time.perf_counter_ns()
             cooldown = cooldown_from_ns is not None and now >= cooldown_from_ns
             try:
@@ -154,14 +168,14 @@ async def _phase(
                 done += 1
 
     async with asyncio.TaskGroup() as tg:
-        tasks = [tg.create_task(slot_loop(s)) for s in range(min(concurrency, len(items)))]
+        tasks = [tg.create_task(slot_loop(s)) for s in range(concurrency)]
         tg.create_task(_drain_guard(control, tasks))
     return done
 
 
 async def _open_phase(
     ctx: WorkerContext,
-    items: Sequence[PlannedRequest],
+    items: Iterable[PlannedRequest],
     cap: int,
     deadline_ns: int | None,
     control: RunControl,
@@ -197,13 +211,21 @@ async def _open_phase(
                     await asyncio.wait_for(control.stop.wait(), delay)
             if control.stop.is_set():
                 break
-            await cap_sem.acquire()
+            if cap_sem.locked():  # every slot busy: this request leaves late
+                ctx.cap.held += 1
+                await cap_sem.acquire()
+                if deadline_ns is not None and time.perf_counter_ns() >= deadline_ns:
+                    cap_sem.release()
+                    break
+            else:
+                await cap_sem.acquire()
             if free_slots:
                 slot = free_slots.pop()
             else:
                 slot, next_slot = next_slot, next_slot + 1
             task = tg.create_task(one(item, slot, due))
             inflight.add(task)
+            ctx.cap.peak_in_flight = max(ctx.cap.peak_in_flight, len(inflight))
             task.add_done_callback(inflight.discard)
         if control.stop.is_set() and inflight:
             _, still = await asyncio.wait(set(inflight), timeout=control.drain_s)
@@ -226,19 +248,24 @@ async def run_closed_loop(
     samples the event loop during the measured phase; `gate` is awaited between the phases
     (a split run's barrier, so every worker starts measuring at once)."""
     warm_deadline = time.perf_counter_ns() + int(plan.warmup_s * 1e9) if plan.warmup_s else None
-    done = await _phase(ctx, plan.warmup, plan.concurrency, warm_deadline, control)
+    warm_slots = min(plan.concurrency, plan.share_warmup)
+    done = await _phase(ctx, plan.iter_warmup(), warm_slots, warm_deadline, control)
     if gate is not None:
         await gate()
     if on_measured_start is not None:
         on_measured_start()
     deadline = time.perf_counter_ns() + int(plan.duration_s * 1e9) if plan.duration_s else None
+    measured = plan.share_measured
+    slots = plan.concurrency if measured is None else min(plan.concurrency, measured)
     stop_lag = asyncio.Event()
     async with asyncio.TaskGroup() as tg:
         if lag is not None:
             tg.create_task(lag.run(stop_lag))
         try:
             if plan.rate_rps is not None:
-                done += await _open_phase(ctx, plan.measured, plan.concurrency, deadline, control)
+                done += await _open_phase(
+                    ctx, plan.iter_measured(), plan.concurrency, deadline, control
+                )
             else:
                 cooldown_from = (
                     deadline - int(plan.cooldown_s * 1e9)
@@ -246,7 +273,7 @@ async def run_closed_loop(
                     else None
                 )
                 done += await _phase(
-                    ctx, plan.measured, plan.concurrency, deadline, control, cooldown_from
+                    ctx, plan.iter_measured(), slots, deadline, control, cooldown_from
                 )
         finally:
             stop_lag.set()

@@ -54,4 +54,7 @@ def test_point_names() -> None:
 def test_the_rate_search_is_a_point_source_under_one_cap() -> None:
     source = SearchPoints(RateSearch({"ttft_ms": 100.0}, start_rps=2.0), cap=16)
     first = source.next_point()
-    assert first == LoadPoint(16, 2.0)
+    assert first is not None
+    # a probe is bounded by time (its steady-state duration), no longer by a request count
+    assert (first.concurrency, first.rate_rps) == (16, 2.0)
+    assert first.duration_s is not None
