@@ -34,6 +34,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "turn raw records a killed run left into partial envelopes"),
     ("keys", "tokenbench.cli.keys", "manage the local signing key"),
     ("suites", "tokenbench.cli.suites", "list built-in suites and bundled models"),
+    ("completion", "tokenbench.cli.completion", "print a completion script for bash, zsh or fish"),
 )  # fmt: skip
 
 
