@@ -145,7 +145,7 @@ async def _calibrate_prompts(
         pool = PromptPool(list(prompts))
         return Calibration("file", None, None, None, None, (note,), prompts, pool)
     if spec.kind == "sharegpt":
-        counter = server_tokenizer(client, params.model)
+        counter = server_tokenizer(client, params.model, timeout_s=timeout_s)
         sampler = await asyncio.to_thread(
             ShareGptSampler, seed, counter, max_output_tokens=spec.output_tokens
         )
@@ -173,7 +173,7 @@ async def _calibrate_prompts(
 
     target = spec.input_tokens
     assert target is not None
-    counter = server_tokenizer(client, params.model)
+    counter = server_tokenizer(client, params.model, timeout_s=timeout_s)
     words = await word_table(counter)  # once a sweep: points then assemble prompts locally
     probe = (await synthetic_prompts(1, _CALIBRATION_TOKENS, f"{seed}:calibration", counter))[0]
     pre = await _preflight(client, params, probe, timeout_s, retries)

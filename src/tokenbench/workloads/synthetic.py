@@ -43,13 +43,19 @@ table river
 )
 
 TokenCounter = Callable[[str], Awaitable[int | None]]
+TOKENIZE_TIMEOUT_S = 30.0  # the longest a /tokenize request waits (a shorter --timeout bounds it)
 
 
 def server_tokenizer(
-    client: HttpClient, model: str | None, tokenizers: Sequence[Tokenizer] = KNOWN_TOKENIZERS
+    client: HttpClient,
+    model: str | None,
+    tokenizers: Sequence[Tokenizer] = KNOWN_TOKENIZERS,
+    timeout_s: float = TOKENIZE_TIMEOUT_S,
 ) -> TokenCounter:
     """Count tokens with the server's tokenize endpoint, trying each engine profile's shape in
-    turn (by default every known engine's: the server may be any); None if it has none."""
+    turn (by default every known engine's: the server may be any); None if it has none. A
+    request waits at most `timeout_s` (and never longer than TOKENIZE_TIMEOUT_S)."""
+    timeout_s = min(timeout_s, TOKENIZE_TIMEOUT_S)
     state: dict[str, bool] = {"available": bool(tokenizers)}
 
     async def count(text: str) -> int | None:
@@ -59,7 +65,7 @@ def server_tokenizer(
             payload = tokenizer.body(text, model)
             try:
                 resp = await client.request(
-                    "POST", tokenizer.path, payload, timeout_s=30.0, slot=-1
+                    "POST", tokenizer.path, payload, timeout_s=timeout_s, slot=-1
                 )
             except ConnectFailed as exc:  # the server is gone: not a server without /tokenize
                 raise ServerLost(f"the server became unreachable: {exc}") from None

@@ -409,3 +409,13 @@ def test_detect_stops_at_the_first_probe_a_silent_server_never_answers(named: st
         asyncio.run(detect(cast(HttpClient, fake), named, timeout_s=2.0))
     assert len(fake.asked) == 1
     assert fake.timeouts == [2.0]
+
+
+@pytest.mark.parametrize(("timeout", "waited"), [(2.0, 2.0), (300.0, 30.0)])
+def test_server_tokenizer_waits_no_longer_than_the_timeout(timeout: float, waited: float) -> None:
+    """Issue 15 (7): calibration's /tokenize waited 30 s on a stuck server whatever --timeout
+    said; it now waits at most --timeout (and at most 30 s)."""
+    fake = _SilentClient("http://127.0.0.1:8000/v1", {})
+    count = server_tokenizer(cast(HttpClient, fake), "m", timeout_s=timeout)
+    assert asyncio.run(count("one")) is None  # no answer: counted as a server without /tokenize
+    assert fake.timeouts == [waited]
