@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from rich.console import Console
 
-from tokenbench.cli.output import stdout_console, stdout_output
+from tokenbench.cli.output import add_wide_option, stdout_console, stdout_output
 from tokenbench.errors import ConfigError
 from tokenbench.outputs import output_file
 from tokenbench.render.formats import formats_for, render
@@ -26,11 +26,13 @@ def report_formats(*views: type[BaseModel]) -> list[str]:
 
 
 def add_report_options(p: argparse.ArgumentParser, *views: type[BaseModel]) -> None:
-    """--report (the formats registered for every view the command may print) and -o FILE."""
+    """--report (the formats registered for every view the command may print), -o FILE and
+    --wide (full labels in tables)."""
     p.add_argument("--report", choices=report_formats(*views), default="table",
                    help="output format (default table)")  # fmt: skip
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="write the output to FILE instead of standard output")  # fmt: skip
+    add_wide_option(p)
 
 
 def check_destination(args: argparse.Namespace) -> None:
@@ -45,12 +47,12 @@ def check_destination(args: argparse.Namespace) -> None:
 def render_report(view: BaseModel, args: argparse.Namespace) -> None:
     """Render `view` in --report's format to -o FILE, or to standard output."""
     if args.output is None:
-        render(view, args.report, stdout_output())
+        render(view, args.report, stdout_output(args.wide))
         return
     text, data = io.StringIO(), io.BytesIO()
     # a table in a file reads as it would piped: no colour, the piped width
     console = Console(file=text, width=stdout_console().width, color_system=None,
                       force_terminal=False, highlight=False)  # fmt: skip
-    render(view, args.report, Output(console, data))
+    render(view, args.report, Output(console, data, args.wide))
     args.output.write_bytes(text.getvalue().encode("utf-8") + data.getvalue())
     Console(stderr=True, highlight=False).print(f"wrote {args.output}", soft_wrap=True)

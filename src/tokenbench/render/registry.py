@@ -22,10 +22,12 @@ FORMAT_ORDER = ("table", "json", "csv", "md", "html")
 @dataclass(frozen=True, slots=True)
 class Output:
     """Where a command's output goes: tables print on `console`; documents (JSON, CSV …) are
-    written to `stream` as UTF-8 bytes, exactly as rendered, whatever the locale."""
+    written to `stream` as UTF-8 bytes, exactly as rendered, whatever the locale. `wide`:
+    tables show full labels (hardware) instead of short ones."""
 
     console: Console
     stream: BinaryIO
+    wide: bool = False
 
     def write(self, text: str) -> None:
         self.console.file.flush()  # anything printed before stays before

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from tokenbench.catalog.catalog import BENCHMARKS
 from tokenbench.catalog.infra import GIB, KV_BYTES
@@ -25,56 +24,62 @@ from tokenbench.compare.summary import EvalSummaryRow, SummaryRow, SummaryTable
 from tokenbench.compare.views import ComparisonView
 from tokenbench.pricing.cost_views import ApiRatesView, CostReportView, CostRunView
 from tokenbench.render.cells import DASH, method_line, num, run_cells, run_headers, with_warnings
+from tokenbench.render.fit import Col, Kind, print_fit
+from tokenbench.render.labels import hardware_cell
 from tokenbench.render.registry import Output, renderer
 
-_NO_WRAP = ("Model", "Engine", "Hardware", "Key", "Run ID")
+
+def _model(model_id: str, valid: bool) -> str:
+    return escape(model_id) + ("" if valid else " [red](invalid)[/]")
 
 
-def _errors(r: SummaryRow) -> str:
-    return str(r.requests_failed) + ("" if r.valid else " [red](invalid)[/]")
+_SUITE_COLS = [
+    Col("Model"), Col("Engine", hoist=True), Col("Quant", hoist=True),
+    Col("Hardware", hoist=True), Col("Conc.", "num"), Col("Throughput (tok/s)", "num"),
+    Col("TTFT p50 (ms)", "num"), Col("TTFT p99 (ms)", "num"),
+    Col("J/tok", "num", optional=True), Col("SLO met", "num", optional=True),
+    Col("Errors", "num"), Col("Key", "key", hoist=True), Col("Signed", "key", hoist=True),
+    Col("Run ID", "key"),
+]  # fmt: skip
 
 
-def _suite_table(suite: str, rows: list[SummaryRow]) -> Table:
-    t = Table(title=suite, title_justify="left", header_style="bold")
-    for name, justify in [
-        ("Model", "left"), ("Engine", "left"), ("Quant", "left"), ("Hardware", "left"),
-        ("Conc.", "right"), ("Throughput (tok/s)", "right"), ("TTFT p50 (ms)", "right"),
-        ("TTFT p99 (ms)", "right"), ("J/tok", "right"), ("SLO met", "right"),
-        ("Errors", "right"), ("Key", "left"),
-        ("Signed", "left"), ("Run ID", "left"),
-    ]:  # fmt: skip
-        t.add_column(name, justify=justify, no_wrap=name in _NO_WRAP)  # type: ignore[arg-type]
-    for r in rows:
-        t.add_row(
-            r.model_id,
-            r.engine_label,
+def _suite_rows(rows: list[SummaryRow], wide: bool) -> list[list[str]]:
+    return [
+        [
+            _model(r.model_id, r.valid),
+            escape(r.engine_label),
             r.quant or DASH,
-            r.hardware,
+            escape(hardware_cell(r.hardware, wide)),
             f"{r.rate_rps:g}/s" if r.rate_rps is not None else str(r.concurrency),
             num(r.output_throughput_tok_per_s),
             num(r.ttft_p50_ms),
             num(r.ttft_p99_ms),
             num(r.joules_per_token, 3),
             DASH if r.slo_attainment is None else f"{r.slo_attainment:.0%}",
-            _errors(r),
+            str(r.requests_failed),
             r.comparability_key[:8],
             "✓" if r.signer else "[yellow]unsigned[/]",
             r.run_id[-8:],
-        )
-    return t
+        ]
+        for r in rows
+    ]
 
 
-def _engine_table(suite: str, rows: list[SummaryRow]) -> Table:
+_ENGINE_COLS = [
+    Col("Model", hoist=True), Col("Engine", hoist=True), Col("Quant", hoist=True),
+    Col("Conc.", "num"), Col("Prompts", "num"), Col("Max tokens", "num"),
+    Col("Input tokens", "num"), Col("Output tokens", "num"), Col("Input tok/s", "num"),
+    Col("Output tok/s", "num"), Col("Execution time (s)", "num"), Col("Errors", "num"),
+    Col("Run ID", "key"),
+]  # fmt: skip
+
+
+def _engine_rows(rows: list[SummaryRow], wide: bool) -> list[list[str]]:
     """The classic engine-comparison table."""
-    t = Table(title=suite, title_justify="left", header_style="bold")
-    for name in ("Model", "Engine", "Quant", "Conc.", "Prompts", "Max tokens", "Input tokens",
-                 "Output tokens", "Input tok/s", "Output tok/s", "Execution time (s)", "Errors",
-                 "Run ID"):  # fmt: skip
-        t.add_column(name, justify="left" if name in ("Model", "Engine", "Quant") else "right")
-    for r in rows:
-        t.add_row(
-            r.model_id,
-            r.engine_label,
+    return [
+        [
+            _model(r.model_id, r.valid),
+            escape(r.engine_label),
             r.quant or DASH,
             str(r.concurrency),
             str(r.requests_ok + r.requests_failed),
@@ -84,53 +89,71 @@ def _engine_table(suite: str, rows: list[SummaryRow]) -> Table:
             num(r.input_throughput_tok_per_s),
             num(r.output_throughput_tok_per_s),
             num(r.duration_s, 2),
-            _errors(r),
+            str(r.requests_failed),
             r.run_id[-8:],
-        )
-    return t
+        ]
+        for r in rows
+    ]
 
 
-def _context_table(suite: str, rows: list[SummaryRow]) -> Table:
+_CONTEXT_COLS = [
+    Col("Model", hoist=True), Col("Engine", hoist=True), Col("Quant", hoist=True),
+    Col("Input tokens", "num"), Col("Output tok/s", "num"), Col("Decode tok/s", "num"),
+    Col("TTFT p50 (ms)", "num"), Col("Prefill tok/s", "num"), Col("Errors", "num"),
+    Col("Run ID", "key"),
+]  # fmt: skip
+
+
+def _context_rows(rows: list[SummaryRow], wide: bool) -> list[list[str]]:
     """Input length × speed: one row per model and input length."""
-    t = Table(title=suite, title_justify="left", header_style="bold")
-    for name in ("Model", "Engine", "Quant", "Input tokens", "Output tok/s", "Decode tok/s",
-                 "TTFT p50 (ms)", "Prefill tok/s", "Errors", "Run ID"):  # fmt: skip
-        t.add_column(name, justify="left" if name in ("Model", "Engine", "Quant") else "right")
     ordered = sorted(rows, key=lambda r: (r.model_id, r.engine, r.input_tokens_target or 0))
-    for r in ordered:
-        t.add_row(
-            r.model_id,
-            r.engine_label,
+    return [
+        [
+            _model(r.model_id, r.valid),
+            escape(r.engine_label),
             r.quant or DASH,
             f"{r.input_tokens_target:,}" if r.input_tokens_target is not None else DASH,
             num(r.output_throughput_tok_per_s),
             num(1000 / r.tpot_p50_ms if r.tpot_p50_ms else None),
             num(r.ttft_p50_ms),
             num(r.prefill_tok_per_s),
-            _errors(r),
+            str(r.requests_failed),
             r.run_id[-8:],
-        )
-    return t
+        ]
+        for r in ordered
+    ]
 
 
-def _eval_table(evals: list[EvalSummaryRow]) -> Table:
-    t = Table(title="evals", title_justify="left", header_style="bold")
-    left = ("Task", "Model", "Score", "Other scores")
-    for h in (*left[:3], "Accuracy [95% Wilson]", left[3], "n", "Unparsed", "Failed", "Cut off",
-              "Out tok/answer", "TTFT p50 ms", "Valid"):  # fmt: skip
-        t.add_column(h, justify="left" if h in left else "right")
+_EVAL_COLS = [
+    Col("Task", hoist=True), Col("Model", hoist=True), Col("Score", "key", hoist=True),
+    Col("Accuracy [95% Wilson]", "words"),
+    Col("Other scores", optional=True), Col("n", "num"), Col("Unparsed", "num"),
+    Col("Failed", "num"), Col("Cut off", "num"), Col("Out tok/answer", "num"),
+    Col("TTFT p50 ms", "num"), Col("Valid", "key", hoist=True),
+]  # fmt: skip
+
+
+def _eval_rows(evals: list[EvalSummaryRow]) -> list[list[str]]:
+    rows = []
     for row in evals:
         primary = row.primary
         others = [f"{k} {pct(v)}" for k, v in row.scores.items() if k != primary]
         others += [f"instr. {k} {pct(v)}" for k, v in (row.instruction_scores or {}).items()]
         others += [f"{k} {v:.1%}" for k, v in (row.pass_at_k or {}).items()]
-        t.add_row(
-            row.task, row.model_id, primary, pct(row.scores[primary]), "; ".join(others),
-            str(row.samples), str(row.parse_failures), str(row.errors),
-            str(row.truncated), opt(row.output_tokens_mean, ".0f"),
+        rows.append([
+            escape(row.task), escape(row.model_id), primary, escape(pct(row.scores[primary])),
+            escape("; ".join(others)), str(row.samples), str(row.parse_failures),
+            str(row.errors), str(row.truncated), opt(row.output_tokens_mean, ".0f"),
             opt(row.ttft_p50_ms, ",.1f"), "yes" if row.valid else "NO",
-        )  # fmt: skip
-    return t
+        ])  # fmt: skip
+    return rows
+
+
+_LAYOUTS = {
+    "default": (_SUITE_COLS, _suite_rows),
+    "engine": (_ENGINE_COLS, _engine_rows),
+    "context": (_CONTEXT_COLS, _context_rows),
+}
 
 
 @renderer("table", SummaryTable)
@@ -139,18 +162,17 @@ def render_summary(table: SummaryTable, out: Output) -> None:
     count line."""
     console = out.console
     if table.evals:
-        console.print(_eval_table(table.evals))
+        print_fit(console, "evals", _EVAL_COLS, _eval_rows(table.evals))
     by_suite: dict[str, list[SummaryRow]] = {}
     for r in table.runs:
         by_suite.setdefault(r.suite, []).append(r)
-    layouts = {"engine": _engine_table, "context": _context_table}
     for suite, rows in by_suite.items():
-        console.print(layouts.get(rows[0].table, _suite_table)(suite, rows))
+        cols, cells = _LAYOUTS.get(rows[0].table, _LAYOUTS["default"])
+        print_fit(console, suite, cols, cells(rows, out.wide))
     for m in table.comparability_mismatches:
         console.print(
             f"[yellow]warning:[/] the {m.suite} rows do not share a comparability key "
             f"({len(m.keys)} keys); they differ in: {', '.join(m.fields)}",
-            soft_wrap=True,
         )
     for s in table.skipped:
         console.print(f"[yellow]skipped[/] {s.path}: {s.reason}", soft_wrap=True)
@@ -160,39 +182,45 @@ def render_summary(table: SummaryTable, out: Output) -> None:
     )
 
 
+_QUALITY_KINDS: dict[str, Kind] = {
+    "Task": "text", "Model": "text", "Accuracy [95% Wilson]": "words",
+    "Throughput tok/s": "words", "Pareto": "key",
+}  # fmt: skip
+_PAIR_KINDS: dict[str, Kind] = {"Task": "text", "A": "text", "B": "text", "Verdict": "text",
+                                "A − B [95% CI]": "words"}  # fmt: skip
+
+
+def _cols(headers: list[str], kinds: dict[str, Kind]) -> list[Col]:
+    return [Col(h, kinds.get(h, "num"), hoist=h == "Task") for h in headers]
+
+
+def _escaped(cells: list[str]) -> list[str]:
+    return [escape(c) for c in cells]
+
+
 def render_quality(q: QualityComparison, console: Console) -> None:
-    t = Table(title="quality beside speed", title_justify="left", header_style="bold")
-    for h in QUALITY_HEADERS:
-        t.add_column(h, justify="left" if h in ("Task", "Model") else "right", no_wrap=True)
-    for row in q.rows:
-        t.add_row(*quality_cells(row))
-    console.print(t)
+    print_fit(console, "quality beside speed", _cols(QUALITY_HEADERS, _QUALITY_KINDS),
+              [_escaped(quality_cells(row)) for row in q.rows])  # fmt: skip
     axis = (
         "self-hosted $/Mtok" if any(r.usd_per_mtok is not None for r in q.rows) else ("throughput")
     )
     console.print(f"★ = on the frontier of accuracy × {axis} within its task (valid evals only)")
     if q.pairs:
-        p = Table(title="paired on the same items", title_justify="left", header_style="bold")
-        for h in PAIR_HEADERS:
-            p.add_column(h, justify="left" if h in ("Task", "A", "B", "Verdict") else "right")
-        for pair in q.pairs:
-            p.add_row(*pair_cells(pair))
-        console.print(p)
+        print_fit(console, "paired on the same items", _cols(PAIR_HEADERS, _PAIR_KINDS),
+                  [_escaped(pair_cells(pair)) for pair in q.pairs])  # fmt: skip
         console.print(
             "A − B in percentage points (pp); items whose request failed on "
             "either side are left out of the pair (Failed A/B), not scored wrong"
         )
     for note in q.notes:
-        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+        console.print(f"[yellow]note:[/] {note}")
 
 
 def _runs_table(view: ComparisonView, console: Console) -> None:
-    t = Table(title=f"runs by {view.by}", title_justify="left", header_style="bold")
-    for h in run_headers(view):
-        t.add_column(h, justify="left" if h in ("Suite", "Run") else "right", no_wrap=True)
-    for row in view.runs:
-        t.add_row(*run_cells(row, view.columns))
-    console.print(t)
+    kinds: dict[str, Kind] = {"Suite": "text", "Run": "text", "Pareto": "key", "Valid": "key"}
+    cols = [Col(h, kinds.get(h, "num"), hoist=h == "Suite") for h in run_headers(view)]
+    print_fit(console, f"runs by {view.by}", cols,
+              [_escaped(run_cells(row, view.columns)) for row in view.runs])  # fmt: skip
     console.print(
         f"★ = on the Pareto frontier of {', '.join(view.pareto_metrics)} within its suite"
     )
@@ -201,7 +229,6 @@ def _runs_table(view: ComparisonView, console: Console) -> None:
             console.print(
                 f"[yellow]invalid:[/] {row.label} @ {row.concurrency}: "
                 + "; ".join(row.invalid_reasons),
-                soft_wrap=True,
             )
 
 
@@ -214,30 +241,27 @@ def render_comparison(view: ComparisonView, out: Output) -> None:
         return
     _runs_table(view, console)
     for pair in view.pairs:
-        p = Table(
-            title=f"{pair.suite} @ {pair.point}: {pair.b} vs {pair.a} "
-            f"({pair.runs_b} vs {pair.runs_a} runs)",
-            title_justify="left",
-            header_style="bold",
-        )
-        p.add_column("Metric")
-        p.add_column(pair.a, justify="right")
-        p.add_column(pair.b, justify="right")
-        p.add_column(f"Verdict ({1 - view.alpha:.0%} CI of the ratio over runs)")
-        for d in pair.metrics:
-            p.add_row(d.label, num(d.a), num(d.b), with_warnings(d))
-        console.print(p)
+        title = (f"{pair.suite} @ {pair.point}: {pair.b} vs {pair.a} "
+                 f"({pair.runs_b} vs {pair.runs_a} runs)")  # fmt: skip
+        cols = [Col("Metric"), Col(pair.a, "num"), Col(pair.b, "num"),
+                Col(f"Verdict ({1 - view.alpha:.0%} CI of the ratio over runs)")]  # fmt: skip
+        rows = [[escape(d.label), num(d.a), num(d.b), escape(with_warnings(d))]
+                for d in pair.metrics]  # fmt: skip
+        print_fit(console, title, cols, rows)
     if view.pairs:
-        console.print(method_line(view), soft_wrap=True)
+        console.print(method_line(view))
     for problem in view.forced_mismatches:
-        console.print(f"[yellow]warning:[/] compared with --force: {problem}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/] compared with --force: {problem}")
 
 
-def _published_table(models: list[ModelEntry]) -> Table:
-    t = Table(title="model catalog (published)", title_justify="left", header_style="bold")
-    for h in ("Model", "Params (active)", "Context", "License", "Released", "Attention",
-              *BENCHMARKS):  # fmt: skip
-        t.add_column(h, justify="right" if h in BENCHMARKS or h == "Context" else "left")
+_PUBLISHED_COLS = [
+    Col("Model"), Col("Params (active)", "words"), Col("Context", "num"), Col("License"),
+    Col("Released", "key"), Col("Attention"), *(Col(b, "num") for b in BENCHMARKS),
+]  # fmt: skip
+
+
+def _published_rows(models: list[ModelEntry]) -> list[list[str]]:
+    rows = []
     for m in models:
         active = "" if m.params_active_b == m.params_total_b else f" ({m.params_active_b:g}B)"
         arch = m.architecture
@@ -247,43 +271,41 @@ def _published_table(models: list[ModelEntry]) -> Table:
         if arch.sliding_window:
             attn += f", SWA {arch.sliding_window}"
         scores = [f"{m.published[b].value:g}" if b in m.published else "—" for b in BENCHMARKS]
-        t.add_row(m.name, f"{m.params_total_b:g}B{active}", f"{m.context_length:,}", m.license,
-                  m.release_date.isoformat(), attn, *scores)  # fmt: skip
-    return t
+        rows.append([escape(m.name), f"{m.params_total_b:g}B{active}", f"{m.context_length:,}",
+                     escape(m.license), m.release_date.isoformat(), attn, *scores])  # fmt: skip
+    return rows
 
 
-def _measured_table(models: list[ModelEntry]) -> Table | None:
-    mt = Table(title="measured here (bench eval)", title_justify="left", header_style="bold")
-    mt.add_column("Model")
-    for b in BENCHMARKS:
-        mt.add_column(b, justify="right")
-    rows = 0
+_MEASURED_COLS = [Col("Model"), *(Col(b, "words") for b in BENCHMARKS)]
+
+
+def _measured_rows(models: list[ModelEntry]) -> list[list[str]]:
+    rows = []
     for m in models:
         if not m.measured:
             continue
-        rows += 1
         cells = []
         for b in BENCHMARKS:
             acc = m.measured.get(b, {}).get("accuracy")
             cells.append("—" if not acc or acc["accuracy"] is None else
                          f"{acc['accuracy']:.1%} (n={acc['total']})")  # fmt: skip
-        mt.add_row(m.name, *cells)
-    return mt if rows else None
+        rows.append([escape(m.name), *cells])
+    return rows
 
 
 @renderer("table", ModelsView)
 def render_models(view: ModelsView, out: Output) -> None:
     console = out.console
-    console.print(_published_table(view.root))
+    print_fit(console, "model catalog (published)", _PUBLISHED_COLS, _published_rows(view.root))
     console.print("Scores are as published, for the setting each source names "
                   "(`bench models --report json` lists setting and source).")  # fmt: skip
     if not view.with_corpus:
         return
-    measured = _measured_table(view.root)
-    if measured is None:
+    measured = _measured_rows(view.root)
+    if not measured:
         console.print("no eval envelope in the corpus matches a catalogued model")
         return
-    console.print(measured)
+    print_fit(console, "measured here (bench eval)", _MEASURED_COLS, measured)
     console.print(
         "Measured: 0-shot, complete and valid evals only — another "
         "setting than most published scores: the tables are not one ranking."
@@ -301,12 +323,12 @@ def render_recommendation(view: RecommendView, out: Output) -> None:
         console.print("[yellow]no catalogued model meets these requirements[/]")
     for r in view.rankings:  # scores are compared only within one setting
         console.print(f"  ranking {escape(f'[{r.setting}]')}: " + ", ".join(r.models),
-                      highlight=False, soft_wrap=True)  # fmt: skip
+                      highlight=False)  # fmt: skip
     for n, p in enumerate(view.shortlist, 1):
         console.print(f"\n[bold]{n}. {p.name}[/] — " + escape("; ".join(p.reasons)),
                       highlight=False)  # fmt: skip
         for e in p.evidence:
-            console.print(f"   \\[{e.kind}] {escape(e.text)}", highlight=False, soft_wrap=True)
+            console.print(f"   \\[{e.kind}] {escape(e.text)}", highlight=False)
     if view.alternatives:
         console.print("\n[bold]Alternatives[/]")
         for p in view.alternatives:
@@ -330,14 +352,13 @@ def _usd(value: Decimal | None, places: int = 4) -> str:
 def render_api_rates(view: ApiRatesView, out: Output) -> None:
     rates = view.root
     share, cached = rates[0].input_token_share, rates[0].cached_share
-    t = Table(title=f"API prices, $ per 1M tokens (input share {share}, cached {cached})",
-              title_justify="left", header_style="bold")  # fmt: skip
-    for h in ("Provider", "Model", "Input", "Output", "Cached input", "Blended"):
-        t.add_column(h, justify="left" if h in ("Provider", "Model") else "right")
-    for r in rates:
-        t.add_row(r.provider, r.model, _usd(r.input_usd_per_mtok), _usd(r.output_usd_per_mtok),
-                  _usd(r.cached_input_usd_per_mtok), _usd(r.blended_usd_per_mtok))  # fmt: skip
-    out.console.print(t)
+    cols = [Col("Provider"), Col("Model"), *(Col(h, "num") for h in
+            ("Input", "Output", "Cached input", "Blended"))]  # fmt: skip
+    rows = [[escape(r.provider), escape(r.model), _usd(r.input_usd_per_mtok),
+             _usd(r.output_usd_per_mtok), _usd(r.cached_input_usd_per_mtok),
+             _usd(r.blended_usd_per_mtok)] for r in rates]  # fmt: skip
+    print_fit(out.console, f"API prices, $ per 1M tokens (input share {share}, cached {cached})",
+              cols, rows)  # fmt: skip
     date = rates[0].data_date.isoformat() if rates[0].data_date else "undated"
     out.console.print(f"source: {rates[0].source} bundled data (newest price change in effect: "
                       f"{date}); rates in effect today")  # fmt: skip
@@ -358,30 +379,25 @@ def _cost_cells(row: CostRunView) -> list[str]:
     return cells
 
 
-def _cost_table(view: CostReportView) -> Table:
+def _cost_table(view: CostReportView, console: Console) -> None:
     prices = [f"${usd} per {gpu}" for gpu, usd in view.gpu_hourly_usd_by_model.items()]
     if view.gpu_hourly_usd_given is not None:
         prices.append(f"${view.gpu_hourly_usd_given} per other GPU or CPU machine")
-    t = Table(
-        title=f"self-hosted per GPU-hour at {', '.join(prices)}, "
-        f"{view.utilization:.0%} utilization — $ per 1M tokens",
-        title_justify="left", header_style="bold",
-    )  # fmt: skip
+    title = (f"self-hosted per GPU-hour at {', '.join(prices)}, "
+             f"{view.utilization:.0%} utilization — $ per 1M tokens")  # fmt: skip
     heads = ["Model", "Engine", "Load", "Hardware $/h", "Out tok/s", "Self $/M out",
              "Self $/M total", "Run in-share"]  # fmt: skip
     for rate in view.apis:
         heads += [f"{rate.model} @ run mix", f"{rate.model} @ {view.input_token_share}"]
-    for h in heads:
-        t.add_column(h, justify="left" if h in ("Model", "Engine", "Load") else "right")
-    for row in view.runs:
-        t.add_row(*_cost_cells(row))
-    return t
+    cols = [Col(h, "text" if h in ("Model", "Engine", "Load") else "num", hoist=h == "Engine")
+            for h in heads]  # fmt: skip
+    print_fit(console, title, cols, [_escaped(_cost_cells(row)) for row in view.runs])
 
 
 @renderer("table", CostReportView)
 def render_cost(view: CostReportView, out: Output) -> None:
     console = out.console
-    console.print(_cost_table(view))
+    _cost_table(view, console)
     console.print(
         "Self-hosted rates count every paid GPU-hour at the measured throughput × utilization; "
         "API rates are blended at the run's own input share and at --input-token-share."
@@ -389,7 +405,7 @@ def render_cost(view: CostReportView, out: Output) -> None:
     for row in view.runs:
         if row.hourly_usd is None:
             console.print(f"[yellow]not priced:[/] {row.model_id} @ {row.load} on "
-                          f"{row.hardware}: {row.hourly_usd_reason}", soft_wrap=True)  # fmt: skip
+                          f"{row.hardware}: {row.hourly_usd_reason}")  # fmt: skip
         for a in row.apis:
             if a.break_even is None:
                 continue
@@ -398,7 +414,6 @@ def render_cost(view: CostReportView, out: Output) -> None:
             console.print(
                 f"break-even {row.model_id} @ {row.load} vs {a.provider}:{a.model}: "
                 f"{a.break_even}{sets}",
-                soft_wrap=True,
             )
     if view.apis:
         date = view.apis[0].data_date
@@ -436,14 +451,12 @@ def _memory_lines(e: InfraView) -> str:
 def render_infra(e: InfraView, out: Output) -> None:
     console = out.console
     console.print(_memory_lines(e), highlight=False)
-    t = Table(title=f"GPUs (usable: {e.usable_share:.0%} of memory)", title_justify="left",
-              header_style="bold")  # fmt: skip
-    for h in ("GPU", "Memory GiB", "GPUs needed", f"Max sequences of {e.context:,} on one"):
-        t.add_column(h, justify="left" if h == "GPU" else "right")
-    for f in e.gpus:
-        fits = "1 (fits)" if f.gpus_needed == 1 else str(f.gpus_needed)
-        t.add_row(f.gpu, f"{f.memory_gib:g}", fits, str(f.max_concurrency_one_gpu))
-    console.print(t)
+    cols = [Col("GPU"), Col("Memory GiB", "num"), Col("GPUs needed", "words"),
+            Col(f"Max sequences of {e.context:,} on one", "num")]  # fmt: skip
+    rows = [[escape(f.gpu), f"{f.memory_gib:g}",
+             "1 (fits)" if f.gpus_needed == 1 else str(f.gpus_needed),
+             str(f.max_concurrency_one_gpu)] for f in e.gpus]  # fmt: skip
+    print_fit(console, f"GPUs (usable: {e.usable_share:.0%} of memory)", cols, rows)
     if e.catalog_model.architecture.moe_experts:
         console.print("note: mixture of experts — every expert's weights are counted")
     console.print(f"note: {e.total_bytes / GIB:,.2f} GiB excludes activations and engine "
