@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tokenbench import __version__
 
@@ -48,8 +49,9 @@ def chosen_command(argv: Sequence[str]) -> str | None:
     return word if word in _MODULES else None
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser with every command listed; only `command`, if given, has its arguments."""
+def build_parser(command: str | None = None, config: Path | None = None) -> argparse.ArgumentParser:
+    """The parser with every command listed; only `command`, if given, has its arguments, with
+    the defaults the config file at `config` sets (cli/config.py)."""
     parser = argparse.ArgumentParser(
         prog="bench",
         description="Compare LLMs on the same hardware, engine and workload.",
@@ -60,19 +62,33 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
         if name == command:
             importlib.import_module(module).add_arguments(p)
+            if config is not None:
+                from tokenbench.cli.config import apply_config
+
+                apply_config(p, name, config)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(chosen_command(argv))
-    if not argv:  # `bench` alone: what it can do, as `bench --help` would say it
-        parser.print_help()
-        return 0
-    args = parser.parse_args(argv)
+    command = chosen_command(argv)
+    if command is None:  # `bench` alone or --help: what it can do; needs no config
+        parser = build_parser()
+        if not argv:
+            parser.print_help()
+            return 0
+        parser.parse_args(argv)  # --help, --version, or the error naming the command
+        return 2
     # imported only now: printing help needs neither the error tree nor rich
+    from tokenbench.cli.config import config_path
     from tokenbench.errors import TokenbenchError
 
+    try:
+        parser = build_parser(command, config_path())
+    except TokenbenchError as exc:  # a bad config file: one line naming the key and the file
+        _print_error(f"[bold red]error:[/] {exc}")
+        return exc.exit_code
+    args = parser.parse_args(argv)
     try:
         code: int = importlib.import_module(_MODULES[args.command]).handle(args)
         return code

@@ -477,6 +477,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         repeat=args.repeat,
         interleave=args.interleave,
         rules=rules,
+        config_file=getattr(args, "config_file", None),
     )
 
 

@@ -102,6 +102,7 @@ class RunSettings:
     on_worker_loss: str = "abort"  # or "continue"
     repeat: int = 1  # --repeat: runs of each point, each its own envelope
     interleave: bool = False  # --interleave: points take turns, alternating direction
+    config_file: str | None = None  # the config file whose defaults applied (cli/config.py)
 
     def __post_init__(self) -> None:
         """The checks every caller gets, `bench run` and library users alike: a bad value stops
@@ -762,6 +763,7 @@ def _resolved_config(
             "stream_options": {"include_usage": True},
         },
         "api_key_given": settings.api_key is not None,
+        "config_file": settings.config_file,  # its values are in the settings above
         "validity_rules": asdict(settings.rules),
         "run": draft.model_dump(mode="json"),
     }
