@@ -200,7 +200,7 @@ class ResponseDecoder:
                 if n - pos < 2:
                     self._buf = buf[pos:]
                     break
-                if not buf.startswith(b"\r\n", pos):
+                if buf[pos] != 0x0D or buf[pos + 1] != 0x0A:  # CR LF
                     outcome = self._fail("chunk data longer than its size")
                     break
                 pos += 2
