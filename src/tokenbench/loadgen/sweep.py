@@ -625,22 +625,28 @@ async def _measure(
             scale_out = _scale_out(settings, pooled)
             cap_held = pooled.cap_held
         else:
-            samples = []
             ctx = WorkerContext(
                 worker_id=0, client=sweep.client, api=sweep.params.api, bodies=work.bodies,
                 prompt_ids=prompt_ids, timeouts=timeouts, anchor_ns=anchor_ns,
-                on_record=on_record, retries=settings.retries, output_samples=samples,
+                on_record=on_record, retries=settings.retries, output_samples=[],
             )  # fmt: skip
-            lag = LoopLagMonitor()
-            await run_closed_loop(ctx, work.plan, control, on_measured_start=window.start,
-                                  lag=lag)  # fmt: skip
-            lag_dist = distribution(lag.lags_ms)
-            lag_p99 = lag_dist.p99 if lag_dist else None
-            cap_held = ctx.cap.held
+            samples, lag_p99, cap_held = await _run_here(ctx, work.plan, control, window)
     finally:
         sink.close()
     energy = window.finish(sweep.session.idle_watts)
     return _Measured(anchor_ns, samples, lag_p99, energy, scale_out, sent_measured, cap_held)
+
+
+async def _run_here(
+    ctx: WorkerContext, plan: Plan, control: RunControl, window: _MeasuredWindow
+) -> tuple[list[tuple[RequestRecord, list[str]]], float | None, int]:
+    """The plan sent from this process: the kept outputs, the event loop's lag p99, and the
+    requests the open-loop cap held back."""
+    lag = LoopLagMonitor()
+    await run_closed_loop(ctx, plan, control, on_measured_start=window.start, lag=lag)
+    lag_dist = distribution(lag.lags_ms)
+    assert ctx.output_samples is not None
+    return ctx.output_samples, lag_dist.p99 if lag_dist else None, ctx.cap.held
 
 
 def _scale_out(settings: RunSettings, pooled: PoolResult) -> ScaleOutInfo:
