@@ -33,14 +33,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_target_options(p)
     p.add_argument("--limit", type=int, metavar="N",
                    help="first N items of each task (MMLU: of each subject)")  # fmt: skip
-    p.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed and option shuffles")
+    p.add_argument("--concurrency", type=int, default=4, metavar="N",
+                   help="requests in flight (default 4)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="sampling seed and option shuffles")  # fmt: skip
     p.add_argument("--samples", type=int, default=1, metavar="N",
                    help="answers per item; N > 1 gives pass@k (temperature 0.8 unless set)",
                    )  # fmt: skip
     p.add_argument("--temperature", type=float, help="default 0 (greedy)")
     p.add_argument("--max-tokens", type=int, help="answer budget (default: the task's own)")
-    p.add_argument("--timeout", type=float, default=300.0, help="per-request timeout in seconds")
+    p.add_argument("--timeout", type=float, default=300.0, metavar="S",
+                   help="per-request timeout in seconds (default 300)")  # fmt: skip
     p.add_argument("--retry", type=int, default=0, metavar="N", help="resend after HTTP 429/503")
     p.add_argument("--data", type=Path, metavar="PATH",
                    help="local data: a file (one task) or a directory laid out like "
@@ -58,7 +61,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="let humaneval run generated code in the sandbox")  # fmt: skip
     p.add_argument("--sandbox-timeout", type=float, default=10.0, metavar="S",
                    help="wall-clock limit per program run (default 10)")  # fmt: skip
-    p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
+    p.add_argument("-o", "--output", default="corpus", metavar="DIR",
+                   help="directory for envelopes (default corpus)")  # fmt: skip
     p.add_argument("--no-sign", action="store_true", help="write unsigned envelopes")
 
 

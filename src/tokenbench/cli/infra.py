@@ -23,9 +23,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fp16, bf16, fp8, int8, int4 (AWQ/GPTQ), or a GGUF type such as Q4_K_M; "
                    f"any case (known: {', '.join(QUANTS)})")  # fmt: skip
     p.add_argument("--kv-dtype", choices=list(KV_BYTES), default="fp16")
-    p.add_argument("--context", type=int, help="tokens per sequence (default: the model's)")
-    p.add_argument("--concurrency", type=int, default=1, help="sequences held at once")
-    p.add_argument("--catalog", type=Path, help="another catalog file (same TOML format)")
+    p.add_argument(
+        "--context", type=int, metavar="N", help="tokens per sequence (default: the model's)"
+    )
+    p.add_argument("--concurrency", type=int, default=1, metavar="N", help="sequences held at once")
+    p.add_argument(
+        "--catalog", type=Path, metavar="FILE", help="another catalog file (same TOML format)"
+    )
     add_report_options(p, InfraView)
 
 

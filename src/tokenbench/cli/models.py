@@ -22,7 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "shown beside the published scores, never mixed."
     )
     add_corpus_paths(p)
-    p.add_argument("--catalog", type=Path, help="another catalog file (same TOML format)")
+    p.add_argument(
+        "--catalog", type=Path, metavar="FILE", help="another catalog file (same TOML format)"
+    )
     add_report_options(p, ModelsView)
     add_trust_option(p)
 

@@ -12,16 +12,21 @@ API_KEY_ENVS = ("TOKENBENCH_API_KEY", "OPENAI_API_KEY")
 
 def add_target_options(p: argparse.ArgumentParser) -> None:
     """--model, --base-url, --api-key, --engine, --quant, --threads: what is measured, where."""
-    p.add_argument("--model", help="bundled model name, path to a .gguf, or a remote served name")
-    p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://host:8000/v1")
+    p.add_argument("--model", metavar="MODEL",
+                   help="bundled model name, path to a .gguf, or a remote served name")  # fmt: skip
+    p.add_argument("--base-url", metavar="URL",
+                   help="OpenAI-compatible server, e.g. http://host:8000/v1")  # fmt: skip
     p.add_argument(
         "--api-key",
+        metavar="KEY",
         help="API key (prefer $TOKENBENCH_API_KEY or $OPENAI_API_KEY: a flag is visible in ps); "
         "never written anywhere",
     )
-    p.add_argument("--engine", help="engine name to record (skips detection): vllm, sglang, ...")
-    p.add_argument("--quant", help="quantization to record, e.g. fp16, int4, Q4_K_M")
-    p.add_argument("--threads", type=int, help="CPU threads for the embedded llama-server")
+    p.add_argument("--engine", metavar="NAME",
+                   help="engine name to record (skips detection): vllm, sglang, ...")  # fmt: skip
+    p.add_argument("--quant", metavar="Q", help="quantization to record, e.g. fp16, int4, Q4_K_M")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for the embedded llama-server")  # fmt: skip
 
 
 def api_key(args: argparse.Namespace) -> str | None:

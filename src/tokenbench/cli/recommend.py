@@ -21,7 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "Catalogued models that meet the context, budget and language, ranked by "
         "evidence for the task: measured (envelopes, PATH...) before published."
     )
-    p.add_argument("--context", type=int, default=4096, help="tokens per request (default 4096)")
+    p.add_argument(
+        "--context", type=int, default=4096, metavar="N", help="tokens per request (default 4096)"
+    )
     p.add_argument("--budget", choices=list(BUDGETS), default="medium",
                    help="low: one 24 GiB GPU at int4; medium: one 80 GiB GPU at int8; "
                    "high: up to 8 × 80 GiB at fp16")  # fmt: skip
@@ -30,7 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latency-critical", action="store_true")
     p.add_argument("--fine-tuning", action="store_true")
     add_corpus_paths(p)
-    p.add_argument("--catalog", type=Path, help="another catalog file (same TOML format)")
+    p.add_argument(
+        "--catalog", type=Path, metavar="FILE", help="another catalog file (same TOML format)"
+    )
     add_report_options(p, RecommendView)
     add_trust_option(p)
 

@@ -20,7 +20,8 @@ from tokenbench.report.png import write_pngs
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="envelope files, directories, globs")
-    p.add_argument("-o", "--output", type=Path, default=Path("report.html"))
+    p.add_argument("-o", "--output", type=Path, default=Path("report.html"), metavar="FILE",
+                   help="the HTML file (default report.html)")  # fmt: skip
     p.add_argument("--png", type=Path, metavar="DIR", help="also write each chart as a PNG")
     p.add_argument("--force", action="store_true",
                    help="include runs whose comparability keys differ")  # fmt: skip

@@ -63,8 +63,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _add_request_options(p)
     _add_validity_options(p)
     _add_repeat_and_scale_out_options(p)
-    p.add_argument("--seed", type=int, help="prompt generation seed (default 0)")
-    p.add_argument("--output", "-o", default="corpus", help="directory for envelopes")
+    p.add_argument("--seed", type=int, metavar="N", help="prompt generation seed (default 0)")
+    p.add_argument("-o", "--output", default="corpus", metavar="DIR",
+                   help="directory for envelopes (default corpus)")  # fmt: skip
     p.add_argument(
         "--no-sign", action="store_true", help="write unsigned envelopes (default: sign)"
     )
@@ -77,10 +78,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _add_load_options(p: argparse.ArgumentParser) -> None:
     """The load each point applies: closed or open loop, how many requests, for how long."""
-    p.add_argument("--sweep", type=_int_list, help="concurrency points, e.g. 1,4,16,64")
+    p.add_argument("--sweep", type=_int_list, metavar="C1,C2",
+                   help="concurrency points, e.g. 1,4,16,64")  # fmt: skip
     p.add_argument(
         "--concurrency",
         type=int,
+        metavar="N",
         help="a single concurrency point (with --rate: the cap on requests in flight)",
     )
     p.add_argument(
@@ -137,15 +140,19 @@ def _add_load_options(p: argparse.ArgumentParser) -> None:
 
 def _add_request_options(p: argparse.ArgumentParser) -> None:
     """How many requests a point sends, and when one counts as failed."""
-    p.add_argument("--requests", type=int,
+    p.add_argument("--requests", type=int, metavar="N",
                    help="measured requests per point (with --duration: a cap, whichever ends "
                    "first)")  # fmt: skip
-    p.add_argument("--duration", type=float,
+    p.add_argument("--duration", type=float, metavar="S",
                    help="keep the load up for S seconds (the suite's request count is then no "
                    "cap; --requests N still is)")  # fmt: skip
-    p.add_argument("--warmup", type=int,
-                   help="warmup requests per point (default: one per slot, at most 256)")
-    p.add_argument("--timeout", type=float, help="per-request timeout in seconds")
+    p.add_argument(
+        "--warmup",
+        type=int,
+        metavar="N",
+        help="warmup requests per point (default: one per slot, at most 256)",
+    )
+    p.add_argument("--timeout", type=float, metavar="S", help="per-request timeout in seconds")
     p.add_argument(
         "--timeout-idle",
         type=float,
