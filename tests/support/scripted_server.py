@@ -313,10 +313,18 @@ def main() -> None:
     p.add_argument("--procs", type=int, default=1, help="processes sharing the port (SO_REUSEPORT)")
     p.add_argument("--engine", default="none", choices=["none", "vllm", "llama.cpp"])
     p.add_argument("--template-overhead", type=int, default=0)
-    p.add_argument("--speed", type=float, default=1.0,
-                   help="multiply every TTFT and ITL delay (1.25: a server 25%% slower)")
-    p.add_argument("--jitter", type=float, default=0.0,
-                   help="per-request lognormal sigma on the delays (seeded by --seed)")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="multiply every TTFT and ITL delay (1.25: a server 25%% slower)",
+    )
+    p.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        help="per-request lognormal sigma on the delays (seeded by --seed)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-tokenize", action="store_true")
     p.add_argument("--hang", action="store_true", help="accept connections, never answer")
