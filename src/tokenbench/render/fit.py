@@ -102,10 +102,15 @@ def _allocate(cols: list[_Column], width: int) -> list[int] | None:
         return None
     spare = room - sum(widths)
     text = [i for i, c in enumerate(cols) if c.col.kind == "text"]
-    # folded text first gets back its whole words, the column that needs least first
-    for i in sorted(text, key=lambda i: cols[i].soft - widths[i]):
-        need = cols[i].soft - widths[i]
-        if 0 < need <= spare:
+    # folded text gets back its whole words, the leftmost column (the row's name) first
+    for i in text:
+        grow = min(spare, max(0, cols[i].soft - widths[i]))
+        widths[i] += grow
+        spare -= grow
+    # a number with its unit on one line, where it fits whole
+    for i in sorted(range(len(cols)), key=lambda i: cols[i].natural - widths[i]):
+        need = cols[i].natural - widths[i]
+        if cols[i].col.kind == "words" and 0 < need <= spare:
             widths[i] += need
             spare -= need
     # then text grows up to its widest cell (the widest column is cut first when room is short)

@@ -254,10 +254,16 @@ def render_comparison(view: ComparisonView, out: Output) -> None:
         console.print(f"[yellow]warning:[/] compared with --force: {problem}")
 
 
-_PUBLISHED_COLS = [
+# benchmark headers that wrap between words, so that five scores fit beside the model
+_BENCH_HEADERS = {"mmlu": "MMLU", "humaneval": "Human Eval", "gsm8k": "GSM8K",
+                  "arc_challenge": "ARC-C", "truthfulqa": "Truthful QA"}  # fmt: skip
+_BENCH_COLS = [Col(_BENCH_HEADERS.get(b, b), "num") for b in BENCHMARKS]
+# two tables at 100 columns: what each model is, then its published scores
+_CATALOG_COLS = [
     Col("Model"), Col("Params (active)", "words"), Col("Context", "num"), Col("License"),
-    Col("Released", "key"), Col("Attention"), *(Col(b, "num") for b in BENCHMARKS),
+    Col("Released", "key"), Col("Attention"),
 ]  # fmt: skip
+_SCORE_COLS = [Col("Model"), *_BENCH_COLS]
 
 
 def _published_rows(models: list[ModelEntry]) -> list[list[str]]:
@@ -276,7 +282,7 @@ def _published_rows(models: list[ModelEntry]) -> list[list[str]]:
     return rows
 
 
-_MEASURED_COLS = [Col("Model"), *(Col(b, "words") for b in BENCHMARKS)]
+_MEASURED_COLS = [Col("Model"), *(Col(c.header, "words") for c in _BENCH_COLS)]
 
 
 def _measured_rows(models: list[ModelEntry]) -> list[list[str]]:
@@ -296,7 +302,9 @@ def _measured_rows(models: list[ModelEntry]) -> list[list[str]]:
 @renderer("table", ModelsView)
 def render_models(view: ModelsView, out: Output) -> None:
     console = out.console
-    print_fit(console, "model catalog (published)", _PUBLISHED_COLS, _published_rows(view.root))
+    rows = _published_rows(view.root)
+    print_fit(console, "model catalog", _CATALOG_COLS, [r[:6] for r in rows])
+    print_fit(console, "published scores", _SCORE_COLS, [[r[0], *r[6:]] for r in rows])
     console.print("Scores are as published, for the setting each source names "
                   "(`bench models --report json` lists setting and source).")  # fmt: skip
     if not view.with_corpus:
