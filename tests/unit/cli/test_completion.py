@@ -63,3 +63,18 @@ def test_bash_completes_commands_flags_and_choices(scripts: dict[str, str], tmp_
     assert _complete(script, "compare", "--report", "") == ["table", "json", "csv", "md", "html"]
     assert _complete(script, "completion", "") == ["bash", "zsh", "fish"]
     assert _complete(script, "keys", "") == ["generate", "show"]
+
+
+def test_fish_completes_commands_and_choices(scripts: dict[str, str], tmp_path: Path) -> None:
+    if shutil.which("fish") is None:
+        pytest.skip("fish is not installed")
+    script = tmp_path / "bench.fish"
+    script.write_text(scripts["fish"])
+
+    def complete(line: str) -> list[str]:
+        probe = f"source {script}; complete -C '{line}'"
+        proc = subprocess.run(["fish", "-c", probe], capture_output=True, text=True, check=True)
+        return [row.split("\t")[0] for row in proc.stdout.splitlines()]
+
+    assert complete("bench comp") == ["compare", "completion"]
+    assert set(complete("bench compare --report ")) == {"table", "json", "csv", "md", "html"}
