@@ -5,6 +5,7 @@ run's config sidecar like any flag."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -16,6 +17,8 @@ import pytest
 from tests.conftest import ScriptedServer
 from tests.support.cli import bench
 from tests.support.envelopes import envelope_paths, open_run, sidecar
+from tokenbench.cli.config import without_config
+from tokenbench.cli.main import build_parser
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -114,3 +117,18 @@ def test_run_takes_target_and_output_from_the_file_into_its_sidecar(
     assert proc.returncode == 0, proc.stderr
     assert len(envelope_paths(flag_out)) == 1
     assert len(envelope_paths(out)) == 1
+
+
+def test_a_rerun_keeps_its_recorded_target_over_the_file_but_not_over_a_flag(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "lab.toml"
+    config.write_text('model = "from-config"\nbase_url = "http://config:8000/v1"\n')
+    sub = next(a for a in build_parser("run", config)._actions
+               if isinstance(a, argparse._SubParsersAction)).choices["run"]  # fmt: skip
+    plain = sub.parse_args(["--rerun", "x.json"])
+    assert (plain.model, plain.base_url) == ("from-config", "http://config:8000/v1")
+    rerun = without_config(plain, ("model", "base_url"))
+    assert (rerun.model, rerun.base_url) == (None, None)  # the envelope's then apply
+    flagged = without_config(sub.parse_args(["--rerun", "x.json", "--model", "flag"]), ("model",))
+    assert flagged.model == "flag"

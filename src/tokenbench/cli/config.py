@@ -120,5 +120,17 @@ def apply_config(
             defaults[action.dest] = action.type(value) if callable(action.type) else value
     parser.set_defaults(**defaults)
     if defaults:
-        parser.set_defaults(config_file=str(path))
+        parser.set_defaults(config_file=str(path), config_defaults=defaults)
     return defaults
+
+
+def without_config(args: argparse.Namespace, dests: tuple[str, ...]) -> argparse.Namespace:
+    """A copy of `args` in which those of `dests` that hold the config file's value are None:
+    for `bench run --rerun`, whose envelope's recorded settings win over the file's (a flag
+    given on the command line still wins over both)."""
+    defaults: dict[str, object] = getattr(args, "config_defaults", {})
+    copy = argparse.Namespace(**vars(args))
+    for dest in dests:
+        if dest in defaults and getattr(copy, dest) == defaults[dest]:
+            setattr(copy, dest, None)
+    return copy

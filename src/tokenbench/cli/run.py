@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.status import Status
 
+from tokenbench.cli.config import without_config
 from tokenbench.cli.heartbeat import Heartbeat, seconds
 from tokenbench.cli.options import add_target_options, api_key
 from tokenbench.engines.openai import Api
@@ -443,8 +444,10 @@ def _check_flag_combinations(args: argparse.Namespace) -> None:
 
 def _settings(args: argparse.Namespace) -> RunSettings:
     """The flags as RunSettings; with --rerun, flags given on the command line win over what the
-    envelope recorded."""
+    envelope recorded, and what it recorded wins over the config file."""
     _check_flag_combinations(args)
+    if args.rerun is not None:
+        args = without_config(args, ("model", "base_url", "engine", "quant"))
     suite, rec = _Recorded.load(args)
     sweep = args.sweep or ((args.concurrency,) if args.concurrency else None)
     rules = ValidityRules(max_error_rate=args.max_error_rate, min_duration_s=args.min_duration,
