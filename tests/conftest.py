@@ -17,6 +17,13 @@ import pytest
 
 SERVER_SCRIPT = Path(__file__).parent / "support" / "scripted_server.py"
 
+# GNU readline, imported by pytest before any test, writes COLUMNS=80 and LINES into the
+# process's C environment (not os.environ): every `bench` a test starts would inherit a width
+# no user set, and tables obey COLUMNS. Without them, piped output is 100 columns, as a user's.
+for _name in ("COLUMNS", "LINES"):
+    if _name not in os.environ:
+        os.unsetenv(_name)
+
 
 @pytest.fixture(autouse=True)
 def config_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -33,3 +33,15 @@ def short_hardware(label: str) -> str:
 
 def hardware_cell(label: str, wide: bool) -> str:
     return label if wide else short_hardware(label)
+
+
+_WITH_FINGERPRINT = re.compile(r"^(.*) (\[[0-9a-f]{8}\])$")
+
+
+def axis_label(by: str, label: str, wide: bool) -> str:
+    """A compare label: by hardware, "1× NVIDIA H100 80GB HBM3 [0a1b2c3d]" is shortened to
+    "1× H100 80GB HBM3 [0a1b2c3d]" (the fingerprint keeps two machines apart); others stay."""
+    match = _WITH_FINGERPRINT.match(label)
+    if by != "hardware" or wide or match is None:
+        return label
+    return f"{short_hardware(match.group(1))} {match.group(2)}"

@@ -3,6 +3,7 @@ They format; they compute nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from rich.console import Console
@@ -25,7 +26,7 @@ from tokenbench.compare.views import ComparisonView
 from tokenbench.pricing.cost_views import ApiRatesView, CostReportView, CostRunView
 from tokenbench.render.cells import DASH, method_line, num, run_cells, run_headers, with_warnings
 from tokenbench.render.fit import Col, Kind, print_fit
-from tokenbench.render.labels import hardware_cell
+from tokenbench.render.labels import axis_label, hardware_cell
 from tokenbench.render.registry import Output, renderer
 
 
@@ -173,6 +174,7 @@ def render_summary(table: SummaryTable, out: Output) -> None:
         console.print(
             f"[yellow]warning:[/] the {m.suite} rows do not share a comparability key "
             f"({len(m.keys)} keys); they differ in: {', '.join(m.fields)}",
+            soft_wrap=True,  # a warning to grep for stays on one line
         )
     for s in table.skipped:
         console.print(f"[yellow]skipped[/] {s.path}: {s.reason}", soft_wrap=True)
@@ -198,16 +200,20 @@ def _escaped(cells: list[str]) -> list[str]:
     return [escape(c) for c in cells]
 
 
-def render_quality(q: QualityComparison, console: Console) -> None:
-    print_fit(console, "quality beside speed", _cols(QUALITY_HEADERS, _QUALITY_KINDS),
-              [_escaped(quality_cells(row)) for row in q.rows])  # fmt: skip
+def render_quality(
+    q: QualityComparison, console: Console, name: Callable[[str], str] = str
+) -> None:
+    rows = [_escaped(quality_cells(row.model_copy(update={"label": name(row.label)})))
+            for row in q.rows]  # fmt: skip
+    print_fit(console, "quality beside speed", _cols(QUALITY_HEADERS, _QUALITY_KINDS), rows)
     axis = (
         "self-hosted $/Mtok" if any(r.usd_per_mtok is not None for r in q.rows) else ("throughput")
     )
     console.print(f"★ = on the frontier of accuracy × {axis} within its task (valid evals only)")
     if q.pairs:
-        print_fit(console, "paired on the same items", _cols(PAIR_HEADERS, _PAIR_KINDS),
-                  [_escaped(pair_cells(pair)) for pair in q.pairs])  # fmt: skip
+        pairs = [_escaped(pair_cells(p.model_copy(update={"a": name(p.a), "b": name(p.b)})))
+                 for p in q.pairs]  # fmt: skip
+        print_fit(console, "paired on the same items", _cols(PAIR_HEADERS, _PAIR_KINDS), pairs)
         console.print(
             "A − B in percentage points (pp); items whose request failed on "
             "either side are left out of the pair (Failed A/B), not scored wrong"
@@ -216,11 +222,12 @@ def render_quality(q: QualityComparison, console: Console) -> None:
         console.print(f"[yellow]note:[/] {note}")
 
 
-def _runs_table(view: ComparisonView, console: Console) -> None:
+def _runs_table(view: ComparisonView, console: Console, name: Callable[[str], str]) -> None:
     kinds: dict[str, Kind] = {"Suite": "text", "Run": "text", "Pareto": "key", "Valid": "key"}
     cols = [Col(h, kinds.get(h, "num"), hoist=h == "Suite") for h in run_headers(view)]
     print_fit(console, f"runs by {view.by}", cols,
-              [_escaped(run_cells(row, view.columns)) for row in view.runs])  # fmt: skip
+              [_escaped(run_cells(row.model_copy(update={"label": name(row.label)}),
+                                  view.columns)) for row in view.runs])  # fmt: skip
     console.print(
         f"★ = on the Pareto frontier of {', '.join(view.pareto_metrics)} within its suite"
     )
@@ -229,21 +236,26 @@ def _runs_table(view: ComparisonView, console: Console) -> None:
             console.print(
                 f"[yellow]invalid:[/] {row.label} @ {row.concurrency}: "
                 + "; ".join(row.invalid_reasons),
+                soft_wrap=True,  # a warning to grep for stays on one line
             )
 
 
 @renderer("table", ComparisonView)
 def render_comparison(view: ComparisonView, out: Output) -> None:
     console = out.console
+
+    def name(label: str) -> str:
+        return axis_label(view.by, label, out.wide)
+
     if view.quality:
-        render_quality(view.quality, console)
+        render_quality(view.quality, console, name)
     if not view.source.rows:
         return
-    _runs_table(view, console)
+    _runs_table(view, console, name)
     for pair in view.pairs:
-        title = (f"{pair.suite} @ {pair.point}: {pair.b} vs {pair.a} "
-                 f"({pair.runs_b} vs {pair.runs_a} runs)")  # fmt: skip
-        cols = [Col("Metric"), Col(pair.a, "num"), Col(pair.b, "num"),
+        a, b = name(pair.a), name(pair.b)
+        title = f"{pair.suite} @ {pair.point}: {b} vs {a} ({pair.runs_b} vs {pair.runs_a} runs)"
+        cols = [Col("Metric"), Col(a, "num"), Col(b, "num"),
                 Col(f"Verdict ({1 - view.alpha:.0%} CI of the ratio over runs)")]  # fmt: skip
         rows = [[escape(d.label), num(d.a), num(d.b), escape(with_warnings(d))]
                 for d in pair.metrics]  # fmt: skip
@@ -251,7 +263,7 @@ def render_comparison(view: ComparisonView, out: Output) -> None:
     if view.pairs:
         console.print(method_line(view))
     for problem in view.forced_mismatches:
-        console.print(f"[yellow]warning:[/] compared with --force: {problem}")
+        console.print(f"[yellow]warning:[/] compared with --force: {problem}", soft_wrap=True)
 
 
 # benchmark headers that wrap between words, so that five scores fit beside the model

@@ -376,3 +376,16 @@ def test_the_readme_summary_is_what_the_command_prints() -> None:
                         comparability_mismatches=[], evals=[])  # fmt: skip
     rendered = "\n".join(line.rstrip() for line in _text(view, 100).splitlines())
     assert rendered + "\n" == sample
+
+
+def test_compare_by_hardware_shows_short_names_and_wide_the_full_ones() -> None:
+    view = _comparison()
+    full = [f"{GPU} [0a1b2c3d]", f"{CPU} [9f8e7d6c]"]
+    runs = [r.model_copy(update={"label": full[n % 2]}) for n, r in enumerate(view.runs)]
+    pairs = [p.model_copy(update={"a": full[0], "b": full[1]}) for p in view.pairs]
+    by_hw = view.model_copy(update={"by": "hardware", "runs": runs, "pairs": pairs})
+    text = _text(by_hw, 160)
+    assert "8× H100 80GB HBM3 [0a1b2c3d]" in text
+    assert "EPYC 7B13 ×16 [9f8e7d6c]" in text
+    assert "NVIDIA" not in text
+    assert f"{CPU} [9f8e7d6c]" in _text(by_hw, 160, wide=True)
