@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -133,21 +133,8 @@ async def measure(
 
     try:
         async with asyncio.timeout(timeouts.request_s):
-            while True:
-                response = await client.exchange(
-                    "POST",
-                    path,
-                    body,
-                    slot,
-                    stream=True,
-                    on_send=sent,
-                    consumer=parser.feed,
-                    timeouts=timeouts,
-                )
-                if response.status not in RETRY_STATUSES or record.attempts > retries:
-                    break
-                await asyncio.sleep(retry_delay(response.headers, record.attempts))
-                record.attempts += 1
+            response = await _exchange(client, path, body, slot, record, parser, sent, timeouts,
+                                       retries)  # fmt: skip
     except ConnectFailed as exc:
         _fail(record, anchor_ns, ErrorKind.CONNECT, client.redact(str(exc)))
         return
@@ -164,6 +151,29 @@ async def measure(
     parser.finish(response)
     if record.error:
         record.error = client.redact(record.error)
+
+
+async def _exchange(
+    client: HttpClient,
+    path: str,
+    body: bytes,
+    slot: int,
+    record: RequestRecord,
+    parser: StreamParser,
+    sent: Callable[[int], None],
+    timeouts: Timeouts,
+    retries: int,
+) -> Response:
+    """The POST, resent after 429/503 (honouring Retry-After) up to `retries` times."""
+    while True:
+        response = await client.exchange(
+            "POST", path, body, slot, stream=True, on_send=sent, consumer=parser.feed,
+            timeouts=timeouts,
+        )  # fmt: skip
+        if response.status not in RETRY_STATUSES or record.attempts > retries:
+            return response
+        await asyncio.sleep(retry_delay(response.headers, record.attempts))
+        record.attempts += 1
 
 
 RETRY_STATUSES = frozenset({429, 503})

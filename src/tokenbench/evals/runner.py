@@ -261,10 +261,8 @@ async def _run_task(
     task_info, parameters = _task_info(prep, settings), _parameters(prep, settings)
     _write_config(config_path, task_info, parameters, target, settings)
     settings_digest = _settings_digest(prep, settings)
-    soft = await asyncio.to_thread(
-        software, hashlib.sha256(f"{task.name}:{task.version}:{settings_digest}".encode())
-        .hexdigest(), event_loop_name(),
-    )  # fmt: skip
+    soft = await asyncio.to_thread(software, _task_digest(prep, settings_digest),
+                                   event_loop_name())  # fmt: skip
     watch = HostLoadWatch(engine_pids)  # other work on the host, before and during the task
     await asyncio.to_thread(watch.before)
     wall_anchor_ns = time.time_ns()
@@ -277,6 +275,7 @@ async def _run_task(
     reasons = [control.reason] if control.reason else []
     if metrics.errors:
         reasons.append(f"{metrics.errors} of {metrics.samples} requests failed (scored wrong)")
+    started, finished = utc_iso(wall_anchor_ns), utc_iso(finished_ns)
     predicate = EvalPredicate(
         run_id=run_id,
         eval_id=eval_id,
@@ -288,9 +287,7 @@ async def _run_task(
         hardware=hardware,
         software=soft,
         timing=TimingInfo(
-            started_at=utc_iso(wall_anchor_ns),
-            finished_at=utc_iso(finished_ns),
-            wall_anchor_us=wall_anchor_ns // 1000,
+            started_at=started, finished_at=finished, wall_anchor_us=wall_anchor_ns // 1000
         ),
         metrics=metrics,
         comparability=_comparability(prep, settings_digest),
@@ -302,6 +299,13 @@ async def _run_task(
     write_envelope(seal(statement_payload(predicate, [items_path, config_path]), signer.key()),
                    envelope_path)  # fmt: skip
     return envelope_path, predicate
+
+
+def _task_digest(prep: _Prepared, settings_digest: str) -> str:
+    """What the software record's suite digest is for an eval: the task, its version and the
+    settings it was asked with."""
+    task = prep.task
+    return hashlib.sha256(f"{task.name}:{task.version}:{settings_digest}".encode()).hexdigest()
 
 
 def _write_config(

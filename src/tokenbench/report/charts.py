@@ -194,6 +194,8 @@ def sections(comparison: Comparison) -> list[SuiteSection]:
 
 
 def _charts(index: int, rows: list[RunRow], colours: dict[str, str], context: bool) -> list[Chart]:
+    """Throughput by load (one chart per sweep kind), TTFT against throughput with the frontier,
+    and TTFT distributions; one colour per label throughout."""
     by_label: dict[str, list[RunRow]] = defaultdict(list)
     for row in rows:
         by_label[row.label].append(row)
@@ -201,38 +203,10 @@ def _charts(index: int, rows: list[RunRow], colours: dict[str, str], context: bo
     tput: dict[str, list[Series]] = {k: [] for k in kinds}
     latency = []
     for label, members in sorted(by_label.items()):
-        colour = colours[label]
         members.sort(key=_order)
         for kind in kinds:
-            pts = [(_x(r, kind), t, load_text(r, context)) for r in members
-                   if _sweep_kind(r, context) == kind
-                   and (t := r.run.predicate.metrics.output_throughput_tok_per_s) is not None
-                   ]  # fmt: skip
-            if pts:
-                tput[kind].append(Series(label, [x for x, _, _ in pts], [t for _, t, _ in pts],
-                                         label=label, colour=colour,
-                                         hover=[w for _, _, w in pts]))  # fmt: skip
-        measured = sorted((r for r in members
-                           if r.run.predicate.metrics.output_throughput_tok_per_s is not None
-                           and r.run.predicate.metrics.ttft_ms is not None),
-                          key=lambda r: r.run.predicate.metrics.output_throughput_tok_per_s or 0.0
-                          )  # fmt: skip
-        loads = [load_text(r, context) for r in measured]
-        # each load written once beside its first marker (repeats sit close together)
-        text = [w if w not in loads[:i] else "" for i, w in enumerate(loads)]
-        for q, dash in (("p50", "solid"), ("p99", "dash")):
-            xs, ys = [], []
-            for r in measured:
-                m = r.run.predicate.metrics
-                xs.append(m.output_throughput_tok_per_s or 0.0)
-                ys.append((m.ttft_ms.p50 if q == "p50" else m.ttft_ms.p99) if m.ttft_ms else 0.0)
-            if xs:
-                latency.append(Series(f"{label} TTFT {q}", xs, ys,
-                                      "lines+markers+text" if q == "p50" else "lines+markers",
-                                      dash, label=label, colour=colour,
-                                      text=text if q == "p50" else None,
-                                      hover=[f"{w}, TTFT {q}" for w in loads],
-                                      group=label))  # fmt: skip
+            tput[kind] += _throughput_series(label, members, kind, colours[label], context)
+        latency += _latency_series(label, members, colours[label], context)
     frontier = sorted(
         (r.run.predicate.metrics.output_throughput_tok_per_s or 0.0,
          r.run.predicate.metrics.ttft_ms.p50 if r.run.predicate.metrics.ttft_ms else 0.0)
@@ -243,21 +217,7 @@ def _charts(index: int, rows: list[RunRow], colours: dict[str, str], context: bo
         band = Series("Pareto frontier", [x for x, _ in frontier], [y for _, y in frontier],
                       "lines", width=12, opacity=0.3)  # fmt: skip
         latency.insert(0, band)
-    cdfs = []
-    dashes = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
-    seen: set[str] = set()
-    for label, members in sorted(by_label.items()):
-        points = list(dict.fromkeys(load_text(r, context) for r in members))
-        for row in members:  # sorted above; repeats of a point share its legend entry
-            xs, ys = _cdf(_samples(row, ttft_ms))
-            if xs:
-                load = load_text(row, context)
-                name = f"{label} {load}"
-                cdfs.append(Series(name, xs, ys, "lines",
-                                   dashes[points.index(load) % len(dashes)], label=label,
-                                   colour=colours[label], legend=name not in seen,
-                                   group=name))  # fmt: skip
-                seen.add(name)
+    cdfs = _cdf_series(by_label, colours, context)
     charts = []
     for n, kind in enumerate(kinds):
         title, x_label = _SWEEPS[kind]
@@ -271,6 +231,69 @@ def _charts(index: int, rows: list[RunRow], colours: dict[str, str], context: bo
         Chart(f"s{index}-cdf", "TTFT distribution (CDF)", "TTFT (ms)", "fraction of requests",
               cdfs, y_range=(0.0, 1.0)),
     ]  # fmt: skip
+
+
+def _throughput_series(
+    label: str, members: list[RunRow], kind: str, colour: str, context: bool
+) -> list[Series]:
+    pts = [(_x(r, kind), t, load_text(r, context)) for r in members
+           if _sweep_kind(r, context) == kind
+           and (t := r.run.predicate.metrics.output_throughput_tok_per_s) is not None
+           ]  # fmt: skip
+    if not pts:
+        return []
+    return [Series(label, [x for x, _, _ in pts], [t for _, t, _ in pts], label=label,
+                   colour=colour, hover=[w for _, _, w in pts])]  # fmt: skip
+
+
+def _latency_series(label: str, members: list[RunRow], colour: str, context: bool) -> list[Series]:
+    """TTFT p50 and p99 against throughput, each point labelled by its load."""
+    measured = sorted((r for r in members
+                       if r.run.predicate.metrics.output_throughput_tok_per_s is not None
+                       and r.run.predicate.metrics.ttft_ms is not None),
+                      key=lambda r: r.run.predicate.metrics.output_throughput_tok_per_s or 0.0
+                      )  # fmt: skip
+    loads = [load_text(r, context) for r in measured]
+    # each load written once beside its first marker (repeats sit close together)
+    text = [w if w not in loads[:i] else "" for i, w in enumerate(loads)]
+    out = []
+    for q, dash in (("p50", "solid"), ("p99", "dash")):
+        xs, ys = [], []
+        for r in measured:
+            m = r.run.predicate.metrics
+            xs.append(m.output_throughput_tok_per_s or 0.0)
+            ys.append((m.ttft_ms.p50 if q == "p50" else m.ttft_ms.p99) if m.ttft_ms else 0.0)
+        if xs:
+            out.append(Series(f"{label} TTFT {q}", xs, ys,
+                              "lines+markers+text" if q == "p50" else "lines+markers",
+                              dash, label=label, colour=colour,
+                              text=text if q == "p50" else None,
+                              hover=[f"{w}, TTFT {q}" for w in loads],
+                              group=label))  # fmt: skip
+    return out
+
+
+def _cdf_series(
+    by_label: dict[str, list[RunRow]], colours: dict[str, str], context: bool
+) -> list[Series]:
+    """One TTFT CDF per run; the loads of a label told apart by dash, repeats sharing one
+    legend entry."""
+    cdfs = []
+    dashes = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+    seen: set[str] = set()
+    for label, members in sorted(by_label.items()):
+        points = list(dict.fromkeys(load_text(r, context) for r in members))
+        for row in members:  # sorted by the caller
+            xs, ys = _cdf(_samples(row, ttft_ms))
+            if xs:
+                load = load_text(row, context)
+                name = f"{label} {load}"
+                cdfs.append(Series(name, xs, ys, "lines",
+                                   dashes[points.index(load) % len(dashes)], label=label,
+                                   colour=colours[label], legend=name not in seen,
+                                   group=name))  # fmt: skip
+                seen.add(name)
+    return cdfs
 
 
 def _table_row(row: RunRow, context: bool) -> TableRow:
