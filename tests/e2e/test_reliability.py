@@ -175,6 +175,10 @@ def test_429_and_503_are_failures_counted_by_kind_and_the_run_invalid(
     assert p.metrics.ttft_ms.count == 8  # failures excluded from latency
     assert not p.validity.valid
     assert any("error rate 33.3% is above --max-error-rate 5.0%" in r for r in p.validity.reasons)
+    # the result line says so where the reader is looking, not with a green tick
+    assert "✗ invalid" in proc.stderr
+    assert "why: error rate 33.3%" in proc.stderr
+    assert "✓" not in proc.stderr
     # the summary marks it invalid (read as JSON: a table's width depends on the terminal)
     summary = orjson.loads(bench("summary", str(tmp_path), "--report", "json").stdout)
     assert summary["runs"][0]["valid"] is False

@@ -378,12 +378,17 @@ class RichProgress:
         tput = f"{m.output_throughput_tok_per_s:,.1f}" if m.output_throughput_tok_per_s else "—"
         ttft = f"{m.ttft_ms.p50:,.1f}" if m.ttft_ms else "—"
         e2e = f"{m.e2e_ms.p50 / 1000:,.2f}" if m.e2e_ms else "—"
+        valid = predicate.validity.valid
         self.console.print(
-            f"[green]✓[/] {predicate.parameters.load.label}: {tput} tok/s, "
+            f"{'[green]✓[/]' if valid else '[red]✗ invalid[/]'} "
+            f"{predicate.parameters.load.label}: {tput} tok/s, "
             f"TTFT p50 {ttft} ms, E2E p50 {e2e} s, "
             f"{m.requests_ok} ok / {m.requests_failed} failed → {path.name}",
             soft_wrap=True,
         )
+        if not valid:  # what makes it invalid, where the reader is looking
+            reasons = "; ".join(predicate.validity.reasons)
+            self.console.print(f"  [red]why:[/] {escape(reasons)}", soft_wrap=True)
         self.host_warning(predicate.host_load)
 
     def host_warning(self, host: HostLoad | None) -> None:
