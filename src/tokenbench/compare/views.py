@@ -36,6 +36,7 @@ class RunView(BaseModel):
     hardware: str
     concurrency: int
     rate_rps: float | None
+    input_length: int | None = None  # a context-sweep point
     label: str
     run_id: str
     signed: bool
@@ -141,6 +142,7 @@ def _run(row: RunRow, extra: list[CompareMetric]) -> RunView:
         hardware=p.hardware.label,
         concurrency=p.parameters.load.concurrency,
         rate_rps=p.parameters.load.rate_rps,
+        input_length=p.parameters.load.input_length,
         label=row.label,
         run_id=p.run_id,
         signed=row.run.signer is not None,

@@ -21,7 +21,7 @@ def run_cells(row: RunView, cols: list[Column]) -> list[str]:
     return [
         row.suite,
         row.label,
-        load_label(row.concurrency, row.rate_rps),
+        load_label(row.concurrency, row.rate_rps, input_length=row.input_length),
         *[num(row.metrics[c.json_key], c.digits) for c in cols],
         "★" if row.pareto else "",
         "yes" if row.valid else "NO",
