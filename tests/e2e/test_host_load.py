@@ -58,6 +58,11 @@ def test_bench_run_records_the_busy_process_and_warns(
     assert predicate.validity.warnings == [host.warning]
     assert f"(pid {busy_loop})" in (host.warning or "")
     assert "warning: the run shared its cores with other work" in proc.stderr
+    compared = bench("compare", str(out))  # the reader of the corpus sees it too
+    assert compared.returncode == 0, compared.stderr
+    assert "warning: ttft_ms=300;itl_ms=20;tokens=10 @ concurrency 1: the run shared" in (
+        compared.stdout
+    )
 
 
 def test_bench_eval_records_the_busy_process(

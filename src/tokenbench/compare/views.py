@@ -43,6 +43,7 @@ class RunView(BaseModel):
     status: str
     valid: bool
     invalid_reasons: list[str]
+    warnings: list[str] = []  # validity warnings: valid, but read with care (a shared host)
     metrics: dict[str, float | None]  # by json_key
     pareto: bool
 
@@ -149,6 +150,7 @@ def _run(row: RunRow, extra: list[CompareMetric]) -> RunView:
         status=p.status,
         valid=p.validity.valid,
         invalid_reasons=p.validity.reasons,
+        warnings=p.validity.warnings,
         metrics={m.json_key: m.value(p) for m in [*all_metrics(), *extra]},
         pareto=row.pareto,
     )

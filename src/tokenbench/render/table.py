@@ -23,6 +23,7 @@ from tokenbench.compare.quality_render import (
 )
 from tokenbench.compare.summary import EvalSummaryRow, SummaryRow, SummaryTable
 from tokenbench.compare.views import ComparisonView
+from tokenbench.envelope.schema import load_label
 from tokenbench.pricing.cost_views import ApiRatesView, CostReportView, CostRunView
 from tokenbench.render.cells import DASH, method_line, num, run_cells, run_headers, with_warnings
 from tokenbench.render.fit import Col, Kind, print_fit
@@ -232,12 +233,14 @@ def _runs_table(view: ComparisonView, console: Console, name: Callable[[str], st
         f"★ = on the Pareto frontier of {', '.join(view.pareto_metrics)} within its suite"
     )
     for row in view.runs:
+        load = load_label(row.concurrency, row.rate_rps, True, row.input_length)
         if not row.valid:
             console.print(
-                f"[yellow]invalid:[/] {row.label} @ {row.concurrency}: "
-                + "; ".join(row.invalid_reasons),
+                f"[yellow]invalid:[/] {row.label} @ {load}: " + "; ".join(row.invalid_reasons),
                 soft_wrap=True,  # a warning to grep for stays on one line
             )
+        for warning in row.warnings:
+            console.print(f"[yellow]warning:[/] {row.label} @ {load}: {warning}", soft_wrap=True)
 
 
 @renderer("table", ComparisonView)
