@@ -6,7 +6,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -248,13 +248,21 @@ class RequestMetric:
     # the request's value; None: gathered apart (ITL per chunk, the lag of every sent request,
     # the engine's own timings)
     per_request: Callable[[RequestRecord], float | None] | None = None
+    unit: str = "ms"
+    better: Literal["lower", "higher"] = "lower"
+    # what a `--slo NAME=LIMIT` on this metric checks per request (None: not an SLO metric);
+    # latencies are counted from the scheduled send, so queueing counts against the limit
+    slo: Callable[[RequestRecord], float | None] | None = None
 
 
 REQUEST_METRICS = (
-    RequestMetric("ttft_ms", "no successful request produced output", ttft_ms),
-    RequestMetric("tpot_ms", "no successful request produced two or more output tokens", tpot_ms),
+    RequestMetric("ttft_ms", "no successful request produced output", ttft_ms,
+                  slo=ttft_from_schedule_ms),
+    RequestMetric("tpot_ms", "no successful request produced two or more output tokens", tpot_ms,
+                  slo=tpot_ms),
     RequestMetric("itl_ms", "no successful request produced two or more output chunks"),
-    RequestMetric("e2e_ms", "no request completed successfully", e2e_ms),
+    RequestMetric("e2e_ms", "no request completed successfully", e2e_ms,
+                  slo=e2e_from_schedule_ms),
     RequestMetric("schedule_lag_ms", "no request was sent"),
     RequestMetric("server_ms_per_output_token", "the engine reported no per-request timings"),
     RequestMetric("ttft_from_schedule_ms", "no successful request produced output",
@@ -263,7 +271,7 @@ REQUEST_METRICS = (
                   e2e_from_schedule_ms),
     RequestMetric("prefill_tok_per_s",
                   "no successful request reported its input tokens and a first token",
-                  prefill_tok_per_s),
+                  prefill_tok_per_s, unit="tok/s", better="higher"),
     RequestMetric("ttfat_ms",
                   "no successful request produced answer content (only reasoning, or nothing)",
                   ttfat_ms),
@@ -273,12 +281,8 @@ _UNMEASURED = {m.name: m.unmeasured for m in REQUEST_METRICS}
 _PER_REQUEST = tuple((m.name, m.per_request) for m in REQUEST_METRICS if m.per_request)
 
 
-SLO_METRICS = {
-    # name → per-request value; counted from the scheduled send, so queueing counts against it
-    "ttft_ms": ttft_from_schedule_ms,
-    "e2e_ms": e2e_from_schedule_ms,
-    "tpot_ms": tpot_ms,
-}
+# --slo names → the per-request value each limit checks, from the table
+SLO_METRICS = {m.name: m.slo for m in REQUEST_METRICS if m.slo is not None}
 
 
 def meets_slo(r: RequestRecord, slo: dict[str, float], definitions: int = DEFINITIONS) -> bool:
