@@ -11,8 +11,11 @@ from tokenbench.metrics.summary import REQUEST_METRICS, SLO_METRICS, RunMetrics
 
 def test_every_distribution_field_is_a_row_of_the_table() -> None:
     hints = typing.get_type_hints(RunMetrics)
-    fields = {name for name, hint in hints.items()
-              if typing.get_origin(hint) is not dict and Distribution in typing.get_args(hint)}  # fmt: skip
+    fields = {
+        name
+        for name, hint in hints.items()
+        if typing.get_origin(hint) is not dict and Distribution in typing.get_args(hint)
+    }
     names = [m.name for m in REQUEST_METRICS]
     assert len(names) == len(set(names))
     assert fields <= set(names)
