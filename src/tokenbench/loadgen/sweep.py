@@ -52,7 +52,6 @@ from tokenbench.loadgen.pool import (
     ray_actor_class,
     run_pool,
 )
-from tokenbench.loadgen.prompts import Calibration, calibrate, point_prompts
 from tokenbench.loadgen.search import RateSearch
 from tokenbench.loadgen.worker import LoopLagMonitor, WorkerContext, run_closed_loop
 from tokenbench.metrics.stats import distribution
@@ -64,6 +63,7 @@ from tokenbench.session.host_load import HostLoadWatch
 from tokenbench.session.target import TargetSpec
 from tokenbench.suites.suite import Suite
 from tokenbench.workloads.prompt import Prompt
+from tokenbench.workloads.sources import Calibration, calibrate, point_prompts
 from tokenbench.workloads.synthetic import server_tokenizer
 
 

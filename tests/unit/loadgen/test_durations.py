@@ -14,7 +14,6 @@ from tokenbench.envelope.schema import LoadInfo
 from tokenbench.errors import ConfigError
 from tokenbench.loadgen.plan import arrival_offsets_ns, closed_loop_plan, open_loop_plan, split
 from tokenbench.loadgen.points import LoadPoint
-from tokenbench.loadgen.prompts import Calibration
 from tokenbench.loadgen.sweep import (
     DEFAULT_WARMUP_MAX,
     PROMPT_POOL_MAX,
@@ -23,6 +22,7 @@ from tokenbench.loadgen.sweep import (
     _prompt_count,
 )
 from tokenbench.suites.suite import load_suite
+from tokenbench.workloads.sources import Calibration
 
 SUITE = load_suite("llm.inference.chatbot-short")
 CAL = Calibration("synthetic", 128, 121, 7, None, ())

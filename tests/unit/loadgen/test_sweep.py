@@ -8,9 +8,9 @@ import asyncio
 import json
 from pathlib import Path
 
-from tokenbench.loadgen.prompts import PromptPool
 from tokenbench.workloads.prompt import Prompt, prompt_id
 from tokenbench.workloads.sharegpt import ShareGptSampler
+from tokenbench.workloads.sources import PromptPool
 
 
 async def _words(text: str) -> int | None:

@@ -1,10 +1,11 @@
-"""Prompts for a sweep: the calibration made once (how long a prompt must be to reach the target
-input length through the server's template), and each point's own prompts drawn from it —
-synthetic, fixed, the user's file or ShareGPT."""
+"""Prompt sources, one per workload kind (synthetic, fixed, the user's file, ShareGPT): each makes
+the sweep's calibration once (a preflight request, and how long a prompt must be to reach the
+target input length through the server's template); every point then draws its own prompts."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.openai import GenerationParams, measure, request_body
 from tokenbench.errors import ConfigError, EngineError, ServerLost
 from tokenbench.records import RequestRecord
-from tokenbench.suites.suite import Suite
+from tokenbench.suites.suite import Suite, WorkloadSpec
 from tokenbench.workloads.prompt import Prompt, prompt_id
 from tokenbench.workloads.sharegpt import ShareGptSampler
 from tokenbench.workloads.synthetic import (
@@ -128,6 +129,21 @@ async def calibrate(
         raise EngineError(why) from None
 
 
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """What a source needs to calibrate against the server."""
+
+    spec: WorkloadSpec
+    client: HttpClient
+    params: GenerationParams
+    seed: int
+    timeout_s: float
+    retries: int
+
+    async def preflight(self, prompt: Prompt) -> RequestRecord:
+        return await _preflight(self.client, self.params, prompt, self.timeout_s, self.retries)
+
+
 async def _calibrate_prompts(
     suite: Suite,
     client: HttpClient,
@@ -137,46 +153,62 @@ async def _calibrate_prompts(
     retries: int = 0,
     prompts_file: Path | None = None,
 ) -> Calibration:
-    spec = suite.workload
-    if prompts_file is not None:
-        prompts = tuple(await asyncio.to_thread(load_prompts_file, prompts_file))
-        await _preflight(client, params, prompts[0], timeout_s, retries)
-        note = f"{len(prompts)} prompts from {prompts_file.name}"
-        pool = PromptPool(list(prompts))
-        return Calibration("file", None, None, None, None, (note,), prompts, pool)
-    if spec.kind == "sharegpt":
-        counter = server_tokenizer(client, params.model, timeout_s=timeout_s)
-        sampler = await asyncio.to_thread(
-            ShareGptSampler, seed, counter, max_output_tokens=spec.output_tokens
-        )
-        sampled = await sampler.take(spec.prompts)
-        if len(sampled) < spec.prompts:
-            raise ConfigError(
-                f"only {len(sampled)} ShareGPT conversations fit the length limits; ask for fewer"
-            )
-        await _preflight(client, params, sampled[0], timeout_s, retries)
-        sg_notes = [f"ShareGPT V3 conversations, seed {seed}, drawn afresh for each point"]
-        if not sampler.exact:
-            sg_notes.append("the server has no /tokenize: lengths were estimated from words")
-        return Calibration("sharegpt", None, None, None, None, tuple(sg_notes), tuple(sampled),
-                            PromptPool(sampled, sampler))  # fmt: skip
-    if spec.kind == "fixed":
-        assert spec.prompt is not None
-        fixed = Prompt(spec.prompt, prompt_id(spec.prompt), None)
-        pre = await _preflight(client, params, fixed, timeout_s, retries)
-        repeat = (
-            "the same prompt repeats and this engine cannot be told to skip its prefix cache; "
-            "see cached_input_tokens_total"
-        )
-        fixed_notes = () if params.disable_prefix_cache else (repeat,)
-        return Calibration("fixed", pre.input_tokens, None, None, spec.prompt, fixed_notes)
+    ask = _Ask(suite.workload, client, params, seed, timeout_s, retries)
+    if prompts_file is not None:  # --prompts replaces the suite's own workload
+        return await _file_source(ask, prompts_file)
+    return await _SOURCES[suite.workload.kind](ask)
 
-    target = spec.input_tokens
+
+async def _file_source(ask: _Ask, path: Path) -> Calibration:
+    """--prompts FILE: the user's prompts, drawn in order across the points."""
+    prompts = tuple(await asyncio.to_thread(load_prompts_file, path))
+    await ask.preflight(prompts[0])
+    note = f"{len(prompts)} prompts from {path.name}"
+    return Calibration("file", None, None, None, None, (note,), prompts, PromptPool(list(prompts)))
+
+
+async def _sharegpt_source(ask: _Ask) -> Calibration:
+    """Real conversations, seeded, drawn afresh for each point as far as they last."""
+    spec = ask.spec
+    counter = server_tokenizer(ask.client, ask.params.model, timeout_s=ask.timeout_s)
+    sampler = await asyncio.to_thread(
+        ShareGptSampler, ask.seed, counter, max_output_tokens=spec.output_tokens
+    )
+    sampled = await sampler.take(spec.prompts)
+    if len(sampled) < spec.prompts:
+        raise ConfigError(
+            f"only {len(sampled)} ShareGPT conversations fit the length limits; ask for fewer"
+        )
+    await ask.preflight(sampled[0])
+    notes = [f"ShareGPT V3 conversations, seed {ask.seed}, drawn afresh for each point"]
+    if not sampler.exact:
+        notes.append("the server has no /tokenize: lengths were estimated from words")
+    return Calibration("sharegpt", None, None, None, None, tuple(notes), tuple(sampled),
+                       PromptPool(sampled, sampler))  # fmt: skip
+
+
+async def _fixed_source(ask: _Ask) -> Calibration:
+    """One prompt for every request (single-prompt suites), its length as the server counts it."""
+    text = ask.spec.prompt
+    assert text is not None
+    pre = await ask.preflight(Prompt(text, prompt_id(text), None))
+    repeat = (
+        "the same prompt repeats and this engine cannot be told to skip its prefix cache; "
+        "see cached_input_tokens_total"
+    )
+    notes = () if ask.params.disable_prefix_cache else (repeat,)
+    return Calibration("fixed", pre.input_tokens, None, None, text, notes)
+
+
+async def _synthetic_source(ask: _Ask) -> Calibration:
+    """Exact-length synthetic prompts: the template's overhead measured once by a preflight,
+    the server's token count of each filler word read once, prompts assembled locally."""
+    target = ask.spec.input_tokens
     assert target is not None
-    counter = server_tokenizer(client, params.model, timeout_s=timeout_s)
+    counter = server_tokenizer(ask.client, ask.params.model, timeout_s=ask.timeout_s)
     words = await word_table(counter)  # once a sweep: points then assemble prompts locally
-    probe = (await synthetic_prompts(1, _CALIBRATION_TOKENS, f"{seed}:calibration", counter))[0]
-    pre = await _preflight(client, params, probe, timeout_s, retries)
+    probe = (await synthetic_prompts(1, _CALIBRATION_TOKENS, f"{ask.seed}:calibration", counter))[0]
+    pre = await ask.preflight(probe)
     if pre.input_tokens is not None and probe.content_tokens is not None:
         overhead: int | None = pre.input_tokens - probe.content_tokens
         notes: tuple[str, ...] = ()
@@ -188,6 +220,14 @@ async def _calibrate_prompts(
         )
     cal = Calibration("synthetic", None, None, overhead, None, notes, words=words)
     return cal.for_length(target)
+
+
+# A workload kind → its source; a new kind is one function here and its suite field.
+_SOURCES: dict[str, Callable[[_Ask], Awaitable[Calibration]]] = {
+    "synthetic": _synthetic_source,
+    "fixed": _fixed_source,
+    "sharegpt": _sharegpt_source,
+}
 
 
 async def point_prompts(
