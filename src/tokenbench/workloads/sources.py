@@ -109,26 +109,6 @@ async def _preflight(
     return record
 
 
-async def calibrate(
-    suite: Suite,
-    client: HttpClient,
-    params: GenerationParams,
-    seed: int,
-    timeout_s: float,
-    retries: int = 0,
-    prompts_file: Path | None = None,
-) -> Calibration:
-    """The calibration before any point; a server lost here fails like one that never answered
-    (nothing was measured, exit 2)."""
-    try:
-        return await _calibrate_prompts(
-            suite, client, params, seed, timeout_s, retries, prompts_file
-        )
-    except ServerLost as exc:
-        why = f"{exc} (while calibrating prompt lengths; nothing was measured)"
-        raise EngineError(why) from None
-
-
 @dataclass(frozen=True, slots=True)
 class _Ask:
     """What a source needs to calibrate against the server."""
@@ -144,7 +124,7 @@ class _Ask:
         return await _preflight(self.client, self.params, prompt, self.timeout_s, self.retries)
 
 
-async def _calibrate_prompts(
+async def calibrate(
     suite: Suite,
     client: HttpClient,
     params: GenerationParams,
@@ -153,10 +133,17 @@ async def _calibrate_prompts(
     retries: int = 0,
     prompts_file: Path | None = None,
 ) -> Calibration:
+    """The calibration before any point, by the workload's source (`--prompts` replaces the
+    suite's own); a server lost here fails like one that never answered (nothing was measured,
+    exit 2)."""
     ask = _Ask(suite.workload, client, params, seed, timeout_s, retries)
-    if prompts_file is not None:  # --prompts replaces the suite's own workload
-        return await _file_source(ask, prompts_file)
-    return await _SOURCES[suite.workload.kind](ask)
+    try:
+        if prompts_file is not None:
+            return await _file_source(ask, prompts_file)
+        return await _SOURCES[suite.workload.kind](ask)
+    except ServerLost as exc:
+        why = f"{exc} (while calibrating prompt lengths; nothing was measured)"
+        raise EngineError(why) from None
 
 
 async def _file_source(ask: _Ask, path: Path) -> Calibration:
