@@ -93,6 +93,15 @@ class ShareGptSampler:
         self._next = 0
         self.exact = True  # lengths came from the server's tokenizer, not words
 
+    async def take_first(self, count: int) -> list[Prompt]:
+        """The first `count` prompts of a sweep; too few within the limits is a one-line error."""
+        prompts = await self.take(count)
+        if len(prompts) < count:
+            raise ConfigError(
+                f"only {len(prompts)} ShareGPT conversations fit the length limits; ask for fewer"
+            )
+        return prompts
+
     async def take(self, count: int) -> list[Prompt]:
         """Up to `count` more prompts within the length limits (fewer when the data runs out)."""
         lowest, max_in, max_out = self._limits
@@ -121,9 +130,4 @@ async def sharegpt_prompts(
 ) -> tuple[list[Prompt], bool]:
     """`count` sampled prompts within the length limits, and whether lengths are exact."""
     sampler = ShareGptSampler(seed, counter, max_input_tokens, max_output_tokens, min_tokens, path)
-    prompts = await sampler.take(count)
-    if len(prompts) < count:
-        raise ConfigError(
-            f"only {len(prompts)} ShareGPT conversations fit the length limits; ask for fewer"
-        )
-    return prompts, sampler.exact
+    return await sampler.take_first(count), sampler.exact

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.openai import GenerationParams, measure, request_body
-from tokenbench.errors import ConfigError, EngineError, ServerLost
+from tokenbench.errors import EngineError, ServerLost
 from tokenbench.records import RequestRecord
 from tokenbench.suites.suite import Suite, WorkloadSpec
 from tokenbench.workloads.prompt import Prompt, prompt_id
@@ -161,11 +161,7 @@ async def _sharegpt_source(ask: _Ask) -> Calibration:
     sampler = await asyncio.to_thread(
         ShareGptSampler, ask.seed, counter, max_output_tokens=spec.output_tokens
     )
-    sampled = await sampler.take(spec.prompts)
-    if len(sampled) < spec.prompts:
-        raise ConfigError(
-            f"only {len(sampled)} ShareGPT conversations fit the length limits; ask for fewer"
-        )
+    sampled = await sampler.take_first(spec.prompts)
     await ask.preflight(sampled[0])
     notes = [f"ShareGPT V3 conversations, seed {ask.seed}, drawn afresh for each point"]
     if not sampler.exact:
