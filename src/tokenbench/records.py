@@ -61,6 +61,10 @@ class RequestRecord:
     # reasoning token, and this the first answer token (content or a tool call).
     first_content_ns: int | None = None
     reasoning_tokens: int | None = None  # usage.completion_tokens_details, when the server says
+    # Session workloads (multi-turn, agentic, a replayed trace): which conversation and which of
+    # its turns this request is; None for independent requests.
+    session: int | None = None
+    turn: int | None = None
 
     @property
     def measured(self) -> bool:

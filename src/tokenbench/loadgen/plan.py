@@ -24,6 +24,8 @@ class PlannedRequest:
     prompt_index: int
     warmup: bool
     offset_ns: int | None = None  # open loop: send time from the measured phase's start
+    session: int | None = None  # a replayed trace: the conversation this request belongs to
+    turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,13 @@ class Schedule:
     arrival: str = "poisson"
     burstiness: float = 1.0
     seed: int = 0
+    explicit_ns: tuple[int, ...] | None = (
+        None  # a replayed trace's own send times
+    )
 
     def offsets_ns(self) -> Iterator[int]:
+        if self.explicit_ns is not None:
+            return iter(self.explicit_ns)
         return _offsets(self.rate_rps, self.arrival, self.burstiness, self.seed)
 
 
@@ -53,6 +60,8 @@ class Plan:
     warmup_s: float | None = None  # keep warming up (cycling the warmup prompts) this long
     cooldown_s: float | None = None  # requests starting in the last S of duration: not measured
     share: tuple[int, int] = (0, 1)  # (this share, of how many): requests with index ≡ share
+    # a replayed trace: (session, turn) of each measured request, by position
+    labels: tuple[tuple[int | None, int | None], ...] | None = None
 
     @property
     def rate_rps(self) -> float | None:
@@ -108,7 +117,8 @@ class Plan:
             offset = next(offsets) if offsets is not None else None
             if i % k == w:
                 prompt = (self.first_measured_prompt + i - start) % self.prompts
-                yield PlannedRequest(i, prompt, False, offset)
+                session, turn = self.labels[i - start] if self.labels else (None, None)
+                yield PlannedRequest(i, prompt, False, offset, session, turn)
 
     def share_prompt_indices(self) -> set[int]:
         """The prompts this share can use (its measured prompts repeat within one cycle)."""
@@ -258,3 +268,23 @@ def open_loop_plan(
     _check_schedule(rate_rps, arrival, burstiness)
     base = closed_loop_plan(prompts, requests, warmup, max_concurrency, duration_s)
     return replace(base, schedule=Schedule(rate_rps, arrival, burstiness, seed))
+
+
+def trace_plan(
+    prompts: int,
+    warmup: int,
+    offsets_ns: tuple[int, ...],
+    labels: tuple[tuple[int | None, int | None], ...],
+    cap: int,
+    duration_s: float | None = None,
+) -> Plan:
+    """A replayed trace: warmup on its own prompts [0, warmup) (closed loop), then request i of
+    the trace at its recorded time, on prompt warmup + i (open loop, whatever the server does)."""
+    if not offsets_ns:
+        raise ConfigError("the trace has no requests")
+    span_s = (offsets_ns[-1] - offsets_ns[0]) / 1e9
+    rate = (len(offsets_ns) - 1) / span_s if span_s > 0 else float(len(offsets_ns))
+    base = closed_loop_plan(prompts, len(offsets_ns), warmup, cap, duration_s)
+    schedule = Schedule(rate, "trace", 1.0, 0, offsets_ns)
+    return replace(base, schedule=schedule, warmup_prompts=max(warmup, 1),
+                   first_measured_prompt=warmup, labels=labels)  # fmt: skip

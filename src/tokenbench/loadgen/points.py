@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from tokenbench.envelope.schema import RepeatInfo, RunPredicate, load_label
+from tokenbench.envelope.schema import RepeatInfo, RunPredicate, StageInfo, load_label
 from tokenbench.errors import ConfigError
 from tokenbench.loadgen.search import RateSearch
 
@@ -18,12 +18,17 @@ class LoadPoint:
     input_length: int | None = None  # a context sweep's input tokens
     repeat: RepeatInfo | None = None  # one of --repeat N runs of this point
     duration_s: float | None = None  # a rate-search probe: its own minimum length (not a count)
+    stage: StageInfo | None = None  # a stage of --stages / --ramp (duration_s is its length)
+    start_s: float | None = None  # --stages windows: when the stage starts, from the first's
 
     @property
     def label(self) -> str:
         """The point on screen: "2.5 req/s", "input 1024 tokens", "concurrency 4"."""
-        return load_label(self.concurrency, self.rate_rps, long=True,
-                          input_length=self.input_length)  # fmt: skip
+        label = load_label(self.concurrency, self.rate_rps, long=True,
+                           input_length=self.input_length)  # fmt: skip
+        if self.stage is not None:
+            return f"stage {self.stage.index + 1}/{self.stage.count}: {label}"
+        return label
 
     @property
     def name(self) -> str:
@@ -33,6 +38,8 @@ class LoadPoint:
             name = f"in{self.input_length}-{name}"
         if self.repeat is not None:  # its own file and its own prompts
             name = f"{name}-rep{self.repeat.index}"
+        if self.stage is not None:
+            name = f"s{self.stage.index}-{name}"
         return name
 
 

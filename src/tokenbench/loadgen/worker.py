@@ -81,7 +81,7 @@ class LoopLagMonitor:
             self.lags_ms.append(max(0, time.perf_counter_ns() - due) / 1e6)
 
 
-async def _drain_guard(control: RunControl, tasks: list[asyncio.Task[None]]) -> None:
+async def drain_guard(control: RunControl, tasks: list[asyncio.Task[None]]) -> None:
     """Once the run is stopped, give in-flight requests `drain_s`, then cancel the rest."""
     stopped = asyncio.ensure_future(control.stop.wait())
     try:
@@ -118,6 +118,8 @@ async def _send_one(
         prompt_id=ctx.prompt_ids[item.prompt_index],
         scheduled_ns=scheduled_ns - ctx.anchor_ns,
         cooldown=cooldown,
+        session=item.session,
+        turn=item.turn,
     )
     text = ctx.text_keeper(item.warmup)
     try:
@@ -169,7 +171,7 @@ async def _phase(
 
     async with asyncio.TaskGroup() as tg:
         tasks = [tg.create_task(slot_loop(s)) for s in range(concurrency)]
-        tg.create_task(_drain_guard(control, tasks))
+        tg.create_task(drain_guard(control, tasks))
     return done
 
 

@@ -24,6 +24,14 @@ from tokenbench.metrics.latency import (
     ttft_from_schedule_ms,
     ttft_ms,
 )
+from tokenbench.metrics.sessions import (
+    SessionAccumulator,
+    SessionFigures,
+    TurnFigures,
+    cache_hit,
+    ttft_cache_hit_ms,
+    ttft_cache_miss_ms,
+)
 from tokenbench.metrics.stats import Distribution, distribution
 from tokenbench.records import ErrorKind, RequestRecord
 
@@ -103,6 +111,14 @@ class RunMetrics(BaseModel):
     # (REQUEST_METRICS): a new metric is a new key, never a schema change. A measured metric
     # has a key; an unmeasured one is in `unmeasured` with its reason.
     distributions: dict[str, Distribution] = Field(default_factory=dict)
+    # The prefix cache: cached input tokens / input tokens of successful requests (null when
+    # the server reports no cached counts), and the requests it served mostly from cache.
+    prefix_cache_hit_rate: float | None = None
+    cache_hit_requests: int | None = None
+    # Session workloads (multi-turn, agentic, a replayed trace): per turn position, and whole
+    # conversations; empty / null for independent requests.
+    by_turn: dict[str, TurnFigures] = Field(default_factory=dict)
+    sessions: SessionFigures | None = None
 
     def distribution(self, name: str) -> Distribution | None:
         """A per-request metric's distribution by name, wherever the run stores it."""
@@ -152,6 +168,10 @@ class _Accumulator:
         self.definitions = definitions
         self.window_ns = window_ns
         self.window_tokens = 0.0
+        self.cache_hits = 0
+        self.sessions = SessionAccumulator(
+            None if slo is None else (lambda r: meets_slo(r, slo, definitions))
+        )
 
     def add(self, r: RequestRecord) -> None:
         self.total += 1
@@ -164,6 +184,7 @@ class _Accumulator:
             return
         self.measured += 1
         self._add_times(r)
+        self.sessions.add(r)
         if not r.ok:
             self.errors[_error_key(r)] += 1
             return
@@ -174,6 +195,7 @@ class _Accumulator:
         self.out_tokens += r.output_tokens or 0
         if r.cached_input_tokens is not None:
             self.cached = (self.cached or 0) + r.cached_input_tokens
+            self.cache_hits += bool(cache_hit(r))
         if r.reasoning_tokens is not None:
             self.reasoning = (self.reasoning or 0) + r.reasoning_tokens
         self.approx_tokens |= not r.tokens_from_usage
@@ -275,6 +297,12 @@ REQUEST_METRICS = (
     RequestMetric("ttfat_ms",
                   "no successful request produced answer content (only reasoning, or nothing)",
                   ttfat_ms),
+    RequestMetric("ttft_cache_hit_ms",
+                  "no successful request was served mostly from the prefix cache (or the server "
+                  "reports no cached tokens)", ttft_cache_hit_ms),
+    RequestMetric("ttft_cache_miss_ms",
+                  "every successful request was served mostly from the prefix cache (or the "
+                  "server reports no cached tokens)", ttft_cache_miss_ms),
 )  # fmt: skip
 _DISTRIBUTIONS = tuple(m.name for m in REQUEST_METRICS)
 _UNMEASURED = {m.name: m.unmeasured for m in REQUEST_METRICS}
@@ -357,7 +385,29 @@ def summarize(
         **window,
         **fields,
         distributions=in_map,
+        **_cache_and_sessions(acc, duration_s, unmeasured),
     )
+
+
+def _cache_and_sessions(
+    acc: _Accumulator, duration_s: float | None, unmeasured: dict[str, str]
+) -> dict[str, Any]:
+    """The prefix cache's share of the input, and the per-turn and per-session figures."""
+    out: dict[str, Any] = {"prefix_cache_hit_rate": None, "cache_hit_requests": None}
+    if acc.cached is None:
+        why = "the server reported no cached-token counts"
+        unmeasured["prefix_cache_hit_rate"] = unmeasured["cache_hit_requests"] = why
+    elif not acc.in_tokens:
+        unmeasured["prefix_cache_hit_rate"] = "no successful request reported its input tokens"
+        out["cache_hit_requests"] = acc.cache_hits
+    else:
+        out["prefix_cache_hit_rate"] = acc.cached / acc.in_tokens
+        out["cache_hit_requests"] = acc.cache_hits
+    out["by_turn"] = acc.sessions.by_turn()
+    out["sessions"] = acc.sessions.sessions(duration_s)
+    if out["sessions"] is None:
+        unmeasured["sessions"] = "the requests belong to no session (not a session workload)"
+    return out
 
 
 def _counts(acc: _Accumulator) -> dict[str, Any]:

@@ -12,23 +12,56 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tokenbench.engines.openai import Api
 from tokenbench.errors import ConfigError, unknown_name
 
+WorkloadKind = Literal["synthetic", "fixed", "sharegpt", "shared_prefix", "multi_turn", "agentic"]
+SESSION_KINDS = ("multi_turn", "agentic")  # run as conversations: concurrency counts sessions
+
 
 class WorkloadSpec(BaseModel):
+    """What each request sends. Lengths and times given as text (`"normal(512,128)"`,
+    `"uniform(0.5,2)"`) are seeded distributions, parsed where the run is prepared."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["synthetic", "fixed", "sharegpt"]
-    prompts: int = Field(ge=1)  # distinct prompts
+    kind: WorkloadKind
+    prompts: int | None = Field(default=None, ge=1)  # distinct prompts (shared_prefix: K × M)
     input_tokens: int | None = Field(default=None, ge=1)  # synthetic: exact prompt length
-    output_tokens: int = Field(ge=1)  # max_tokens of every request
+    output_tokens: int = Field(ge=1)  # max_tokens of every request (the cap of output_len)
     prompt: str | None = None  # fixed: the one prompt text
+    input_len: str | None = None  # a length distribution instead of input_tokens
+    output_len: str | None = None  # a distribution of max_tokens, each at most output_tokens
+    prefixes: int | None = Field(default=None, ge=1)  # shared_prefix: K distinct prefixes
+    prefix_tokens: int | None = Field(default=None, ge=1)  # shared_prefix: L tokens each
+    sessions: int | None = Field(default=None, ge=1)  # multi_turn, agentic: S sessions
+    turns: str | None = None  # turns per session: a count or a distribution
+    think_time_s: str | None = None  # pause before each later turn (agentic: tool latency)
+    system_tokens: int | None = Field(default=None, ge=1)  # agentic: the shared tool prompt
+    tool_output_len: str | None = None  # agentic: each later turn's tool result
 
     @model_validator(mode="after")
     def _check_kind(self) -> WorkloadSpec:
-        if self.kind == "synthetic" and self.input_tokens is None:
-            raise ValueError("a synthetic workload needs input_tokens")
-        if self.kind == "fixed" and not self.prompt:
-            raise ValueError("a fixed workload needs prompt")
+        for bad, why in (
+            (self.kind == "synthetic" and self.input_tokens is None and self.input_len is None,
+             "a synthetic workload needs input_tokens (or input_len)"),
+            (self.kind == "fixed" and not self.prompt, "a fixed workload needs prompt"),
+            (self.kind in ("synthetic", "fixed", "sharegpt", "shared_prefix")
+             and self.prompts is None, f"a {self.kind} workload needs prompts"),
+            (self.kind == "shared_prefix" and (self.prefixes is None or not self.prefix_tokens),
+             "a shared_prefix workload needs prefixes and prefix_tokens"),
+            (self.kind == "shared_prefix" and self.prefixes and self.prompts
+             and self.prompts % self.prefixes, "shared_prefix: prompts must be prefixes × M"),
+            (self.kind in SESSION_KINDS and (self.sessions is None or self.turns is None),
+             f"a {self.kind} workload needs sessions and turns"),
+            (self.kind == "agentic" and (not self.system_tokens or not self.tool_output_len),
+             "an agentic workload needs system_tokens and tool_output_len"),
+        ):  # fmt: skip
+            if bad:
+                raise ValueError(why)
         return self
+
+    @property
+    def prompt_count(self) -> int:
+        """Distinct prompts of a prompt workload (sessions: every session's turns)."""
+        return self.prompts or self.sessions or 1
 
 
 class Suite(BaseModel):
@@ -46,6 +79,10 @@ class Suite(BaseModel):
     sweep: list[int] = Field(default=[1], min_length=1)
     timeout_s: float = Field(default=300.0, gt=0)
     table: Literal["default", "engine", "context"] = "default"  # how `bench summary` shows it
+    # "defeat": every request asks the engine to skip its prefix cache (raw engine speed);
+    # "allow": the cache serves what requests share (shared-prefix and session workloads)
+    prefix_cache: Literal["defeat", "allow"] = "defeat"
+    trace_required: bool = False  # a replay suite: `bench run` needs --trace FILE
     input_lengths: list[int] | None = None  # a context sweep: one point per input length
 
     @model_validator(mode="after")

@@ -5,26 +5,124 @@ target input length through the server's template); every point then draws its o
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.openai import GenerationParams, measure, request_body
-from tokenbench.errors import EngineError, ServerLost
+from tokenbench.errors import ConfigError, EngineError, ServerLost
 from tokenbench.records import RequestRecord
-from tokenbench.suites.suite import Suite, WorkloadSpec
+from tokenbench.suites.suite import SESSION_KINDS, Suite, WorkloadSpec
+from tokenbench.workloads.conversations import (
+    SessionScript,
+    SessionShape,
+    session_scripts,
+    shared_prefix_prompts,
+    trace_labels,
+    trace_prompts,
+)
+from tokenbench.workloads.datasets import load_dataset
+from tokenbench.workloads.lengths import Distribution, parse_distribution
 from tokenbench.workloads.prompt import Prompt, prompt_id
 from tokenbench.workloads.sharegpt import ShareGptSampler
 from tokenbench.workloads.synthetic import (
+    TokenCounter,
     WordTable,
     server_tokenizer,
     synthetic_prompts,
+    synthetic_texts,
     word_table,
 )
+from tokenbench.workloads.traces import Trace, read_trace
 from tokenbench.workloads.user_file import load_prompts_file
 
 _CALIBRATION_TOKENS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTrace:
+    """A trace read for replay, its times divided by the speedup."""
+
+    trace: Trace
+    file_name: str
+    sha256: str
+    speedup: float
+
+    @property
+    def offsets_ns(self) -> tuple[int, ...]:
+        return tuple(int(r.t_ms * 1e6 / self.speedup) for r in self.trace.requests)
+
+
+def load_trace(
+    path: Path, fmt: str, block_tokens: int | None, speedup: float, limit: int | None
+) -> LoadedTrace:
+    """Read and check a trace file (every mistake: one line naming the line)."""
+    trace = read_trace(path, fmt, block_tokens=block_tokens, limit=limit)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return LoadedTrace(trace, path.name, digest, speedup)
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """The workload's seeded distributions, parsed once (a mistake stops the run before the
+    server starts): input and output lengths, and a session workload's shape."""
+
+    input_len: Distribution | None = None  # --input-len or the suite's input_len
+    output_len: Distribution | None = None
+    sessions: SessionShape | None = None
+
+    def texts(self) -> dict[str, str]:
+        """The distributions as given, for the envelope."""
+        out = {}
+        if self.input_len is not None:
+            out["input_len"] = self.input_len.text
+        if self.output_len is not None:
+            out["output_len"] = self.output_len.text
+        if self.sessions is not None:
+            shape = self.sessions
+            out |= {"turns": shape.turns.text, "think_time_s": shape.pause_s.text,
+                    "user_len": shape.user_tokens.text, "session_output_len":
+                    shape.output_tokens.text}  # fmt: skip
+            if shape.tool_tokens is not None:
+                out["tool_output_len"] = shape.tool_tokens.text
+        return out
+
+
+def workload_shape(
+    spec: WorkloadSpec, input_len: str | None = None, output_len: str | None = None
+) -> Shape:
+    """The suite's distributions, `--input-len` / `--output-len` replacing its own."""
+    inputs = _dist(input_len, "--input-len") or _dist(spec.input_len, "workload.input_len")
+    outputs = _dist(output_len, "--output-len") or _dist(spec.output_len, "workload.output_len")
+    if inputs is not None and spec.kind not in ("synthetic", *SESSION_KINDS):
+        raise ConfigError(f"--input-len shapes synthetic prompts; the {spec.kind} workload "
+                          "brings its own lengths")  # fmt: skip
+    sessions = None
+    if spec.kind in SESSION_KINDS:
+        fixed_in = str(spec.input_tokens or 64)
+        sessions = SessionShape(
+            sessions=spec.sessions or 1,
+            turns=_need(spec.turns, "workload.turns"),
+            user_tokens=inputs or parse_distribution(fixed_in, "workload.input_tokens"),
+            output_tokens=outputs or parse_distribution(str(spec.output_tokens),
+                                                        "workload.output_tokens"),
+            pause_s=parse_distribution(spec.think_time_s or "0", "workload.think_time_s",
+                                       integer=False, minimum=0),
+            system_tokens=spec.system_tokens or 0,
+            tool_tokens=_dist(spec.tool_output_len, "workload.tool_output_len"),
+        )  # fmt: skip
+    return Shape(inputs, outputs, sessions)
+
+
+def _dist(text: str | None, flag: str) -> Distribution | None:
+    return None if text is None else parse_distribution(text, flag)
+
+
+def _need(text: str | None, flag: str) -> Distribution:
+    assert text is not None  # the suite's validator requires it
+    return parse_distribution(text, flag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +139,9 @@ class Calibration:
     file_prompts: tuple[Prompt, ...] | None = None  # --prompts, or the first ShareGPT draw
     pool: PromptPool | None = None  # where each point draws its file or ShareGPT prompts
     words: WordTable | None = None  # synthetic: the server's token count of each word
+    shape: Shape = Shape()
+    spec: WorkloadSpec | None = None  # the suite's workload, for kinds that build their own
+    trace: LoadedTrace | None = None  # --trace: the requests to replay
 
     def for_length(self, target: int) -> Calibration:
         """The same calibration aimed at another input length (a context-sweep point)."""
@@ -132,6 +233,8 @@ async def calibrate(
     timeout_s: float,
     retries: int = 0,
     prompts_file: Path | None = None,
+    shape: Shape | None = None,
+    dataset: tuple[Path, dict[str, str] | None] | None = None,
 ) -> Calibration:
     """The calibration before any point, by the workload's source (`--prompts` replaces the
     suite's own); a server lost here fails like one that never answered (nothing was measured,
@@ -140,15 +243,22 @@ async def calibrate(
     try:
         if prompts_file is not None:
             return await _file_source(ask, prompts_file)
-        return await _SOURCES[suite.workload.kind](ask)
+        if dataset is not None:
+            return await _file_source(ask, dataset[0], dataset[1] or {})
+        cal = await _SOURCES[suite.workload.kind](ask)
+        return replace(cal, shape=shape or Shape(), spec=suite.workload)
     except ServerLost as exc:
         why = f"{exc} (while calibrating prompt lengths; nothing was measured)"
         raise EngineError(why) from None
 
 
-async def _file_source(ask: _Ask, path: Path) -> Calibration:
-    """--prompts FILE: the user's prompts, drawn in order across the points."""
-    prompts = tuple(await asyncio.to_thread(load_prompts_file, path))
+async def _file_source(ask: _Ask, path: Path, columns: dict[str, str] | None = None) -> Calibration:
+    """--prompts FILE, or --dataset FILE with its --column mapping: the user's prompts, drawn in
+    order across the points."""
+    if columns is None:
+        prompts = tuple(await asyncio.to_thread(load_prompts_file, path))
+    else:
+        prompts = tuple(await asyncio.to_thread(load_dataset, path, columns))
     await ask.preflight(prompts[0])
     note = f"{len(prompts)} prompts from {path.name}"
     return Calibration("file", None, None, None, None, (note,), prompts, PromptPool(list(prompts)))
@@ -161,7 +271,7 @@ async def _sharegpt_source(ask: _Ask) -> Calibration:
     sampler = await asyncio.to_thread(
         ShareGptSampler, ask.seed, counter, max_output_tokens=spec.output_tokens
     )
-    sampled = await sampler.take_first(spec.prompts)
+    sampled = await sampler.take_first(spec.prompt_count)
     await ask.preflight(sampled[0])
     notes = [f"ShareGPT V3 conversations, seed {ask.seed}, drawn afresh for each point"]
     if not sampler.exact:
@@ -205,11 +315,23 @@ async def _synthetic_source(ask: _Ask) -> Calibration:
     return cal.for_length(target)
 
 
+async def _built_source(ask: _Ask) -> Calibration:
+    """Shared-prefix prompts and session scripts: synthetic text, so the synthetic calibration
+    (word table, template overhead), with the kind they build."""
+    spec = ask.spec
+    probe = replace(ask, spec=spec.model_copy(update={"kind": "synthetic", "input_tokens": 32}))
+    cal = await _synthetic_source(probe)
+    return replace(cal, kind=spec.kind, target=None)
+
+
 # A workload kind → its source; a new kind is one function here and its suite field.
 _SOURCES: dict[str, Callable[[_Ask], Awaitable[Calibration]]] = {
     "synthetic": _synthetic_source,
     "fixed": _fixed_source,
     "sharegpt": _sharegpt_source,
+    "shared_prefix": _built_source,
+    "multi_turn": _built_source,
+    "agentic": _built_source,
 }
 
 
@@ -228,9 +350,14 @@ async def point_prompts(
         return await cal.pool.take(count, params.disable_prefix_cache)
     if cal.fixed_prompt is not None:
         return [Prompt(cal.fixed_prompt, prompt_id(cal.fixed_prompt), None)], []
-    assert cal.content_tokens is not None
     counter = server_tokenizer(client, model)
+    if cal.kind == "shared_prefix":
+        return await _shared_prefix(cal, count, namespace, counter), []
+    if cal.shape.input_len is not None:
+        return await _shaped(cal, count, namespace, counter), []
+    assert cal.content_tokens is not None
     prompts = await synthetic_prompts(count, cal.content_tokens, namespace, counter, cal.words)
+    prompts = _with_output_lengths(cal, prompts, namespace)
     misses = sum(1 for p in prompts if p.content_tokens != cal.content_tokens)
     notes = (
         [f"{misses} of {count} prompts could not be tokenized to exactly "
@@ -239,3 +366,73 @@ async def point_prompts(
         else []
     )  # fmt: skip
     return prompts, notes
+
+
+def _with_output_lengths(cal: Calibration, prompts: list[Prompt], namespace: str) -> list[Prompt]:
+    """Each prompt's max_tokens drawn from --output-len, when given."""
+    if cal.shape.output_len is None:
+        return prompts
+    caps = cal.shape.output_len.sample_int(len(prompts), f"{namespace}:output")
+    return [replace(p, max_tokens=n) for p, n in zip(prompts, caps, strict=True)]
+
+
+async def _shaped(cal: Calibration, count: int, namespace: str, counter: TokenCounter
+                  ) -> list[Prompt]:  # fmt: skip
+    """Synthetic prompts whose input lengths (template included) follow --input-len."""
+    assert cal.shape.input_len is not None
+    overhead = cal.overhead or 0
+    lengths = cal.shape.input_len.sample_int(count, f"{namespace}:input")
+    content = [max(1, n - overhead) for n in lengths]
+    prompts = await synthetic_texts(content, namespace, counter, cal.words)
+    return _with_output_lengths(cal, prompts, namespace)
+
+
+async def _shared_prefix(cal: Calibration, count: int, namespace: str, counter: TokenCounter
+                         ) -> list[Prompt]:  # fmt: skip
+    """The point's K prefixes, each shared by M requests with their own suffixes; the prompts
+    cycle when the point sends more requests than K × M."""
+    spec = cal.spec
+    assert spec is not None
+    assert spec.prefixes
+    assert spec.prefix_tokens
+    total = spec.prompt_count
+    suffix = cal.shape.input_len or parse_distribution(str(spec.input_tokens or 32),
+                                                        "workload.input_tokens")  # fmt: skip
+    lengths = suffix.sample_int(total, f"{namespace}:suffix-len")
+    prompts = await shared_prefix_prompts(spec.prefixes, spec.prefix_tokens, lengths, namespace,
+                                          counter, cal.words)  # fmt: skip
+    return _with_output_lengths(cal, prompts[: max(count, 1)], namespace)
+
+
+async def point_sessions(
+    cal: Calibration, namespace: str, client: HttpClient, params: GenerationParams,
+    first: int = 0, sessions: int | None = None,
+) -> list[SessionScript]:  # fmt: skip
+    """The session scripts of one point (its own text, so no point reuses another's cache)."""
+    shape = cal.shape.sessions
+    assert shape is not None
+    if sessions is not None:
+        shape = replace(shape, sessions=sessions)
+    counter = server_tokenizer(client, params.model)
+    return await session_scripts(shape, namespace, counter, cal.words, first)
+
+
+async def warmup_prompts(
+    cal: Calibration, count: int, namespace: str, client: HttpClient, params: GenerationParams
+) -> list[Prompt]:
+    """Warmup prompts that share nothing with the measured ones (a shared-prefix point's or a
+    trace's), so warming up does not fill the cache the measurement reads."""
+    counter = server_tokenizer(client, params.model)
+    return await synthetic_prompts(max(count, 1), 32, f"{namespace}:warmup", counter, cal.words)
+
+
+async def trace_work(
+    cal: Calibration, namespace: str, client: HttpClient, params: GenerationParams
+) -> tuple[list[Prompt], tuple[tuple[int | None, int | None], ...]]:
+    """The trace's prompts (blocks as shared text, new tokens as fresh text) and their
+    (session, turn) labels."""
+    assert cal.trace is not None
+    counter = server_tokenizer(client, params.model)
+    words = cal.words if cal.words is not None else await word_table(counter)
+    prompts = await trace_prompts(cal.trace.trace, namespace, counter, words)
+    return prompts, trace_labels(cal.trace.trace)

@@ -158,24 +158,32 @@ async def synthetic_prompts(
     are assembled to length locally and a sample is checked against the server (100k prompts
     in seconds, not one round trip each); where a sum proves wrong, every prompt is fitted
     with the server's tokenizer instead."""
-    if table is not None and (assembled := _assemble(count, content_tokens, namespace, table)):
-        step = max(1, count // _CHECKED)
+    return await synthetic_texts([content_tokens] * count, namespace, counter, table)
+
+
+async def synthetic_texts(
+    lengths: Sequence[int],
+    namespace: str,
+    counter: TokenCounter,
+    table: WordTable | None = None,
+) -> list[Prompt]:
+    """One prompt per length (tokens of its text alone), as `synthetic_prompts` makes them."""
+    if table is not None and (assembled := _assemble(lengths, namespace, table)):
+        step = max(1, len(assembled) // _CHECKED)
         for prompt in assembled[::step][:_CHECKED]:
-            if await counter(prompt.text) != content_tokens:
+            if await counter(prompt.text) != prompt.content_tokens:
                 break
         else:
             return assembled
     prompts: list[Prompt] = []
-    for i in range(count):
+    for i, tokens in enumerate(lengths):
         rng = random.Random(f"{namespace}:{i}")
-        text, n = await exact_text(rng, content_tokens, counter)
+        text, n = await exact_text(rng, tokens, counter)
         prompts.append(Prompt(text, prompt_id(text), n))
     return prompts
 
 
-def _assemble(
-    count: int, content_tokens: int, namespace: str, table: WordTable
-) -> list[Prompt] | None:
+def _assemble(lengths: Sequence[int], namespace: str, table: WordTable) -> list[Prompt] | None:
     """A random first word (prompts differ from their first token, so no prefix cache hit),
     then one-token words up to the length; None when the table cannot reach it."""
     ones = table.one_token
@@ -186,7 +194,7 @@ def _assemble(
     by_byte = [ones[b % len(ones)] for b in range(256)]
     prompts = []
     rng = random.Random(f"{namespace}:assembled")  # one stream a point: same namespace, same text
-    for _ in range(count):
+    for content_tokens in lengths:
         k = rng.randrange(len(_WORDS))
         rest = content_tokens - table.first[k]
         if rest < 0:
