@@ -15,6 +15,9 @@ Each request picks its behaviour through its `model` field, a `;`-separated list
   redirect=1                 answer 307 to another host (a client must not follow it with its key)
   logprobs=0                 ignore a request's `logprobs` (else chat chunks carry the chunk's
                              text as its top alternative, logprob -0.1, then "Z" at -3)
+  tool_calls=1               chat: stream one tool call (OpenAI delta.tool_calls, one arguments
+                             piece per token, no content) calling the request's first tool (else
+                             "lookup"), ending with finish_reason "tool_calls"
 
 --hang accepts connections and reads requests but never answers any (a stuck server).
 
@@ -30,7 +33,9 @@ its usage reports T's words as completion_tokens_details.reasoning_tokens.
 The server's "tokenizer" counts whitespace-separated words; chat requests add --template-overhead
 tokens. Every finished stream is logged as a JSON line with the server's monotonic timestamps
 (`time.perf_counter_ns`, the same clock as the client's on one machine): the truth that client
-measurements are checked against.
+measurements are checked against. The line also holds the request's body keys, its passthrough
+fields (tools, tool_choice, chat_template_kwargs, response_format), and a digest of each header
+value beyond the client's usual ones, by lower-case name (never a value: it may be a key).
 """
 
 from __future__ import annotations
@@ -63,6 +68,37 @@ def parse_scenario(model: str | None) -> dict[str, float]:
     return out
 
 
+_USUAL_HEADERS = {"host", "user-agent", "accept", "authorization", "content-type",
+                  "content-length"}  # fmt: skip
+_PASSTHROUGH_FIELDS = ("tools", "tool_choice", "chat_template_kwargs", "response_format")
+
+
+def _header_digests(head: str) -> dict[str, str]:
+    """sha256 of each unusual header's value, by lower-case name: tests check what arrived
+    without the log ever holding a value."""
+    out = {}
+    for line in head.split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() not in _USUAL_HEADERS:
+            out[name.strip().lower()] = hashlib.sha256(value.strip().encode()).hexdigest()
+    return out
+
+
+def _tool_call_delta(
+    req: dict[str, Any], rid: str, sent: int, k: int, total: int
+) -> dict[str, Any]:
+    """A chunk of one streamed tool call: the first names the function, every one carries
+    `k` tokens of its arguments (a JSON object closed by the last)."""
+    args = ('{"q": "' if sent == 0 else "") + " tok" * k + ('"}' if sent + k >= total else "")
+    call: dict[str, Any] = {"index": 0, "function": {"arguments": args}}
+    if sent == 0:
+        tools = req.get("tools") or [{}]
+        name = (tools[0].get("function") or {}).get("name", "lookup")
+        call.update(id=f"call-{rid}", type="function")
+        call["function"]["name"] = name
+    return {"tool_calls": [call]}
+
+
 def _frame(payload: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(payload), payload)
 
@@ -75,6 +111,8 @@ class ScriptedServer(asyncio.Protocol):
         self.buf = b""
         self.busy = False
         self.auth_sha256: str | None = None  # digest of the Authorization header, never the key
+        self.header_sha256: dict[str, str] = {}  # other headers' value digests, by lower name
+        self.request: dict[str, Any] = {}  # the body of the request being answered
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -112,6 +150,7 @@ class ScriptedServer(asyncio.Protocol):
                 None,
             )  # fmt: skip
             self.auth_sha256 = hashlib.sha256(auth.encode()).hexdigest() if auth else None
+            self.header_sha256 = _header_digests(head)
             self.busy = True
             asyncio.get_running_loop().create_task(self.handle(method, path, body, recv_ns))
 
@@ -166,6 +205,7 @@ class ScriptedServer(asyncio.Protocol):
         self.send_json(404, {"error": {"message": f"no route {path}"}})
 
     async def stream(self, path: str, req: dict[str, Any], recv_ns: int) -> None:
+        self.request = req
         sc = parse_scenario(req.get("model"))
         chat = path.endswith("chat/completions")
         key = str(req.get("model"))
@@ -228,8 +268,10 @@ class ScriptedServer(asyncio.Protocol):
                 return
             k = min(per_chunk, tokens - sent)
             text = "".join(pieces[sent : sent + k]) if pieces is not None else " tok" * k
-            delta = {"content": text}
-            if sent < thinking and pieces is not None:  # a chunk may hold the end of both
+            delta: dict[str, Any] = {"content": text}
+            if chat and sc.get("tool_calls"):
+                delta = _tool_call_delta(req, rid, sent, k, tokens)
+            elif sent < thinking and pieces is not None:  # a chunk may hold the end of both
                 split = min(sent + k, thinking)
                 delta = {"reasoning_content": "".join(pieces[sent:split])}
                 if split < sent + k:
@@ -264,6 +306,8 @@ class ScriptedServer(asyncio.Protocol):
                 await asyncio.sleep(3600)
         done = pieces is not None and sent == len(pieces)
         last = {"index": 0, "finish_reason": "stop" if done else "length"}
+        if chat and sc.get("tool_calls"):
+            last["finish_reason"] = "tool_calls"
         t.write(event({"choices": [{**last, "delta": {}} if chat else {**last, "text": ""}]}))
         if sc.get("usage", 1):
             usage: dict[str, Any] = {
@@ -292,8 +336,17 @@ class ScriptedServer(asyncio.Protocol):
 
     def _log(self, rid: str, recv_ns: int, chunk_ns: list[int], outcome: str) -> None:
         if self.log is not None:
-            entry = {"id": rid, "recv_ns": recv_ns, "chunk_ns": chunk_ns, "outcome": outcome,
-                     "auth_sha256": self.auth_sha256}  # fmt: skip
+            req = self.request
+            entry = {
+                "id": rid,
+                "recv_ns": recv_ns,
+                "chunk_ns": chunk_ns,
+                "outcome": outcome,
+                "auth_sha256": self.auth_sha256,
+                "header_sha256": self.header_sha256,
+                "body_keys": sorted(req),
+                "passthrough": {k: req[k] for k in _PASSTHROUGH_FIELDS if k in req},
+            }
             self.log.write(json.dumps(entry) + "\n")
             self.log.flush()
 

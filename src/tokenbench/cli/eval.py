@@ -8,7 +8,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tokenbench.cli.options import add_target_options, api_key
+from tokenbench.cli.options import (
+    add_passthrough_options,
+    add_target_options,
+    api_key,
+    passthrough,
+)
 from tokenbench.cli.output import stdout_console
 from tokenbench.cli.run import (
     EXIT_INTERRUPTED,
@@ -31,6 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("tasks", nargs="+", metavar="TASK", help="task names, e.g. gsm8k mmlu")
     add_target_options(p)
+    add_passthrough_options(p)
     p.add_argument("--limit", type=int, metavar="N",
                    help="first N items of each task (MMLU: of each subject)")  # fmt: skip
     p.add_argument("--concurrency", type=int, default=4, metavar="N",
@@ -101,7 +107,14 @@ def _settings(args: argparse.Namespace) -> EvalSettings:
         tasks=tuple(args.tasks),
         output=output,
         target=TargetSpec(
-            args.model, args.base_url, api_key(args), args.engine, args.quant, output, args.threads
+            args.model,
+            args.base_url,
+            api_key(args),
+            args.engine,
+            args.quant,
+            output,
+            args.threads,
+            passthrough=passthrough(args),
         ),
         data=DataSource.from_flag(args.data, output / "hub-data", args.hub_revision),
         limit=args.limit,

@@ -1,10 +1,12 @@
 """Options that several commands share, defined once so they read the same everywhere: the
-target under test (`bench run`, `bench eval`) and where its API key comes from."""
+target under test (`bench run`, `bench eval`), where its API key comes from, and passthrough."""
 
 from __future__ import annotations
 
 import argparse
 import os
+
+from tokenbench.engines.passthrough import Passthrough
 
 # the key is read from these, in order, when --api-key is not given (a flag shows in `ps`)
 API_KEY_ENVS = ("TOKENBENCH_API_KEY", "OPENAI_API_KEY")
@@ -33,6 +35,22 @@ def api_key(args: argparse.Namespace) -> str | None:
     """--api-key, else the first of API_KEY_ENVS that is set and not empty."""
     flag: str | None = args.api_key
     return flag or next((os.environ[k] for k in API_KEY_ENVS if os.environ.get(k)), None)
+
+
+def add_passthrough_options(p: argparse.ArgumentParser) -> None:
+    """--extra-body and --header: what every request carries besides tokenbench's own fields."""
+    p.add_argument("--extra-body", metavar="JSON",
+                   help="JSON object (or @FILE.json) merged into every request body, e.g. "
+                   """'{"chat_template_kwargs": {"enable_thinking": false}}'; recorded in the """
+                   "envelope; not stream, stream_options, model, messages or prompt")  # fmt: skip
+    p.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
+                   help="HTTP header sent with every request (repeatable); recorded with "
+                   "credential-like values redacted")  # fmt: skip
+
+
+def passthrough(args: argparse.Namespace) -> Passthrough:
+    """The checked --extra-body and --header values (a ConfigError names what is wrong)."""
+    return Passthrough.from_flags(args.extra_body, args.header)
 
 
 def add_corpus_paths(p: argparse.ArgumentParser) -> None:

@@ -19,7 +19,12 @@ from rich.status import Status
 
 from tokenbench.cli.config import without_config
 from tokenbench.cli.heartbeat import Heartbeat, seconds
-from tokenbench.cli.options import add_target_options, api_key
+from tokenbench.cli.options import (
+    add_passthrough_options,
+    add_target_options,
+    api_key,
+    passthrough,
+)
 from tokenbench.engines.openai import Api
 from tokenbench.envelope.rerun import load_rerun
 from tokenbench.envelope.schema import HostLoad, RunPredicate
@@ -56,6 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="accept a base URL from a --rerun file that points at a private, "
                    "link-local or metadata address")  # fmt: skip
     add_target_options(p)
+    add_passthrough_options(p)
     p.add_argument("--prompts", type=Path, metavar="FILE.jsonl",
                    help='your own prompts: one {"prompt": ...} or {"messages": [...]} per line, '
                    'optional "max_tokens"')  # fmt: skip
@@ -493,6 +499,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         interleave=args.interleave,
         rules=rules,
         config_file=getattr(args, "config_file", None),
+        passthrough=passthrough(args),
     )
 
 

@@ -13,13 +13,14 @@ import asyncio
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
 import orjson
 
 from tokenbench.engines.http1 import COMPLETE, NEED_MORE, Response, ResponseDecoder
+from tokenbench.engines.passthrough import check_header, looks_secret
 from tokenbench.errors import ConfigError
 from tokenbench.urls import Endpoint, endpoint_secrets, redact_secrets
 
@@ -210,11 +211,18 @@ class HttpClient:
         endpoint: Endpoint,
         api_key: str | None = None,
         timeouts: Timeouts = Timeouts(),
+        extra_headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.endpoint = endpoint
         self.timeouts = timeouts
         self._api_key = api_key or endpoint.userinfo_key
-        self._secrets = endpoint_secrets(endpoint, self._api_key)
+        for name, value in extra_headers:
+            check_header(name, value)  # a library caller gets the CLI's checks
+        # --header values that look like credentials are secrets too (a server may echo one)
+        credentials = tuple(v for n, v in extra_headers if v and looks_secret(n, v))
+        self._secrets = endpoint_secrets(endpoint, self._api_key) + credentials
+        self._extra_lines = [f"{n}: {v}" for n, v in extra_headers]
+        self._user_agent = not any(n.lower() == "user-agent" for n, _ in extra_headers)
         self._conns: dict[int, _Connection] = {}
         self._reads = ReadQueue()
         self._ssl: ssl.SSLContext | None = (
@@ -261,9 +269,11 @@ class HttpClient:
         lines = [
             f"{method} {path} HTTP/1.1",
             f"Host: {self._host_header}",
-            "User-Agent: tokenbench",
             "Accept: text/event-stream" if stream else "Accept: application/json",
         ]
+        if self._user_agent:  # unless --header User-Agent replaces it
+            lines.append("User-Agent: tokenbench")
+        lines += self._extra_lines
         if self._api_key:
             lines.append(f"Authorization: Bearer {self._api_key}")
         if body is not None:

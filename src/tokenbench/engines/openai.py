@@ -15,6 +15,7 @@ import orjson
 
 from tokenbench.engines.http import ConnectFailed, HttpClient, IdleTimeout, Timeouts
 from tokenbench.engines.http1 import Response
+from tokenbench.engines.passthrough import check_body_field
 from tokenbench.engines.profiles import TIMINGS_PARSERS
 from tokenbench.engines.sse import SseDecoder
 from tokenbench.errors import ConfigError
@@ -45,6 +46,13 @@ class GenerationParams:
     # Engine-specific body fields from its profile (llama.cpp: cache_prompt false), as pairs
     # so the params stay hashable.
     extras: tuple[tuple[str, Any], ...] = ()
+    # The user's --extra-body fields, applied after `extras` so the user wins; never the
+    # fields tokenbench owns (stream, model, ...), refused here as in the CLI.
+    extra_body: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        for name, _ in self.extra_body:
+            check_body_field(name)
 
 
 def request_body(
@@ -75,6 +83,7 @@ def request_body(
     if params.seed is not None:
         body["seed"] = params.seed
     body.update(params.extras)
+    body.update(params.extra_body)
     if top_logprobs is not None:  # the OpenAI chat form; llama.cpp and vLLM accept it
         body["logprobs"] = True
         body["top_logprobs"] = top_logprobs
@@ -319,6 +328,10 @@ class StreamParser:
                 record.reasoning_tokens = details["reasoning_tokens"]
         else:
             record.output_tokens = len(record.chunk_ns)
+        timings = record.server_timings
+        if record.cached_input_tokens is None and timings and "cache_n" in timings:
+            # older llama.cpp builds report prompt-cache reuse only in their timings
+            record.cached_input_tokens = int(timings["cache_n"])
         cumulative = self._cumulative
         if cumulative and all(isinstance(c, int) for c in cumulative):
             counts = [int(c) for c in cumulative if c is not None]

@@ -7,7 +7,7 @@ Every model here is frozen and rejects unknown fields.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -176,11 +176,20 @@ class LoadInfo(_Strict):
                           input_length=self.input_length)  # fmt: skip
 
 
+class PassthroughInfo(_Strict):
+    """--extra-body as merged into every request, and --header with credential-like values
+    replaced by "<redacted>"."""
+
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
 class Parameters(_Strict):
     suite: SuiteInfo
     load: LoadInfo
     workload: WorkloadInfo
     slo: dict[str, float] | None = None  # --slo: per-request limits, e.g. {"ttft_ms": 500}
+    passthrough: PassthroughInfo | None = None  # None: nothing passed through (or older)
 
 
 class TimingInfo(_Strict):
@@ -382,6 +391,7 @@ class EvalParameters(_Strict):
     timeout_s: float
     seed: int
     scorer: str | None = None  # custom task: the default scorer
+    passthrough: PassthroughInfo | None = None  # None: nothing passed through (or older)
 
 
 class SandboxInfo(_Strict):

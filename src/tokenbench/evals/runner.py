@@ -35,6 +35,7 @@ from tokenbench.envelope.schema import (
     EvalComparability,
     EvalParameters,
     EvalPredicate,
+    PassthroughInfo,
     Privacy,
     SandboxInfo,
     TaskInfo,
@@ -197,7 +198,9 @@ async def _probe(target: OpenTarget, timeout_s: float, method: str) -> None:
     """One tiny chat request: the endpoint answers chat and streams. For letter-logprobs it must
     also return the first token's alternatives with their log-probabilities: an endpoint that
     ignores the request would leave every item unscored, at chance, so it is refused here."""
-    params = GenerationParams(Api.CHAT, target.model_field)
+    params = GenerationParams(
+        Api.CHAT, target.model_field, extra_body=target.passthrough.body_fields
+    )
     wants = TOP_LOGPROBS if method == "letter-logprobs" else None
     body = request_body(params, "Reply with the letter A.", 4, top_logprobs=wants)
     record = RequestRecord(0, 0, -1, True, "probe", 0)
@@ -225,19 +228,19 @@ def _has_top_logprobs(chunks: list[Any]) -> bool:
 
 
 def _settings_digest(prep: _Prepared, settings: EvalSettings) -> str:
-    return hashlib.sha256(
-        canonical(
-            {
-                "temperature": prep.temperature,
-                "max_tokens": prep.max_tokens,
-                "samples": settings.samples,
-                "limit": settings.limit,
-                "seed": settings.seed,
-                "scorer": settings.scorer,
-                "method": settings.method,
-            }
-        )
-    ).hexdigest()
+    fields: dict[str, object] = {
+        "temperature": prep.temperature,
+        "max_tokens": prep.max_tokens,
+        "samples": settings.samples,
+        "limit": settings.limit,
+        "seed": settings.seed,
+        "scorer": settings.scorer,
+        "method": settings.method,
+    }
+    extra = settings.target.passthrough.extra_body
+    if extra:  # it changes the answers (thinking off, ...); absent when none: digests hold
+        fields["extra_body"] = dict(extra)
+    return hashlib.sha256(canonical(fields)).hexdigest()
 
 
 async def _run_task(
@@ -348,6 +351,7 @@ def _task_info(prep: _Prepared, settings: EvalSettings) -> TaskInfo:
 
 
 def _parameters(prep: _Prepared, settings: EvalSettings) -> EvalParameters:
+    record = settings.target.passthrough.record()  # header values redacted
     return EvalParameters(
         temperature=prep.temperature,
         max_tokens=prep.max_tokens,
@@ -356,6 +360,7 @@ def _parameters(prep: _Prepared, settings: EvalSettings) -> EvalParameters:
         timeout_s=settings.timeout_s,
         seed=settings.seed,
         scorer=settings.scorer if prep.task.name == "custom" else None,
+        passthrough=PassthroughInfo.model_validate(record) if record is not None else None,
     )
 
 
@@ -453,8 +458,9 @@ async def _ask(
     anchor_ns: int,
 ) -> _Answer:
     params = GenerationParams(
-        Api.CHAT, target.model_field, prep.temperature, seed=settings.seed + sample
-    )
+        Api.CHAT, target.model_field, prep.temperature, seed=settings.seed + sample,
+        extra_body=target.passthrough.body_fields,
+    )  # fmt: skip
     wants = TOP_LOGPROBS if settings.method == "letter-logprobs" else None
     body = request_body(params, "", prep.max_tokens, item.messages, top_logprobs=wants)
     pid = prompt_id(canonical(item.messages).decode())

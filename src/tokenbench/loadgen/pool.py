@@ -199,6 +199,7 @@ class PoolJob:
     timeouts: Timeouts
     retries: int
     wall_anchor_ns: int  # the run's wall-clock anchor (records are relative to it)
+    headers: tuple[tuple[str, str], ...] = ()  # --header: in memory only, like the key
 
 
 async def clock_offset(handle: WorkerHandle, probes: int = OFFSET_PROBES) -> tuple[int, int]:
@@ -276,6 +277,7 @@ async def _start_workers(
         worker_job = WorkerJob(
             i, job.base_url, job.api_key, job.api, bodies, ids, job.timeouts, job.retries,
             share, job.wall_anchor_ns, start_at, reports[i].clock_offset_ns,
+            headers=job.headers,
         )  # fmt: skip
         try:
             await handle.call("start", worker_job)

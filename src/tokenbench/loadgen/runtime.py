@@ -47,6 +47,7 @@ class WorkerJob:
     start_at_wall_ns: int  # when to begin (warmup), on the coordinator's clock
     clock_offset_ns: int  # this worker's wall clock minus the coordinator's
     sample_limit: int = 8  # outputs kept for the token cross-check
+    headers: tuple[tuple[str, str], ...] = ()  # --header, sent on every request
 
 
 @dataclass
@@ -159,7 +160,9 @@ class WorkerRuntime:
         self._anchor_mono = time.perf_counter_ns() - (
             coordinator_now - job.coordinator_anchor_wall_ns
         )
-        client = HttpClient(Endpoint.parse(job.base_url), api_key=job.api_key)
+        client = HttpClient(
+            Endpoint.parse(job.base_url), api_key=job.api_key, extra_headers=job.headers
+        )
         samples: list[tuple[RequestRecord, list[str]]] = []
         ctx = WorkerContext(
             worker_id=job.worker_id, client=client, api=job.api,

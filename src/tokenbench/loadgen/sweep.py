@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 from tokenbench.energy.meter import EnergyWindow, Meter
 from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.openai import Api, GenerationParams, request_body
+from tokenbench.engines.passthrough import Passthrough
 from tokenbench.engines.profiles import profile_or_generic
 from tokenbench.envelope.build import PointFiles, seal_point
 from tokenbench.envelope.canonical import canonical
@@ -103,6 +104,7 @@ class RunSettings:
     repeat: int = 1  # --repeat: runs of each point, each its own envelope
     interleave: bool = False  # --interleave: points take turns, alternating direction
     config_file: str | None = None  # the config file whose defaults applied (cli/config.py)
+    passthrough: Passthrough = field(default_factory=Passthrough)  # --extra-body, --header
 
     def __post_init__(self) -> None:
         """The checks every caller gets, `bench run` and library users alike: a bad value stops
@@ -223,7 +225,8 @@ async def run_sweep(
         session = await open_session(
             stack,
             TargetSpec(settings.model, settings.base_url, settings.api_key, settings.engine,
-                       settings.quant, settings.output, settings.threads, settings.timeout_s),
+                       settings.quant, settings.output, settings.threads, settings.timeout_s,
+                       settings.passthrough),
             sign=settings.sign, note=progress.note, phase=progress.phase, parallel=parallel,
             slot_context=lambda m: ctx_per_slot(longest, suite.workload.output_tokens, m),
             meter=meter,
@@ -253,6 +256,7 @@ async def _prepare(
         api, target.model_field, suite.temperature, ignore_eos, settings.seed,
         disable_prefix_cache=disable_prefix_cache,
         extras=tuple(engine.request_extras(disable_prefix_cache).items()),
+        extra_body=settings.passthrough.body_fields,
     )  # fmt: skip
     timeout_s = settings.timeout_s or suite.timeout_s
     progress.phase(f"calibrating prompt lengths, {target.first_response_wait(timeout_s)}")
@@ -467,7 +471,11 @@ def _draft(
         run_id=run_id,
         sweep_id=sweep.sweep_id,
         parameters=Parameters(
-            suite=sweep.suite_info, load=load, workload=workload, slo=settings.slo
+            suite=sweep.suite_info,
+            load=load,
+            workload=workload,
+            slo=settings.slo,
+            passthrough=sweep.session.target.passthrough_info,
         ),
         target=sweep.session.target.info,
         hardware=sweep.session.hardware,
@@ -618,7 +626,8 @@ async def _measure(
                 settings.worker_factory(),
                 split(work.plan, settings.workers),
                 PoolJob(sweep.client.endpoint.url, settings.api_key, sweep.params.api,
-                        work.bodies, prompt_ids, timeouts, settings.retries, wall_anchor_ns),
+                        work.bodies, prompt_ids, timeouts, settings.retries, wall_anchor_ns,
+                        settings.passthrough.headers),
                 control, on_record, window.start, settings.on_worker_loss,
             )  # fmt: skip
             samples, lag_p99 = pooled.samples, pooled.lag_p99_ms
@@ -716,7 +725,12 @@ async def _token_check(
     samples: list[tuple[RequestRecord, list[str]]], client: HttpClient, model: str | None
 ) -> TokenCheck | None:
     """Re-tokenize a sample of outputs with the server's own tokenizer and compare with usage."""
-    usable = [(r, "".join(t)) for r, t in samples if r.tokens_from_usage and r.output_tokens]
+    # A tool call's tokens (name, JSON framing) are not in the answer text: left out.
+    usable = [
+        (r, "".join(t))
+        for r, t in samples
+        if r.tokens_from_usage and r.output_tokens and r.finish_reason != "tool_calls"
+    ]
     if not usable:
         return None
     counter = server_tokenizer(client, model)
@@ -767,6 +781,7 @@ def _resolved_config(
             "cache_prompt": False if params.disable_prefix_cache else None,
             "seed": params.seed,
             "stream_options": {"include_usage": True},
+            "passthrough": settings.passthrough.record(),  # header values redacted
         },
         "api_key_given": settings.api_key is not None,
         "config_file": settings.config_file,  # its values are in the settings above

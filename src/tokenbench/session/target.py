@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -15,8 +15,9 @@ from tokenbench.engines.detect import PROBE_TIMEOUT_S, EngineIdentity, detect
 from tokenbench.engines.http import HttpClient
 from tokenbench.engines.managed import ManagedServer, ServerConfig
 from tokenbench.engines.models import ResolvedModel, resolve
+from tokenbench.engines.passthrough import Passthrough
 from tokenbench.engines.profiles import profile
-from tokenbench.envelope.schema import EngineInfo, ModelInfo, TargetInfo
+from tokenbench.envelope.schema import EngineInfo, ModelInfo, PassthroughInfo, TargetInfo
 from tokenbench.errors import ConfigError
 from tokenbench.urls import Endpoint, redact_url
 
@@ -34,6 +35,8 @@ class TargetSpec:
     output: Path  # the embedded server's log goes here
     threads: int | None = None
     timeout_s: float | None = None  # --timeout: no probe waits longer (nor PROBE_TIMEOUT_S)
+    # --extra-body and --header: the headers go on every request of the target's client
+    passthrough: Passthrough = field(default_factory=Passthrough)
 
     @property
     def probe_timeout_s(self) -> float:
@@ -48,6 +51,13 @@ class OpenTarget:
     server: ManagedServer | None
     model_field: str | None  # the `model` sent with each request
     info: TargetInfo
+    passthrough: Passthrough = field(default_factory=Passthrough)
+
+    @property
+    def passthrough_info(self) -> PassthroughInfo | None:
+        """The passthrough as envelopes record it (header values redacted), or None."""
+        record = self.passthrough.record()
+        return PassthroughInfo.model_validate(record) if record is not None else None
 
     def first_response_wait(self, timeout_s: float) -> str:
         """What a first request waits for, said while it waits (a model load or a long prefill
@@ -92,7 +102,9 @@ async def open_target(
     else:
         base_url = spec.base_url
 
-    client = HttpClient(Endpoint.parse(base_url), api_key=spec.api_key)
+    client = HttpClient(
+        Endpoint.parse(base_url), api_key=spec.api_key, extra_headers=spec.passthrough.headers
+    )
     stack.push_async_callback(client.aclose)
     phase(f"probing {client.endpoint.url}")
     identity = await detect(client, spec.engine, spec.probe_timeout_s)
@@ -105,7 +117,7 @@ async def open_target(
         engine=_engine_info(identity, server),
         model=_model_info(spec.quant, resolved, model_field),
     )
-    return OpenTarget(client, identity, resolved, server, model_field, info)
+    return OpenTarget(client, identity, resolved, server, model_field, info, spec.passthrough)
 
 
 async def _remote_model_name(client: HttpClient, timeout_s: float) -> str | None:
