@@ -32,6 +32,7 @@ from tokenbench.errors import ConfigError
 from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import ARRIVALS
 from tokenbench.loadgen.search import RateSearch
+from tokenbench.loadgen.stages import Stage, parse_stages, ramp_stages
 from tokenbench.loadgen.sweep import RunSettings, run_sweep
 from tokenbench.metrics.summary import SLO_METRICS
 from tokenbench.metrics.validity import (
@@ -42,6 +43,8 @@ from tokenbench.metrics.validity import (
 )
 from tokenbench.records import RequestRecord
 from tokenbench.suites.suite import Suite, load_suite
+from tokenbench.workloads.datasets import parse_columns
+from tokenbench.workloads.traces import TRACE_FORMATS
 
 T = TypeVar("T")
 
@@ -67,6 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    'optional "max_tokens"')  # fmt: skip
     p.add_argument("--api", choices=[a.value for a in Api], help="chat or completions")
     _add_load_options(p)
+    _add_workload_options(p)
     _add_request_options(p)
     _add_validity_options(p)
     _add_repeat_and_scale_out_options(p)
@@ -142,6 +146,70 @@ def _add_load_options(p: argparse.ArgumentParser) -> None:
         default=1.0,
         metavar="K",
         help="gamma shape for --arrival gamma: 1 is Poisson, <1 burstier, >1 smoother",
+    )
+
+
+def _add_workload_options(p: argparse.ArgumentParser) -> None:
+    """What the requests look like beyond the suite: lengths, a dataset, a trace, load shapes."""
+    p.add_argument("--input-len", metavar="DIST",
+                   help="synthetic input lengths from a seeded distribution: 512, "
+                   "'uniform(256,1024)', 'normal(512,128,min=64,max=2048)', "
+                   "'lognormal(512,256)' or 'file(lengths.txt)'")  # fmt: skip
+    p.add_argument(
+        "--output-len",
+        metavar="DIST",
+        help="each request's max_tokens from a distribution (same forms)",
+    )
+    p.add_argument("--dataset", type=Path, metavar="FILE",
+                   help="prompts from a JSONL, JSON, CSV or Parquet file (e.g. a local copy of a "
+                   "Hugging Face dataset); see --column")  # fmt: skip
+    p.add_argument("--column", metavar="FIELD=COL,...",
+                   help="which --dataset columns hold the prompt, messages, system and "
+                   "max_tokens, e.g. prompt=instruction")  # fmt: skip
+    p.add_argument("--trace", type=Path, metavar="FILE",
+                   help="replay a trace at its recorded times, open loop (tokenbench JSONL, "
+                   "Mooncake JSONL, BurstGPT CSV); see docs/workloads.md")  # fmt: skip
+    p.add_argument(
+        "--trace-format",
+        choices=TRACE_FORMATS,
+        default="auto",
+        help="the trace's format (default: recognised from its first line)",
+    )
+    p.add_argument(
+        "--trace-speedup",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="replay X times faster than recorded (default 1)",
+    )
+    p.add_argument(
+        "--block-tokens",
+        type=int,
+        metavar="N",
+        help="tokens per hashed prefix block of the trace (default: the format's)",
+    )
+    p.add_argument(
+        "--stages",
+        metavar="SPEC",
+        help="load stages run back to back, each its own envelope: "
+        "'30s@1rps,60s@4rps' (open loop) or '30s@c2,30s@c8' (closed loop)",
+    )
+    p.add_argument(
+        "--ramp",
+        metavar="FROM:TO@TIME",
+        help="a ramp as --ramp-steps equal stages, e.g. 1rps:8rps@60s or c1:c16@2m",
+    )
+    p.add_argument(
+        "--ramp-steps", type=int, default=5, metavar="N", help="stages of a --ramp (default 5)"
+    )
+    p.add_argument("--prefix-cache", choices=["allow", "defeat"],
+                   help="let the engine's prefix cache serve shared prompt text, or ask it to "
+                   "skip it (default: the suite's; raw-speed suites defeat it)")  # fmt: skip
+    p.add_argument(
+        "--sessions",
+        type=int,
+        metavar="N",
+        help="conversations per point of a session suite (multi-turn, agentic)",
     )
 
 
@@ -451,6 +519,20 @@ def _check_flag_combinations(args: argparse.Namespace) -> None:
         raise ConfigError("pass --rate or --sweep-rate, not both")
     if (args.rate is not None or args.sweep_rate) and args.sweep:
         raise ConfigError("--sweep is closed loop; with --rate use --concurrency for the cap")
+    if args.stages and args.ramp:
+        raise ConfigError("pass --stages or --ramp, not both")
+    if args.dataset is not None and args.prompts is not None:
+        raise ConfigError("pass --dataset or --prompts, not both")
+    if args.column and args.dataset is None:
+        raise ConfigError("--column maps the columns of a --dataset file; add --dataset FILE")
+
+
+def _stages(args: argparse.Namespace) -> tuple[Stage, ...] | None:
+    if args.stages:
+        return parse_stages(args.stages)
+    if args.ramp:
+        return ramp_stages(args.ramp, args.ramp_steps)
+    return None
 
 
 def _settings(args: argparse.Namespace) -> RunSettings:
@@ -499,6 +581,17 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         interleave=args.interleave,
         rules=rules,
         config_file=getattr(args, "config_file", None),
+        input_len=args.input_len,
+        output_len=args.output_len,
+        dataset=args.dataset,
+        dataset_columns=parse_columns(args.column) if args.column else None,
+        trace=args.trace,
+        trace_format=args.trace_format,
+        trace_speedup=args.trace_speedup,
+        block_tokens=args.block_tokens,
+        stages=_stages(args),
+        prefix_cache=args.prefix_cache or "suite",
+        sessions=args.sessions,
         passthrough=passthrough(args),
     )
 

@@ -50,6 +50,16 @@ class SummaryRow(BaseModel):
     comparability_key: str
     signer: str | None  # keyid that verified the envelope; None when unsigned
     valid: bool
+    stage: str | None = None  # "2/3" for a stage of --stages / --ramp
+    prefix_cache_hit_rate: float | None = None
+    ttft_cache_hit_p50_ms: float | None = None
+    ttft_cache_miss_p50_ms: float | None = None
+    sessions_completed: int | None = None  # session workloads and traces with sessions
+    sessions_failed: int | None = None
+    session_p50_s: float | None = None
+    sessions_per_hour: float | None = None
+    ttft_first_turn_p50_ms: float | None = None
+    ttft_last_turn_p50_ms: float | None = None  # the history is longest there
 
     @property
     def engine_label(self) -> str:
@@ -170,7 +180,33 @@ def _run_row(loaded: LoadedRun) -> SummaryRow:
         comparability_key=p.comparability.key,
         signer=loaded.signer,
         valid=p.validity.valid,
+        **_workload_cells(loaded),
     )
+
+
+def _workload_cells(loaded: LoadedRun) -> dict[str, Any]:
+    """The prefix cache's and the sessions' figures, and the stage, for the row."""
+    p = loaded.predicate
+    m = p.metrics
+    stage = p.parameters.load.stage
+    hit, miss = m.distribution("ttft_cache_hit_ms"), m.distribution("ttft_cache_miss_ms")
+    out: dict[str, Any] = {
+        "stage": f"{stage.index + 1}/{stage.count}" if stage else None,
+        "prefix_cache_hit_rate": m.prefix_cache_hit_rate,
+        "ttft_cache_hit_p50_ms": hit.p50 if hit else None,
+        "ttft_cache_miss_p50_ms": miss.p50 if miss else None,
+    }
+    if m.sessions is not None:
+        sess = m.sessions
+        out |= {"sessions_completed": sess.completed, "sessions_failed": sess.failed,
+                "session_p50_s": sess.completion_s.p50 if sess.completion_s else None,
+                "sessions_per_hour": sess.sessions_per_hour}  # fmt: skip
+    if m.by_turn:
+        turns = sorted(m.by_turn, key=int)
+        first, last = m.by_turn[turns[0]].ttft_ms, m.by_turn[turns[-1]].ttft_ms
+        out["ttft_first_turn_p50_ms"] = first.p50 if first else None
+        out["ttft_last_turn_p50_ms"] = last.p50 if last else None
+    return out
 
 
 def summary_table(corpus: Corpus) -> SummaryTable:

@@ -46,7 +46,8 @@ def check_header(name: str, value: str) -> None:
         raise ConfigError("--header has an empty name; write it as NAME:VALUE, e.g. X-Team:a")
     if not _TOKEN.fullmatch(name):
         raise ConfigError(
-            f"--header name {name!r} has characters a header name cannot have (RFC 7230 token: "
+            # not echoed: a name that is not a token may hold a value typed without its colon
+            "a --header name has characters a header name cannot have (RFC 7230 token: "
             "letters, digits and !#$%&'*+-.^_`|~); fix the name"
         )
     lowered = name.lower()

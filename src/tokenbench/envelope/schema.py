@@ -120,7 +120,8 @@ class SuiteInfo(_Strict):
     ignore_eos_requested: bool
     ignore_eos_sent: bool  # only for engines known to honour it
     prefix_cache_disabled: bool  # the engine was asked not to reuse cached prompts
-    table: Literal["default", "engine", "context"] = "default"  # the suite's summary layout
+    # the suite's summary layout
+    table: Literal["default", "engine", "context", "cache", "sessions"] = "default"
 
 
 class WorkloadInfo(_Strict):
@@ -130,6 +131,32 @@ class WorkloadInfo(_Strict):
     template_overhead_tokens: int | None  # tokens the chat template / BOS adds to each prompt
     input_tokens_exact: bool | None  # every measured request had exactly the target (from usage)
     notes: list[str] = Field(default_factory=list)
+    # seeded distributions as given (input_len, output_len, turns, think_time_s, …)
+    distributions: dict[str, str] = Field(default_factory=dict)
+    sessions: int | None = None  # session workloads: conversations in this point
+    trace: TraceInfo | None = None  # a replayed trace
+
+
+class TraceInfo(_Strict):
+    """The trace a point replayed, by content digest (the file itself is the user's)."""
+
+    file_name: str
+    sha256: str
+    format: str  # tokenbench, mooncake or burstgpt
+    requests: int  # replayed (after --requests)
+    block_tokens: int
+    speedup: float  # times divided by this (2: twice as fast as recorded)
+    span_s: float  # first → last scheduled send, after the speedup
+
+
+class StageInfo(_Strict):
+    """One stage of a load shape (--stages / --ramp): the stages of one run share a group."""
+
+    group: str
+    index: int  # 0-based
+    count: int
+    duration_s: float
+    level: str  # "4 req/s" or "c8"
 
 
 def load_label(
@@ -168,6 +195,7 @@ class LoadInfo(_Strict):
     # the default warmup (one request per slot) was capped at this many; None: not capped
     warmup_capped_at: int | None = None
     input_length: int | None = None  # a context-sweep point: the input length it ran at
+    stage: StageInfo | None = None  # a stage of --stages / --ramp
 
     @property
     def label(self) -> str:

@@ -62,6 +62,9 @@ class Plan:
     share: tuple[int, int] = (0, 1)  # (this share, of how many): requests with index ≡ share
     # a replayed trace: (session, turn) of each measured request, by position
     labels: tuple[tuple[int | None, int | None], ...] | None = None
+    # the warmup prompts [0, first_measured_prompt) are kept apart: measured requests cycle
+    # through the rest only (a trace's or shared prefixes', whose cache warmup must not touch)
+    measured_apart: bool = False
 
     @property
     def rate_rps(self) -> float | None:
@@ -116,9 +119,15 @@ class Plan:
         for i in index:
             offset = next(offsets) if offsets is not None else None
             if i % k == w:
-                prompt = (self.first_measured_prompt + i - start) % self.prompts
+                prompt = self._measured_prompt(i - start)
                 session, turn = self.labels[i - start] if self.labels else (None, None)
                 yield PlannedRequest(i, prompt, False, offset, session, turn)
+
+    def _measured_prompt(self, position: int) -> int:
+        first = self.first_measured_prompt
+        if self.measured_apart and first < self.prompts:
+            return first + position % (self.prompts - first)
+        return (first + position) % self.prompts
 
     def share_prompt_indices(self) -> set[int]:
         """The prompts this share can use (its measured prompts repeat within one cycle)."""
@@ -287,4 +296,5 @@ def trace_plan(
     base = closed_loop_plan(prompts, len(offsets_ns), warmup, cap, duration_s)
     schedule = Schedule(rate, "trace", 1.0, 0, offsets_ns)
     return replace(base, schedule=schedule, warmup_prompts=max(warmup, 1),
-                   first_measured_prompt=warmup, labels=labels)  # fmt: skip
+                   first_measured_prompt=warmup, labels=labels,
+                   measured_apart=True)  # fmt: skip

@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -34,16 +34,25 @@ from tokenbench.envelope.schema import (
     RunPredicate,
     ScaleOutInfo,
     SoftwareInfo,
+    StageInfo,
     SuiteInfo,
     TimingInfo,
     TokenCheck,
+    TraceInfo,
     WorkerInfo,
     WorkloadInfo,
 )
 from tokenbench.errors import ConfigError, ServerLost
 from tokenbench.loadgen.control import RunControl
-from tokenbench.loadgen.plan import Plan, closed_loop_plan, open_loop_plan, split
-from tokenbench.loadgen.points import LoadPoint, Point, PointSource, SearchPoints, fixed_points
+from tokenbench.loadgen.plan import Plan, closed_loop_plan, open_loop_plan, split, trace_plan
+from tokenbench.loadgen.points import (
+    FixedPoints,
+    LoadPoint,
+    Point,
+    PointSource,
+    SearchPoints,
+    fixed_points,
+)
 from tokenbench.loadgen.pool import (
     PoolJob,
     PoolResult,
@@ -54,6 +63,8 @@ from tokenbench.loadgen.pool import (
     run_pool,
 )
 from tokenbench.loadgen.search import RateSearch
+from tokenbench.loadgen.sessions import SessionPlan, run_sessions
+from tokenbench.loadgen.stages import Stage
 from tokenbench.loadgen.worker import LoopLagMonitor, WorkerContext, run_closed_loop
 from tokenbench.metrics.stats import distribution
 from tokenbench.metrics.validity import ValidityRules
@@ -62,9 +73,20 @@ from tokenbench.records import RequestRecord
 from tokenbench.session.bench import BenchSession, ctx_per_slot, open_session
 from tokenbench.session.host_load import HostLoadWatch
 from tokenbench.session.target import TargetSpec
-from tokenbench.suites.suite import Suite
-from tokenbench.workloads.prompt import Prompt
-from tokenbench.workloads.sources import Calibration, calibrate, point_prompts
+from tokenbench.suites.suite import SESSION_KINDS, Suite
+from tokenbench.workloads.conversations import SessionScript
+from tokenbench.workloads.prompt import Prompt, prompt_id
+from tokenbench.workloads.sources import (
+    Calibration,
+    LoadedTrace,
+    calibrate,
+    load_trace,
+    point_prompts,
+    point_sessions,
+    trace_work,
+    warmup_prompts,
+    workload_shape,
+)
 from tokenbench.workloads.synthetic import server_tokenizer
 
 
@@ -105,6 +127,17 @@ class RunSettings:
     interleave: bool = False  # --interleave: points take turns, alternating direction
     config_file: str | None = None  # the config file whose defaults applied (cli/config.py)
     passthrough: Passthrough = field(default_factory=Passthrough)  # --extra-body, --header
+    input_len: str | None = None  # --input-len: a seeded length distribution (synthetic)
+    output_len: str | None = None  # --output-len: each request's max_tokens from a distribution
+    trace: Path | None = None  # --trace FILE: replay its requests at their recorded times
+    trace_format: str = "auto"
+    trace_speedup: float = 1.0  # --trace-speedup: recorded times divided by this
+    block_tokens: int | None = None  # --block-tokens: a trace's prefix block size
+    stages: tuple[Stage, ...] | None = None  # --stages / --ramp: back-to-back stages
+    prefix_cache: Literal["suite", "allow", "defeat"] = "suite"  # --prefix-cache
+    sessions: int | None = None  # --sessions: conversations per point (session workloads)
+    dataset: Path | None = None  # --dataset FILE: prompts from JSONL/JSON/CSV/Parquet
+    dataset_columns: dict[str, str] | None = None  # --column prompt=instruction,…
 
     def __post_init__(self) -> None:
         """The checks every caller gets, `bench run` and library users alike: a bad value stops
@@ -127,9 +160,58 @@ class RunSettings:
              "--interleave alternates repeats: add --repeat N (N ≥ 2)"),
             (self.prompts_file is not None and self.prompts_file.is_dir(),
              f"--prompts {self.prompts_file} is a directory; name a JSONL file of prompts"),
+            (self.trace_speedup <= 0, "--trace-speedup must be positive"),
+            (self.sessions is not None and self.sessions < 1, "--sessions must be at least 1"),
         ):  # fmt: skip
             if bad:
                 raise ConfigError(message)
+        self._check_workload()
+
+    def _check_workload(self) -> None:
+        """Workload flags that cannot go together; the distributions parse (or say why)."""
+        kind = self.suite.workload.kind
+        sessions = kind in SESSION_KINDS
+        for bad, message in (
+            (sessions and self.split, f"the {kind} workload runs its sessions from one "
+             "process; drop --workers / --ray"),
+            (sessions and bool(self.rates), f"the {kind} workload is closed loop over sessions "
+             "(--concurrency counts sessions); drop --rate"),
+            (self.sessions is not None and not sessions,
+             "--sessions sets a session workload's conversations; this suite has none"),
+            (self.suite.trace_required and self.trace is None,
+             f"the {self.suite.name} suite replays a trace: add --trace FILE"),
+            (self.dataset is not None and (sessions or self.prompts_file is not None),
+             "--dataset replaces the suite's prompts; drop --prompts (or pick a prompt suite)"),
+            (self.dataset is not None and not self.dataset.is_file(),
+             f"--dataset {self.dataset} is not a file; name a JSONL, JSON, CSV or Parquet file"),
+            (self.trace is not None and (self.prompts_file is not None or sessions),
+             "--trace replaces the suite's prompts; drop --prompts (or pick a prompt suite)"),
+            (self.trace is not None and bool(self.rates or self.stages),
+             "--trace sends at the trace's own times; drop --rate / --stages"),
+            (self.trace is not None and not self.trace.is_file(),
+             f"--trace {self.trace} is not a file; name a trace (JSONL or CSV)"),
+            (self.stages is not None and bool(self.rates or self.input_lengths),
+             "--stages sets each stage's load; drop --rate / --sweep-rate / --input-lengths"),
+            (self.stages is not None and self.duration_s is not None,
+             "--stages sets each stage's length; drop --duration"),
+            (self.stages is not None and self.requests is not None,
+             "--stages bounds each stage by its length; drop --requests"),
+            (sessions and any(st.rate_rps is not None for st in self.stages or ()),
+             f"the {kind} workload is closed loop over sessions: give --stages as "
+             "concurrencies (e.g. 30s@c2)"),
+            (sessions and self.requests is not None,
+             f"the {kind} workload counts sessions: use --sessions N instead of --requests"),
+            (self.output_len is not None and (kind in ("fixed", "sharegpt") or self.trace
+             is not None or self.prompts_file is not None or self.dataset is not None),
+             "--output-len shapes generated prompts; these prompts bring their own lengths"),
+            (self.input_len is not None and (self.trace is not None
+             or self.prompts_file is not None or self.dataset is not None),
+             "--input-len shapes generated prompts; drop it with --trace, --prompts or "
+             "--dataset"),
+        ):  # fmt: skip
+            if bad:
+                raise ConfigError(message)
+        workload_shape(self.suite.workload, self.input_len, self.output_len)
 
     @property
     def split(self) -> bool:
@@ -186,7 +268,12 @@ def _points(
         tuple(suite.input_lengths) if suite.input_lengths else None
     )
     points: list[Point]
-    if settings.rates:  # open loop: --concurrency is the cap on requests in flight
+    if settings.stages:
+        return _stage_points(settings, sweep_id), _stage_parallel(settings), None
+    if settings.trace is not None:  # one point: the trace's own times; --concurrency caps
+        sweep = settings.sweep or (TRACE_CAP,)
+        points = [(sweep[0], None, None)]
+    elif settings.rates:  # open loop: --concurrency is the cap on requests in flight
         sweep = settings.sweep or (64,)
         points = [(sweep[0], r, None) for r in settings.rates]
     elif lengths:  # a context sweep: batch 1 (or --concurrency), one point per input length
@@ -202,6 +289,48 @@ def _points(
         points_source = SearchPoints(search, cap, settings.requests, settings.duration_s)
         return points_source, max(sweep), lengths
     return fixed_points(points, settings.repeat, settings.interleave, sweep_id), max(sweep), lengths
+
+
+TRACE_CAP = 64  # a replayed trace's default cap on requests in flight (the embedded server's slots)
+
+
+def _stage_points(settings: RunSettings, sweep_id: str) -> FixedPoints:
+    """One point per stage, run back to back; only the first warms up."""
+    stages = settings.stages or ()
+    cap = settings.sweep[0] if settings.sweep else 64
+    out = []
+    for i, st in enumerate(stages):
+        info = StageInfo(group=sweep_id, index=i, count=len(stages), duration_s=st.duration_s,
+                         level=st.level)  # fmt: skip
+        conc = st.concurrency or cap
+        out.append(LoadPoint(conc, st.rate_rps, duration_s=st.duration_s, stage=info,
+                             start_s=st.start_s))  # fmt: skip
+    return FixedPoints(out)
+
+
+def _stage_parallel(settings: RunSettings) -> int:
+    stages = settings.stages or ()
+    cap = settings.sweep[0] if settings.sweep else 64
+    return max(st.concurrency or cap for st in stages)
+
+
+def _longest_input(
+    settings: RunSettings, lengths: tuple[int, ...] | None, trace: LoadedTrace | None
+) -> int:
+    """The longest prompt a point may send, for the embedded server's context per slot."""
+    spec = settings.suite.workload
+    if lengths:
+        return max(lengths)
+    if trace is not None:  # blocks joined by spaces may take a token more each
+        inputs = trace.trace.input_tokens
+        return max(inputs) + max(len(r.blocks) for r in trace.trace.requests) + 64
+    if spec.kind in SESSION_KINDS:
+        return 8192  # a history grows long: the model's own window caps this
+    if spec.kind == "shared_prefix":
+        return (spec.prefix_tokens or 0) + 4 * (spec.input_tokens or 64)
+    if settings.input_len is not None or spec.input_len is not None:
+        return 4096
+    return spec.input_tokens or 1024
 
 
 async def run_sweep(
@@ -220,7 +349,12 @@ async def run_sweep(
     sweep_id = new_ulid()
     source, parallel, lengths = _points(settings, search, sweep_id)
     suite = settings.suite
-    longest = max(lengths) if lengths else (suite.workload.input_tokens or 1024)
+    trace = None
+    if settings.trace is not None:  # read (and checked) before any server starts
+        trace = await asyncio.to_thread(load_trace, settings.trace, settings.trace_format,
+                                        settings.block_tokens, settings.trace_speedup,
+                                        settings.requests)  # fmt: skip
+    longest = _longest_input(settings, lengths, trace)
     async with contextlib.AsyncExitStack() as stack:
         session = await open_session(
             stack,
@@ -231,9 +365,11 @@ async def run_sweep(
             slot_context=lambda m: ctx_per_slot(longest, suite.workload.output_tokens, m),
             meter=meter,
         )  # fmt: skip
-        sweep = await _prepare(settings, session, sweep_id, progress)
+        sweep = await _prepare(settings, session, sweep_id, progress, trace)
         written: list[Path] = []
+        first_stage: float | None = None
         while not control.stop.is_set() and (point := source.next_point()) is not None:
+            first_stage = await _wait_for_window(point, first_stage, control)
             done = await _point(sweep, point, control, progress)
             if done is not None:
                 written.append(done[0])
@@ -241,9 +377,26 @@ async def run_sweep(
         return written
 
 
+async def _wait_for_window(
+    point: LoadPoint, first: float | None, control: RunControl
+) -> float | None:
+    """--stages windows: a stage that starts after a gap waits for its start (measured from
+    the first stage's); returns the first stage's start on the monotonic clock."""
+    if point.stage is None:
+        return first
+    now = time.monotonic()
+    if first is None:
+        return now - (point.start_s or 0.0)
+    if point.start_s is not None and (wait := first + point.start_s - now) > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(control.stop.wait(), wait)
+    return first
+
+
 async def _prepare(
-    settings: RunSettings, session: BenchSession, sweep_id: str, progress: Progress
-) -> _Sweep:
+    settings: RunSettings, session: BenchSession, sweep_id: str, progress: Progress,
+    trace: LoadedTrace | None = None,
+) -> _Sweep:  # fmt: skip
     """What the target's engine is asked for on every request, the prompts' calibration, and
     the sweep's provenance."""
     suite, target = settings.suite, session.target
@@ -251,7 +404,9 @@ async def _prepare(
     api = settings.api or suite.api or (resolved.preferred_api if resolved else Api.CHAT)
     engine = profile_or_generic(target.identity.name)
     ignore_eos = suite.ignore_eos and engine.honours_ignore_eos
-    disable_prefix_cache = bool(engine.prefix_cache_off)  # when the engine has a switch
+    policy = suite.prefix_cache if settings.prefix_cache == "suite" else settings.prefix_cache
+    # skipped only when asked to, and the engine has a switch for it
+    disable_prefix_cache = policy == "defeat" and bool(engine.prefix_cache_off)
     params = GenerationParams(
         api, target.model_field, suite.temperature, ignore_eos, settings.seed,
         disable_prefix_cache=disable_prefix_cache,
@@ -263,7 +418,11 @@ async def _prepare(
     calibration = await calibrate(
         suite, target.client, params, settings.seed, timeout_s, settings.retries,
         settings.prompts_file,
+        workload_shape(suite.workload, settings.input_len, settings.output_len),
+        (settings.dataset, settings.dataset_columns) if settings.dataset else None,
     )  # fmt: skip
+    if trace is not None:
+        calibration = replace(calibration, kind="trace", trace=trace)
     soft = await asyncio.to_thread(software, suite_digest(suite), event_loop_name())
     suite_info = SuiteInfo(
         name=suite.name, api=api.value, temperature=suite.temperature,
@@ -326,6 +485,7 @@ class _PointWork:
     requests: int | None  # None: bounded by the duration alone
     warmup: int
     warmup_capped_at: int | None = None
+    sessions: SessionPlan | None = None  # a session workload: what is run instead of the plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,17 +510,20 @@ def _bounds(settings: RunSettings, point: LoadPoint, calibration: Calibration) -
             settings.requests
             or suite.requests
             or (len(calibration.file_prompts) if calibration.file_prompts
-                else suite.workload.prompts)
+                else suite.workload.prompt_count)
         )  # fmt: skip
     else:
         requests = None
     capped = None
-    if settings.warmup is not None:
+    if point.stage is not None and point.stage.index > 0:
+        warmup = 0  # the stage before it left the server warm
+    elif settings.warmup is not None:
         warmup = settings.warmup
     elif suite.warmup_requests is not None:
         warmup = suite.warmup_requests
     else:
-        warmup = min(point.concurrency, 4) if point.rate_rps is not None else point.concurrency
+        open_loop = point.rate_rps is not None or calibration.trace is not None  # a trace too
+        warmup = min(point.concurrency, 4) if open_loop else point.concurrency
         if warmup > DEFAULT_WARMUP_MAX and settings.warmup_s is None:
             warmup = capped = DEFAULT_WARMUP_MAX
     return _Bounds(requests, duration, warmup, capped)
@@ -404,17 +567,26 @@ def _cycle_note(work_prompts: int, plan: Plan, cache_disabled: bool) -> list[str
 async def _build(
     sweep: _Sweep, point: LoadPoint, calibration: Calibration, progress: Progress
 ) -> _PointWork:
-    settings, suite = sweep.settings, sweep.settings.suite
+    settings, _suite = sweep.settings, sweep.settings.suite
     bounds = _bounds(settings, point, calibration)
     if bounds.warmup_capped_at is not None:
         progress.note(
             f"warmup capped at {bounds.warmup_capped_at} requests (the default is one per slot, "
             f"at most {DEFAULT_WARMUP_MAX}); --warmup N or --warmup-duration S to choose"
         )
+    progress.phase(f"building prompts for {point.name}")
+    try:
+        if calibration.shape.sessions is not None:
+            return await _build_sessions(sweep, point, calibration, bounds)
+        if calibration.trace is not None or calibration.kind == "shared_prefix":
+            return await _build_apart(sweep, point, calibration, bounds)
+    except ServerLost as exc:  # nothing of this point was sent: no envelope to write
+        raise ServerLost(
+            f"{exc} (while building the prompts of point {point.name}; nothing of it was measured)"
+        ) from None
     count = _prompt_count(settings, point, bounds)
     if bounds.requests is None and calibration.file_prompts:  # time-bound: cycle what is drawn
         count = min(count, len(calibration.file_prompts))
-    progress.phase(f"building prompts for {point.name}")
     try:
         prompts, notes = await point_prompts(calibration, count, f"{settings.seed}:{point.name}",
                                              sweep.client, sweep.params)  # fmt: skip
@@ -422,11 +594,7 @@ async def _build(
         raise ServerLost(
             f"{exc} (while building the prompts of point {point.name}; nothing of it was measured)"
         ) from None
-    bodies = [
-        request_body(sweep.params, p.text, p.max_tokens or suite.workload.output_tokens,
-                     p.messages)
-        for p in prompts
-    ]  # fmt: skip
+    bodies = _bodies(sweep, prompts)
     plan = _plan(settings, point, bounds, len(bodies))
     # a fixed prompt repeats by design; a file or ShareGPT pool notes its own repeats
     if calibration.fixed_prompt is None and not (calibration.pool is not None and notes):
@@ -435,17 +603,74 @@ async def _build(
                       bounds.warmup_capped_at)  # fmt: skip
 
 
+def _bodies(sweep: _Sweep, prompts: list[Prompt]) -> list[bytes]:
+    default = sweep.settings.suite.workload.output_tokens
+    return [request_body(sweep.params, p.text, p.max_tokens or default, p.messages)
+            for p in prompts]  # fmt: skip
+
+
+async def _build_apart(
+    sweep: _Sweep, point: LoadPoint, cal: Calibration, bounds: _Bounds
+) -> _PointWork:
+    """A trace, or shared-prefix prompts: warmup on prompts of its own, so warming up does not
+    fill the prefix cache the measured requests are meant to find empty."""
+    namespace = f"{sweep.settings.seed}:{point.name}"
+    warm = await warmup_prompts(cal, bounds.warmup, namespace, sweep.client, sweep.params)
+    warm = warm[: bounds.warmup]
+    notes: list[str] = []
+    if cal.trace is not None:
+        measured, labels = await trace_work(cal, namespace, sweep.client, sweep.params)
+        prompts = warm + measured
+        plan = trace_plan(len(prompts), bounds.warmup, cal.trace.offsets_ns, labels,
+                          point.concurrency, bounds.duration_s)  # fmt: skip
+        notes += list(cal.trace.trace.notes)
+        return _PointWork(prompts, notes, _bodies(sweep, prompts), plan, len(measured),
+                          bounds.warmup)  # fmt: skip
+    requests = bounds.requests or (cal.spec.prompt_count if cal.spec else 1)
+    measured, _ = await point_prompts(cal, requests, namespace, sweep.client, sweep.params)
+    prompts = warm + measured
+    plan = replace(_plan(sweep.settings, point, bounds, len(prompts)), measured_apart=True)
+    if bounds.requests is not None and bounds.requests > len(measured):
+        notes.append(f"{len(measured)} shared-prefix prompts for {bounds.requests} requests: "
+                     "prompts repeat")  # fmt: skip
+    return _PointWork(prompts, notes, _bodies(sweep, prompts), plan, bounds.requests,
+                      bounds.warmup)  # fmt: skip
+
+
+async def _build_sessions(
+    sweep: _Sweep, point: LoadPoint, cal: Calibration, bounds: _Bounds
+) -> _PointWork:
+    """A session workload's scripts for this point (its own text), warmup sessions of one
+    turn each first; the nominal plan describes the load for the envelope."""
+    namespace = f"{sweep.settings.seed}:{point.name}"
+    spec = sweep.settings.suite.workload
+    count = sweep.settings.sessions or spec.sessions or 1
+    scripts = await point_sessions(cal, namespace, sweep.client, sweep.params, 0, count)
+    warm: list[SessionScript] = []
+    if bounds.warmup:
+        warm = await point_sessions(cal, f"{namespace}:warmup", sweep.client, sweep.params,
+                                    count, bounds.warmup)  # fmt: skip
+        warm = [replace(w, turns=w.turns[:1]) for w in warm]
+    sessions = SessionPlan(point.concurrency, tuple(warm), tuple(scripts), bounds.duration_s)
+    turns = [Prompt(t.text, prompt_id(t.text), None, max_tokens=t.max_tokens)
+             for script in (*warm, *scripts) for t in script.turns]  # fmt: skip
+    plan = closed_loop_plan(max(len(turns), 1), sessions.requests, len(warm), point.concurrency,
+                            bounds.duration_s)  # fmt: skip
+    return _PointWork(turns, [], [], plan, sessions.requests, len(warm), sessions=sessions)
+
+
 def _draft(
     sweep: _Sweep, point: LoadPoint, calibration: Calibration, work: _PointWork,
     run_id: str, wall_anchor_ns: int,
 ) -> RunDraft:  # fmt: skip
     """The predicate as far as it is known before the point's first request."""
-    settings, rate = sweep.settings, point.rate_rps
+    settings, rate = sweep.settings, work.plan.rate_rps
+    schedule = work.plan.schedule
     load = LoadInfo(
         mode="open_loop" if rate is not None else "closed_loop",
         rate_rps=rate,
-        arrival=settings.arrival if rate is not None else None,
-        burstiness=settings.burstiness if rate is not None else None,
+        arrival=schedule.arrival if schedule is not None else None,
+        burstiness=settings.burstiness if rate is not None and not calibration.trace else None,
         concurrency=point.concurrency,
         requests=work.requests,
         warmup_requests=work.warmup,
@@ -457,6 +682,7 @@ def _draft(
         cooldown_s=settings.cooldown_s if rate is None else None,
         warmup_capped_at=work.warmup_capped_at,
         input_length=point.input_length,
+        stage=point.stage,
     )
     workload = WorkloadInfo(
         kind=calibration.kind,
@@ -465,6 +691,9 @@ def _draft(
         template_overhead_tokens=calibration.overhead,
         input_tokens_exact=None,
         notes=[*calibration.notes, *work.notes],
+        distributions=calibration.shape.texts(),
+        sessions=len(work.sessions.sessions) if work.sessions else None,
+        trace=_trace_info(calibration, work),
     )
     started = utc_iso(wall_anchor_ns)
     return RunDraft(
@@ -487,6 +716,17 @@ def _draft(
         privacy=Privacy(prompts_stored=settings.store_prompts),
         repeat=point.repeat,
     )
+
+
+def _trace_info(cal: Calibration, work: _PointWork) -> TraceInfo | None:
+    loaded = cal.trace
+    if loaded is None:
+        return None
+    offsets = loaded.offsets_ns
+    return TraceInfo(file_name=loaded.file_name, sha256=loaded.sha256,
+                     format=loaded.trace.format, requests=len(offsets),
+                     block_tokens=loaded.trace.block_tokens, speedup=loaded.speedup,
+                     span_s=(offsets[-1] - offsets[0]) / 1e9)  # fmt: skip
 
 
 async def _run_point(
@@ -639,7 +879,8 @@ async def _measure(
                 prompt_ids=prompt_ids, timeouts=timeouts, anchor_ns=anchor_ns,
                 on_record=on_record, retries=settings.retries, output_samples=[],
             )  # fmt: skip
-            samples, lag_p99, cap_held = await _run_here(ctx, work.plan, control, window)
+            samples, lag_p99, cap_held = await _run_here(ctx, work, sweep.params, control,
+                                                         window)  # fmt: skip
     finally:
         sink.close()
     energy = window.finish(sweep.session.idle_watts)
@@ -647,12 +888,16 @@ async def _measure(
 
 
 async def _run_here(
-    ctx: WorkerContext, plan: Plan, control: RunControl, window: _MeasuredWindow
-) -> tuple[list[tuple[RequestRecord, list[str]]], float | None, int]:
-    """The plan sent from this process: the kept outputs, the event loop's lag p99, and the
-    requests the open-loop cap held back."""
+    ctx: WorkerContext, work: _PointWork, params: GenerationParams, control: RunControl,
+    window: _MeasuredWindow,
+) -> tuple[list[tuple[RequestRecord, list[str]]], float | None, int]:  # fmt: skip
+    """The plan (or the sessions) sent from this process: the kept outputs, the event loop's
+    lag p99, and the requests the open-loop cap held back."""
     lag = LoopLagMonitor()
-    await run_closed_loop(ctx, plan, control, on_measured_start=window.start, lag=lag)
+    if work.sessions is not None:
+        await run_sessions(ctx, params, work.sessions, control, window.start, lag)
+    else:
+        await run_closed_loop(ctx, work.plan, control, on_measured_start=window.start, lag=lag)
     lag_dist = distribution(lag.lags_ms)
     assert ctx.output_samples is not None
     return ctx.output_samples, lag_dist.p99 if lag_dist else None, ctx.cap.held

@@ -207,8 +207,9 @@ async def _open_phase(
             due = start + item.offset_ns
             if deadline_ns is not None and due >= deadline_ns:
                 break
-            delay = (due - time.perf_counter_ns()) / 1e9
-            if delay > 0:
+            # a timer may fire a little early (the loop's clock resolution): wait again until
+            # the clock has passed the due time, so no request leaves before its schedule
+            while (delay := (due - time.perf_counter_ns()) / 1e9) > 0 and not control.stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(control.stop.wait(), delay)
             if control.stop.is_set():

@@ -52,7 +52,7 @@ def _suite_rows(rows: list[SummaryRow], wide: bool) -> list[list[str]]:
             escape(r.engine_label),
             r.quant or DASH,
             escape(hardware_cell(r.hardware, wide)),
-            f"{r.rate_rps:g}/s" if r.rate_rps is not None else str(r.concurrency),
+            _load_cell(r),
             num(r.output_throughput_tok_per_s),
             num(r.ttft_p50_ms),
             num(r.ttft_p99_ms),
@@ -65,6 +65,55 @@ def _suite_rows(rows: list[SummaryRow], wide: bool) -> list[list[str]]:
         ]
         for r in rows
     ]
+
+
+def _load_cell(r: SummaryRow) -> str:
+    load = f"{r.rate_rps:g}/s" if r.rate_rps is not None else str(r.concurrency)
+    return f"stage {r.stage}: {load}" if r.stage else load
+
+
+def _share(value: float | None) -> str:
+    return DASH if value is None else f"{value:.0%}"
+
+
+_CACHE_COLS = [
+    Col("Model"), Col("Engine", hoist=True), Col("Quant", hoist=True), Col("Conc.", "num"),
+    Col("Cache hit", "num"), Col("TTFT hit p50 (ms)", "num"), Col("TTFT miss p50 (ms)", "num"),
+    Col("TTFT p50 (ms)", "num"), Col("Throughput (tok/s)", "num"), Col("Errors", "num"),
+    Col("Run ID", "key"),
+]  # fmt: skip
+
+
+def _cache_rows(rows: list[SummaryRow], wide: bool) -> list[list[str]]:
+    """Shared prefixes: what the engine's prefix cache served, and what it bought."""
+    return [
+        [_model(r.model_id, r.valid), escape(r.engine_label), r.quant or DASH, _load_cell(r),
+         _share(r.prefix_cache_hit_rate), num(r.ttft_cache_hit_p50_ms),
+         num(r.ttft_cache_miss_p50_ms), num(r.ttft_p50_ms), num(r.output_throughput_tok_per_s),
+         str(r.requests_failed), r.run_id[-8:]]
+        for r in rows
+    ]  # fmt: skip
+
+
+_SESSION_COLS = [
+    Col("Model"), Col("Engine", hoist=True), Col("Quant", hoist=True), Col("Load", "num"),
+    Col("Sessions done", "num"), Col("Session p50 (s)", "num"), Col("Sessions/h", "num"),
+    Col("TTFT 1st turn (ms)", "num"), Col("TTFT last turn (ms)", "num"),
+    Col("Cache hit", "num"), Col("Errors", "num"), Col("Run ID", "key"),
+]  # fmt: skip
+
+
+def _session_rows(rows: list[SummaryRow], wide: bool) -> list[list[str]]:
+    """Conversations: whole sessions, and the first turn against the last (longest) one."""
+    return [
+        [_model(r.model_id, r.valid), escape(r.engine_label), r.quant or DASH, _load_cell(r),
+         DASH if r.sessions_completed is None
+         else f"{r.sessions_completed}/{r.sessions_completed + (r.sessions_failed or 0)}",
+         num(r.session_p50_s, 2), num(r.sessions_per_hour), num(r.ttft_first_turn_p50_ms),
+         num(r.ttft_last_turn_p50_ms), _share(r.prefix_cache_hit_rate),
+         str(r.requests_failed), r.run_id[-8:]]
+        for r in rows
+    ]  # fmt: skip
 
 
 _ENGINE_COLS = [
@@ -155,6 +204,8 @@ _LAYOUTS = {
     "default": (_SUITE_COLS, _suite_rows),
     "engine": (_ENGINE_COLS, _engine_rows),
     "context": (_CONTEXT_COLS, _context_rows),
+    "cache": (_CACHE_COLS, _cache_rows),
+    "sessions": (_SESSION_COLS, _session_rows),
 }
 
 

@@ -28,7 +28,7 @@ class WorkloadSpec(BaseModel):
     output_tokens: int = Field(ge=1)  # max_tokens of every request (the cap of output_len)
     prompt: str | None = None  # fixed: the one prompt text
     input_len: str | None = None  # a length distribution instead of input_tokens
-    output_len: str | None = None  # a distribution of max_tokens, each at most output_tokens
+    output_len: str | None = None  # a distribution of max_tokens (replaces output_tokens)
     prefixes: int | None = Field(default=None, ge=1)  # shared_prefix: K distinct prefixes
     prefix_tokens: int | None = Field(default=None, ge=1)  # shared_prefix: L tokens each
     sessions: int | None = Field(default=None, ge=1)  # multi_turn, agentic: S sessions
@@ -78,7 +78,8 @@ class Suite(BaseModel):
     warmup_requests: int | None = Field(default=None, ge=0)  # default: one per concurrency slot
     sweep: list[int] = Field(default=[1], min_length=1)
     timeout_s: float = Field(default=300.0, gt=0)
-    table: Literal["default", "engine", "context"] = "default"  # how `bench summary` shows it
+    # how `bench summary` shows it
+    table: Literal["default", "engine", "context", "cache", "sessions"] = "default"
     # "defeat": every request asks the engine to skip its prefix cache (raw engine speed);
     # "allow": the cache serves what requests share (shared-prefix and session workloads)
     prefix_cache: Literal["defeat", "allow"] = "defeat"

@@ -96,8 +96,8 @@ def workload_shape(
     """The suite's distributions, `--input-len` / `--output-len` replacing its own."""
     inputs = _dist(input_len, "--input-len") or _dist(spec.input_len, "workload.input_len")
     outputs = _dist(output_len, "--output-len") or _dist(spec.output_len, "workload.output_len")
-    if inputs is not None and spec.kind not in ("synthetic", *SESSION_KINDS):
-        raise ConfigError(f"--input-len shapes synthetic prompts; the {spec.kind} workload "
+    if inputs is not None and spec.kind not in ("synthetic", "shared_prefix", *SESSION_KINDS):
+        raise ConfigError(f"--input-len shapes generated prompts; the {spec.kind} workload "
                           "brings its own lengths")  # fmt: skip
     sessions = None
     if spec.kind in SESSION_KINDS:
