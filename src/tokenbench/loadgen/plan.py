@@ -37,9 +37,7 @@ class Schedule:
     arrival: str = "poisson"
     burstiness: float = 1.0
     seed: int = 0
-    explicit_ns: tuple[int, ...] | None = (
-        None  # a replayed trace's own send times
-    )
+    explicit_ns: tuple[int, ...] | None = None  # a replayed trace's own send times
 
     def offsets_ns(self) -> Iterator[int]:
         if self.explicit_ns is not None:
