@@ -65,6 +65,7 @@ class RequestRecord:
     # its turns this request is; None for independent requests.
     session: int | None = None
     turn: int | None = None
+    session_turns: int | None = None  # the turns its session was to have (complete when all end)
 
     @property
     def measured(self) -> bool:

@@ -26,6 +26,7 @@ class PlannedRequest:
     offset_ns: int | None = None  # open loop: send time from the measured phase's start
     session: int | None = None  # a replayed trace: the conversation this request belongs to
     turn: int | None = None
+    session_turns: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class Plan:
     cooldown_s: float | None = None  # requests starting in the last S of duration: not measured
     share: tuple[int, int] = (0, 1)  # (this share, of how many): requests with index ≡ share
     # a replayed trace: (session, turn) of each measured request, by position
-    labels: tuple[tuple[int | None, int | None], ...] | None = None
+    labels: tuple[tuple[int | None, int | None, int | None], ...] | None = None
     # the warmup prompts [0, first_measured_prompt) are kept apart: measured requests cycle
     # through the rest only (a trace's or shared prefixes', whose cache warmup must not touch)
     measured_apart: bool = False
@@ -118,8 +119,8 @@ class Plan:
             offset = next(offsets) if offsets is not None else None
             if i % k == w:
                 prompt = self._measured_prompt(i - start)
-                session, turn = self.labels[i - start] if self.labels else (None, None)
-                yield PlannedRequest(i, prompt, False, offset, session, turn)
+                label = self.labels[i - start] if self.labels else (None, None, None)
+                yield PlannedRequest(i, prompt, False, offset, *label)
 
     def _measured_prompt(self, position: int) -> int:
         first = self.first_measured_prompt
@@ -281,7 +282,7 @@ def trace_plan(
     prompts: int,
     warmup: int,
     offsets_ns: tuple[int, ...],
-    labels: tuple[tuple[int | None, int | None], ...],
+    labels: tuple[tuple[int | None, int | None, int | None], ...],
     cap: int,
     duration_s: float | None = None,
 ) -> Plan:

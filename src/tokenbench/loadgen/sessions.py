@@ -66,6 +66,7 @@ async def _session(
             index=next(shared.index), worker=ctx.worker_id, slot=slot, warmup=shared.warmup,
             prompt_id=prompt_id(turn.text), scheduled_ns=due - ctx.anchor_ns,
             session=None if shared.warmup else script.session, turn=k,
+            session_turns=len(script.turns),
         )  # fmt: skip
         text: list[str] = []
         body = request_body(params, turn.text, turn.max_tokens, messages)

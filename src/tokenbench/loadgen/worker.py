@@ -120,6 +120,7 @@ async def _send_one(
         cooldown=cooldown,
         session=item.session,
         turn=item.turn,
+        session_turns=item.session_turns,
     )
     text = ctx.text_keeper(item.warmup)
     try:

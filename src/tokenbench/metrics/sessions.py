@@ -52,8 +52,9 @@ class SessionFigures(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     sessions: int  # sessions with a measured request
-    completed: int  # every turn answered successfully
+    completed: int  # every turn it was to have answered successfully
     failed: int  # a turn failed (the session stopped there)
+    cut: int = 0  # no turn failed, but the run ended before its last turn (stopped, --duration)
     completion_s: Distribution | None  # first turn's scheduled send → last turn's end, completed
     sessions_per_hour: float | None  # completed sessions per hour of the measured window
     slo_sessions: int | None  # completed sessions whose every turn met every --slo limit
@@ -65,6 +66,7 @@ class _Session:
     first_sched: int
     last_end: int | None = None
     turns: int = 0
+    planned: int | None = None  # the turns it was to have, when the records say
     failed: bool = False
     slo_missed: bool = False
 
@@ -97,6 +99,8 @@ class SessionAccumulator:
             s = self._sessions[r.session] = _Session(r.scheduled_ns)
         s.first_sched = min(s.first_sched, r.scheduled_ns)
         s.turns += 1
+        if r.session_turns is not None:
+            s.planned = r.session_turns
         if r.end_ns is not None:
             s.last_end = r.end_ns if s.last_end is None else max(s.last_end, r.end_ns)
         s.failed |= not r.ok
@@ -137,7 +141,8 @@ class SessionAccumulator:
         """None when no record belongs to a session (independent requests)."""
         if not self._sessions:
             return None
-        done = [s for s in self._sessions.values() if not s.failed and s.last_end is not None]
+        ended = [s for s in self._sessions.values() if not s.failed and s.last_end is not None]
+        done = [s for s in ended if s.planned is None or s.turns >= s.planned]
         times = array("d", [((s.last_end or 0) - s.first_sched) / 1e9 for s in done])
         slo = None if self._meets_slo is None else sum(1 for s in done if not s.slo_missed)
 
@@ -147,6 +152,7 @@ class SessionAccumulator:
         return SessionFigures(
             sessions=len(self._sessions), completed=len(done),
             failed=sum(1 for s in self._sessions.values() if s.failed),
+            cut=len(ended) - len(done),
             completion_s=distribution(times), sessions_per_hour=per_hour(len(done)),
             slo_sessions=slo, slo_sessions_per_hour=per_hour(slo),
         )  # fmt: skip

@@ -111,8 +111,9 @@ class RunMetrics(BaseModel):
     # (REQUEST_METRICS): a new metric is a new key, never a schema change. A measured metric
     # has a key; an unmeasured one is in `unmeasured` with its reason.
     distributions: dict[str, Distribution] = Field(default_factory=dict)
-    # The prefix cache: cached input tokens / input tokens of successful requests (null when
-    # the server reports no cached counts), and the requests it served mostly from cache.
+    # The prefix cache: cached input tokens / input tokens, over the successful requests whose
+    # cached count the server reported (null when none did), and the requests it served
+    # mostly from cache.
     prefix_cache_hit_rate: float | None = None
     cache_hit_requests: int | None = None
     # Session workloads (multi-turn, agentic, a replayed trace): per turn position, and whole
@@ -169,6 +170,7 @@ class _Accumulator:
         self.window_ns = window_ns
         self.window_tokens = 0.0
         self.cache_hits = 0
+        self.cached_inputs = 0  # input tokens of the requests that report a cached count
         self.sessions = SessionAccumulator(
             None if slo is None else (lambda r: meets_slo(r, slo, definitions))
         )
@@ -196,6 +198,7 @@ class _Accumulator:
         if r.cached_input_tokens is not None:
             self.cached = (self.cached or 0) + r.cached_input_tokens
             self.cache_hits += bool(cache_hit(r))
+            self.cached_inputs += r.input_tokens or 0
         if r.reasoning_tokens is not None:
             self.reasoning = (self.reasoning or 0) + r.reasoning_tokens
         self.approx_tokens |= not r.tokens_from_usage
@@ -397,11 +400,11 @@ def _cache_and_sessions(
     if acc.cached is None:
         why = "the server reported no cached-token counts"
         unmeasured["prefix_cache_hit_rate"] = unmeasured["cache_hit_requests"] = why
-    elif not acc.in_tokens:
+    elif not acc.cached_inputs:
         unmeasured["prefix_cache_hit_rate"] = "no successful request reported its input tokens"
         out["cache_hit_requests"] = acc.cache_hits
     else:
-        out["prefix_cache_hit_rate"] = acc.cached / acc.in_tokens
+        out["prefix_cache_hit_rate"] = acc.cached / acc.cached_inputs
         out["cache_hit_requests"] = acc.cache_hits
     out["by_turn"] = acc.sessions.by_turn()
     out["sessions"] = acc.sessions.sessions(duration_s)

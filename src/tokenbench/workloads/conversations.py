@@ -66,21 +66,24 @@ class SessionShape:
 
 async def session_scripts(
     shape: SessionShape, namespace: str, counter: TokenCounter, table: WordTable | None,
-    first: int = 0,
+    first: int = 0, shape_seed: str | None = None,
 ) -> list[SessionScript]:  # fmt: skip
-    """Sessions `first` … `first + shape.sessions − 1`, every draw seeded by `namespace`. With
-    `tool_tokens` (agentic) every session shares one system prompt and its later turns are
-    tool results; otherwise every turn is a user message."""
-    turns = shape.turns.sample_int(shape.sessions, f"{namespace}:turns")
+    """Sessions `first` … `first + shape.sessions − 1`: their text seeded by `namespace`, their
+    shape (turns, lengths, pauses) by `shape_seed` (default: the namespace), so the points of a
+    sweep can send the same shape in fresh words. With `tool_tokens` (agentic) every session
+    shares one system prompt and its later turns are tool results; otherwise every turn is a
+    user message."""
+    seed = shape_seed or namespace
+    turns = shape.turns.sample_int(shape.sessions, f"{seed}:turns")
     total = sum(turns)
-    lengths = shape.user_tokens.sample_int(total, f"{namespace}:user")
+    lengths = shape.user_tokens.sample_int(total, f"{seed}:user")
     if shape.tool_tokens is not None:
-        tool = shape.tool_tokens.sample_int(total, f"{namespace}:tool")
+        tool = shape.tool_tokens.sample_int(total, f"{seed}:tool")
         starts = {sum(turns[:i]) for i in range(len(turns))}
         lengths = [n if j in starts else tool[j] for j, n in enumerate(lengths)]
     texts = await synthetic_texts(lengths, f"{namespace}:text", counter, table)
-    outputs = shape.output_tokens.sample_int(total, f"{namespace}:output")
-    pauses = shape.pause_s.sample(total, f"{namespace}:pause")
+    outputs = shape.output_tokens.sample_int(total, f"{seed}:output")
+    pauses = shape.pause_s.sample(total, f"{seed}:pause")
     system = None
     if shape.system_tokens:
         (tools,) = await synthetic_texts([shape.system_tokens], f"{namespace}:system", counter,
@@ -121,14 +124,19 @@ async def trace_prompts(
     return out
 
 
-def trace_labels(trace: Trace) -> tuple[tuple[int | None, int | None], ...]:
-    """(session number, turn) of each request; sessions numbered by first appearance."""
+Label = tuple[int | None, int | None, int | None]  # (session, turn, the session's turns)
+
+
+def trace_labels(trace: Trace) -> tuple[Label, ...]:
+    """(session number, turn, turns of that session in the trace) of each request; sessions
+    numbered by first appearance."""
     numbers: dict[str, int] = {}
-    out: list[tuple[int | None, int | None]] = []
+    turns: dict[str, int] = {}
     for r in trace.requests:
-        if r.session is None:
-            out.append((None, None))
-            continue
-        n = numbers.setdefault(r.session, len(numbers))
-        out.append((n, r.turn))
-    return tuple(out)
+        if r.session is not None:
+            numbers.setdefault(r.session, len(numbers))
+            turns[r.session] = turns.get(r.session, 0) + 1
+    return tuple(
+        (None, None, None) if r.session is None else (numbers[r.session], r.turn, turns[r.session])
+        for r in trace.requests
+    )

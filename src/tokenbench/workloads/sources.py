@@ -16,6 +16,7 @@ from tokenbench.errors import ConfigError, EngineError, ServerLost
 from tokenbench.records import RequestRecord
 from tokenbench.suites.suite import SESSION_KINDS, Suite, WorkloadSpec
 from tokenbench.workloads.conversations import (
+    Label,
     SessionScript,
     SessionShape,
     session_scripts,
@@ -39,6 +40,7 @@ from tokenbench.workloads.traces import Trace, read_trace
 from tokenbench.workloads.user_file import load_prompts_file
 
 _CALIBRATION_TOKENS = 32
+WARMUP_OUTPUT_TOKENS = 16  # a trace's or shared prefixes' warmup requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,9 @@ class Calibration:
     shape: Shape = Shape()
     spec: WorkloadSpec | None = None  # the suite's workload, for kinds that build their own
     trace: LoadedTrace | None = None  # --trace: the requests to replay
+    # what seeds the draws of lengths, turns and pauses: the run's seed alone, so every point
+    # (and repeat) of a sweep sends the same shape; only the words differ between points
+    shape_seed: str = "0:shape"
 
     def for_length(self, target: int) -> Calibration:
         """The same calibration aimed at another input length (a context-sweep point)."""
@@ -246,7 +251,8 @@ async def calibrate(
         if dataset is not None:
             return await _file_source(ask, dataset[0], dataset[1] or {})
         cal = await _SOURCES[suite.workload.kind](ask)
-        return replace(cal, shape=shape or Shape(), spec=suite.workload)
+        return replace(cal, shape=shape or Shape(), spec=suite.workload,
+                       shape_seed=f"{seed}:shape")  # fmt: skip
     except ServerLost as exc:
         why = f"{exc} (while calibrating prompt lengths; nothing was measured)"
         raise EngineError(why) from None
@@ -357,7 +363,7 @@ async def point_prompts(
         return await _shaped(cal, count, namespace, counter), []
     assert cal.content_tokens is not None
     prompts = await synthetic_prompts(count, cal.content_tokens, namespace, counter, cal.words)
-    prompts = _with_output_lengths(cal, prompts, namespace)
+    prompts = _with_output_lengths(cal, prompts)
     misses = sum(1 for p in prompts if p.content_tokens != cal.content_tokens)
     notes = (
         [f"{misses} of {count} prompts could not be tokenized to exactly "
@@ -368,11 +374,11 @@ async def point_prompts(
     return prompts, notes
 
 
-def _with_output_lengths(cal: Calibration, prompts: list[Prompt], namespace: str) -> list[Prompt]:
+def _with_output_lengths(cal: Calibration, prompts: list[Prompt]) -> list[Prompt]:
     """Each prompt's max_tokens drawn from --output-len, when given."""
     if cal.shape.output_len is None:
         return prompts
-    caps = cal.shape.output_len.sample_int(len(prompts), f"{namespace}:output")
+    caps = cal.shape.output_len.sample_int(len(prompts), f"{cal.shape_seed}:output")
     return [replace(p, max_tokens=n) for p, n in zip(prompts, caps, strict=True)]
 
 
@@ -381,10 +387,10 @@ async def _shaped(cal: Calibration, count: int, namespace: str, counter: TokenCo
     """Synthetic prompts whose input lengths (template included) follow --input-len."""
     assert cal.shape.input_len is not None
     overhead = cal.overhead or 0
-    lengths = cal.shape.input_len.sample_int(count, f"{namespace}:input")
+    lengths = cal.shape.input_len.sample_int(count, f"{cal.shape_seed}:input")
     content = [max(1, n - overhead) for n in lengths]
     prompts = await synthetic_texts(content, namespace, counter, cal.words)
-    return _with_output_lengths(cal, prompts, namespace)
+    return _with_output_lengths(cal, prompts)
 
 
 async def _shared_prefix(cal: Calibration, count: int, namespace: str, counter: TokenCounter
@@ -398,10 +404,10 @@ async def _shared_prefix(cal: Calibration, count: int, namespace: str, counter: 
     total = spec.prompt_count
     suffix = cal.shape.input_len or parse_distribution(str(spec.input_tokens or 32),
                                                         "workload.input_tokens")  # fmt: skip
-    lengths = suffix.sample_int(total, f"{namespace}:suffix-len")
+    lengths = suffix.sample_int(total, f"{cal.shape_seed}:suffix")
     prompts = await shared_prefix_prompts(spec.prefixes, spec.prefix_tokens, lengths, namespace,
                                           counter, cal.words)  # fmt: skip
-    return _with_output_lengths(cal, prompts[: max(count, 1)], namespace)
+    return _with_output_lengths(cal, prompts[: max(count, 1)])
 
 
 async def point_sessions(
@@ -414,7 +420,8 @@ async def point_sessions(
     if sessions is not None:
         shape = replace(shape, sessions=sessions)
     counter = server_tokenizer(client, params.model)
-    return await session_scripts(shape, namespace, counter, cal.words, first)
+    shape_seed = cal.shape_seed if first == 0 else f"{cal.shape_seed}:{first}"
+    return await session_scripts(shape, namespace, counter, cal.words, first, shape_seed)
 
 
 async def warmup_prompts(
@@ -423,12 +430,14 @@ async def warmup_prompts(
     """Warmup prompts that share nothing with the measured ones (a shared-prefix point's or a
     trace's), so warming up does not fill the cache the measurement reads."""
     counter = server_tokenizer(client, params.model)
-    return await synthetic_prompts(max(count, 1), 32, f"{namespace}:warmup", counter, cal.words)
+    prompts = await synthetic_prompts(max(count, 1), 32, f"{namespace}:warmup", counter, cal.words)
+    # short answers: warming up needs the server busy, not the trace's longest outputs
+    return [replace(p, max_tokens=WARMUP_OUTPUT_TOKENS) for p in prompts]
 
 
 async def trace_work(
     cal: Calibration, namespace: str, client: HttpClient, params: GenerationParams
-) -> tuple[list[Prompt], tuple[tuple[int | None, int | None], ...]]:
+) -> tuple[list[Prompt], tuple[Label, ...]]:
     """The trace's prompts (blocks as shared text, new tokens as fresh text) and their
     (session, turn) labels."""
     assert cal.trace is not None

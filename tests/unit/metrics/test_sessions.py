@@ -184,3 +184,17 @@ def test_no_cache_hit_leaves_the_hit_distribution_unmeasured() -> None:
     miss = m.distribution("ttft_cache_miss_ms")
     assert miss is not None
     assert miss.count == sum(1 for q in RUN if q.ok)
+
+
+def test_a_session_cut_before_its_last_turn_is_not_completed() -> None:
+    """Session 0 was to have four turns; the run ended after three (none failed)."""
+    records = [replace(r, session_turns=4 if r.session == 0 else 2) for r in _records()]
+    sessions = summarize(records).sessions
+    assert sessions is not None
+    assert sessions.cut == 1
+    assert sessions.completed == 0
+    assert sessions.failed == 1  # session 1's second turn failed
+    whole = [replace(r, session_turns=3 if r.session == 0 else 2) for r in _records()]
+    again = summarize(whole).sessions
+    assert again is not None
+    assert (again.completed, again.cut) == (1, 0)

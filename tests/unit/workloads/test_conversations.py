@@ -255,3 +255,20 @@ def test_a_bad_suite_distribution_names_its_field() -> None:
     spec = WorkloadSpec(kind="multi_turn", sessions=2, turns="sometimes", output_tokens=8)
     with pytest.raises(ConfigError, match=r"workload\.turns"):
         workload_shape(spec)
+
+
+@pytest.mark.parametrize("agentic", [False, True])
+def test_points_share_a_shape_seed_but_not_their_text(agentic: bool) -> None:
+    """Two points of a sweep: the same turns, lengths and pauses; different words."""
+
+    def scripts(namespace: str) -> list[SessionScript]:
+        return asyncio.run(session_scripts(_shape(agentic), namespace, words, None, 0, "seed"))
+
+    c1, c4 = scripts("0:c1"), scripts("0:c4")
+    assert [[(t.max_tokens, t.pause_s) for t in s.turns] for s in c1] == [
+        [(t.max_tokens, t.pause_s) for t in s.turns] for s in c4
+    ]
+    assert [len(t.text.split()) for s in c1 for t in s.turns] == [
+        len(t.text.split()) for s in c4 for t in s.turns
+    ]
+    assert [t.text for s in c1 for t in s.turns] != [t.text for s in c4 for t in s.turns]
