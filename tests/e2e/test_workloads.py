@@ -218,6 +218,41 @@ def test_independent_prompts_defeat_the_cache(run_once: Run) -> None:
         assert m.sessions is None
 
 
+@on_engine
+def test_a_dataset_file_with_mapped_columns(
+    run_once: Run, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    data = tmp_path_factory.mktemp("dataset") / "questions.csv"
+    data.write_text("instruction,n\nName a colour.,3\nName a fruit.,5\nName a city.,4\n")
+    (opened,) = run_once("llm.inference.chatbot-short", "--dataset", str(data), "--column",
+                         "prompt=instruction,max_tokens=n", "--concurrency", "1",
+                         "--warmup", "0")  # fmt: skip
+    p = pred(opened)
+    assert p.parameters.workload.kind == "file"
+    assert p.parameters.workload.prompts == 3
+    measured = sorted((r for r in records(opened) if not r.warmup), key=lambda r: r.index)
+    # every row its own max_tokens; the suite asks the engine to ignore EOS, so exactly that
+    assert [r.output_tokens for r in measured] == [3, 5, 4]
+
+
+@on_engine
+def test_lengths_drawn_from_distributions(run_once: Run) -> None:
+    (opened,) = run_once("llm.inference.chatbot-short", "--input-len", "uniform(40,80)",
+                         "--output-len", "uniform(2,6)", "--requests", "6",
+                         "--concurrency", "1", "--warmup", "0")  # fmt: skip
+    p = pred(opened)
+    assert p.parameters.workload.distributions == {
+        "input_len": "uniform(40,80)", "output_len": "uniform(2,6)",
+    }  # fmt: skip
+    measured = [r for r in records(opened) if not r.warmup]
+    outputs = [r.output_tokens or 0 for r in measured]
+    inputs = [r.input_tokens or 0 for r in measured]
+    assert all(2 <= n <= 6 for n in outputs)
+    # the template's overhead is part of the drawn length; a word boundary may add a token
+    assert all(40 <= n <= 81 for n in inputs)
+    assert len(set(inputs)) > 1
+
+
 # Refusals: one line, exit code 2, before any server (none listens at the base URL given; a run
 # that got as far as the server would fail on the connection instead).
 NO_SERVER = ("--base-url", "http://127.0.0.1:9/v1", "--model", "m")

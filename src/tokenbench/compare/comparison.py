@@ -29,13 +29,14 @@ from tokenbench.metrics.inference import (
 )
 from tokenbench.pricing.selfhost import SelfHostPricing
 
-BY = ("model", "engine", "quant", "hardware")
+BY = ("model", "engine", "quant", "hardware", "cache")
 # Comparability parts that may differ when comparing along each axis.
 _MAY_DIFFER = {
     "model": frozenset[str](),
     "quant": frozenset[str](),
     "engine": frozenset({"engine"}),
     "hardware": frozenset({"hardware_fingerprint"}),
+    "cache": frozenset[str](),  # the same suite, engine and host; the prefix cache on or off
 }
 _PARTS = ("hardware_fingerprint", "engine", "suite_digest", "schema_version")
 DEFAULT_PARETO = ("throughput", "ttft")
@@ -62,14 +63,18 @@ POINT_AXES = (
     Axis("input_tokens", lambda p: p.parameters.workload.input_tokens_target, True),
     Axis("output_tokens", lambda p: p.parameters.suite.max_tokens, True),
     Axis("prompts", lambda p: p.parameters.workload.kind, False),
-)
+    # the prefix cache allowed or defeated: never mixed, except when it is what is compared
+    Axis("cache", lambda p: "defeated" if p.parameters.suite.prefix_cache_disabled
+         else "allowed", False),
+)  # fmt: skip
 _AXES = {a.name: a for a in POINT_AXES}
 
 PointKey = tuple[str | float | int | None, ...]
 
 
-def point_key(p: RunPredicate) -> PointKey:
-    return tuple(axis.value(p) for axis in POINT_AXES)
+def point_key(p: RunPredicate, by: str | None = None) -> PointKey:
+    """Where a run sits among the workload axes (less the axis compared, when it is one)."""
+    return tuple(axis.value(p) for axis in POINT_AXES if axis.name != by)
 
 
 def point_label(p: RunPredicate, with_input: bool) -> str:
@@ -88,6 +93,10 @@ def run_label(run: LoadedRun | LoadedEval, by: str) -> str:
         return p.target.engine.label
     if by == "quant":
         return p.target.model.quant or "unknown"
+    if by == "cache":
+        if isinstance(p, RunPredicate):
+            return f"cache {_AXES['cache'].value(p)}"
+        return "eval"  # an eval's answers do not depend on the cache setting
     return f"{p.hardware.label} [{p.hardware.fingerprint[:8]}]"
 
 
@@ -261,10 +270,10 @@ def point_key_sortable(p: RunPredicate) -> tuple[tuple[int, str | float], ...]:
     return tuple((0, "") if v is None else (1, v) for v in point_key(p))
 
 
-def _pairs(rows: list[RunRow], alpha: float) -> list[Pair]:
+def _pairs(rows: list[RunRow], alpha: float, by: str) -> list[Pair]:
     groups: dict[PointKey, dict[str, list[LoadedRun]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
-        groups[point_key(row.run.predicate)][row.label].append(row.run)
+        groups[point_key(row.run.predicate, by)][row.label].append(row.run)
     lengths: dict[str, set[int | None]] = defaultdict(set)
     for row in rows:
         p = row.run.predicate
@@ -342,7 +351,7 @@ def compare(
         )
     result.forced_mismatches = _check_comparable(runs, by, force)
     result.rows = _rows(runs, by, pareto_metrics)
-    result.pairs = _pairs(result.rows, alpha)
+    result.pairs = _pairs(result.rows, alpha, by)
     result.family = _judge(result.pairs)
     return result
 

@@ -51,6 +51,7 @@ class SummaryRow(BaseModel):
     signer: str | None  # keyid that verified the envelope; None when unsigned
     valid: bool
     stage: str | None = None  # "2/3" for a stage of --stages / --ramp
+    prefix_cache: str = "defeated"  # the engine asked to skip its prefix cache, or not
     prefix_cache_hit_rate: float | None = None
     ttft_cache_hit_p50_ms: float | None = None
     ttft_cache_miss_p50_ms: float | None = None
@@ -192,6 +193,7 @@ def _workload_cells(loaded: LoadedRun) -> dict[str, Any]:
     hit, miss = m.distribution("ttft_cache_hit_ms"), m.distribution("ttft_cache_miss_ms")
     out: dict[str, Any] = {
         "stage": f"{stage.index + 1}/{stage.count}" if stage else None,
+        "prefix_cache": "defeated" if p.parameters.suite.prefix_cache_disabled else "allowed",
         "prefix_cache_hit_rate": m.prefix_cache_hit_rate,
         "ttft_cache_hit_p50_ms": hit.p50 if hit else None,
         "ttft_cache_miss_p50_ms": miss.p50 if miss else None,

@@ -78,7 +78,8 @@ def _share(value: float | None) -> str:
 
 _CACHE_COLS = [
     Col("Model"), Col("Engine", hoist=True), Col("Quant", hoist=True), Col("Conc.", "num"),
-    Col("Cache hit", "num"), Col("TTFT hit p50 (ms)", "num"), Col("TTFT miss p50 (ms)", "num"),
+    Col("Cache", "key", hoist=True), Col("Cache hit", "num"), Col("TTFT hit p50 (ms)", "num"),
+    Col("TTFT miss p50 (ms)", "num"),
     Col("TTFT p50 (ms)", "num"), Col("Throughput (tok/s)", "num"), Col("Errors", "num"),
     Col("Run ID", "key"),
 ]  # fmt: skip
@@ -88,7 +89,7 @@ def _cache_rows(rows: list[SummaryRow], wide: bool) -> list[list[str]]:
     """Shared prefixes: what the engine's prefix cache served, and what it bought."""
     return [
         [_model(r.model_id, r.valid), escape(r.engine_label), r.quant or DASH, _load_cell(r),
-         _share(r.prefix_cache_hit_rate), num(r.ttft_cache_hit_p50_ms),
+         r.prefix_cache, _share(r.prefix_cache_hit_rate), num(r.ttft_cache_hit_p50_ms),
          num(r.ttft_cache_miss_p50_ms), num(r.ttft_p50_ms), num(r.output_throughput_tok_per_s),
          str(r.requests_failed), r.run_id[-8:]]
         for r in rows

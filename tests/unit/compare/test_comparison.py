@@ -152,3 +152,25 @@ def test_runs_on_different_engine_versions_are_named_in_full() -> None:
         compare(Corpus(runs=runs))
     message = str(caught.value)
     assert "engine (llama.cpp 11434.0.0, llama.cpp 11434.0.1)" in message
+
+
+def _cached(run: LoadedRun, disabled: bool) -> LoadedRun:
+    suite = run.predicate.parameters.suite.model_copy(update={"prefix_cache_disabled": disabled})
+    params = run.predicate.parameters.model_copy(update={"suite": suite})
+    return LoadedRun(run.path, run.predicate.model_copy(update={"parameters": params}), "k")
+
+
+def test_the_cache_pair_is_compared_by_cache_and_never_mixed_otherwise() -> None:
+    """One model with the prefix cache allowed (faster) and defeated, three runs each."""
+    allowed = [_cached(_run("m", 1.0 + i / 100), False) for i in range(3)]
+    defeated = [_cached(_run("m", 2.0 + i / 100), True) for i in range(3)]
+    by_cache = compare(Corpus(runs=allowed + defeated), by="cache")
+    (pair,) = by_cache.pairs
+    assert (pair.a, pair.b) == ("cache allowed", "cache defeated")
+    assert (pair.runs_a, pair.runs_b) == (3, 3)
+    assert _metric(pair, "ttft").difference.significant
+    # compared by model, the two settings are different points, not repeats of one
+    other = _cached(_run("n", 1.0), False)
+    by_model = compare(Corpus(runs=[*allowed, *defeated, other]), by="model")
+    (model_pair,) = by_model.pairs
+    assert (model_pair.runs_a, model_pair.runs_b) == (3, 1)
