@@ -166,6 +166,12 @@ def _add_workload_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--column", metavar="FIELD=COL,...",
                    help="which --dataset columns hold the prompt, messages, system and "
                    "max_tokens, e.g. prompt=instruction")  # fmt: skip
+    _add_trace_options(p)
+    _add_shape_options(p)
+
+
+def _add_trace_options(p: argparse.ArgumentParser) -> None:
+    """A trace replayed at its recorded times."""
     p.add_argument("--trace", type=Path, metavar="FILE",
                    help="replay a trace at its recorded times, open loop (tokenbench JSONL, "
                    "Mooncake JSONL, BurstGPT CSV); see docs/workloads.md")  # fmt: skip
@@ -188,6 +194,10 @@ def _add_workload_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="tokens per hashed prefix block of the trace (default: the format's)",
     )
+
+
+def _add_shape_options(p: argparse.ArgumentParser) -> None:
+    """Load shapes, the prefix cache and sessions."""
     p.add_argument(
         "--stages",
         metavar="SPEC",
