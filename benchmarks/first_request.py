@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER = ROOT / "tests" / "support" / "scripted_server.py"
+SERVER = ROOT / "src" / "tokenbench" / "reference" / "server.py"  # bench reference-server
 SUITE = "llm.inference.chatbot-short"  # 128 input tokens per prompt
 
 

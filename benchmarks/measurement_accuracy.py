@@ -1,6 +1,6 @@
 """How far from the truth are measured TTFT and ITL, by stream count?
 
-The scripted SSE server (tests/support/scripted_server.py, its own process) logs the monotonic
+The scripted SSE server (src/tokenbench/reference/server.py, its own process) logs the monotonic
 time of every chunk it writes; on one machine that is the same clock the client reads. For each
 request: TTFT error = measured TTFT − (server's first write − client send), i.e. how late the
 client noticed the first token; ITL error = each measured gap − the server's gap.
@@ -42,7 +42,7 @@ from tokenbench.metrics.stats import percentile  # noqa: E402
 from tokenbench.records import RequestRecord  # noqa: E402
 from tokenbench.urls import Endpoint  # noqa: E402
 
-SERVER = ROOT / "tests" / "support" / "scripted_server.py"
+SERVER = ROOT / "src" / "tokenbench" / "reference" / "server.py"  # bench reference-server
 
 # (response id, send_ns, [chunk arrival ns]) per request, absolute monotonic ns
 Measured = list[tuple[str, int, list[int]]]

@@ -35,7 +35,7 @@ from tokenbench.metrics.summary import summarize  # noqa: E402
 from tokenbench.records import iter_records  # noqa: E402
 from tokenbench.urls import Endpoint  # noqa: E402
 
-SERVER = ROOT / "tests" / "support" / "scripted_server.py"
+SERVER = ROOT / "src" / "tokenbench" / "reference" / "server.py"  # bench reference-server
 
 
 async def run(port: int, requests: int, concurrency: int, raw: Path) -> dict[str, float]:

@@ -28,7 +28,7 @@ from tokenbench.metrics.summary import summarize  # noqa: E402
 from tokenbench.records import RequestRecord  # noqa: E402
 from tokenbench.urls import Endpoint  # noqa: E402
 
-SERVER = ROOT / "tests" / "support" / "scripted_server.py"
+SERVER = ROOT / "src" / "tokenbench" / "reference" / "server.py"  # bench reference-server
 
 
 async def measure_rate(port: int, rate: float, seconds: float) -> dict[str, float]:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER = ROOT / "tests" / "support" / "scripted_server.py"
+SERVER = ROOT / "src" / "tokenbench" / "reference" / "server.py"  # bench reference-server
 SCENARIO = "ttft_ms=1;itl_ms=1;tokens=4"
 CAP = 2048  # --concurrency: the cap on requests in flight, far above what 1,000 req/s needs
 WARMUP = 8

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-SERVER_SCRIPT = Path(__file__).parent / "support" / "scripted_server.py"
+# the reference server, tokenbench's own scripted SSE server (`bench reference-server`)
+SERVER_MODULE = "tokenbench.reference.server"
 
 # GNU readline, imported by pytest before any test, writes COLUMNS=80 and LINES into the
 # process's C environment (not os.environ): every `bench` a test starts would inherit a width
@@ -68,7 +69,7 @@ class ScriptedServer:
 def start_scripted_server(tmp: Path, *extra: str) -> tuple[subprocess.Popen[str], ScriptedServer]:
     log_prefix = tmp / "server-log"
     proc = subprocess.Popen(
-        [sys.executable, str(SERVER_SCRIPT), "--port", "0", "--log", str(log_prefix), *extra],
+        [sys.executable, "-m", SERVER_MODULE, "--port", "0", "--log", str(log_prefix), *extra],
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
