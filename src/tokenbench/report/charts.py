@@ -11,6 +11,7 @@ from tokenbench.compare.comparison import Comparison, RunRow
 from tokenbench.compare.quality import QualityComparison, QualityRow
 from tokenbench.metrics.bootstrap import bootstrap_ci
 from tokenbench.metrics.latency import tpot_ms, ttft_ms
+from tokenbench.metrics.timeline import client_timeline
 
 # One colour per label across every chart of a report: a fixed palette (category10 without its
 # grey) taken in the order of the sorted labels; the grey is kept for what belongs to no label.
@@ -41,6 +42,7 @@ class Series:
     group: str | None = None  # traces toggled together from the legend
     width: float = 2.0  # the line's, in px
     opacity: float = 1.0
+    panel: int = 0  # a chart with panels: which one (each its own y axis, one x axis)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,7 @@ class Chart:
     log_x: bool = False
     y_range: tuple[float, float] | None = None  # fixed (a share: 0–1, a percentage: 0–100)
     x_from_zero: bool = False  # a rate on x (tok/s): one point alone is not zoomed into
+    panels: tuple[str, ...] = ()  # stacked panels sharing the x axis: each one's y label
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,8 @@ class SuiteSection:
     # every label of the report (runs and evals): the domain of the colours, so that a chart
     # drawn apart from this section (quality) gives each label the same colour
     labels: list[str] = field(default_factory=list)
+    timelines: list[Chart] = field(default_factory=list)  # each point over time
+    timelines_omitted: int = 0  # points beyond TIMELINES_MAX, not drawn
 
 
 def _samples(row: RunRow, fn: object) -> list[float]:
@@ -186,7 +191,13 @@ def sections(comparison: Comparison) -> list[SuiteSection]:
         section = SuiteSection(suite, labels=labels)
         context = _is_context_sweep(rows)
         section.charts = _charts(index, rows, colours, context)
-        for row in sorted(rows, key=_order):
+        ordered = sorted(rows, key=_order)
+        drawn = [timeline_chart(index, i, row, colours[row.label], context)
+                 for i, row in enumerate(ordered)]  # fmt: skip
+        drawn = [c for c in drawn if c.series]  # a run without its raw records has none
+        section.timelines = drawn[:TIMELINES_MAX]
+        section.timelines_omitted = max(0, len(drawn) - TIMELINES_MAX)
+        for row in ordered:
             section.table.append(_table_row(row, context))
             section.provenance.append(_provenance_row(row, context))
         out.append(section)
@@ -231,6 +242,24 @@ def _charts(index: int, rows: list[RunRow], colours: dict[str, str], context: bo
         Chart(f"s{index}-cdf", "TTFT distribution (CDF)", "TTFT (ms)", "fraction of requests",
               cdfs, y_range=(0.0, 1.0)),
     ]  # fmt: skip
+
+
+TIMELINES_MAX = 24  # timelines drawn per suite: a long sweep's first ones
+
+
+def timeline_chart(index: int, n: int, row: RunRow, colour: str, context: bool) -> Chart:
+    """One point over time: a panel per quantity, on one time axis (client series from the
+    raw records; the server's and the hardware's from the telemetry, where recorded)."""
+    series = client_timeline(row.run.records())
+    panels = tuple(f"{s.name} ({s.unit})" for s in series)
+    drawn = [
+        Series(s.name, s.t_s, s.values, "lines", label=row.label, colour=colour, panel=i,
+               legend=False)
+        for i, s in enumerate(series)
+    ]  # fmt: skip
+    title = f"{row.label}, {load_text(row, context)} (run …{row.run.predicate.run_id[-8:]})"
+    return Chart(f"s{index}-timeline-{n}", title, "seconds from the first measured send", "",
+                 drawn, panels=panels)  # fmt: skip
 
 
 def _throughput_series(

@@ -68,6 +68,8 @@ def _trace(s: Series) -> dict[str, Any]:
     }
     if s.group is not None:
         trace["legendgroup"] = s.group
+    if s.panel:
+        trace["yaxis"] = f"y{s.panel + 1}"
     if s.text is not None:
         trace.update(text=s.text, textposition="bottom center",
                      textfont={"color": s.colour, "size": 11})  # fmt: skip
@@ -80,8 +82,27 @@ def _trace(s: Series) -> dict[str, Any]:
     return trace
 
 
+def _panels(chart: Chart) -> dict[str, Any]:
+    """Stacked panels sharing the x axis, the first at the bottom, each its own y axis."""
+    n = len(chart.panels)
+    gap = 0.04
+    layout: dict[str, Any] = {
+        "xaxis": {"title": {"text": chart.x_label}, "rangemode": "tozero"},
+        "showlegend": False,
+        "margin": {"t": 10, "r": 20, "b": 50},
+        "height": 140 * n + 80,
+    }
+    for i, label in enumerate(chart.panels):
+        key = "yaxis" if i == 0 else f"yaxis{i + 1}"
+        layout[key] = {"title": {"text": label, "font": {"size": 11}}, "rangemode": "tozero",
+                       "domain": [i / n + (gap if i else 0), (i + 1) / n - gap]}  # fmt: skip
+    return layout
+
+
 def _figure(chart: Chart) -> dict[str, Any]:
     traces = [_trace(s) for s in chart.series]
+    if chart.panels:
+        return {"data": traces, "layout": _panels(chart)}
     xaxis: dict[str, Any] = {"title": {"text": chart.x_label}}
     if chart.log_x:  # sweep points (1, 2, 4, …): ticks at the points, not at 1.1, 1.2, …
         ticks = sorted({x for s in chart.series for x in s.x})
@@ -197,12 +218,23 @@ def _quality(q: QualityComparison, charts: list[Chart]) -> list[str]:
     return body
 
 
+def _timelines(section: SuiteSection) -> list[str]:
+    if not section.timelines:
+        return []
+    body = ["<h3>Each point over time</h3>"]
+    body += [_chart_div(c) for c in section.timelines]
+    if section.timelines_omitted:
+        body.append(f'<p class="muted">{section.timelines_omitted} more points are not drawn '
+                    "(the first ones of the sweep are).</p>")  # fmt: skip
+    return body
+
+
 def render_html(
     sections: list[SuiteSection], runs: int, skipped: int, quality: QualityComparison | None = None
 ) -> str:
     labels = {label for s in sections for label in s.labels}
     qcharts = quality_charts(quality, labels) if quality else []
-    figures = {c.chart_id: _figure(c) for s in sections for c in s.charts}
+    figures = {c.chart_id: _figure(c) for s in sections for c in (*s.charts, *s.timelines)}
     figures.update({c.chart_id: _figure(c) for c in qcharts})
     body = _quality(quality, qcharts) if quality else []
     for s in sections:
@@ -212,6 +244,7 @@ def render_html(
         body.append(_table(s))
         body.append("<h3>Provenance <span class=muted>(click a run for its details)</span></h3>")
         body.append(_provenance(s))
+        body += _timelines(s)
     data = json.dumps(figures).replace("</", "<\\/")
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>

@@ -198,3 +198,30 @@ def test_pngs_draw_every_chart(tmp_path: Path) -> None:
         "s0-throughput-s.png", "s0-throughput-rate-s.png", "s0-latency-s.png", "s0-cdf-s.png"
     ]  # fmt: skip
     assert all(p.stat().st_size > 5_000 for p in written)
+
+
+def test_each_point_over_time_in_stacked_panels(tmp_path: Path) -> None:
+    from tokenbench.records import RequestRecord
+
+    raw = tmp_path / "a.records.jsonl"
+    records = [
+        RequestRecord(index=i, worker=0, slot=i, warmup=False, prompt_id=f"p{i}",
+                      scheduled_ns=0, send_ns=0, first_token_ns=10**8 * (i + 1),
+                      chunk_ns=[10**8 * (i + 1), 10**9 + 10**8 * i], end_ns=2 * 10**9,
+                      output_tokens=2, tokens_from_usage=True)
+        for i in range(3)
+    ]  # fmt: skip
+    raw.write_bytes(b"".join(r.to_json() + b"\n" for r in records))
+    row = _row("a", 3)
+    with_raw = RunRow(LoadedRun(row.run.path, row.run.predicate, row.run.signer, raw), "a", False)
+    (section,) = sections(_comparison([with_raw, _row("b", 3)]))  # b: no records, no timeline
+    (chart,) = section.timelines
+    assert chart.panels == ("output throughput (tok/s)", "requests in flight (requests)")
+    assert [s.panel for s in chart.series] == [0, 1]
+    assert sum(chart.series[0].y) == 6.0  # six tokens in 1-s bins: tok/s sums to the tokens
+    layout = _figure(chart)["layout"]
+    low, high = layout["yaxis"]["domain"], layout["yaxis2"]["domain"]
+    assert low[1] <= high[0]  # stacked, not overlapping
+    html = render_html([section], runs=2, skipped=0)
+    assert "Each point over time" in html
+    assert chart.chart_id in html
