@@ -31,7 +31,8 @@ def test_reference_server_serves_and_logs(tmp_path: Path) -> None:
         text = resp.read().decode()
         conn.close()
         assert resp.status == 200
-        assert text.count('" tok"') == 4 and "data: [DONE]" in text
+        assert text.count('" tok"') == 4
+        assert "data: [DONE]" in text
         rid = json.loads(text.split("data: ", 2)[1].split("\n", 1)[0])["id"]
         deadline = time.monotonic() + 10
         entries: list[dict[str, object]] = []
@@ -40,9 +41,11 @@ def test_reference_server_serves_and_logs(tmp_path: Path) -> None:
                 entries += [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
             time.sleep(0.02)
         (entry,) = entries
-        assert entry["id"] == rid and entry["outcome"] == "ok"
+        assert entry["id"] == rid
+        assert entry["outcome"] == "ok"
         chunk_ns = entry["chunk_ns"]
-        assert isinstance(chunk_ns, list) and len(chunk_ns) == 4
+        assert isinstance(chunk_ns, list)
+        assert len(chunk_ns) == 4
         recv_ns = entry["recv_ns"]
         assert isinstance(recv_ns, int)
         assert chunk_ns[0] - recv_ns >= 30e6  # the scripted TTFT, from the request's arrival

@@ -1,8 +1,15 @@
-"""A scripted OpenAI-compatible SSE server for tests and benchmarks (run as its own process).
+"""The reference server: scripted OpenAI-compatible SSE streams of known timing (its own process:
+`bench reference-server`, `python -m tokenbench.reference.server`), the truth timing is checked on.
 
 Each request picks its behaviour through its `model` field, a `;`-separated list such as
 `ttft_ms=50;itl_ms=10;tokens=20`. Keys:
-  ttft_ms, itl_ms, tokens    timing and length of the stream (defaults 20, 5, 8)
+  ttft_ms, itl_ms, tokens    timing and length of the stream (defaults 20, 5, 8); ttft_ms and
+                             itl_ms also take a distribution in --input-len syntax, e.g.
+                             ttft_ms=lognormal(50,10,min=5): TTFT drawn per request, ITL per
+                             chunk, seeded by --seed, the scenario and its request count (a
+                             malformed one is answered 400)
+  reasoning=N                chat: the first N tokens stream as delta.reasoning_content; usage
+                             reports them as completion_tokens_details.reasoning_tokens
   status=N                   answer HTTP N with an OpenAI-style error body
   drop_after=N               abort the connection after N tokens
   error_after=N              send an in-band error event after N tokens (stream stays HTTP 200)
@@ -31,11 +38,19 @@ T's words as `delta.reasoning_content` and then A's as `delta.content` (a reason
 its usage reports T's words as completion_tokens_details.reasoning_tokens.
 
 The server's "tokenizer" counts whitespace-separated words; chat requests add --template-overhead
-tokens. Every finished stream is logged as a JSON line with the server's monotonic timestamps
-(`time.perf_counter_ns`, the same clock as the client's on one machine): the truth that client
-measurements are checked against. The line also holds the request's body keys, its passthrough
-fields (tools, tool_choice, chat_template_kwargs, response_format), and a digest of each header
-value beyond the client's usual ones, by lower-case name (never a value: it may be a key).
+tokens. A chunk is never written before its due time (arrival + TTFT + the gaps before it).
+
+With --log PREFIX each process appends to PREFIX.<pid> one JSON line per stream, written after its
+last write (or when it fails or stalls): the truth client measurements are checked against.
+  id             the stream's response id (the client records it: match by id)
+  recv_ns        when the request was read (or left the --capacity queue)
+  chunk_ns       one stamp per token chunk, taken just before its write
+  outcome        ok | dropped | error | stalled
+  auth_sha256, header_sha256   digests of the Authorization and unusual headers (never a value)
+  body_keys, passthrough       the request's body keys and its tools, tool_choice,
+                               chat_template_kwargs and response_format
+Stamps are `time.perf_counter_ns` (CLOCK_MONOTONIC), the clock the client stamps with: on one host
+TTFT error = client TTFT - (chunk_ns[0] - client send), ITL error = client gap - server gap.
 """
 
 from __future__ import annotations
@@ -43,6 +58,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -52,13 +68,23 @@ import re
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
+
+from tokenbench.errors import ConfigError
+from tokenbench.workloads.lengths import Distribution, parse_distribution
 
 _ids = itertools.count()
 _seen: dict[str, int] = {}  # requests per scenario string, for status_first / fail_every
 
 
+_DRAWN_KEYS = ("ttft_ms", "itl_ms")  # the keys that take a distribution as well as a number
+
+
+@functools.lru_cache(maxsize=256)
 def parse_scenario(model: str | None) -> dict[str, float]:
+    """The scenario's numeric keys (defaults ttft_ms 20, itl_ms 5, tokens 8); a key whose
+    value is not a number is left out here (a distribution: scenario_distributions)."""
     out: dict[str, float] = {"ttft_ms": 20.0, "itl_ms": 5.0, "tokens": 8.0}
     for part in (model or "").split(";"):
         key, sep, value = part.partition("=")
@@ -66,6 +92,33 @@ def parse_scenario(model: str | None) -> dict[str, float]:
             with contextlib.suppress(ValueError):
                 out[key.strip()] = float(value)
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def scenario_distributions(model: str | None) -> dict[str, Distribution]:
+    """ttft_ms / itl_ms given as distributions (`lognormal(50,10)`, `uniform(2,8)`, the
+    syntax of --input-len); a malformed one raises ConfigError."""
+    out: dict[str, Distribution] = {}
+    for part in (model or "").split(";"):
+        key, sep, value = part.partition("=")  # the first '=': min=/max= stay in the value
+        key = key.strip()
+        if sep and key in _DRAWN_KEYS and "(" in value:
+            out[key] = parse_distribution(value, key, integer=False, minimum=0)
+    return out
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one stream sends: its id, its token texts (the first `thinking` are reasoning)."""
+
+    chat: bool
+    rid: str
+    pieces: list[str]
+    thinking: int
+    tokens: int
+    per_chunk: int
+    scripted: bool  # an --answers reply (finish_reason "stop" when it is all sent)
+    prompt_tokens: int
 
 
 _USUAL_HEADERS = {"host", "user-agent", "accept", "authorization", "content-type",
@@ -204,36 +257,75 @@ class ScriptedServer(asyncio.Protocol):
             return
         self.send_json(404, {"error": {"message": f"no route {path}"}})
 
-    async def stream(self, path: str, req: dict[str, Any], recv_ns: int) -> None:
-        self.request = req
-        sc = parse_scenario(req.get("model"))
-        chat = path.endswith("chat/completions")
-        key = str(req.get("model"))
-        _seen[key] = _seen.get(key, 0) + 1
+    def _refuse(self, sc: dict[str, float], key: str) -> bool:
+        """Answer a scripted failure before any stream (429, 503, 307, status=N): True if
+        one was sent."""
         if _seen[key] <= sc.get("status_first", 0):
             self.send_json(429, {"error": {"message": "slow down"}}, "Retry-After: 0.05\r\n")
-            return
-        if sc.get("fail_every") and _seen[key] % int(sc["fail_every"]) == 0:
+        elif sc.get("fail_every") and _seen[key] % int(sc["fail_every"]) == 0:
             self.send_json(503, {"error": {"message": "overloaded"}})
-            return
-        if sc.get("redirect"):
+        elif sc.get("redirect"):
             self.send_json(307, {}, "Location: http://198.51.100.7/v1/chat/completions\r\n")
-            return
-        if "status" in sc:
+        elif "status" in sc:
             code = int(sc["status"])
             self.send_json(code, {"error": {"message": f"scripted failure {code}", "code": code}})
+        else:
+            return False
+        return True
+
+    def _delays_s(self, model: str, n: int, chunks: int) -> tuple[float, list[float]]:
+        """This request's TTFT and its `chunks` gaps in seconds: fixed or drawn (seeded by
+        --seed, the scenario and its request count n), then scaled by --speed and --jitter."""
+        sc, drawn = parse_scenario(model), scenario_distributions(model)
+        seed = f"{self.args.seed}:{model}:{n}"
+        ttft_ms = drawn["ttft_ms"].sample(1, seed + ":ttft")[0] if "ttft_ms" in drawn else None
+        if "itl_ms" in drawn:
+            gaps_ms = drawn["itl_ms"].sample(chunks, seed + ":itl")
+        else:
+            gaps_ms = [sc["itl_ms"]] * chunks
+        pace = self.args.speed * (self.args.rng.lognormvariate(0, self.args.jitter)
+                                  if self.args.jitter else 1.0)  # fmt: skip
+        ttft_s = pace * (sc["ttft_ms"] if ttft_ms is None else ttft_ms) / 1e3
+        return ttft_s, [pace * g / 1e3 for g in gaps_ms]
+
+    async def stream(self, path: str, req: dict[str, Any], recv_ns: int) -> None:
+        self.request = req
+        key = str(req.get("model"))
+        try:
+            sc = parse_scenario(key)
+            scenario_distributions(key)
+        except ConfigError as exc:  # a malformed distribution: the request's own mistake
+            self.send_json(400, {"error": {"message": str(exc), "code": 400}})
             return
+        _seen[key] = _seen.get(key, 0) + 1
+        if self._refuse(sc, key):
+            return
+        chat = path.endswith("chat/completions")
         if chat:
             prompt = " ".join(m.get("content", "") for m in req.get("messages", []))
         else:
             prompt = req.get("prompt", "")
         prompt_tokens = len(prompt.split()) + (self.args.template_overhead if chat else 0)
-        pieces, thinking = self.reply(str(req.get("model")), prompt)
+        pieces, thinking = self.reply(key, prompt)
         limit = len(pieces) if pieces is not None else sc["tokens"]
         tokens = int(min(limit, req.get("max_tokens") or limit))
+        if pieces is None:
+            thinking = min(tokens, int(sc.get("reasoning", 0)))
+            pieces = [" think"] * thinking + [" tok"] * (tokens - thinking)
+            scripted = False
+        else:
+            scripted = True
         per_chunk = max(1, int(sc.get("tokens_per_chunk", 1)))
-        rid = f"scripted-{os.getpid()}-{next(_ids)}"
-        loop = asyncio.get_running_loop()
+        plan = _Plan(chat, f"scripted-{os.getpid()}-{next(_ids)}", pieces, thinking, tokens,
+                     per_chunk, scripted, prompt_tokens)  # fmt: skip
+        ttft_s, gaps_s = self._delays_s(key, _seen[key], -(-tokens // per_chunk))
+        await self._send_stream(sc, plan, recv_ns, ttft_s, gaps_s)
+
+    async def _send_stream(
+        self, sc: dict[str, float], plan: _Plan, recv_ns: int, ttft_s: float, gaps_s: list[float]
+    ) -> None:
+        """Write the stream: headers, chunks at their due times (each stamped just before its
+        write), then the finish, usage and [DONE] events, unless a failure is scripted."""
         t = self.transport
         if t is None:
             return
@@ -242,85 +334,98 @@ class ScriptedServer(asyncio.Protocol):
             b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n"
         )
         chunk_ns: list[int] = []
-        base = {"id": rid, "object": "chat.completion.chunk" if chat else "text_completion"}
-
-        def event(obj: dict[str, Any]) -> bytes:
-            return _frame(b"data: " + json.dumps({**base, **obj}).encode() + b"\n\n")
-
-        if chat:
-            t.write(event({"choices": [{"index": 0, "delta": {"role": "assistant"}}]}))
-        sent = 0
-        i = 0
-        start = recv_ns / 1e9
-        # --speed scales every delay (a slower server), --jitter varies it per request
-        pace = self.args.speed * (self.args.rng.lognormvariate(0, self.args.jitter)
-                                  if self.args.jitter else 1.0)  # fmt: skip
-        ttft, itl = pace * sc["ttft_ms"] / 1e3, pace * sc["itl_ms"] / 1e3
+        if plan.chat:
+            t.write(self._event(plan, {"choices": [{"index": 0, "delta": {"role": "assistant"}}]}))
         if sc.get("stall_after") == 0:  # headers, then nothing: a first token that never comes
-            self._log(rid, recv_ns, chunk_ns, "stalled")
+            self._log(plan.rid, recv_ns, chunk_ns, "stalled")
             await asyncio.sleep(3600)
-        while sent < tokens:
-            due = start + ttft + i * itl
-            delay = due - time.perf_counter_ns() / 1e9
-            if delay > 0:
+        due = recv_ns / 1e9 + ttft_s
+        sent = 0
+        for i in range(len(gaps_s)):
+            due += gaps_s[i - 1] if i else 0.0
+            # never early: uvloop's timers round to whole milliseconds, so sleep again
+            while (delay := due - time.perf_counter_ns() / 1e9) > 0:
                 await asyncio.sleep(delay)
             if self.transport is None:
                 return
-            k = min(per_chunk, tokens - sent)
-            text = "".join(pieces[sent : sent + k]) if pieces is not None else " tok" * k
-            delta: dict[str, Any] = {"content": text}
-            if chat and sc.get("tool_calls"):
-                delta = _tool_call_delta(req, rid, sent, k, tokens)
-            elif sent < thinking and pieces is not None:  # a chunk may hold the end of both
-                split = min(sent + k, thinking)
-                delta = {"reasoning_content": "".join(pieces[sent:split])}
-                if split < sent + k:
-                    delta["content"] = "".join(pieces[split : sent + k])
-            choice: dict[str, Any] = (
-                {"index": 0, "delta": delta, "finish_reason": None}
-                if chat
-                else {"index": 0, "text": text, "finish_reason": None}
-            )
-            if chat and req.get("logprobs") and sc.get("logprobs", 1):
-                alts = [{"token": text, "logprob": -0.1}, {"token": "Z", "logprob": -3.0}]
-                choice["logprobs"] = {
-                    "content": [{"token": text, "logprob": -0.1, "top_logprobs": alts}]
-                }
-            frame = event({"choices": [choice]})
-            now = time.perf_counter_ns()
+            k = min(plan.per_chunk, plan.tokens - sent)
+            frame = self._event(plan, {"choices": [self._choice(plan, sc, sent, k)]})
+            chunk_ns.append(time.perf_counter_ns())
             t.write(frame)
-            chunk_ns.append(now)
             sent += k
-            i += 1
-            if sent == sc.get("drop_after"):
-                t.abort()
-                self._log(rid, recv_ns, chunk_ns, "dropped")
+            if await self._scripted_end(sc, plan, sent, recv_ns, chunk_ns):
                 return
-            if sent == sc.get("error_after"):
-                t.write(_frame(b'data: {"error": {"message": "scripted in-band error"}}\n\n'))
-                t.write(b"0\r\n\r\n")
-                self._log(rid, recv_ns, chunk_ns, "error")
-                return
-            if sent == sc.get("stall_after"):
-                self._log(rid, recv_ns, chunk_ns, "stalled")
-                await asyncio.sleep(3600)
-        done = pieces is not None and sent == len(pieces)
-        last = {"index": 0, "finish_reason": "stop" if done else "length"}
-        if chat and sc.get("tool_calls"):
+        self._finish(sc, plan, sent)
+        self._log(plan.rid, recv_ns, chunk_ns, "ok")
+
+    async def _scripted_end(
+        self, sc: dict[str, float], plan: _Plan, sent: int, recv_ns: int, chunk_ns: list[int]
+    ) -> bool:
+        """A failure scripted after `sent` tokens (drop, in-band error, stall): True if it ended
+        the stream."""
+        t = self.transport
+        assert t is not None
+        if sent == sc.get("drop_after"):
+            t.abort()
+            self._log(plan.rid, recv_ns, chunk_ns, "dropped")
+            return True
+        if sent == sc.get("error_after"):
+            t.write(_frame(b'data: {"error": {"message": "scripted in-band error"}}\n\n'))
+            t.write(b"0\r\n\r\n")
+            self._log(plan.rid, recv_ns, chunk_ns, "error")
+            return True
+        if sent == sc.get("stall_after"):
+            self._log(plan.rid, recv_ns, chunk_ns, "stalled")
+            await asyncio.sleep(3600)
+            return True
+        return False
+
+    def _event(self, plan: _Plan, obj: dict[str, Any]) -> bytes:
+        kind = "chat.completion.chunk" if plan.chat else "text_completion"
+        payload = json.dumps({"id": plan.rid, "object": kind, **obj}).encode()
+        return _frame(b"data: " + payload + b"\n\n")
+
+    def _choice(self, plan: _Plan, sc: dict[str, float], sent: int, k: int) -> dict[str, Any]:
+        """The choice of the chunk holding tokens [sent, sent + k)."""
+        text = "".join(plan.pieces[sent : sent + k])
+        if not plan.chat:
+            return {"index": 0, "text": text, "finish_reason": None}
+        delta: dict[str, Any] = {"content": text}
+        if sc.get("tool_calls"):
+            delta = _tool_call_delta(self.request, plan.rid, sent, k, plan.tokens)
+        elif sent < plan.thinking:  # a chunk may hold the end of both
+            split = min(sent + k, plan.thinking)
+            delta = {"reasoning_content": "".join(plan.pieces[sent:split])}
+            if split < sent + k:
+                delta["content"] = "".join(plan.pieces[split : sent + k])
+        choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": None}
+        if self.request.get("logprobs") and sc.get("logprobs", 1):
+            alts = [{"token": text, "logprob": -0.1}, {"token": "Z", "logprob": -3.0}]
+            choice["logprobs"] = {
+                "content": [{"token": text, "logprob": -0.1, "top_logprobs": alts}]
+            }
+        return choice
+
+    def _finish(self, sc: dict[str, float], plan: _Plan, sent: int) -> None:
+        """The finish chunk, the usage chunk (unless usage=0) and [DONE]."""
+        t = self.transport
+        assert t is not None
+        done = plan.scripted and sent == len(plan.pieces)
+        last: dict[str, Any] = {"index": 0, "finish_reason": "stop" if done else "length"}
+        if plan.chat and sc.get("tool_calls"):
             last["finish_reason"] = "tool_calls"
-        t.write(event({"choices": [{**last, "delta": {}} if chat else {**last, "text": ""}]}))
+        end = {**last, "delta": {}} if plan.chat else {**last, "text": ""}
+        t.write(self._event(plan, {"choices": [end]}))
         if sc.get("usage", 1):
             usage: dict[str, Any] = {
-                "prompt_tokens": prompt_tokens,
+                "prompt_tokens": plan.prompt_tokens,
                 "completion_tokens": sent,
-                "total_tokens": prompt_tokens + sent,
+                "total_tokens": plan.prompt_tokens + sent,
             }
-            if thinking:
-                usage["completion_tokens_details"] = {"reasoning_tokens": min(sent, thinking)}
-            t.write(event({"choices": [], "usage": usage}))
+            if plan.thinking:
+                usage["completion_tokens_details"] = {"reasoning_tokens": min(sent, plan.thinking)}
+            t.write(self._event(plan, {"choices": [], "usage": usage}))
         t.write(_frame(b"data: [DONE]\n\n") + b"0\r\n\r\n")
-        self._log(rid, recv_ns, chunk_ns, "ok")
-        del loop
 
     def reply(self, model: str, prompt: str) -> tuple[list[str] | None, int]:
         """The scripted answer's words (with their leading whitespace), or None; and how many of

@@ -1,0 +1,76 @@
+"""The reference server's scenarios: drawn delays, reasoning chunks, a malformed distribution."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+
+import pytest
+
+from tests.conftest import ScriptedServer
+from tokenbench.errors import ConfigError
+from tokenbench.reference.server import parse_scenario, scenario_distributions
+
+
+def test_numbers_and_distributions_are_parsed_apart() -> None:
+    model = "ttft_ms=lognormal(50,10,min=5);itl_ms=3;tokens=4;reasoning=2"
+    assert parse_scenario(model) == {"ttft_ms": 20.0, "itl_ms": 3.0, "tokens": 4.0,
+                                     "reasoning": 2.0}  # fmt: skip
+    drawn = scenario_distributions(model)
+    assert list(drawn) == ["ttft_ms"]
+    assert drawn["ttft_ms"].text == "lognormal(50,10,min=5)"
+
+
+def test_malformed_distribution_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="itl_ms"):
+        scenario_distributions("itl_ms=lognormal(5)")
+
+
+def _stream(server: ScriptedServer, model: str) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    body = {"model": model, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    conn.request("POST", "/v1/chat/completions", json.dumps(body))
+    resp = conn.getresponse()
+    text = resp.read().decode()
+    conn.close()
+    return resp.status, text
+
+
+def _events(text: str) -> list[dict[str, object]]:
+    return [json.loads(line[6:]) for line in text.splitlines()
+            if line.startswith("data: {")]  # fmt: skip
+
+
+def test_reasoning_key_streams_reasoning_then_content(scripted_server: ScriptedServer) -> None:
+    status, text = _stream(scripted_server, "tokens=5;reasoning=2;itl_ms=1;tokens_per_chunk=3")
+    assert status == 200
+    events = _events(text)
+    deltas = [e["choices"][0]["delta"] for e in events if e["choices"]]  # type: ignore[index]
+    assert deltas[1] == {"reasoning_content": " think think", "content": " tok"}
+    assert deltas[2] == {"content": " tok tok"}
+    usage = events[-1]["usage"]
+    assert usage["completion_tokens_details"] == {"reasoning_tokens": 2}  # type: ignore[index]
+
+
+def test_drawn_delays_vary_within_bounds(scripted_server: ScriptedServer) -> None:
+    model = "ttft_ms=uniform(5,40);itl_ms=uniform(1,6);tokens=6"
+    ids = [_events(_stream(scripted_server, model)[1])[0]["id"] for _ in range(4)]
+    ttfts, gaps = [], []
+    for rid in ids:
+        entry = scripted_server.log_entry(str(rid))
+        recv, chunks = entry["recv_ns"], entry["chunk_ns"]
+        assert isinstance(recv, int)
+        assert isinstance(chunks, list)
+        ttfts.append((chunks[0] - recv) / 1e6)
+        gaps += [(b - a) / 1e6 for a, b in itertools.pairwise(chunks)]
+    assert all(5 <= t < 60 for t in ttfts)
+    assert len({round(t) for t in ttfts}) > 1
+    assert all(g >= 0.9 for g in gaps)
+    assert max(gaps) - min(gaps) > 1
+
+
+def test_bad_distribution_is_answered_400(scripted_server: ScriptedServer) -> None:
+    status, text = _stream(scripted_server, "ttft_ms=normal(1)")
+    assert status == 400
+    assert "ttft_ms" in text
