@@ -35,6 +35,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "turn raw records a killed run left into partial envelopes"),
     ("keys", "tokenbench.cli.keys", "manage the local signing key"),
     ("suites", "tokenbench.cli.suites", "list built-in suites and bundled models"),
+    ("selftest", "tokenbench.cli.selftest",
+     "measure tokenbench's own TTFT/ITL error on this host (the error budget)"),
     ("reference-server", "tokenbench.cli.reference_server",
      "serve scripted streams of known timing (the ground truth for timing checks)"),
     ("completion", "tokenbench.cli.completion", "print a completion script for bash, zsh or fish"),

@@ -286,6 +286,22 @@ class HostLoad(_Strict):
     before: HostLoad | None = None  # the look just before the window
 
 
+class ErrorBudget(_Strict):
+    """The client's own timing error, measured against the reference server's logged write
+    times on this host (`bench selftest`, `bench run --selftest`, or the --canary stream under
+    the run's real load). Errors are |client stamp - server write| in ms, over matched requests."""
+
+    source: Literal["selftest", "canary"]
+    concurrency: int  # streams open while it was measured (the canary: the point's, plus one)
+    requests: int  # requests matched to the server's log
+    scenario: str  # the reference server's script (its `model` field)
+    ttft_error_ms_p50: float | None  # None: no request matched
+    ttft_error_ms_p99: float | None
+    itl_error_ms_p50: float | None  # per chunk gap: client gap - server gap
+    itl_error_ms_p99: float | None
+    host_load: HostLoad | None = None  # other work on the host while it was measured
+
+
 class Comparability(_Strict):
     """Runs with equal keys differ only in what a comparison is about (the model, its quant)."""
 
@@ -369,6 +385,9 @@ class RunPredicate(_Strict):
     scale_out: ScaleOutInfo | None = None  # --workers / --ray
     repeat: RepeatInfo | None = None  # --repeat
     host_load: HostLoad | None = None  # other work on the host, before and during the point
+    # the client's timing error: `--selftest` before the sweep, `--canary` during the point
+    error_budget: ErrorBudget | None = None
+    canary: ErrorBudget | None = None
 
 
 class Subject(_Strict):
