@@ -32,6 +32,7 @@ from tokenbench.errors import ConfigError
 from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import ARRIVALS
 from tokenbench.loadgen.search import RateSearch
+from tokenbench.loadgen.selftest import SelftestSettings, run_selftest
 from tokenbench.loadgen.stages import Stage, parse_stages, ramp_stages
 from tokenbench.loadgen.sweep import RunSettings, run_sweep
 from tokenbench.metrics.summary import SLO_METRICS
@@ -318,6 +319,11 @@ def _add_repeat_and_scale_out_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interleave", action="store_true",
                    help="with --repeat: points take turns (1 2 3, 3 2 1, …) so slow drift "
                    "cancels between them")  # fmt: skip
+    p.add_argument("--selftest", action="store_true",
+                   help="before the sweep, measure the client's own TTFT/ITL error against the "
+                   "reference server at the sweep's largest concurrency (bench selftest) and "
+                   "record it in every envelope; compare never calls a difference within it "
+                   "significant")  # fmt: skip
 
 
 def _slo(text: str) -> dict[str, float]:
@@ -672,11 +678,28 @@ def _rate_search(
 def handle(args: argparse.Namespace) -> int:
     settings, search = _rate_search(args, _settings(args))
     progress = RichProgress(Console(stderr=True, highlight=False))
+    settings = _with_selftest(args, settings, progress.console)
     paths, control = run_controlled(
         lambda control: run_sweep(settings, progress, control=control, search=search), progress
     )
     return _render(progress.console, f"{len(paths)} envelopes written to {settings.output}",
                    search, control)  # fmt: skip
+
+
+def _with_selftest(
+    args: argparse.Namespace, settings: RunSettings, console: Console
+) -> RunSettings:
+    """--selftest: the client's error budget at the sweep's largest concurrency, measured on
+    this host before the sweep, for every envelope."""
+    if not args.selftest:
+        return settings
+    concurrency = max(settings.sweep or settings.suite.sweep)
+    budget = run_async(lambda: run_selftest(SelftestSettings(concurrency)))
+    console.print(
+        f"selftest at concurrency {concurrency}: TTFT error p99 {budget.ttft_error_ms_p99} ms, "
+        f"ITL error p99 {budget.itl_error_ms_p99} ms"
+    )
+    return replace(settings, error_budget=budget)
 
 
 def _render(console: Console, written: str, search: RateSearch | None, control: RunControl) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from tokenbench.compare.metrics_registry import (
     CompareMetric,
@@ -206,6 +207,28 @@ def _check_comparable(runs: list[LoadedRun], by: str, force: bool) -> list[str]:
     return problems
 
 
+# Which part of the client's error budget bounds a metric's resolution (compare never calls a
+# smaller difference significant): TTFT error for TTFT metrics, ITL error for TPOT and ITL.
+BUDGET_PART: dict[str, Literal["ttft", "itl"]] = {
+    "ttft": "ttft", "ttft_p99": "ttft", "ttfat": "ttft", "tpot": "itl", "itl": "itl",
+}  # fmt: skip
+
+
+def error_budget_ms(metric: str, runs: Sequence[LoadedRun]) -> float | None:
+    """The largest p99 error budget (--selftest or --canary) of these runs for `metric`, in ms;
+    None when the metric has no budget or no run measured one."""
+    part = BUDGET_PART.get(metric)
+    if part is None:
+        return None
+    values = [
+        v
+        for r in runs
+        for budget in (r.predicate.error_budget, r.predicate.canary)
+        if budget is not None and (v := getattr(budget, f"{part}_error_ms_p99")) is not None
+    ]
+    return max(values, default=None)
+
+
 def verdict(metric: CompareMetric, d: RunLevelDifference, a: str, b: str) -> str:
     """B against the baseline A; percentages are always of A's value."""
     change = f"{d.relative * 100:+.1f}%"
@@ -216,6 +239,11 @@ def verdict(metric: CompareMetric, d: RunLevelDifference, a: str, b: str) -> str
     assert d.ci_high is not None
     ci = f"CI {d.ci_low * 100:+.1f}% to {d.ci_high * 100:+.1f}%"
     p = f"p={d.p_value:.2g}, Holm {d.p_adjusted if d.p_adjusted is not None else d.p_value:.2g}"
+    if d.p_significant and d.within_error_budget:
+        assert d.error_budget_ms is not None
+        return (f"no verdict: within the client's measured error budget (|difference| "
+                f"{abs(d.b - d.a):.2f} ms < {d.error_budget_ms:.2f} ms at p99; {change}, {ci}, "
+                f"{p})")  # fmt: skip
     if not d.significant:
         return f"no verdict: within run-to-run noise ({change}, {ci}, {p})"
     b_better = (d.relative > 0) == (metric.direction == "max")
@@ -290,6 +318,8 @@ def _pairs(rows: list[RunRow], alpha: float, by: str) -> list[Pair]:
                 metric = get_metric(name)
                 d = _difference(metric, by_label[base], by_label[other], alpha)
                 if d is not None:
+                    both = by_label[base] + by_label[other]
+                    d = replace(d, error_budget_ms=error_budget_ms(name, both))
                     warn = _tail_warning(metric, by_label[base] + by_label[other])
                     diffs.append(MetricDifference(metric, d, "", warn))
             pairs.append(

@@ -15,6 +15,7 @@ from tokenbench.envelope.schema import (
     PROMPTS_SUFFIX,
     RAW_SUFFIX,
     EnergyInfo,
+    ErrorBudget,
     HostLoad,
     RunDraft,
     RunPredicate,
@@ -86,6 +87,7 @@ def seal_point(
     token_check: TokenCheck | None = None,
     scale_out: ScaleOutInfo | None = None,
     host_load: HostLoad | None = None,
+    error_budget: ErrorBudget | None = None,
 ) -> RunPredicate:
     """Summarise the raw records (streamed), judge validity, sign, write the envelope."""
     doc = {**draft.model_dump(mode="json"), "energy": energy.model_dump(mode="json")}
@@ -113,6 +115,7 @@ def seal_point(
             "token_check": token_check.model_dump() if token_check else None,
             "scale_out": scale_out.model_dump() if scale_out else None,
             "host_load": host_load.model_dump() if host_load else None,
+            **({"error_budget": error_budget.model_dump()} if error_budget else {}),
         }
     )
     payload = statement_payload(predicate, [files.raw, files.config, files.prompts])

@@ -26,6 +26,7 @@ from tokenbench.envelope.schema import (
     Comparability,
     EnergyInfo,
     EngineInfo,
+    ErrorBudget,
     HardwareInfo,
     LoadInfo,
     Parameters,
@@ -94,6 +95,7 @@ from tokenbench.workloads.synthetic import server_tokenizer
 class RunSettings:
     suite: Suite
     output: Path
+    error_budget: ErrorBudget | None = None  # --selftest: measured before the sweep
     model: str | None = None  # bundled name or .gguf path (embedded), or served name (remote)
     base_url: str | None = None  # None: start the embedded llama-server
     engine: str | None = None
@@ -776,6 +778,7 @@ async def _run_point(
         token_check=token_check,
         scale_out=measured.scale_out,
         host_load=host_load,
+        error_budget=settings.error_budget,
     )
     progress.point_finished(files.envelope, predicate)
     return files.envelope, predicate

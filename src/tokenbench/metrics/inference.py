@@ -38,15 +38,28 @@ class RunLevelDifference:
     alpha: float = DEFAULT_ALPHA
     why_no_test: str | None = None  # set when p_value is None
     too_few_runs: bool = False  # under MIN_RUNS a side: more runs would allow a test
+    # The client's measured timing error for this metric (ms, p99, the larger side's): a
+    # difference of the means smaller than it is never significant, whatever the test says.
+    error_budget_ms: float | None = None
 
     @property
     def tested(self) -> bool:
         return self.p_value is not None
 
     @property
-    def significant(self) -> bool:
+    def p_significant(self) -> bool:
+        """The test alone (Holm-adjusted where adjusted) rejects equality."""
         p = self.p_adjusted if self.p_adjusted is not None else self.p_value
         return p is not None and p < self.alpha
+
+    @property
+    def within_error_budget(self) -> bool:
+        budget = self.error_budget_ms
+        return budget is not None and abs(self.b - self.a) < budget
+
+    @property
+    def significant(self) -> bool:
+        return self.p_significant and not self.within_error_budget
 
 
 def _geomean(logs: np.ndarray) -> float:
