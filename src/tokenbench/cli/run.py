@@ -252,6 +252,19 @@ def _add_request_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="resend a request up to N times after HTTP 429/503, honouring Retry-After",
     )
+    p.add_argument(
+        "--scrape-interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="scrape the engine's Prometheus metrics every S seconds while a point is measured "
+        "(default 1)",
+    )
+    p.add_argument(
+        "--no-scrape",
+        action="store_true",
+        help="do not scrape the engine's metrics (GPU and engine-process telemetry still run)",
+    )
 
 
 def _add_validity_options(p: argparse.ArgumentParser) -> None:
@@ -609,6 +622,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         prefix_cache=args.prefix_cache or "suite",
         sessions=args.sessions,
         passthrough=passthrough(args),
+        scrape_interval_s=None if args.no_scrape else args.scrape_interval,
     )
 
 

@@ -106,6 +106,7 @@ def llama_argv(config: ServerConfig, binary: Path, port: int) -> list[str]:
         "--parallel", str(config.parallel),
         "--ctx-size", str(config.parallel * config.ctx_per_slot),
         "--no-webui",
+        "--metrics",  # the Prometheus endpoint tokenbench scrapes during each point
     ]  # fmt: skip
     if config.threads:
         args += ["--threads", str(config.threads)]

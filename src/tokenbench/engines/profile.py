@@ -104,6 +104,8 @@ class EngineProfile:
     metrics: Mapping[MetricRole, tuple[str, ...]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # its prompt-token counter leaves out the prompt tokens served from its cache (llama.cpp)
+    prompt_tokens_exclude_cached: bool = False
     managed: ServerFactory | None = None  # how tokenbench starts this engine itself, if it can
 
     def metric(self, role: MetricRole) -> tuple[str, ...]:

@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import BaseModel
 
 from tokenbench.envelope.io import seal, statement_payload, write_envelope
 from tokenbench.envelope.schema import (
     CONFIG_SUFFIX,
     PROMPTS_SUFFIX,
     RAW_SUFFIX,
+    TELEMETRY_SUFFIX,
     EnergyInfo,
     ErrorBudget,
     HostLoad,
@@ -23,9 +25,11 @@ from tokenbench.envelope.schema import (
     TokenCheck,
     Validity,
 )
+from tokenbench.metrics.reconcile import SidecarFigures, sidecar_figures
 from tokenbench.metrics.summary import summarize, summary_inputs
 from tokenbench.metrics.validity import ValidityRules, validity_reasons
 from tokenbench.records import iter_records
+from tokenbench.telemetry.sampler import read_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,10 @@ class PointFiles:
     @property
     def prompts(self) -> Path:
         return self.folder / f"{self.stem}{PROMPTS_SUFFIX}"
+
+    @property
+    def telemetry(self) -> Path:
+        return self.folder / f"{self.stem}{TELEMETRY_SUFFIX}"
 
     @property
     def envelope(self) -> Path:
@@ -73,6 +81,14 @@ def host_warnings(host_load: HostLoad | None) -> list[str]:
     return [host_load.warning] if host_load is not None and host_load.warning else []
 
 
+def point_telemetry(files: PointFiles, engine: str, energy_j: float | None) -> SidecarFigures:
+    """The telemetry sidecar's summaries and reconciliation (all None without a sidecar)."""
+    if not files.telemetry.is_file():
+        return SidecarFigures(None, None, None)
+    rows = read_rows(files.telemetry)
+    return sidecar_figures(rows, list(iter_records(files.raw)), engine, energy_j)
+
+
 def seal_point(
     files: PointFiles,
     draft: RunDraft,
@@ -98,12 +114,15 @@ def seal_point(
     ]
     workload = draft.parameters.workload
     exact = _exact_inputs(files.raw, workload.input_tokens_target, workload.kind == "synthetic")
+    sidecar = point_telemetry(files, draft.target.engine.name, energy.energy_j)
     predicate = RunPredicate.model_validate(
         {
             **draft.model_dump(),
             "status": status,
             "validity": Validity(
-                valid=not reasons, reasons=reasons, warnings=host_warnings(host_load)
+                valid=not reasons,
+                reasons=reasons,
+                warnings=[*host_warnings(host_load), *sidecar.warnings()],
             ).model_dump(),
             "parameters": {
                 **draft.parameters.model_dump(),
@@ -116,8 +135,20 @@ def seal_point(
             "scale_out": scale_out.model_dump() if scale_out else None,
             "host_load": host_load.model_dump() if host_load else None,
             **({"error_budget": error_budget.model_dump()} if error_budget else {}),
+            **{k: v.model_dump() for k, v in _sidecar_fields(sidecar).items()},
         }
     )
-    payload = statement_payload(predicate, [files.raw, files.config, files.prompts])
+    subjects = [files.raw, files.config, files.prompts]
+    payload = statement_payload(
+        predicate, subjects + ([files.telemetry] if files.telemetry.is_file() else [])
+    )
     write_envelope(seal(payload, key), files.envelope)
     return predicate
+
+
+def _sidecar_fields(sidecar: SidecarFigures) -> dict[str, BaseModel]:
+    """The predicate's optional telemetry fields that have a value (absent ones stay unset, so
+    an envelope without a sidecar reads as one from before it existed)."""
+    fields = {"server": sidecar.server, "telemetry": sidecar.telemetry,
+              "reconciliation": sidecar.reconciliation}  # fmt: skip
+    return {k: v for k, v in fields.items() if v is not None}

@@ -12,7 +12,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tokenbench.metrics.quality import EvalMetrics
+from tokenbench.metrics.reconcile import Reconciliation
 from tokenbench.metrics.summary import RunMetrics
+from tokenbench.metrics.telemetry import ServerMetricsSummary, TelemetrySummary
 
 SCHEMA_VERSION = 2
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -385,6 +387,10 @@ class RunPredicate(_Strict):
     scale_out: ScaleOutInfo | None = None  # --workers / --ray
     repeat: RepeatInfo | None = None  # --repeat
     host_load: HostLoad | None = None  # other work on the host, before and during the point
+    # from the telemetry sidecar (None: not sampled, or an envelope from before it existed)
+    server: ServerMetricsSummary | None = None  # the engine's Prometheus series
+    telemetry: TelemetrySummary | None = None  # GPU and engine-process series
+    reconciliation: Reconciliation | None = None  # client figures against the engine's own
     # the client's timing error: `--selftest` before the sweep, `--canary` during the point
     error_budget: ErrorBudget | None = None
     canary: ErrorBudget | None = None
@@ -513,3 +519,4 @@ RAW_SUFFIX = ".records.jsonl"
 CONFIG_SUFFIX = ".config.json"
 PROMPTS_SUFFIX = ".prompts.json"
 ITEMS_SUFFIX = ".items.jsonl"  # eval envelopes: one scored answer per line
+TELEMETRY_SUFFIX = ".telemetry.jsonl"  # server metrics, GPU and engine-process readings

