@@ -4,6 +4,8 @@ CI has no GPU; the real NVML path was checked on an H100 host (docs/performance.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +17,13 @@ class NVMLError(Exception):
 @dataclass
 class _Mem:
     total: int
+    used: int = 0
+
+
+@dataclass
+class _Util:
+    gpu: int
+    memory: int
 
 
 @dataclass
@@ -26,6 +35,12 @@ class FakeNvml:
     counters: list[int] = field(default_factory=list)
     NVML_CLOCK_SM: int = 1
     NVML_CLOCK_MEM: int = 2
+    # Over time (telemetry): power in W at t seconds since the fake was made, and the energy
+    # counter in J at t (its integral, when consistent). None: the fixed readings above.
+    power_at: Callable[[float], float] | None = None
+    energy_at: Callable[[float], float] | None = None
+    throttle_mask: int = 0
+    t0: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         self.counters = [1_000_000_000] * self.gpus
@@ -43,7 +58,22 @@ class FakeNvml:
         return b"NVIDIA H100 80GB HBM3"
 
     def nvmlDeviceGetMemoryInfo(self, h: int) -> _Mem:
-        return _Mem(85_520_809_984)
+        return _Mem(85_520_809_984, used=40_000_000_000)
+
+    def nvmlDeviceGetUtilizationRates(self, h: int) -> _Util:
+        return _Util(80, 40)
+
+    def nvmlDeviceGetClockInfo(self, h: int, kind: int) -> int:
+        return 1755 if kind == self.NVML_CLOCK_SM else 2619
+
+    def nvmlDeviceGetTemperature(self, h: int, sensor: int) -> int:
+        return 61
+
+    def nvmlDeviceGetCurrentClocksThrottleReasons(self, h: int) -> int:
+        return self.throttle_mask
+
+    def _t(self) -> float:
+        return time.monotonic() - self.t0
 
     def nvmlSystemGetDriverVersion(self) -> str:
         return "580.159.04"
@@ -75,8 +105,12 @@ class FakeNvml:
     def nvmlDeviceGetTotalEnergyConsumption(self, h: int) -> int:
         if not self.energy_supported:
             raise NVMLError("Not Supported")
+        if self.energy_at is not None:
+            return 1_000_000_000 + int(self.energy_at(self._t()) * 1000)
         self.counters[h] += self.energy_step_mj
         return self.counters[h]
 
     def nvmlDeviceGetPowerUsage(self, h: int) -> int:
+        if self.power_at is not None:
+            return int(self.power_at(self._t()) * 1000)
         return self.power_mw

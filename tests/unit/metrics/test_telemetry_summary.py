@@ -1,0 +1,168 @@
+"""Server-metrics and telemetry summaries, and the reconciliation, from hand-made sidecar rows;
+every expected value is computed here."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenbench.metrics.reconcile import reconcile, sidecar_figures
+from tokenbench.metrics.telemetry import energy_warning, server_summary, telemetry_summary
+from tokenbench.records import RequestRecord
+from tokenbench.telemetry.sampler import Row, iter_rows
+
+S = 1_000_000_000
+
+
+def prom(t_s: float, mark: str | None = None, error: str | None = None, **values: float) -> Row:
+    values = {} if error else values
+    return Row("prometheus", int(t_s * S), values, {}, error, mark)  # type: ignore[arg-type]
+
+
+def record(
+    i: int, ttft_ms: float, e2e_ms: float, inp: int, out: int,
+    timings: dict[str, float] | None = None, warmup: bool = False,
+) -> RequestRecord:  # fmt: skip
+    send = i * S
+    return RequestRecord(index=i, worker=0, slot=0, warmup=warmup, prompt_id="p",
+                         scheduled_ns=send, send_ns=send, first_token_ns=send + int(ttft_ms * 1e6),
+                         end_ns=send + int(e2e_ms * 1e6), input_tokens=inp, output_tokens=out,
+                         tokens_from_usage=True, server_timings=timings)  # fmt: skip
+
+
+VLLM_ROWS = [
+    prom(0, "start", requests_running=0, requests_waiting=0, kv_cache_usage=0.1,
+         prompt_tokens_total=1000, generation_tokens_total=100, preemptions_total=2,
+         prefix_cache_hits=50, prefix_cache_queries=1000, spec_accepted=10, spec_drafted=20,
+         ttft_histogram_sum=1.0, ttft_histogram_count=10),
+    prom(1, requests_running=4, requests_waiting=2, kv_cache_usage=0.6),
+    prom(2, error="no answer within 0.5 s"),
+    prom(3, requests_running=4, requests_waiting=6, kv_cache_usage=0.9),
+    prom(4, "end", requests_running=0, requests_waiting=0, kv_cache_usage=0.2,
+         prompt_tokens_total=1300, generation_tokens_total=160, preemptions_total=5,
+         prefix_cache_hits=230, prefix_cache_queries=1300, spec_accepted=40, spec_drafted=80,
+         ttft_histogram_sum=1.5, ttft_histogram_count=13),
+]  # fmt: skip
+
+
+def test_server_summary_gauges_counters_and_ratios() -> None:
+    s = server_summary(VLLM_ROWS)
+    assert s is not None
+    assert (s.scrapes, s.failures, s.series, s.reason) == (
+        5,
+        1,
+        "partial",
+        "no answer within 0.5 s",
+    )
+    # medians over the four answered scrapes: running 0, 4, 4, 0; waiting 0, 2, 6, 0
+    assert s.requests_running_p50 == 2
+    assert s.requests_running_max == 4
+    assert s.requests_waiting_p50 == 1
+    assert s.requests_waiting_max == 6
+    assert s.kv_cache_usage_p50 == pytest.approx((0.2 + 0.6) / 2)  # of 0.1, 0.6, 0.9, 0.2
+    assert s.kv_cache_usage_max == 0.9
+    assert (s.prompt_tokens, s.generation_tokens, s.preemptions) == (300, 60, 3)
+    assert s.prefix_cache_hit_rate == pytest.approx(180 / 300)
+    assert s.spec_acceptance_rate == pytest.approx(30 / 60)
+    assert s.unmeasured == {}
+
+
+def test_llama_cpp_cache_hits_without_queries_say_why_there_is_no_rate() -> None:
+    rows = [prom(0, "start", prefix_cache_hits=5, requests_running=0),
+            prom(1, "end", prefix_cache_hits=25, requests_running=1)]  # fmt: skip
+    s = server_summary(rows)
+    assert s is not None
+    assert s.prefix_cache_hit_tokens == 20
+    assert s.prefix_cache_hit_rate is None
+    assert "but not the tokens looked up" in s.unmeasured["prefix_cache_hit_rate"]
+    assert s.unmeasured["preemptions"] == "the engine does not export it"
+    assert s.unmeasured["kv_cache_usage_p50"] == "not exported"
+
+
+def test_a_missing_series_says_why() -> None:
+    rows = [prom(0, "start", error="cannot connect: Connection refused"),
+            prom(1, "end", error="cannot connect: Connection refused")]  # fmt: skip
+    s = server_summary(rows)
+    assert s is not None
+    assert s.series == "missing"
+    assert s.reason.startswith("cannot connect")
+    assert s.unmeasured["prompt_tokens"] == "the scrape at the measured phase's start or end failed"
+    assert server_summary([]) is None
+
+
+def test_rows_round_trip_through_the_sidecar_format() -> None:
+    data = b"".join(r.to_json() + b"\n" for r in VLLM_ROWS) + b'{"source": "pro'
+    assert list(iter_rows(data)) == VLLM_ROWS
+
+
+def _gpu(t_s: float, w: float, mark: str | None = None, **v: float) -> Row:
+    return Row("nvml", int(t_s * S), {"power_w": w, **v}, {}, None, mark)  # type: ignore[arg-type]
+
+
+def test_telemetry_summary_power_integral_and_process_cores() -> None:
+    rows = [
+        _gpu(0, 100, "start", sm_util_pct=50, throttle_reasons=0x4, temperature_c=60),
+        _gpu(1, 200, sm_util_pct=100, temperature_c=70),
+        _gpu(3, 200, "end", sm_util_pct=90, throttle_reasons=0x40, temperature_c=65),
+        Row("process", 0, {"cpu_s": 10.0, "rss_bytes": 1e8}, mark="start"),
+        Row("process", 1 * S, {"cpu_s": 11.5, "rss_bytes": 3e8}),
+        Row("process", 2 * S, error="the engine process is gone or not readable"),
+        Row("process", 4 * S, {"cpu_s": 13.0, "rss_bytes": 2e8}, mark="end"),
+    ]
+    joules = (100 + 200) / 2 * 1 + 200 * 2  # trapezoids: 550 J over 3 s
+    t = telemetry_summary(rows, energy_j=560.0)
+    assert t is not None
+    assert t.samples == {"nvml": 3, "process": 4}
+    assert t.failures == {"process": 1}
+    assert t.power_integral_j == pytest.approx(joules)
+    assert t.power_mean_w == pytest.approx(joules / 3)
+    assert t.power_max_w == 200
+    assert t.sm_util_mean_pct == pytest.approx(80)
+    assert t.temperature_max_c == 70
+    assert t.throttle_reasons == ["sw_power_cap", "hw_thermal_slowdown"]
+    assert t.engine_cpu_cores_mean == pytest.approx(3.0 / 4)
+    assert t.engine_cpu_cores_max == pytest.approx(1.5)  # 1.5 s of CPU in the first second
+    assert t.engine_rss_max_bytes == 3e8
+    assert energy_warning(t) is None  # 550 vs 560 J: -1.8 %, within 10 %
+    off = telemetry_summary(rows, energy_j=400.0)
+    assert "energy cross-check" in (energy_warning(off) or "")
+
+
+def test_reconciliation_tokens_histograms_and_timings() -> None:
+    records = [
+        record(0, 50, 500, 999, 999, warmup=True),  # not measured: left out
+        record(1, 100, 400, 100, 20, {"prompt_ms": 90, "predicted_ms": 295, "cache_n": 0}),
+        record(2, 200, 600, 200, 40, {"prompt_ms": 180, "predicted_ms": 400, "cache_n": 0}),
+    ]
+    rows = [prom(0, "start", prompt_tokens_total=0, generation_tokens_total=0,
+                 ttft_histogram_sum=0, ttft_histogram_count=0),
+            prom(1, "end", prompt_tokens_total=300, generation_tokens_total=66,
+                 ttft_histogram_sum=0.3, ttft_histogram_count=2)]  # fmt: skip
+    rec = reconcile(rows, records, prompt_excludes_cached=False)
+    assert rec is not None
+    got = {f.figure: f for f in rec.figures}
+    assert got["prompt_tokens"].difference == 0
+    assert got["prompt_tokens"].within
+    gen = got["generation_tokens"]
+    assert (gen.client, gen.server, gen.difference) == (60, 66, -6)
+    assert not gen.within
+    assert gen.tolerance == pytest.approx(0.6)
+    assert got["ttft_mean_ms"].server == pytest.approx(150)
+    assert got["ttft_mean_ms"].difference == pytest.approx(0, abs=1e-6)
+    assert got["ttft_minus_prompt_ms_p50"].difference == pytest.approx((10 + 20) / 2)
+    assert got["e2e_minus_server_ms_p50"].difference == pytest.approx((15 + 20) / 2)
+    assert rec.unmeasured == {"e2e_mean_ms": "the engine does not export it"}
+    assert rec.warnings() == [
+        "reconciliation: generation_tokens differs: client 60 vs server 66 tokens "
+        "(difference -6, tolerance ±0.6)"
+    ]
+
+
+def test_llama_cpp_prompt_counter_adds_the_cached_tokens() -> None:
+    records = [record(1, 100, 400, 100, 20)]
+    rows = [prom(0, "start", prompt_tokens_total=0, prefix_cache_hits=0),
+            prom(1, "end", prompt_tokens_total=60, prefix_cache_hits=40)]  # fmt: skip
+    figures = sidecar_figures(rows, records, "llama.cpp", None)
+    assert figures.reconciliation is not None
+    prompt = figures.reconciliation.figures[0]
+    assert (prompt.figure, prompt.server, prompt.within) == ("prompt_tokens", 100, True)
+    assert figures.warnings() == []

@@ -1,0 +1,125 @@
+"""The recorder over a measured phase: start/interval/end readings, a failing sampler never
+stops it; the engine-process series read for real; NVML through the fake, its power integral
+against its energy counter (consistent, and a case where they disagree)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_nvml import FakeNvml
+from tokenbench.energy.meter import open_meter
+from tokenbench.metrics.telemetry import energy_warning, telemetry_summary
+from tokenbench.telemetry.nvml import NvmlSampler, open_nvml
+from tokenbench.telemetry.process import ProcessSampler
+from tokenbench.telemetry.recorder import Recorder, local_samplers, recording
+from tokenbench.telemetry.sampler import Reading, Sampler, read_rows
+
+
+class Broken:
+    source = "broken"
+    interval_s = 0.05
+
+    async def read(self) -> Reading:
+        raise RuntimeError("boom")
+
+
+def _clock() -> int:
+    return time.perf_counter_ns()
+
+
+async def _record(samplers: list[Sampler], path: Path, seconds: float, busy: bool = False) -> None:
+    recorder = Recorder(samplers, path, _clock)
+    async with recording(recorder):
+        recorder.start()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            if busy:  # keep this process's CPU busy, as an engine would be
+                sum(i * i for i in range(20_000))
+            await asyncio.sleep(0)
+
+
+def test_start_interval_and_end_readings_and_a_broken_sampler(tmp_path: Path) -> None:
+    path = tmp_path / "t.telemetry.jsonl"
+    asyncio.run(_record([Broken()], path, 0.3))
+    rows = read_rows(path)
+    assert rows[0].mark == "start"
+    assert rows[-1].mark == "end"
+    assert 4 <= len(rows) <= 9  # 0.3 s at 20 Hz, plus the start and end readings
+    assert all(r.error == "RuntimeError: boom" for r in rows)
+
+
+def test_nothing_is_read_when_the_measured_phase_never_started(tmp_path: Path) -> None:
+    async def never_started() -> None:
+        async with recording(Recorder([Broken()], tmp_path / "t.jsonl", _clock)):
+            await asyncio.sleep(0.1)
+
+    asyncio.run(never_started())
+    assert not (tmp_path / "t.jsonl").exists()
+
+
+def test_process_series_is_real(tmp_path: Path) -> None:
+    path = tmp_path / "t.telemetry.jsonl"
+    sampler = ProcessSampler(frozenset({os.getpid()}), interval_s=0.1)
+    asyncio.run(_record([sampler], path, 0.6, busy=True))
+    summary = telemetry_summary(read_rows(path), None)
+    assert summary is not None
+    assert summary.samples["process"] >= 5
+    assert summary.engine_rss_max_bytes
+    assert summary.engine_rss_max_bytes > 10_000_000
+    assert summary.engine_cpu_cores_mean is not None
+    assert 0.2 < summary.engine_cpu_cores_mean < 2.5
+    assert "power_mean_w" in summary.unmeasured
+    gone = asyncio.run(ProcessSampler(frozenset({2**22 + 7})).read())
+    assert gone.error == "the engine process is gone or not readable"
+
+
+def _nvml_window(tmp_path: Path, fake: FakeNvml) -> tuple[float | None, str | None]:
+    meter = open_meter(fake)
+    found = open_nvml(fake)
+    assert found is not None
+    path = tmp_path / "t.telemetry.jsonl"
+
+    async def run() -> None:
+        recorder = Recorder([NvmlSampler(*found, interval_s=0.05)], path, _clock)
+        async with recording(recorder):
+            meter.start()
+            recorder.start()
+            await asyncio.sleep(0.6)
+        energy.append(meter.stop().energy_j)
+
+    energy: list[float | None] = []
+    asyncio.run(run())
+    summary = telemetry_summary(read_rows(path), energy[0])
+    assert summary is not None
+    assert summary.power_max_w is not None
+    assert summary.sm_util_mean_pct == 80
+    assert summary.temperature_max_c == 61
+    return summary.power_integral_j, energy_warning(summary)
+
+
+def test_nvml_power_series_agrees_with_a_consistent_counter(tmp_path: Path) -> None:
+    # two GPUs, each ramping 100 W + 50 W/s; the counter is the ramp's exact integral
+    fake = FakeNvml(power_at=lambda t: 100 + 50 * t, energy_at=lambda t: 100 * t + 25 * t * t)
+    joules, warning = _nvml_window(tmp_path, fake)
+    assert joules == pytest.approx(2 * 0.6 * (100 + 50 * 0.3), rel=0.25)  # ~2 × 69 J
+    assert warning is None
+
+
+def test_nvml_power_series_disagreeing_with_the_counter_is_a_warning(tmp_path: Path) -> None:
+    fake = FakeNvml(power_at=lambda t: 100 + 50 * t, energy_at=lambda t: 2 * (100 * t + 25 * t * t))
+    _joules, warning = _nvml_window(tmp_path, fake)
+    assert warning is not None
+    assert "energy cross-check" in warning
+    assert "tolerance ±10%" in warning
+
+
+def test_local_samplers_pick_what_this_host_has() -> None:
+    fake = FakeNvml()
+    kinds = [s.source for s in local_samplers(frozenset({os.getpid()}), gpus=True, nvml=fake)]
+    assert kinds == ["process", "nvml"]
+    assert local_samplers(frozenset(), gpus=False) == []
