@@ -39,6 +39,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "measure tokenbench's own TTFT/ITL error on this host (the error budget)"),
     ("reference-server", "tokenbench.cli.reference_server",
      "serve scripted streams of known timing (the ground truth for timing checks)"),
+    ("conformance", "tokenbench.cli.conformance",
+     "score another load generator's timing against the reference server"),
     ("completion", "tokenbench.cli.completion", "print a completion script for bash, zsh or fish"),
 )  # fmt: skip
 
