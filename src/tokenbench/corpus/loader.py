@@ -20,12 +20,14 @@ from tokenbench.envelope.schema import (
     ITEMS_SUFFIX,
     PROMPTS_SUFFIX,
     RAW_SUFFIX,
+    TELEMETRY_SUFFIX,
     EvalPredicate,
     RunPredicate,
 )
 from tokenbench.envelope.verify import VerifyError, open_envelope
 from tokenbench.errors import ConfigError
 from tokenbench.records import ItemRecord, RequestRecord, read_items, read_records
+from tokenbench.telemetry.sampler import Row, read_rows
 
 _SIDECARS = (CONFIG_SUFFIX, PROMPTS_SUFFIX)
 
@@ -36,6 +38,7 @@ class LoadedRun:
     predicate: RunPredicate
     signer: str | None  # keyid that verified it; None for an unsigned envelope
     raw_path: Path | None = None  # the raw-records sidecar the statement names
+    telemetry_path: Path | None = None  # the telemetry sidecar, when the point recorded one
     # parsed sidecar, kept after the first read: charts and pairs ask for it many times
     _parsed: list[list[RequestRecord]] = field(default_factory=list, compare=False, repr=False)
 
@@ -45,6 +48,11 @@ class LoadedRun:
             path = self.raw_path
             self._parsed.append(read_records(path.read_bytes()) if path and path.is_file() else [])
         return self._parsed[0]
+
+    def telemetry(self) -> list[Row]:
+        """The telemetry sidecar's rows (empty without one)."""
+        path = self.telemetry_path
+        return read_rows(path) if path and path.is_file() else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +159,9 @@ def load_corpus(specs: list[str], trusted: list[Ed25519PublicKey]) -> Corpus:
                 None,
             )  # fmt: skip
             if isinstance(predicate, RunPredicate):
-                corpus.runs.append(LoadedRun(path, predicate, opened.signer, data))
+                telemetry = next((path.parent / s.name for s in opened.statement.subject
+                                  if s.name.endswith(TELEMETRY_SUFFIX)), None)  # fmt: skip
+                corpus.runs.append(LoadedRun(path, predicate, opened.signer, data, telemetry))
             else:
                 corpus.evals.append(LoadedEval(path, predicate, opened.signer, data))
     return corpus

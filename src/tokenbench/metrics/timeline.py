@@ -1,16 +1,18 @@
-"""A point over time, from its raw records: output throughput and requests in flight per time
-bin, on the clock of the first measured send (what the report's timeline draws beside the
-server's and the hardware's series)."""
+"""A point over time: output throughput and requests in flight per time bin from its raw
+records, and the server's queue, its KV-cache use, power or the engine's CPU from its telemetry
+sidecar, all on the clock of the first measured send (what the report's timeline draws)."""
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tokenbench.metrics.latency import chunk_token_counts
 from tokenbench.records import RequestRecord
+from tokenbench.telemetry.sampler import Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,44 @@ class TimelineSeries:
     unit: str
     t_s: list[float]
     values: list[float]
+
+
+def timeline_origin_ns(records: Iterable[RequestRecord]) -> int | None:
+    """The first measured send: time 0 of the point's timeline."""
+    return min((r.send_ns for r in records if r.measured and r.send_ns is not None), default=None)
+
+
+# telemetry value → (series name, unit, scale): the server's, then the hardware's
+_GAUGES = (
+    ("prometheus", "requests_waiting", "server queue", "requests", 1.0),
+    ("prometheus", "kv_cache_usage", "KV-cache use", "%", 100.0),
+    ("nvml", "power_w", "GPU power", "W", 1.0),
+    ("amd", "power_w", "GPU power", "W", 1.0),
+)
+
+
+def telemetry_timeline(rows: Iterable[Row], origin_ns: int) -> list[TimelineSeries]:
+    """The telemetry's gauges over the point, and the engine process's CPU use (cores, from the
+    CPU seconds between consecutive readings); a source without readings gives no series."""
+    by_source: dict[str, list[Row]] = {}
+    for row in rows:
+        if row.error is None:
+            by_source.setdefault(row.source, []).append(row)
+    out = []
+    for source, key, name, unit, scale in _GAUGES:
+        points = [((r.t_ns - origin_ns) / 1e9, r.values[key] * scale)
+                  for r in by_source.get(source, []) if key in r.values]  # fmt: skip
+        if points:
+            out.append(TimelineSeries(name, unit, [t for t, _ in points], [v for _, v in points]))
+    cpu = [r for r in by_source.get("process", []) if "cpu_s" in r.values]
+    if len(cpu) >= 2:
+        t_s, cores = [], []
+        for a, b in itertools.pairwise(cpu):
+            if b.t_ns > a.t_ns:
+                t_s.append(((a.t_ns + b.t_ns) / 2 - origin_ns) / 1e9)
+                cores.append((b.values["cpu_s"] - a.values["cpu_s"]) / ((b.t_ns - a.t_ns) / 1e9))
+        out.append(TimelineSeries("engine CPU", "cores", t_s, cores))
+    return out
 
 
 def client_timeline(records: Iterable[RequestRecord], bin_s: float = 1.0) -> list[TimelineSeries]:

@@ -11,7 +11,7 @@ from tokenbench.compare.comparison import Comparison, RunRow
 from tokenbench.compare.quality import QualityComparison, QualityRow
 from tokenbench.metrics.bootstrap import bootstrap_ci
 from tokenbench.metrics.latency import tpot_ms, ttft_ms
-from tokenbench.metrics.timeline import client_timeline
+from tokenbench.metrics.timeline import client_timeline, telemetry_timeline, timeline_origin_ns
 
 # One colour per label across every chart of a report: a fixed palette (category10 without its
 # grey) taken in the order of the sorted labels; the grey is kept for what belongs to no label.
@@ -72,6 +72,7 @@ class TableRow:
     joules_per_token: float | None
     errors: int
     valid: bool
+    client_error_p99: float | None = None  # ms: --canary's TTFT error p99, else --selftest's
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +251,11 @@ TIMELINES_MAX = 24  # timelines drawn per suite: a long sweep's first ones
 def timeline_chart(index: int, n: int, row: RunRow, colour: str, context: bool) -> Chart:
     """One point over time: a panel per quantity, on one time axis (client series from the
     raw records; the server's and the hardware's from the telemetry, where recorded)."""
-    series = client_timeline(row.run.records())
+    records = row.run.records()
+    series = client_timeline(records)
+    origin = timeline_origin_ns(records)
+    if origin is not None:
+        series += telemetry_timeline(row.run.telemetry(), origin)
     panels = tuple(f"{s.name} ({s.unit})" for s in series)
     drawn = [
         Series(s.name, s.t_s, s.values, "lines", label=row.label, colour=colour, panel=i,
@@ -341,7 +346,9 @@ def _table_row(row: RunRow, context: bool) -> TableRow:
         joules_per_token=m.joules_per_token,
         errors=m.requests_failed,
         valid=p.validity.valid,
-    )
+        client_error_p99=next((b.ttft_error_ms_p99 for b in (p.canary, p.error_budget)
+                               if b is not None and b.ttft_error_ms_p99 is not None), None),
+    )  # fmt: skip
 
 
 _VENDOR_WORDS = re.compile(r"\((?:R|TM)\)|\b(?:NVIDIA|GeForce|Intel|AMD|CPU|Processor)\b|"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tokenbench.metrics.timeline import client_timeline
+from tokenbench.metrics.timeline import client_timeline, telemetry_timeline
 from tokenbench.records import ErrorKind, RequestRecord
 
 S = 1_000_000_000
@@ -53,3 +53,23 @@ def test_no_measured_send_gives_no_series() -> None:
     warm = _record(0, 0.0, 1.0, [0.5])
     warm.warmup = True
     assert client_timeline([warm]) == []
+
+
+def test_telemetry_gauges_and_engine_cpu_on_the_points_clock() -> None:
+    from tokenbench.telemetry.sampler import Row
+
+    origin = 2 * S
+    rows = [
+        Row("prometheus", 2 * S, {"requests_waiting": 0.0, "kv_cache_usage": 0.25}, mark="start"),
+        Row("prometheus", 3 * S, {"requests_waiting": 3.0, "kv_cache_usage": 0.5}),
+        Row("prometheus", 4 * S, error="HTTP 500"),  # a failed scrape draws nothing
+        Row("process", 2 * S, {"cpu_s": 10.0, "rss_bytes": 1.0}),
+        Row("process", 4 * S, {"cpu_s": 13.0, "rss_bytes": 1.0}),  # 3 CPU-s over 2 s
+    ]
+    by_name = {s.name: s for s in telemetry_timeline(rows, origin)}
+    assert set(by_name) == {"server queue", "KV-cache use", "engine CPU"}
+    assert by_name["server queue"].t_s == [0.0, 1.0]
+    assert by_name["server queue"].values == [0.0, 3.0]
+    assert by_name["KV-cache use"].values == [25.0, 50.0]
+    assert by_name["engine CPU"].t_s == [1.0]  # the middle of the two readings
+    assert by_name["engine CPU"].values == pytest.approx([1.5])
