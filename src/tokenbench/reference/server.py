@@ -152,6 +152,25 @@ def _tool_call_delta(
     return {"tool_calls": [call]}
 
 
+async def _sleep_until(due_s: float) -> None:
+    """Sleep until the monotonic clock passes `due_s`, sleeping again if a timer fires early."""
+    while True:
+        delay = due_s - time.perf_counter_ns() / 1e9
+        if delay <= 0:
+            return
+        await asyncio.sleep(delay)
+
+
+def _text(content: Any) -> str:
+    """A message's text: a string, or the text parts of a list of content parts (the OpenAI
+    form some clients send: [{"type": "text", "text": ...}])."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
 def _frame(payload: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(payload), payload)
 
@@ -302,7 +321,7 @@ class ScriptedServer(asyncio.Protocol):
             return
         chat = path.endswith("chat/completions")
         if chat:
-            prompt = " ".join(m.get("content", "") for m in req.get("messages", []))
+            prompt = " ".join(_text(m.get("content")) for m in req.get("messages", []))
         else:
             prompt = req.get("prompt", "")
         prompt_tokens = len(prompt.split()) + (self.args.template_overhead if chat else 0)
@@ -344,8 +363,7 @@ class ScriptedServer(asyncio.Protocol):
         for i in range(len(gaps_s)):
             due += gaps_s[i - 1] if i else 0.0
             # never early: uvloop's timers round to whole milliseconds, so sleep again
-            while (delay := due - time.perf_counter_ns() / 1e9) > 0:
-                await asyncio.sleep(delay)
+            await _sleep_until(due)
             if self.transport is None:
                 return
             k = min(plan.per_chunk, plan.tokens - sent)

@@ -74,3 +74,11 @@ def test_bad_distribution_is_answered_400(scripted_server: ScriptedServer) -> No
     status, text = _stream(scripted_server, "ttft_ms=normal(1)")
     assert status == 400
     assert "ttft_ms" in text
+
+
+def test_chat_content_given_as_parts_is_read_as_text() -> None:
+    from tokenbench.reference.server import _text
+
+    assert _text("plain words") == "plain words"
+    assert _text([{"type": "text", "text": "two"}, {"type": "image_url"}, "x"]) == "two "
+    assert _text(None) == ""
