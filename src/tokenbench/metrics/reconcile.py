@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,8 +67,16 @@ def _figure(name: str, client: float, server: float, diff: float, tol: float, un
     )  # fmt: skip
 
 
+@dataclass(slots=True)
+class _Found:
+    """What the comparisons found, gathered before the (frozen) Reconciliation is made."""
+
+    figures: list[ReconciledFigure] = field(default_factory=list)
+    unmeasured: dict[str, str] = field(default_factory=dict)
+
+
 def _tokens(rows: Sequence[Row], records: Sequence[RequestRecord], excludes_cached: bool,
-            out: Reconciliation) -> None:  # fmt: skip
+            out: _Found) -> None:  # fmt: skip
     pairs = (
         ("prompt_tokens", MetricRole.PROMPT_TOKENS_TOTAL, "input_tokens"),
         ("generation_tokens", MetricRole.GENERATION_TOKENS_TOTAL, "output_tokens"),
@@ -96,7 +104,7 @@ def _histogram_mean(rows: Sequence[Row], role: MetricRole) -> tuple[float | None
 
 
 def _histograms(rows: Sequence[Row], records: Sequence[RequestRecord],
-                out: Reconciliation) -> None:  # fmt: skip
+                out: _Found) -> None:  # fmt: skip
     for name, role, fn in (("ttft_mean_ms", MetricRole.TTFT_HISTOGRAM, ttft_ms),
                            ("e2e_mean_ms", MetricRole.E2E_HISTOGRAM, e2e_ms)):  # fmt: skip
         server, why = _histogram_mean(rows, role)
@@ -109,7 +117,7 @@ def _histograms(rows: Sequence[Row], records: Sequence[RequestRecord],
         out.figures.append(_figure(name, client, server, client - server, tol, "ms"))
 
 
-def _timings(records: Sequence[RequestRecord], out: Reconciliation) -> None:
+def _timings(records: Sequence[RequestRecord], out: _Found) -> None:
     """llama.cpp's per-request timings: prompt_ms ends at the first token the server makes."""
     ttft: list[tuple[float, float]] = []
     e2e: list[tuple[float, float]] = []
@@ -141,12 +149,12 @@ def reconcile(rows: Sequence[Row], records: Sequence[RequestRecord],
     scraped = any(r.source == "prometheus" for r in rows)
     if not scraped and not any(r.server_timings for r in measured):
         return None
-    out = Reconciliation()
+    out = _Found()
     if scraped:
         _tokens(rows, measured, prompt_excludes_cached, out)
         _histograms(rows, measured, out)
     _timings(measured, out)
-    return out
+    return Reconciliation(figures=out.figures, unmeasured=out.unmeasured)
 
 
 @dataclass(frozen=True, slots=True)
