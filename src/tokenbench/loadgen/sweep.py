@@ -415,6 +415,10 @@ async def _prepare(
     policy = suite.prefix_cache if settings.prefix_cache == "suite" else settings.prefix_cache
     # skipped only when asked to, and the engine has a switch for it
     disable_prefix_cache = policy == "defeat" and bool(engine.prefix_cache_off)
+    if settings.prefix_cache == "defeat" and not engine.prefix_cache_off:
+        progress.note(f"{engine.name} has no request field to skip its prefix cache: "
+                      "--prefix-cache defeat cannot be sent (switch the cache off when starting "
+                      "the server); the envelope records the cache as allowed")  # fmt: skip
     params = GenerationParams(
         api, target.model_field, suite.temperature, ignore_eos, settings.seed,
         disable_prefix_cache=disable_prefix_cache,
