@@ -66,17 +66,23 @@ class RequestRecord:
     session: int | None = None
     turn: int | None = None
     session_turns: int | None = None  # the turns its session was to have (complete when all end)
+    # --canary: a request to the local reference server, sent beside the measured ones to time
+    # the client under their load; kept in the raw data, never in any metric
+    canary: bool = False
 
     @property
     def measured(self) -> bool:
-        return not (self.warmup or self.cooldown)
+        return not (self.warmup or self.cooldown or self.canary)
 
     @property
     def ok(self) -> bool:
         return self.error_kind is None
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        row = asdict(self)
+        if not self.canary:  # written only when set: a sidecar without canaries reads as before
+            del row["canary"]
+        return orjson.dumps(row)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RequestRecord:

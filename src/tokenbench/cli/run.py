@@ -37,6 +37,7 @@ from tokenbench.loadgen.stages import Stage, parse_stages, ramp_stages
 from tokenbench.loadgen.sweep import RunSettings, run_sweep
 from tokenbench.metrics.summary import SLO_METRICS
 from tokenbench.metrics.validity import (
+    DEFAULT_MAX_CANARY_ERROR_MS,
     DEFAULT_MAX_ERROR_RATE,
     DEFAULT_MAX_SCHEDULE_LAG_MS,
     DEFAULT_MAX_TAIL_SHARE,
@@ -337,6 +338,13 @@ def _add_repeat_and_scale_out_options(p: argparse.ArgumentParser) -> None:
                    "reference server at the sweep's largest concurrency (bench selftest) and "
                    "record it in every envelope; compare never calls a difference within it "
                    "significant")  # fmt: skip
+    p.add_argument("--canary", action="store_true",
+                   help="keep one extra stream to a local reference server of known timing open "
+                   "through each measured phase (excluded from the metrics): the client's TTFT/ITL "
+                   "error under the run's own load, in each envelope")  # fmt: skip
+    p.add_argument("--max-canary-error-ms", type=float, default=DEFAULT_MAX_CANARY_ERROR_MS,
+                   metavar="MS", help="with --canary: a canary TTFT error p99 above this makes "
+                   "the run invalid (default 5 ms)")  # fmt: skip
 
 
 def _slo(text: str) -> dict[str, float]:
@@ -574,7 +582,8 @@ def _settings(args: argparse.Namespace) -> RunSettings:
     sweep = args.sweep or ((args.concurrency,) if args.concurrency else None)
     rules = ValidityRules(max_error_rate=args.max_error_rate, min_duration_s=args.min_duration,
                           min_requests=args.min_requests, max_tail_share=args.max_tail_share,
-                          max_schedule_lag_ms=args.max_schedule_lag)  # fmt: skip
+                          max_schedule_lag_ms=args.max_schedule_lag,
+                          max_canary_error_ms=args.max_canary_error_ms)  # fmt: skip
     return RunSettings(
         suite=suite,
         output=Path(args.output),
@@ -623,6 +632,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         sessions=args.sessions,
         passthrough=passthrough(args),
         scrape_interval_s=None if args.no_scrape else args.scrape_interval,
+        canary=args.canary,
     )
 
 

@@ -114,6 +114,9 @@ class MetricDifference:
     difference: RunLevelDifference
     verdict: str
     warnings: tuple[str, ...] = ()
+    # the client's error budget (p99 ms, the larger of --selftest and --canary) of each side
+    budget_a_ms: float | None = None
+    budget_b_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +324,9 @@ def _pairs(rows: list[RunRow], alpha: float, by: str) -> list[Pair]:
                     both = by_label[base] + by_label[other]
                     d = replace(d, error_budget_ms=error_budget_ms(name, both))
                     warn = _tail_warning(metric, by_label[base] + by_label[other])
-                    diffs.append(MetricDifference(metric, d, "", warn))
+                    budgets = (error_budget_ms(name, by_label[base]),
+                               error_budget_ms(name, by_label[other]))  # fmt: skip
+                    diffs.append(MetricDifference(metric, d, "", warn, *budgets))
             pairs.append(
                 Pair(first.parameters.suite.name,
                      point_label(first, len(lengths[first.parameters.suite.name]) > 1),

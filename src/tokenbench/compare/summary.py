@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
+from tokenbench.envelope.schema import ErrorBudget
 from tokenbench.metrics.quality import Accuracy
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -61,10 +62,21 @@ class SummaryRow(BaseModel):
     sessions_per_hour: float | None = None
     ttft_first_turn_p50_ms: float | None = None
     ttft_last_turn_p50_ms: float | None = None  # the history is longest there
+    error_budget: ErrorBudget | None = None  # --selftest: the client's error before the sweep
+    canary: ErrorBudget | None = None  # --canary: the client's error under this run's load
 
     @property
     def engine_label(self) -> str:
         return f"{self.engine} {self.engine_version}" if self.engine_version else self.engine
+
+    @property
+    def client_error_p99_ms(self) -> float | None:
+        """The client's TTFT error p99: the canary's (under the run's load), else the
+        selftest's; None when neither was measured."""
+        for budget in (self.canary, self.error_budget):
+            if budget is not None and budget.ttft_error_ms_p99 is not None:
+                return budget.ttft_error_ms_p99
+        return None
 
 
 class KeyMismatch(BaseModel):
@@ -181,6 +193,8 @@ def _run_row(loaded: LoadedRun) -> SummaryRow:
         comparability_key=p.comparability.key,
         signer=loaded.signer,
         valid=p.validity.valid,
+        error_budget=p.error_budget,
+        canary=p.canary,
         **_workload_cells(loaded),
     )
 

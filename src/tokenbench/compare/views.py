@@ -66,6 +66,11 @@ class MetricDifferenceView(BaseModel):
     significant: bool
     verdict: str
     warnings: list[str]
+    # the client's timing error (p99 ms, --selftest/--canary) of each side; a difference under
+    # the larger is never significant (within_error_budget)
+    error_budget_a_ms: float | None = None
+    error_budget_b_ms: float | None = None
+    within_error_budget: bool = False
 
 
 class PairView(BaseModel):
@@ -162,7 +167,8 @@ def _difference(d: MetricDifference) -> MetricDifferenceView:
         metric=d.metric.name, label=d.metric.label, a=x.a, b=x.b, relative=x.relative,
         ci_low=x.ci_low, ci_high=x.ci_high, p_value=x.p_value, p_adjusted=x.p_adjusted,
         n_a=x.n_a, n_b=x.n_b, tested=x.tested, significant=x.significant, verdict=d.verdict,
-        warnings=list(d.warnings),
+        warnings=list(d.warnings), error_budget_a_ms=d.budget_a_ms,
+        error_budget_b_ms=d.budget_b_ms, within_error_budget=x.within_error_budget,
     )  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from tokenbench.envelope.schema import (
 )
 from tokenbench.metrics.reconcile import SidecarFigures, sidecar_figures
 from tokenbench.metrics.summary import summarize, summary_inputs
-from tokenbench.metrics.validity import ValidityRules, validity_reasons
+from tokenbench.metrics.validity import ValidityRules, canary_reasons, validity_reasons
 from tokenbench.records import iter_records
 from tokenbench.telemetry.sampler import read_rows
 
@@ -104,6 +104,7 @@ def seal_point(
     scale_out: ScaleOutInfo | None = None,
     host_load: HostLoad | None = None,
     error_budget: ErrorBudget | None = None,
+    canary: ErrorBudget | None = None,
 ) -> RunPredicate:
     """Summarise the raw records (streamed), judge validity, sign, write the envelope."""
     doc = {**draft.model_dump(mode="json"), "energy": energy.model_dump(mode="json")}
@@ -111,6 +112,7 @@ def seal_point(
     reasons = [
         *extra_reasons,
         *validity_reasons(metrics, rules, loop_lag_p99_ms, draft.parameters.load.rate_rps),
+        *canary_reasons(canary.ttft_error_ms_p99 if canary else None, rules),
     ]
     workload = draft.parameters.workload
     exact = _exact_inputs(files.raw, workload.input_tokens_target, workload.kind == "synthetic")
@@ -135,6 +137,7 @@ def seal_point(
             "scale_out": scale_out.model_dump() if scale_out else None,
             "host_load": host_load.model_dump() if host_load else None,
             **({"error_budget": error_budget.model_dump()} if error_budget else {}),
+            **({"canary": canary.model_dump()} if canary else {}),
             **{k: v.model_dump() for k, v in _sidecar_fields(sidecar).items()},
         }
     )

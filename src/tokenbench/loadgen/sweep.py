@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -44,6 +45,7 @@ from tokenbench.envelope.schema import (
     WorkloadInfo,
 )
 from tokenbench.errors import ConfigError, ServerLost
+from tokenbench.loadgen.canary import Canary, CanaryStream
 from tokenbench.loadgen.control import RunControl
 from tokenbench.loadgen.plan import Plan, closed_loop_plan, open_loop_plan, split, trace_plan
 from tokenbench.loadgen.points import (
@@ -144,6 +146,7 @@ class RunSettings:
     dataset: Path | None = None  # --dataset FILE: prompts from JSONL/JSON/CSV/Parquet
     dataset_columns: dict[str, str] | None = None  # --column prompt=instruction,…
     scrape_interval_s: float | None = 1.0  # --scrape-interval; None: --no-scrape
+    canary: bool = False  # --canary: one stream to a local reference server, timing the client
 
     def __post_init__(self) -> None:
         """The checks every caller gets, `bench run` and library users alike: a bad value stops
@@ -256,6 +259,7 @@ class _Sweep:
     software: SoftwareInfo
     comparability: Comparability
     context: int | None  # the embedded model's context window, when known
+    canary: Canary | None = None  # --canary: the reference server the points' canaries talk to
 
     @property
     def client(self) -> HttpClient:
@@ -374,6 +378,7 @@ async def run_sweep(
             meter=meter,
         )  # fmt: skip
         sweep = await _prepare(settings, session, sweep_id, progress, trace)
+        sweep = await _with_canary(stack, sweep, progress)
         written: list[Path] = []
         first_stage: float | None = None
         while not control.stop.is_set() and (point := source.next_point()) is not None:
@@ -383,6 +388,21 @@ async def run_sweep(
                 written.append(done[0])
             source.record(point, done[1] if done else None)
         return written
+
+
+async def _with_canary(
+    stack: contextlib.AsyncExitStack, sweep: _Sweep, progress: Progress
+) -> _Sweep:
+    """--canary: start the reference server the points' canary streams talk to; it stops with
+    the run."""
+    if not sweep.settings.canary:
+        return sweep
+    workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="tokenbench-canary-"))
+    canary = await asyncio.to_thread(Canary.start, Path(workdir))
+    stack.callback(canary.stop)
+    progress.note(f"canary: one extra stream per point to the reference server at "
+                  f"{canary.server.base_url} (excluded from the metrics)")  # fmt: skip
+    return replace(sweep, canary=canary)
 
 
 async def _wait_for_window(
@@ -789,6 +809,7 @@ async def _run_point(
         scale_out=measured.scale_out,
         host_load=host_load,
         error_budget=settings.error_budget,
+        canary=measured.canary,
     )
     progress.point_finished(files.envelope, predicate)
     return files.envelope, predicate
@@ -836,6 +857,7 @@ class _Measured:
     scale_out: ScaleOutInfo | None
     sent_measured: int  # measured-phase requests sent (cooldown included)
     cap_held: int  # open loop: measured requests the in-flight cap held back
+    canary: ErrorBudget | None = None  # --canary: the client's timing error under this load
 
 
 async def _measure(
@@ -867,7 +889,9 @@ async def _measure(
         else (lambda: time.perf_counter_ns() - anchor_ns)
     )
     recorder = Recorder(_samplers(sweep), files.telemetry, clock)  # this process scrapes
-    window = _MeasuredWindow(sweep.session.meter, clock, _fixed_window_s(work.plan), recorder.start)
+    canary = _canary_stream(sweep, anchor_ns, sink, wall_anchor_ns)  # starts with the window
+    window = _MeasuredWindow(sweep.session.meter, clock, _fixed_window_s(work.plan),
+                             _on_start(recorder, canary))  # fmt: skip
     timeouts = Timeouts(sweep.timeout_s, idle_s=settings.idle_timeout_s)
     prompt_ids = [p.prompt_id for p in work.prompts]
     total = work.plan.scheduled_requests(2**62)
@@ -896,9 +920,35 @@ async def _measure(
                 samples, lag_p99, cap_held = await _run_here(ctx, work, sweep.params, control,
                                                              window)  # fmt: skip
     finally:
+        if canary is not None:
+            await canary.stop()
         sink.close()
     energy = window.finish(sweep.session.idle_watts)
-    return _Measured(anchor_ns, samples, lag_p99, energy, scale_out, sent_measured, cap_held)
+    budget = None if canary is None else await canary.budget(point.concurrency)
+    return _Measured(anchor_ns, samples, lag_p99, energy, scale_out, sent_measured, cap_held,
+                     budget)  # fmt: skip
+
+
+def _canary_stream(
+    sweep: _Sweep, anchor_ns: int, sink: RecordSink, wall_anchor_ns: int
+) -> CanaryStream | None:
+    """--canary: the point's stream, in this process (a split run's coordinator), its records in
+    the point's sidecar on the records' timeline."""
+    if sweep.canary is None:
+        return None
+    return sweep.canary.stream(anchor_ns, sink, wall_anchor_ns if sweep.settings.split else None)
+
+
+def _on_start(recorder: Recorder, canary: CanaryStream | None) -> Callable[[], None]:
+    """What starts with the measured phase: the telemetry's start readings, the canary."""
+    if canary is None:
+        return recorder.start
+
+    def start() -> None:
+        recorder.start()
+        canary.start()
+
+    return start
 
 
 async def _run_here(

@@ -176,6 +176,8 @@ class _Accumulator:
         )
 
     def add(self, r: RequestRecord) -> None:
+        if r.canary:  # --canary: the reference server's, not the target's; in no figure
+            return
         self.total += 1
         if r.cooldown and not r.warmup:
             self.cooldown += 1

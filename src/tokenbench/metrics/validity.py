@@ -20,6 +20,10 @@ MIN_SEND_SHARE = 0.9  # open loop: the client must send at least 90% of the offe
 DEFAULT_MAX_SCHEDULE_LAG_MS = 250.0
 # Stragglers: the time from the last successful end to the last end, as a share of the window
 DEFAULT_MAX_TAIL_SHARE = 0.2
+# --canary: p99 of how late the client stamped the reference server's first chunk under the
+# run's load (docs/performance.md, The canary: 2.4-4.5 ms at 16 streams on the shared 2-core
+# machine, 5.9-71 ms beside two CPU hogs; the selftest's quiet p99 at 64 streams is 1.03 ms)
+DEFAULT_MAX_CANARY_ERROR_MS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,7 @@ class ValidityRules:
     max_loop_lag_ms: float = DEFAULT_MAX_LOOP_LAG_MS
     max_schedule_lag_ms: float = DEFAULT_MAX_SCHEDULE_LAG_MS
     max_tail_share: float = DEFAULT_MAX_TAIL_SHARE
+    max_canary_error_ms: float = DEFAULT_MAX_CANARY_ERROR_MS
 
     def __post_init__(self) -> None:
         """Limits that could never be met, or always would, are refused before a run starts
@@ -38,6 +43,8 @@ class ValidityRules:
             raise ConfigError("--max-error-rate is a fraction between 0 and 1, e.g. 0.05")
         if not 0 < self.max_tail_share <= 1:
             raise ConfigError("--max-tail-share is a fraction of the window, above 0 and at most 1")
+        if self.max_canary_error_ms <= 0:
+            raise ConfigError("--max-canary-error-ms must be positive (milliseconds)")
         if self.max_schedule_lag_ms <= 0:
             raise ConfigError("--max-schedule-lag must be positive (milliseconds)")
         if self.min_duration_s is not None and self.min_duration_s <= 0:
@@ -129,3 +136,15 @@ def validity_reasons(
             "use fewer streams or more workers"
         )
     return reasons
+
+
+def canary_reasons(ttft_error_ms_p99: float | None, rules: ValidityRules) -> list[str]:
+    """--canary: the client stamped the reference server's first chunks later than the limit
+    under the run's own load, so every latency it measured may be that much too high."""
+    if ttft_error_ms_p99 is None or ttft_error_ms_p99 <= rules.max_canary_error_ms:
+        return []
+    return [
+        f"the client's timing error under this load was {ttft_error_ms_p99:.1f} ms (canary "
+        f"TTFT error p99; limit {rules.max_canary_error_ms:g} ms, --max-canary-error-ms): "
+        "other work shared its cores, or it ran too many streams"
+    ]

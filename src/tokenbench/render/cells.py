@@ -37,3 +37,12 @@ def method_line(view: ComparisonView) -> str:
 
 def with_warnings(d: MetricDifferenceView) -> str:
     return "; ".join([d.verdict, *(f"warning: {w}" for w in d.warnings)])
+
+
+def budget_cell(d: MetricDifferenceView) -> str:
+    """The client's error budget of each side (p99 ms), and whether the difference is within
+    it; empty when neither side measured one."""
+    if d.error_budget_a_ms is None and d.error_budget_b_ms is None:
+        return ""
+    sides = f"{num(d.error_budget_a_ms, 2)} / {num(d.error_budget_b_ms, 2)}"
+    return f"{sides} within" if d.within_error_budget else sides

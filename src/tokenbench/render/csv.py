@@ -4,7 +4,9 @@ its kind in the first column, `section`:
 - `run`: one line per run, metrics by their JSON keys (the columns `bench compare --report
   json` names under `runs[].metrics`), `pareto`, `valid`, `run_id`;
 - `pair`: one line per pair and metric: `a`, `b`, `value_a`, `value_b`, `relative`, `ci_low`,
-  `ci_high`, `p_value`, `p_adjusted` and the `verdict` as the table prints it;
+  `ci_high`, `p_value`, `p_adjusted`, the client's error budget of each side
+  (`error_budget_a_ms`, `error_budget_b_ms`: p99, --selftest/--canary), `within_error_budget`
+  and the `verdict` as the table prints it;
 - `quality`: one line per eval (task and model): `accuracy` with `ci_low`/`ci_high`,
   `correct`/`total`, `throughput_tok_per_s` beside it;
 - `quality_pair`: one line per paired eval difference: `difference` (a − b), its CI, McNemar
@@ -22,7 +24,8 @@ from tokenbench.compare.views import ComparisonView
 from tokenbench.render.registry import Output, renderer
 
 _PAIR = ["point", "a", "b", "runs_a", "runs_b", "metric", "value_a", "value_b", "relative",
-         "ci_low", "ci_high", "p_value", "p_adjusted", "verdict"]  # fmt: skip
+         "ci_low", "ci_high", "p_value", "p_adjusted", "error_budget_a_ms", "error_budget_b_ms",
+         "within_error_budget", "verdict"]  # fmt: skip
 _QUALITY = ["task", "accuracy", "correct", "total", "difference", "throughput_tok_per_s"]
 
 
@@ -46,6 +49,9 @@ def comparison_csv(view: ComparisonView) -> str:
                              "value_a": m.a, "value_b": m.b, "relative": m.relative,
                              "ci_low": _blank(m.ci_low), "ci_high": _blank(m.ci_high),
                              "p_value": _blank(m.p_value), "p_adjusted": _blank(m.p_adjusted),
+                             "error_budget_a_ms": _blank(m.error_budget_a_ms),
+                             "error_budget_b_ms": _blank(m.error_budget_b_ms),
+                             "within_error_budget": m.within_error_budget,
                              "verdict": m.verdict})  # fmt: skip
     quality = view.quality
     for q in quality.rows if quality else []:

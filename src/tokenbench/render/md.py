@@ -10,7 +10,14 @@ from tokenbench.compare.quality_render import (
     quality_cells,
 )
 from tokenbench.compare.views import ComparisonView
-from tokenbench.render.cells import method_line, run_cells, run_headers, with_warnings
+from tokenbench.render.cells import (
+    DASH,
+    budget_cell,
+    method_line,
+    run_cells,
+    run_headers,
+    with_warnings,
+)
 from tokenbench.render.registry import Output, renderer
 
 
@@ -29,13 +36,13 @@ def quality_markdown(q: QualityComparison) -> list[str]:
 def comparison_markdown(view: ComparisonView) -> str:
     lines = _table(run_headers(view), [run_cells(r, view.columns) for r in view.runs])
     if view.pairs:
-        head = "| Suite | Point | A | B | Metric | Verdict |"
-        lines += ["", method_line(view), "", head, "|---|---|---|---|---|---|"]
+        head = "| Suite | Point | A | B | Metric | Client err p99 A / B (ms) | Verdict |"
+        lines += ["", method_line(view), "", head, "|---|---|---|---|---|---|---|"]
         for pair in view.pairs:
             for d in pair.metrics:
                 lines.append(
                     f"| {pair.suite} | {pair.point} | {pair.a} | {pair.b} | "
-                    f"{d.label} | {with_warnings(d)} |"
+                    f"{d.label} | {budget_cell(d) or DASH} | {with_warnings(d)} |"
                 )
     if view.quality:
         lines += quality_markdown(view.quality)

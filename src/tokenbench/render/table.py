@@ -25,7 +25,15 @@ from tokenbench.compare.summary import EvalSummaryRow, SummaryRow, SummaryTable
 from tokenbench.compare.views import ComparisonView
 from tokenbench.envelope.schema import load_label
 from tokenbench.pricing.cost_views import ApiRatesView, CostReportView, CostRunView
-from tokenbench.render.cells import DASH, method_line, num, run_cells, run_headers, with_warnings
+from tokenbench.render.cells import (
+    DASH,
+    budget_cell,
+    method_line,
+    num,
+    run_cells,
+    run_headers,
+    with_warnings,
+)
 from tokenbench.render.fit import Col, Kind, print_fit
 from tokenbench.render.labels import axis_label, hardware_cell
 from tokenbench.render.registry import Output, renderer
@@ -40,6 +48,7 @@ _SUITE_COLS = [
     Col("Hardware", hoist=True), Col("Conc.", "num"), Col("Throughput (tok/s)", "num"),
     Col("TTFT p50 (ms)", "num"), Col("TTFT p99 (ms)", "num"),
     Col("J/tok", "num", optional=True), Col("SLO met", "num", optional=True),
+    Col("Client err p99 (ms)", "num", optional=True),
     Col("Errors", "num"), Col("Key", "key", hoist=True), Col("Signed", "key", hoist=True),
     Col("Run ID", "key"),
 ]  # fmt: skip
@@ -58,6 +67,7 @@ def _suite_rows(rows: list[SummaryRow], wide: bool) -> list[list[str]]:
             num(r.ttft_p99_ms),
             num(r.joules_per_token, 3),
             DASH if r.slo_attainment is None else f"{r.slo_attainment:.0%}",
+            num(r.client_error_p99_ms, 2),
             str(r.requests_failed),
             r.comparability_key[:8],
             "✓" if r.signer else "[yellow]unsigned[/]",
@@ -311,8 +321,9 @@ def render_comparison(view: ComparisonView, out: Output) -> None:
         a, b = name(pair.a), name(pair.b)
         title = f"{pair.suite} @ {pair.point}: {b} vs {a} ({pair.runs_b} vs {pair.runs_a} runs)"
         cols = [Col("Metric"), Col(a, "num"), Col(b, "num"),
+                Col("Client err p99 A / B (ms)", "words", optional=True),
                 Col(f"Verdict ({1 - view.alpha:.0%} CI of the ratio over runs)")]  # fmt: skip
-        rows = [[escape(d.label), num(d.a), num(d.b), escape(with_warnings(d))]
+        rows = [[escape(d.label), num(d.a), num(d.b), budget_cell(d), escape(with_warnings(d))]
                 for d in pair.metrics]  # fmt: skip
         print_fit(console, title, cols, rows)
     if view.pairs:

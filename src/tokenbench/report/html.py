@@ -148,10 +148,14 @@ def _ci(ci: tuple[float, float] | None) -> str:
 
 
 def _table(section: SuiteSection) -> str:
+    # the client's timing error (--canary, else --selftest): a column only when a run has it
+    client = any(r.client_error_p99 is not None for r in section.table)
     head = (
         "<tr><th class=l>Run</th><th>Load</th><th>Throughput (tok/s)</th>"
         "<th>TTFT p50 (ms) [95% CI]</th><th>TTFT p99 (ms)</th><th>TPOT p50 (ms) [95% CI]</th>"
-        "<th>J/tok</th><th>Errors</th></tr>"
+        "<th>J/tok</th>"
+        + ("<th>Client err p99 (ms)</th>" if client else "")
+        + "<th>Errors</th></tr>"
     )
     rows = []
     for r in section.table:
@@ -160,7 +164,9 @@ def _table(section: SuiteSection) -> str:
             f"<tr><td class=l>{_breakable(r.label)}</td><td class=nw>{escape(r.load)}</td>"
             f"<td>{_num(r.throughput)}</td><td>{_num(r.ttft_p50)}{_ci(r.ttft_p50_ci)}</td>"
             f"<td>{_num(r.ttft_p99)}</td><td>{_num(r.tpot_p50, 2)}{_ci(r.tpot_p50_ci)}</td>"
-            f"<td>{_num(r.joules_per_token, 3)}</td><td>{errors}</td></tr>"
+            f"<td>{_num(r.joules_per_token, 3)}</td>"
+            + (f"<td>{_num(r.client_error_p99, 2)}</td>" if client else "")
+            + f"<td>{errors}</td></tr>"
         )
     return f"<div class=scroll><table>{head}{''.join(rows)}</table></div>"
 
