@@ -10,7 +10,15 @@ Two clients run against the same server in the same run:
   conventional  asyncio streams, readline per SSE line, json.loads, then the timestamp — the
                 structure most published load generators use
 
+With --scrape: does the telemetry scrape disturb the measurement? One run, one reference server
+(answering as llama.cpp, so its GET /metrics is scraped), the real sweep (`run_sweep`, what
+`bench run` calls) at each --streams count, in --scrape-rounds interleaved rounds: each round
+measures the point with scraping at --scrape-interval and with --no-scrape, alternating which
+goes first. Prints each mode's TTFT/ITL error against the server's log and on − off per round,
+with its mean and spread over rounds (docs/performance.md, Scraping overhead).
+
 Usage: python benchmarks/measurement_accuracy.py [--streams 1,16,64,256] [--itl-ms 10]
+       python benchmarks/measurement_accuracy.py --scrape --streams 16,64 [--scrape-rounds 6]
 """
 
 from __future__ import annotations
@@ -27,19 +35,26 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import uvloop  # noqa: E402
 
+import tokenbench.loadgen.sweep as sweep_module  # noqa: E402
 from tokenbench.engines.http import HttpClient, Timeouts  # noqa: E402
 from tokenbench.engines.openai import Api, GenerationParams, request_body  # noqa: E402
+from tokenbench.engines.profiles import profile  # noqa: E402
+from tokenbench.envelope.schema import TELEMETRY_SUFFIX, RunPredicate  # noqa: E402
 from tokenbench.loadgen.control import RunControl  # noqa: E402
 from tokenbench.loadgen.plan import closed_loop_plan  # noqa: E402
+from tokenbench.loadgen.sweep import RunSettings, run_sweep  # noqa: E402
 from tokenbench.loadgen.worker import WorkerContext, run_closed_loop  # noqa: E402
 from tokenbench.metrics.stats import percentile  # noqa: E402
 from tokenbench.records import RequestRecord  # noqa: E402
+from tokenbench.suites import load_suite  # noqa: E402
+from tokenbench.telemetry.prometheus import PrometheusSampler, fetch, parse_metrics  # noqa: E402
 from tokenbench.urls import Endpoint  # noqa: E402
 
 SERVER = ROOT / "src" / "tokenbench" / "reference" / "server.py"  # bench reference-server
@@ -128,12 +143,13 @@ async def run_conventional(port: int, streams: int, requests: int, scenario: str
 
 
 def start_server(
-    log_prefix: Path, cpu: int | None, procs: int = 1
+    log_prefix: Path, cpu: int | None, procs: int = 1, *extra: str
 ) -> tuple[subprocess.Popen[str], int]:
     """The scripted server logging its chunk times (pinned to `cpu` when given)."""
     prefix = ["taskset", "-c", str(cpu)] if cpu is not None else []
     proc = subprocess.Popen(
-        [*prefix, sys.executable, str(SERVER), "--log", str(log_prefix), "--procs", str(procs)],
+        [*prefix, sys.executable, str(SERVER), "--log", str(log_prefix), "--procs", str(procs),
+         *extra],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert proc.stdout is not None
@@ -202,6 +218,184 @@ async def measure_point(
                 proc.stdout.close()
 
 
+class _Collect:
+    """run_sweep's progress: keeps the records and the envelope's validity warnings."""
+
+    def __init__(self) -> None:
+        self.records: list[RequestRecord] = []
+        self.warnings: list[str] = []
+
+    def phase(self, message: str) -> None: ...
+    def note(self, message: str) -> None: ...
+    def point_started(self, label: str, total: int | None) -> None: ...
+    def request_done(self, record: RequestRecord) -> None:
+        self.records.append(record)
+
+    def point_finished(self, path: Path, predicate: RunPredicate) -> None:
+        self.warnings += predicate.validity.warnings
+
+
+# Records are relative to the point's monotonic anchor, which only `_measure` knows: its result
+# carries it. Wrapped here (the benchmark's one reach inside the sweep) to put records back on
+# the absolute clock the server's log uses.
+_anchors: list[int] = []
+_measure = sweep_module._measure
+
+
+async def _measure_keeping_anchor(*args: Any, **kwargs: Any) -> Any:
+    measured = await _measure(*args, **kwargs)
+    _anchors.append(measured.anchor_ns)
+    return measured
+
+
+sweep_module._measure = _measure_keeping_anchor
+
+
+async def sweep_point(
+    base_url: str, streams: int, requests: int, scenario: str, interval_s: float | None,
+    out: Path,
+) -> tuple[Measured, float, list[str]]:  # fmt: skip
+    """One point through run_sweep: its measured requests on the absolute clock, the wall
+    time and the envelope's warnings."""
+    settings = RunSettings(
+        suite=load_suite("llm.inference.chatbot-short"), output=out, base_url=base_url,
+        model=scenario, sweep=(streams,), requests=requests, sign=False,
+        scrape_interval_s=interval_s,
+    )  # fmt: skip
+    progress = _Collect()
+    t0 = time.perf_counter()
+    await run_sweep(settings, progress)
+    wall = time.perf_counter() - t0
+    anchor = _anchors[-1]
+    measured: Measured = [
+        (r.response_id, r.send_ns + anchor, [c + anchor for c in r.chunk_ns])
+        for r in progress.records
+        if r.measured and r.ok and r.send_ns is not None and r.response_id is not None
+    ]
+    return measured, wall, progress.warnings
+
+
+def good_scrapes(out: Path) -> int:
+    """Telemetry rows that read the server's /metrics (scrape failures are rows with an error)."""
+    scrapes = 0
+    for path in out.rglob(f"*{TELEMETRY_SUFFIX}"):
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            scrapes += row["source"] == "prometheus" and "error" not in row
+    return scrapes
+
+
+async def scrape_cost(port: int, n: int = 300) -> dict[str, float]:
+    """What one scrape costs the client's process: CPU per scrape (connect, GET, read, parse),
+    and the parse alone, the longest step that does not yield to the loop (medians)."""
+    sampler = PrometheusSampler("127.0.0.1", port, profile("llama.cpp"))
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for _ in range(n):
+        assert (await sampler.read()).error is None
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    answer = await fetch("127.0.0.1", port, "/metrics", False, 1.0)
+    text = answer.partition(b"\r\n\r\n")[2].decode()
+    parse_s = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        parse_metrics(text, profile("llama.cpp").metrics)
+        parse_s.append(time.perf_counter() - t0)
+    return {"cpu_ms_per_scrape": 1e3 * cpu / n, "wall_ms_per_scrape": 1e3 * wall / n,
+            "parse_ms_p50": 1e3 * statistics.median(parse_s),
+            "parse_ms_max": 1e3 * max(parse_s)}  # fmt: skip
+
+
+SCRAPE_FIGURES = ("ttft_err_p50_ms", "ttft_err_p99_ms", "itl_abs_err_p50_ms", "itl_abs_err_p99_ms")
+
+
+def scrape_overhead(args: argparse.Namespace, scenario: str, server_cpu: int | None) -> None:
+    """Scrape on vs off, interleaved rounds at each stream count, against one server."""
+    streams_list = [int(s) for s in args.streams.split(",")]
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("TOKENBENCH_CONFIG_DIR", str(Path(tmp) / "config"))
+        log_prefix = Path(tmp) / "truth"
+        proc, port = start_server(log_prefix, server_cpu, 1, "--engine", "llama.cpp")
+        base_url = f"http://127.0.0.1:{port}/v1"
+        try:
+            cost = uvloop.run(scrape_cost(port))
+            for rnd in range(args.scrape_rounds):
+                for streams in streams_list:
+                    order = (True, False) if rnd % 2 == 0 else (False, True)
+                    for on in order:
+                        out = Path(tmp) / f"r{rnd}-c{streams}-{'on' if on else 'off'}"
+                        interval = args.scrape_interval if on else None
+                        point = sweep_point(base_url, streams, streams * args.rounds,
+                                            scenario, interval, out)  # fmt: skip
+                        measured, wall, warnings = uvloop.run(point)
+                        time.sleep(0.2)  # let the server flush its log
+                        result = analyse(measured, server_truth(log_prefix), wall)
+                        scrapes = good_scrapes(out)
+                        rows.append({"round": rnd, "streams": streams, "scrape": on,
+                                     "scrapes": scrapes, "warnings": warnings,
+                                     **result})  # fmt: skip
+                        print(f"done: round {rnd} {streams} streams scrape "
+                              f"{'on' if on else 'off'}: {scrapes} scrapes, TTFT err p50/p99 "
+                              f"{result['ttft_err_p50_ms']:.3f}/{result['ttft_err_p99_ms']:.3f}"
+                              f" ms", file=sys.stderr, flush=True)  # fmt: skip
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+    if args.json:
+        print(json.dumps({"scrape_cost": cost, "rounds": rows}, indent=2))
+        return
+    _scrape_table(rows, streams_list, args)
+    print(f"\none scrape, alone (300 in a row, client pinned as above): "
+          f"{cost['cpu_ms_per_scrape']:.3f} ms of client CPU, "
+          f"{cost['wall_ms_per_scrape']:.3f} ms wall; of which parsing (no yield) "
+          f"p50 {cost['parse_ms_p50']:.3f} ms, max {cost['parse_ms_max']:.3f} ms")  # fmt: skip
+
+
+def _scrape_table(rows: list[dict[str, Any]], streams_list: list[int],
+                  args: argparse.Namespace) -> None:  # fmt: skip
+    print(
+        f"scenario: TTFT {args.ttft_ms:g} ms, ITL {args.itl_ms:g} ms, {args.tokens} tokens; "
+        f"{args.rounds} requests per stream per point; scrape every {args.scrape_interval:g} s "
+        f"vs --no-scrape; {args.scrape_rounds} interleaved rounds; load average at start "
+        f"{args.load_at_start}\n"
+    )
+    print("| streams | scrape | requests/point | scrapes/point | TTFT err p50 | TTFT err p99 | "
+          "ITL |err| p50 | ITL |err| p99 |")  # fmt: skip
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for streams in streams_list:
+        for on in (False, True):
+            sel = [r for r in rows if r["streams"] == streams and r["scrape"] == on]
+            cells = " | ".join(f"{statistics.median(r[f] for r in sel):.3f} ms"
+                               for f in SCRAPE_FIGURES)  # fmt: skip
+            print(f"| {streams} | {'on' if on else 'off'} | "
+                  f"{statistics.median(r['requests'] for r in sel):.0f} | "
+                  f"{statistics.median(r['scrapes'] for r in sel):.0f} | {cells} |")  # fmt: skip
+    print("\n(medians over rounds)\n\non − off, per round paired; mean ± SD [min, max] over "
+          "rounds:\n")  # fmt: skip
+    print("| streams | TTFT err p50 | TTFT err p99 | ITL |err| p50 | ITL |err| p99 |")
+    print("|---:|---:|---:|---:|---:|")
+    for streams in streams_list:
+        diff_cells: list[str] = []
+        for f in SCRAPE_FIGURES:
+            diffs: list[float] = []
+            for rnd in range(args.scrape_rounds):
+                pair = {r["scrape"]: r[f] for r in rows
+                        if r["round"] == rnd and r["streams"] == streams}  # fmt: skip
+                diffs.append(pair[True] - pair[False])
+            sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+            diff_cells.append(f"{statistics.fmean(diffs):+.3f} ± {sd:.3f} "
+                              f"[{min(diffs):+.3f}, {max(diffs):+.3f}] ms")  # fmt: skip
+        print(f"| {streams} | " + " | ".join(diff_cells) + " |")
+    shared = sum(any(w.startswith("the run shared its cores") for w in r["warnings"])
+                 for r in rows)  # fmt: skip
+    print(f"\nhost-load warning (other work on the cores) on {shared} of {len(rows)} points")
+    others = sorted({w for r in rows for w in r["warnings"]
+                     if not w.startswith("the run shared its cores")})  # fmt: skip
+    print("other envelope warnings: " + ("; ".join(others) if others else "none"))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--streams", default="1,16,64,256")
@@ -210,6 +404,13 @@ def main() -> None:
     p.add_argument("--tokens", type=int, default=64)
     p.add_argument("--rounds", type=int, default=3, help="requests per stream")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--scrape",
+        action="store_true",
+        help="scrape on vs off through run_sweep (see above) instead of the clients",
+    )
+    p.add_argument("--scrape-rounds", type=int, default=6)
+    p.add_argument("--scrape-interval", type=float, default=1.0, help="seconds, when on")
     p.add_argument(
         "--no-pin",
         action="store_true",
@@ -221,6 +422,10 @@ def main() -> None:
     if pinned:
         os.sched_setaffinity(0, {0})
     scenario = f"ttft_ms={args.ttft_ms};itl_ms={args.itl_ms};tokens={args.tokens}"
+    if args.scrape:
+        args.load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        scrape_overhead(args, scenario, server_cpu)
+        return
     rows = []
     for streams in [int(s) for s in args.streams.split(",")]:
         requests = max(streams * args.rounds, 20)

@@ -28,6 +28,15 @@ Each request picks its behaviour through its `model` field, a `;`-separated list
 
 --hang accepts connections and reads requests but never answers any (a stuck server).
 
+With --engine llama.cpp, GET /metrics answers Prometheus text (as `llama-server --metrics` does,
+then closes the connection) with llama.cpp's series, computed from the process's live state:
+  llamacpp:requests_processing          gauge: streams being written now (a stalled one too)
+  llamacpp:requests_deferred            gauge: requests waiting for a --capacity place
+  llamacpp:prompt_tokens_total          counter: prompt tokens, once a stream's first token is out
+  llamacpp:prompt_tokens_cached_total   counter: always 0 (no prefix cache)
+  llamacpp:tokens_predicted_total       counter: output tokens written
+With --procs N each process reports its own. Other engines' /metrics is 404.
+
 --speed F multiplies every delay (a server F times slower), and --jitter S draws each request's
 delays from a lognormal of sigma S around that (seeded by --seed): a realistic A/B pair.
 
@@ -175,6 +184,34 @@ def _frame(payload: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(payload), payload)
 
 
+@dataclass
+class Live:
+    """One process's live state, as its /metrics reports it."""
+
+    processing: int = 0
+    deferred: int = 0
+    prompt_tokens: int = 0
+    predicted_tokens: int = 0
+
+
+def metrics_text(live: Live) -> str:
+    """Prometheus text exposition in llama.cpp's `llamacpp:` names (tools/server)."""
+    series = (
+        ("prompt_tokens_total", "counter", "Number of prompt tokens processed.",
+         live.prompt_tokens),
+        ("prompt_tokens_cached_total", "counter", "Number of prompt tokens served from cache.",
+         0),
+        ("tokens_predicted_total", "counter", "Number of generation tokens processed.",
+         live.predicted_tokens),
+        ("requests_processing", "gauge", "Number of requests processing.", live.processing),
+        ("requests_deferred", "gauge", "Number of requests deferred.", live.deferred),
+    )  # fmt: skip
+    return "".join(
+        f"# HELP llamacpp:{name} {text}\n# TYPE llamacpp:{name} {kind}\nllamacpp:{name} {value}\n"
+        for name, kind, text, value in series
+    )
+
+
 class ScriptedServer(asyncio.Protocol):
     def __init__(self, args: argparse.Namespace, log: Any) -> None:
         self.args = args
@@ -226,6 +263,18 @@ class ScriptedServer(asyncio.Protocol):
             self.busy = True
             asyncio.get_running_loop().create_task(self.handle(method, path, body, recv_ns))
 
+    def send_metrics(self) -> None:
+        """GET /metrics: the live state as Prometheus text, then the connection closes (a
+        scraper reading an HTTP/1.0 answer to its end needs the close)."""
+        body = metrics_text(self.args.live).encode()
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        if self.transport:
+            self.transport.write(head + body)
+            self.transport.close()
+
     def send_json(self, status: int, obj: object, headers: str = "") -> None:
         body = json.dumps(obj).encode()
         reason = {200: "OK", 404: "Not Found"}.get(status, "Error")
@@ -253,6 +302,8 @@ class ScriptedServer(asyncio.Protocol):
                 self.send_json(200, {"version": "0.0.0-scripted"})
             elif path == "/props" and engine == "llama.cpp":
                 self.send_json(200, {"total_slots": 4, "build_info": "b0-scripted"})
+            elif path == "/metrics" and engine == "llama.cpp":
+                self.send_metrics()
             elif path == "/v1/models":
                 model = {"id": "scripted-model", "object": "model"}
                 if engine == "vllm":  # vLLM's own marker: /version alone names no engine
@@ -271,8 +322,16 @@ class ScriptedServer(asyncio.Protocol):
             if gate is None:
                 await self.stream(path, json.loads(body or b"{}"), recv_ns)
             else:
-                async with gate:  # queued requests start their clock when served
+                live = self.args.live
+                live.deferred += 1
+                try:
+                    await gate.acquire()
+                finally:
+                    live.deferred -= 1
+                try:  # queued requests start their clock when served
                     await self.stream(path, json.loads(body or b"{}"), time.perf_counter_ns())
+                finally:
+                    gate.release()
             return
         self.send_json(404, {"error": {"message": f"no route {path}"}})
 
@@ -338,7 +397,12 @@ class ScriptedServer(asyncio.Protocol):
         plan = _Plan(chat, f"scripted-{os.getpid()}-{next(_ids)}", pieces, thinking, tokens,
                      per_chunk, scripted, prompt_tokens)  # fmt: skip
         ttft_s, gaps_s = self._delays_s(key, _seen[key], -(-tokens // per_chunk))
-        await self._send_stream(sc, plan, recv_ns, ttft_s, gaps_s)
+        live = self.args.live
+        live.processing += 1
+        try:
+            await self._send_stream(sc, plan, recv_ns, ttft_s, gaps_s)
+        finally:
+            live.processing -= 1
 
     async def _send_stream(
         self, sc: dict[str, float], plan: _Plan, recv_ns: int, ttft_s: float, gaps_s: list[float]
@@ -368,8 +432,11 @@ class ScriptedServer(asyncio.Protocol):
                 return
             k = min(plan.per_chunk, plan.tokens - sent)
             frame = self._event(plan, {"choices": [self._choice(plan, sc, sent, k)]})
+            if not chunk_ns:  # as llama-server: the prompt counts once its first token is made
+                self.args.live.prompt_tokens += plan.prompt_tokens
             chunk_ns.append(time.perf_counter_ns())
             t.write(frame)
+            self.args.live.predicted_tokens += k
             sent += k
             if await self._scripted_end(sc, plan, sent, recv_ns, chunk_ns):
                 return
@@ -476,6 +543,7 @@ class ScriptedServer(asyncio.Protocol):
 
 async def serve(args: argparse.Namespace, sock: socket.socket) -> None:
     args.gate = asyncio.Semaphore(args.capacity) if args.capacity else None
+    args.live = Live()
     log = open(f"{args.log}.{os.getpid()}", "w") if args.log else None  # noqa: SIM115, ASYNC230
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: ScriptedServer(args, log), sock=sock)
@@ -492,7 +560,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--engine",
         default="none",
         choices=["none", "vllm", "llama.cpp"],
-        help="which engine's detection endpoints to imitate",
+        help="which engine's detection endpoints (and llama.cpp's /metrics) to imitate",
     )
     p.add_argument(
         "--template-overhead",

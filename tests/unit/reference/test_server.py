@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import itertools
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -82,3 +84,51 @@ def test_chat_content_given_as_parts_is_read_as_text() -> None:
     assert _text("plain words") == "plain words"
     assert _text([{"type": "text", "text": "two"}, {"type": "image_url"}, "x"]) == "two "
     assert _text(None) == ""
+
+
+def test_metrics_text_parses_into_the_llamacpp_profiles_roles() -> None:
+    from tokenbench.engines.profile import MetricRole
+    from tokenbench.engines.profiles import profile
+    from tokenbench.reference.server import Live, metrics_text
+    from tokenbench.telemetry.prometheus import parse_metrics
+
+    live = Live(processing=3, deferred=2, prompt_tokens=40, predicted_tokens=77)
+    values = parse_metrics(metrics_text(live), profile("llama.cpp").metrics).values
+    assert values == {
+        MetricRole.REQUESTS_RUNNING.value: 3, MetricRole.REQUESTS_WAITING.value: 2,
+        MetricRole.PROMPT_TOKENS_TOTAL.value: 40, MetricRole.PREFIX_CACHE_HITS.value: 0,
+        MetricRole.GENERATION_TOKENS_TOTAL.value: 77,
+    }  # fmt: skip
+
+
+def _get(server: ScriptedServer, path: str) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("GET", path)
+    resp = conn.getresponse()
+    text = resp.read().decode()
+    conn.close()
+    return resp.status, text
+
+
+def test_metrics_endpoint_counts_live_streams_as_llama_server(
+    scripted_server_factory: Callable[..., ScriptedServer],
+) -> None:
+    llama = scripted_server_factory("--engine", "llama.cpp", "--template-overhead", "3")
+    status, before = _get(llama, "/metrics")
+    assert status == 200
+    assert "llamacpp:tokens_predicted_total 0\n" in before
+    assert "# TYPE llamacpp:requests_processing gauge" in before
+    assert _stream(llama, "tokens=5;itl_ms=1")[0] == 200
+    _status, after = _get(llama, "/metrics")
+    assert "llamacpp:tokens_predicted_total 5\n" in after
+    assert "llamacpp:prompt_tokens_total 4\n" in after  # "hi" + 3 template tokens
+    assert "llamacpp:requests_processing 0\n" in after
+    # the scraper's own HTTP/1.0 GET reads to the end: the server closes after answering
+    from tokenbench.engines.profiles import profile
+    from tokenbench.telemetry.prometheus import PrometheusSampler
+
+    reading = asyncio.run(PrometheusSampler("127.0.0.1", llama.port, profile("llama.cpp")).read())
+    assert reading.error is None
+    assert reading.values["generation_tokens_total"] == 5
+    # other engines do not export it (vLLM's detection reads /metrics for its own series)
+    assert _get(scripted_server_factory("--engine", "vllm"), "/metrics")[0] == 404
