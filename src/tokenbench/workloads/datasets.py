@@ -13,7 +13,6 @@ import orjson
 
 from tokenbench.errors import ConfigError
 from tokenbench.workloads.prompt import Prompt, messages_prompt, prompt_id
-from tokenbench.workloads.user_file import MAX_FILE_BYTES
 
 ROLES = ("prompt", "messages", "system", "max_tokens")
 # Looked up in this order when --column does not name the column.
@@ -36,6 +35,8 @@ _SPEAKERS = {
     "assistant": "assistant",
     "system": "system",
 }
+
+MAX_FILE_BYTES = 512 * 1024 * 1024  # a prompts or dataset file, at most
 
 
 def parse_columns(text: str) -> dict[str, str]:
@@ -92,11 +93,13 @@ def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         raise ConfigError(f"--dataset {path}: {exc.strerror}") from None
     if size > MAX_FILE_BYTES and suffix != ".parquet":
         raise ConfigError(f"--dataset {path} is larger than {MAX_FILE_BYTES // 2**20} MiB")
-    readers = {".jsonl": _jsonl, ".json": _json, ".csv": _csv, ".parquet": _parquet}
+    readers = {".jsonl": jsonl_rows, ".json": _json, ".csv": _csv, ".parquet": _parquet}
     return readers[suffix](path)
 
 
-def _jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def jsonl_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each non-blank line of a JSONL file as an object, with where it is (file:line) for
+    messages; a line that is not a JSON object is a one-line ConfigError naming it."""
     with path.open("rb") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():

@@ -9,12 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from tokenbench.errors import ConfigError
+from tokenbench.workloads.datasets import MAX_FILE_BYTES, jsonl_rows
 from tokenbench.workloads.prompt import Prompt, messages_prompt, prompt_id
-
-MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
 def _line_prompt(obj: Any, where: str) -> Prompt:
@@ -55,17 +52,7 @@ def load_prompts_file(path: Path) -> list[Prompt]:
         raise ConfigError(f"--prompts {path}: {exc.strerror}") from None
     if size > MAX_FILE_BYTES:
         raise ConfigError(f"--prompts {path} is larger than {MAX_FILE_BYTES // 2**20} MiB")
-    prompts = []
-    with path.open("rb") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise ConfigError(f"{where}: not JSON ({exc})") from None
-            prompts.append(_line_prompt(obj, where))
+    prompts = [_line_prompt(obj, where) for where, obj in jsonl_rows(path)]
     if not prompts:
         raise ConfigError(f"--prompts {path} has no prompts")
     return prompts
