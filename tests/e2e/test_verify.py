@@ -289,10 +289,14 @@ def test_sidecar_digest_is_what_the_statement_names(signed_run: Path) -> None:
     opened = open_envelope(signed_run, keys.trusted_keys())
     raw = sidecar(opened, RAW_SUFFIX)
     assert raw.exists()
+    # the telemetry sidecar (server scrapes, which this server answers 404) is signed too
+    telemetry = raw.with_name(raw.name.replace(RAW_SUFFIX, ".telemetry.jsonl"))
+    assert telemetry.exists()
     assert {s.name for s in opened.statement.subject} == {
         raw.name,
         raw.name.replace(RAW_SUFFIX, ".config.json"),
         raw.name.replace(RAW_SUFFIX, ".prompts.json"),
+        telemetry.name,
     }
 
 
