@@ -134,8 +134,11 @@ def test_report_reads_well_at_1400_and_800_px(small_corpus: Path, tmp_path: Path
     for state in (wide, narrow, one):
         assert state["errors"] == []
         _one_line_per_run(state)
-        _axes_in_their_units(state["charts"])
-        for chart in state["charts"]:  # a legend on every chart, one model or many
+        # the per-point timelines are panels of one run each, named by their title
+        summary = [c for c in state["charts"] if "timeline" not in c["id"]]
+        assert len(summary) < len(state["charts"])  # and they are drawn
+        _axes_in_their_units(summary)
+        for chart in summary:  # a legend on every chart, one model or many
             assert chart["showlegend"] is True, chart["id"]
             assert chart["legend_items"] >= 1, chart["id"]
     assert narrow["scroll_width"] <= 800

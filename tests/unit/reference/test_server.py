@@ -68,7 +68,9 @@ def test_drawn_delays_vary_within_bounds(scripted_server: ScriptedServer) -> Non
         gaps += [(b - a) / 1e6 for a, b in itertools.pairwise(chunks)]
     assert all(5 <= t < 60 for t in ttfts)
     assert len({round(t) for t in ttfts}) > 1
-    assert all(g >= 0.9 for g in gaps)
+    # chunks never leave early: over a stream they are at least the smallest gap apart on
+    # average (a chunk written late is followed by a shorter gap as the server catches up)
+    assert sum(gaps) >= 0.9 * len(gaps)
     assert max(gaps) - min(gaps) > 1
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -32,15 +34,11 @@ def _clock() -> int:
     return time.perf_counter_ns()
 
 
-async def _record(samplers: list[Sampler], path: Path, seconds: float, busy: bool = False) -> None:
+async def _record(samplers: list[Sampler], path: Path, seconds: float) -> None:
     recorder = Recorder(samplers, path, _clock)
     async with recording(recorder):
         recorder.start()
-        deadline = time.perf_counter() + seconds
-        while time.perf_counter() < deadline:
-            if busy:  # keep this process's CPU busy, as an engine would be
-                sum(i * i for i in range(20_000))
-            await asyncio.sleep(0)
+        await asyncio.sleep(seconds)
 
 
 def test_start_interval_and_end_readings_and_a_broken_sampler(tmp_path: Path) -> None:
@@ -64,15 +62,23 @@ def test_nothing_is_read_when_the_measured_phase_never_started(tmp_path: Path) -
 
 def test_process_series_is_real(tmp_path: Path) -> None:
     path = tmp_path / "t.telemetry.jsonl"
-    sampler = ProcessSampler(frozenset({os.getpid()}), interval_s=0.1)
-    asyncio.run(_record([sampler], path, 0.6, busy=True))
+    # a busy process of its own, as an engine would be (a busy loop in this process would
+    # starve the sampler's thread of the GIL)
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        sampler = ProcessSampler(frozenset({busy.pid}), interval_s=0.1)
+        asyncio.run(_record([sampler], path, 1.0))
+    finally:
+        busy.kill()
+        busy.wait()
     summary = telemetry_summary(read_rows(path), None)
     assert summary is not None
-    assert summary.samples["process"] >= 5
+    # the start and end readings and at least one between (a loaded host takes fewer than 10)
+    assert summary.samples["process"] >= 3
     assert summary.engine_rss_max_bytes
-    assert summary.engine_rss_max_bytes > 10_000_000
+    assert summary.engine_rss_max_bytes > 1_000_000
     assert summary.engine_cpu_cores_mean is not None
-    assert 0.2 < summary.engine_cpu_cores_mean < 2.5
+    assert 0.1 < summary.engine_cpu_cores_mean < 2.5  # busy: about a core, less when shared
     assert "power_mean_w" in summary.unmeasured
     gone = asyncio.run(ProcessSampler(frozenset({2**22 + 7})).read())
     assert gone.error == "the engine process is gone or not readable"
