@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
@@ -281,7 +281,8 @@ def _points(
     )
     points: list[Point]
     if settings.stages:
-        return _stage_points(settings, sweep_id), _stage_parallel(settings), None
+        stages = _stage_points(settings, sweep_id)
+        return FixedPoints(stages), max(p.concurrency for p in stages), None
     if settings.trace is not None:  # one point: the trace's own times; --concurrency caps
         sweep = settings.sweep or (TRACE_CAP,)
         points = [(sweep[0], None, None)]
@@ -306,7 +307,7 @@ def _points(
 TRACE_CAP = 64  # a replayed trace's default cap on requests in flight (the embedded server's slots)
 
 
-def _stage_points(settings: RunSettings, sweep_id: str) -> FixedPoints:
+def _stage_points(settings: RunSettings, sweep_id: str) -> list[LoadPoint]:
     """One point per stage, run back to back; only the first warms up."""
     stages = settings.stages or ()
     cap = settings.sweep[0] if settings.sweep else 64
@@ -317,13 +318,7 @@ def _stage_points(settings: RunSettings, sweep_id: str) -> FixedPoints:
         conc = st.concurrency or cap
         out.append(LoadPoint(conc, st.rate_rps, duration_s=st.duration_s, stage=info,
                              start_s=st.start_s))  # fmt: skip
-    return FixedPoints(out)
-
-
-def _stage_parallel(settings: RunSettings) -> int:
-    stages = settings.stages or ()
-    cap = settings.sweep[0] if settings.sweep else 64
-    return max(st.concurrency or cap for st in stages)
+    return out
 
 
 def _longest_input(
@@ -599,33 +594,38 @@ def _cycle_note(work_prompts: int, plan: Plan, cache_disabled: bool) -> list[str
 async def _build(
     sweep: _Sweep, point: LoadPoint, calibration: Calibration, progress: Progress
 ) -> _PointWork:
-    settings, _suite = sweep.settings, sweep.settings.suite
-    bounds = _bounds(settings, point, calibration)
+    bounds = _bounds(sweep.settings, point, calibration)
     if bounds.warmup_capped_at is not None:
         progress.note(
             f"warmup capped at {bounds.warmup_capped_at} requests (the default is one per slot, "
             f"at most {DEFAULT_WARMUP_MAX}); --warmup N or --warmup-duration S to choose"
         )
     progress.phase(f"building prompts for {point.name}")
+    builder: Callable[[_Sweep, LoadPoint, Calibration, _Bounds], Awaitable[_PointWork]]
+    if calibration.shape.sessions is not None:
+        builder = _build_sessions
+    elif calibration.trace is not None or calibration.kind == "shared_prefix":
+        builder = _build_apart
+    else:
+        builder = _build_prompts
     try:
-        if calibration.shape.sessions is not None:
-            return await _build_sessions(sweep, point, calibration, bounds)
-        if calibration.trace is not None or calibration.kind == "shared_prefix":
-            return await _build_apart(sweep, point, calibration, bounds)
+        return await builder(sweep, point, calibration, bounds)
     except ServerLost as exc:  # nothing of this point was sent: no envelope to write
         raise ServerLost(
             f"{exc} (while building the prompts of point {point.name}; nothing of it was measured)"
         ) from None
+
+
+async def _build_prompts(
+    sweep: _Sweep, point: LoadPoint, calibration: Calibration, bounds: _Bounds
+) -> _PointWork:
+    """Independent prompts, one per request as far as the source lasts."""
+    settings = sweep.settings
     count = _prompt_count(settings, point, bounds)
     if bounds.requests is None and calibration.file_prompts:  # time-bound: cycle what is drawn
         count = min(count, len(calibration.file_prompts))
-    try:
-        prompts, notes = await point_prompts(calibration, count, f"{settings.seed}:{point.name}",
-                                             sweep.client, sweep.params)  # fmt: skip
-    except ServerLost as exc:  # nothing of this point was sent: no envelope to write
-        raise ServerLost(
-            f"{exc} (while building the prompts of point {point.name}; nothing of it was measured)"
-        ) from None
+    prompts, notes = await point_prompts(calibration, count, f"{settings.seed}:{point.name}",
+                                         sweep.client, sweep.params)  # fmt: skip
     bodies = _bodies(sweep, prompts)
     plan = _plan(settings, point, bounds, len(bodies))
     # a fixed prompt repeats by design; a file or ShareGPT pool notes its own repeats
