@@ -609,11 +609,12 @@ async def _build(
     else:
         builder = _build_prompts
     try:
-        return await builder(sweep, point, calibration, bounds)
+        work = await builder(sweep, point, calibration, bounds)
     except ServerLost as exc:  # nothing of this point was sent: no envelope to write
         raise ServerLost(
             f"{exc} (while building the prompts of point {point.name}; nothing of it was measured)"
         ) from None
+    return replace(work, warmup_capped_at=bounds.warmup_capped_at)
 
 
 async def _build_prompts(
@@ -631,8 +632,7 @@ async def _build_prompts(
     # a fixed prompt repeats by design; a file or ShareGPT pool notes its own repeats
     if calibration.fixed_prompt is None and not (calibration.pool is not None and notes):
         notes = _cycle_note(len(bodies), plan, sweep.params.disable_prefix_cache)
-    return _PointWork(prompts, notes, bodies, plan, bounds.requests, bounds.warmup,
-                      bounds.warmup_capped_at)  # fmt: skip
+    return _PointWork(prompts, notes, bodies, plan, bounds.requests, bounds.warmup)
 
 
 def _bodies(sweep: _Sweep, prompts: list[Prompt]) -> list[bytes]:
