@@ -62,7 +62,8 @@ def load_trace(
 ) -> LoadedTrace:
     """Read and check a trace file (every mistake: one line naming the line)."""
     trace = read_trace(path, fmt, block_tokens=block_tokens, limit=limit)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as f:  # streamed: a trace may be up to a GiB
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
     return LoadedTrace(trace, path.name, digest, speedup)
 
 
