@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 from decimal import Decimal
 
+from tokenbench.cli.corpus import add_corpus_options, load
 from tokenbench.cli.cost import decimal_arg, gpu_price_arg, pricing_from_args
-from tokenbench.cli.keys import add_trust_option
 from tokenbench.cli.reporting import add_report_options, check_destination, render_report
 from tokenbench.compare.comparison import BY, DEFAULT_PARETO, compare, parse_at
 from tokenbench.compare.views import ComparisonView, comparison_view
-from tokenbench.corpus.loader import load_corpus
-from tokenbench.envelope import keys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,13 +44,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_report_options(p, ComparisonView)
     p.add_argument("--force", action="store_true",
                    help="compare runs whose comparability keys differ")  # fmt: skip
-    add_trust_option(p)
+    add_corpus_options(p)
     p.set_defaults(handler=handle, fixed_monthly_usd=Decimal(0))
 
 
 def handle(args: argparse.Namespace) -> int:
     check_destination(args)
-    corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
+    corpus = load(args, args.paths)
     metrics = [m.strip() for m in args.pareto.split(",")] if args.pareto else DEFAULT_PARETO
     pricing = pricing_from_args(args) if args.gpu_hourly_usd else None
     result = compare(corpus, args.by, parse_at(args.at), metrics, args.force, pricing, args.alpha)

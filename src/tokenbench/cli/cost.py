@@ -6,11 +6,9 @@ from __future__ import annotations
 import argparse
 from decimal import Decimal, InvalidOperation
 
-from tokenbench.cli.keys import add_trust_option
+from tokenbench.cli.corpus import add_corpus_options, load
 from tokenbench.cli.output import stdout_console
 from tokenbench.cli.reporting import add_report_options, check_destination, render_report
-from tokenbench.corpus.loader import load_corpus
-from tokenbench.envelope import keys
 from tokenbench.errors import ConfigError
 from tokenbench.pricing import api
 from tokenbench.pricing.cost_views import (
@@ -85,7 +83,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--list", nargs="?", const="", metavar="PROVIDER",
                    help="list the providers, or one provider's models")  # fmt: skip
     add_report_options(p, CostReportView, ApiRatesView)  # the formats both views have
-    add_trust_option(p)
+    add_corpus_options(p)
 
 
 def _apis(args: argparse.Namespace) -> list[api.ApiRate]:
@@ -120,7 +118,7 @@ def handle(args: argparse.Namespace) -> int:
             "pricing measured runs needs --gpu-hourly-usd (the price of one GPU-hour)"
         )
     pricing = pricing_from_args(args)
-    corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
+    corpus = load(args, args.paths)
     if not corpus.runs:
         raise ConfigError("no run envelope to price; see `bench summary` for why")
     view = cost_view(corpus, pricing, rates, args.input_token_share, args.cached_share)

@@ -9,11 +9,9 @@ from pathlib import Path
 from tokenbench.catalog.catalog import load_catalog
 from tokenbench.catalog.recommend import measured_scores
 from tokenbench.catalog.views import ModelsView, models_view
-from tokenbench.cli.keys import add_trust_option
+from tokenbench.cli.corpus import add_corpus_options, load
 from tokenbench.cli.options import add_corpus_paths, corpus_paths
 from tokenbench.cli.reporting import add_report_options, check_destination, render_report
-from tokenbench.corpus.loader import load_corpus
-from tokenbench.envelope import keys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,14 +24,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--catalog", type=Path, metavar="FILE", help="another catalog file (same TOML format)"
     )
     add_report_options(p, ModelsView)
-    add_trust_option(p)
+    add_corpus_options(p)
 
 
 def handle(args: argparse.Namespace) -> int:
     check_destination(args)
     catalog = load_catalog(args.catalog)
     paths = corpus_paths(args)
-    corpus = load_corpus(paths, keys.trusted_keys(args.key)) if paths else None
+    corpus = load(args, paths) if paths else None
     measured = {m.id: measured_scores(corpus, m) for m in catalog.model}
     render_report(models_view(catalog.model, measured, corpus is not None), args)
     return 0

@@ -9,11 +9,9 @@ from pathlib import Path
 from tokenbench.catalog.catalog import load_catalog
 from tokenbench.catalog.recommend import BUDGETS, TASK_BENCHMARK, Requirements, recommend
 from tokenbench.catalog.views import RecommendView, recommend_view
-from tokenbench.cli.keys import add_trust_option
+from tokenbench.cli.corpus import add_corpus_options, load
 from tokenbench.cli.options import add_corpus_paths, corpus_paths
 from tokenbench.cli.reporting import add_report_options, check_destination, render_report
-from tokenbench.corpus.loader import load_corpus
-from tokenbench.envelope import keys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--catalog", type=Path, metavar="FILE", help="another catalog file (same TOML format)"
     )
     add_report_options(p, RecommendView)
-    add_trust_option(p)
+    add_corpus_options(p)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -44,7 +42,7 @@ def handle(args: argparse.Namespace) -> int:
     req = Requirements(args.context, args.budget, args.task, args.language.lower(),
                        args.latency_critical, args.fine_tuning)  # fmt: skip
     paths = corpus_paths(args)
-    corpus = load_corpus(paths, keys.trusted_keys(args.key)) if paths else None
+    corpus = load(args, paths) if paths else None
     rec = recommend(load_catalog(args.catalog), req, corpus)
     render_report(recommend_view(rec), args)
     return 0

@@ -7,10 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tokenbench.cli.keys import add_trust_option
+from tokenbench.cli.corpus import add_corpus_options, load
 from tokenbench.compare.comparison import compare
-from tokenbench.corpus.loader import load_corpus
-from tokenbench.envelope import keys
 from tokenbench.errors import ConfigError
 from tokenbench.outputs import output_dir, output_file
 from tokenbench.report.charts import sections
@@ -25,14 +23,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--png", type=Path, metavar="DIR", help="also write each chart as a PNG")
     p.add_argument("--force", action="store_true",
                    help="include runs whose comparability keys differ")  # fmt: skip
-    add_trust_option(p)
+    add_corpus_options(p)
 
 
 def handle(args: argparse.Namespace) -> int:
     output_file(args.output, "-o")  # a path mistake before any loading
     if args.png:
         output_dir(args.png, "--png")
-    corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
+    corpus = load(args, args.paths)
     if not corpus.runs and not corpus.evals:
         raise ConfigError(f"nothing to report on: {corpus.nothing_loaded()}")
     result = compare(corpus, force=args.force)

@@ -1,24 +1,28 @@
-"""`bench summary PATH...`: validate a corpus of envelopes and print one row per envelope."""
+"""`bench summary PATH...`: the runs of a corpus, one row per configuration and point (or per
+envelope with --all), and its evals."""
 
 from __future__ import annotations
 
 import argparse
 
-from tokenbench.cli.keys import add_trust_option
+from tokenbench.cli.corpus import add_corpus_options, filters_of, open_corpus
 from tokenbench.cli.reporting import add_report_options, check_destination, render_report
 from tokenbench.compare.summary import SummaryTable, summary_table
-from tokenbench.corpus.loader import load_corpus
-from tokenbench.envelope import keys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="envelope files, directories, globs")
+    p.add_argument("--all", action="store_true", dest="every",
+                   help="one row per envelope, instead of one per configuration and point "
+                        "(its latest valid run, or the median of its valid repeats)")  # fmt: skip
     add_report_options(p, SummaryTable)
-    add_trust_option(p)
+    add_corpus_options(p)
 
 
 def handle(args: argparse.Namespace) -> int:
     check_destination(args)
-    corpus = load_corpus(args.paths, keys.trusted_keys(args.key))
-    render_report(summary_table(corpus), args)
+    filters = filters_of(args)
+    with open_corpus(args, args.paths) as sel:
+        view = summary_table(sel, filters, every=args.every)
+    render_report(view, args)
     return 0

@@ -1,82 +1,22 @@
-"""The summary view: one row per run envelope, sorted so models line up by suite and
-concurrency, and one per eval envelope; what `bench summary` renders in every format."""
+"""The summary view: one row per configuration and point (or per run envelope), sorted so
+models line up by suite and concurrency, and one per eval envelope; what `bench summary`
+renders in every format."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
-from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
-from tokenbench.envelope.schema import ErrorBudget
+from tokenbench.corpus.filters import Filters
+from tokenbench.corpus.index import JSON_COLUMNS, ROW_COLUMNS
+from tokenbench.corpus.loader import LoadedEval
+from tokenbench.corpus.rows import SummaryRow
+from tokenbench.corpus.selection import Selection
 from tokenbench.metrics.quality import Accuracy
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-class SummaryRow(BaseModel):
-    model_config = _FROZEN
-
-    path: str
-    run_id: str
-    suite: str
-    model_id: str
-    engine: str
-    engine_version: str | None
-    quant: str | None
-    hardware: str
-    concurrency: int
-    rate_rps: float | None  # open loop
-    status: str
-    requests_ok: int
-    requests_failed: int
-    output_throughput_tok_per_s: float | None
-    input_throughput_tok_per_s: float | None
-    input_tokens_total: int
-    output_tokens_total: int
-    max_tokens: int
-    duration_s: float | None
-    input_tokens_target: int | None
-    prefill_tok_per_s: float | None
-    table: str
-    ttft_p50_ms: float | None
-    ttft_p99_ms: float | None
-    tpot_p50_ms: float | None
-    itl_p50_ms: float | None
-    e2e_p50_ms: float | None
-    joules_per_token: float | None
-    goodput_rps: float | None
-    slo_attainment: float | None
-    energy_method: str
-    comparability_key: str
-    signer: str | None  # keyid that verified the envelope; None when unsigned
-    valid: bool
-    stage: str | None = None  # "2/3" for a stage of --stages / --ramp
-    prefix_cache: str = "defeated"  # the engine asked to skip its prefix cache, or not
-    prefix_cache_hit_rate: float | None = None
-    ttft_cache_hit_p50_ms: float | None = None
-    ttft_cache_miss_p50_ms: float | None = None
-    sessions_completed: int | None = None  # session workloads and traces with sessions
-    sessions_failed: int | None = None
-    session_p50_s: float | None = None
-    sessions_per_hour: float | None = None
-    ttft_first_turn_p50_ms: float | None = None
-    ttft_last_turn_p50_ms: float | None = None  # the history is longest there
-    error_budget: ErrorBudget | None = None  # --selftest: the client's error before the sweep
-    canary: ErrorBudget | None = None  # --canary: the client's error under this run's load
-
-    @property
-    def engine_label(self) -> str:
-        return f"{self.engine} {self.engine_version}" if self.engine_version else self.engine
-
-    @property
-    def client_error_p99_ms(self) -> float | None:
-        """The client's TTFT error p99: the canary's (under the run's load), else the
-        selftest's; None when neither was measured."""
-        for budget in (self.canary, self.error_budget):
-            if budget is not None and budget.ttft_error_ms_p99 is not None:
-                return budget.ttft_error_ms_p99
-        return None
 
 
 class KeyMismatch(BaseModel):
@@ -127,6 +67,9 @@ class SummaryTable(BaseModel):
 
     model_config = _FROZEN
 
+    # "groups": one row per configuration and point (its latest valid run, or its valid runs'
+    # medians); "runs": one per envelope (--all)
+    view: Literal["groups", "runs"] = "runs"
     runs: list[SummaryRow]
     loaded: int
     skipped: list[Skipped]
@@ -135,116 +78,89 @@ class SummaryTable(BaseModel):
     evals: list[EvalSummaryRow]
 
 
-def _mismatches(corpus: Corpus) -> list[KeyMismatch]:
-    by_suite: dict[str, list[Any]] = {}
-    for run in corpus.runs:
-        by_suite.setdefault(run.predicate.parameters.suite.name, []).append(
-            run.predicate.comparability
-        )
-    out = []
-    for suite, comps in sorted(by_suite.items()):
-        keys = sorted({c.key for c in comps})
-        if len(keys) > 1:
-            fields = [
-                name
-                for name in ("hardware_fingerprint", "engine", "suite_digest", "schema_version")
-                if len({getattr(c, name) for c in comps}) > 1
-            ]
-            out.append(KeyMismatch(suite=suite, keys=keys, fields=fields))
-    return out
+# A group: the runs of one point of one configuration (repeats, and reruns over time).
+GROUP_BY = ("suite", "model_id", "engine", "engine_version", "quant", "hardware", "concurrency",
+            "rate_rps", "stage", "prefix_cache", "comparability_key")  # fmt: skip
+_GROUP_STATS = ("group_runs", "group_valid", "output_throughput_min", "output_throughput_max",
+                "ttft_p50_min_ms", "ttft_p50_max_ms")  # fmt: skip
+_COLUMNS = ", ".join(f'"{c}"' for c in ROW_COLUMNS)
+_ORDER = "suite, model_id, engine, coalesce(quant, ''), coalesce(rate_rps, 0), concurrency, run_id"
+# The group's representative: its latest valid run, else its latest run.
+_LATEST = "{'valid': valid, 'started': started_ts, 'at': started_at, 'run': run_id}"
 
 
-def _run_row(loaded: LoadedRun) -> SummaryRow:
-    p = loaded.predicate
-    m = p.metrics
-    engine = p.target.engine
-    return SummaryRow(
-        path=str(loaded.path),
-        run_id=p.run_id,
-        suite=p.parameters.suite.name,
-        model_id=p.target.model.model_id,
-        engine=engine.name,
-        engine_version=engine.version,
-        quant=p.target.model.quant,
-        hardware=p.hardware.label,
-        concurrency=p.parameters.load.concurrency,
-        rate_rps=p.parameters.load.rate_rps,
-        status=p.status,
-        requests_ok=m.requests_ok,
-        requests_failed=m.requests_failed,
-        output_throughput_tok_per_s=m.output_throughput_tok_per_s,
-        input_throughput_tok_per_s=m.input_throughput_tok_per_s,
-        input_tokens_total=m.input_tokens_total,
-        output_tokens_total=m.output_tokens_total,
-        max_tokens=p.parameters.suite.max_tokens,
-        duration_s=m.duration_s,
-        input_tokens_target=p.parameters.workload.input_tokens_target,
-        prefill_tok_per_s=m.prefill_tok_per_s.p50 if m.prefill_tok_per_s else None,
-        table=p.parameters.suite.table,
-        ttft_p50_ms=m.ttft_ms.p50 if m.ttft_ms else None,
-        ttft_p99_ms=m.ttft_ms.p99 if m.ttft_ms else None,
-        tpot_p50_ms=m.tpot_ms.p50 if m.tpot_ms else None,
-        itl_p50_ms=m.itl_ms.p50 if m.itl_ms else None,
-        e2e_p50_ms=m.e2e_ms.p50 if m.e2e_ms else None,
-        joules_per_token=m.joules_per_token,
-        goodput_rps=m.goodput_rps,
-        slo_attainment=m.slo_attainment,
-        energy_method=p.energy.method,
-        comparability_key=p.comparability.key,
-        signer=loaded.signer,
-        valid=p.validity.valid,
-        error_budget=p.error_budget,
-        canary=p.canary,
-        **_workload_cells(loaded),
-    )
+def _group_sql(cond: str) -> str:
+    """Per group: figures (float columns) are the median over its valid runs when it has two or
+    more, else the representative's; everything else is the representative's."""
+    cols = []
+    for name, kind in ROW_COLUMNS.items():
+        if name in GROUP_BY or name in _GROUP_STATS:
+            continue
+        col = f'"{name}"'
+        latest = f"arg_max_null({col}, {_LATEST})"
+        cols.append(
+            f"CASE WHEN count(*) FILTER (WHERE valid) >= 2 THEN median({col}) FILTER "
+            f"(WHERE valid) ELSE {latest} END AS {col}" if kind == "DOUBLE"
+            else f"{latest} AS {col}"
+        )  # fmt: skip
+    stats = """count(*) AS group_runs, count(*) FILTER (WHERE valid) AS group_valid,
+        min(output_throughput_tok_per_s) FILTER (WHERE valid) AS output_throughput_min,
+        max(output_throughput_tok_per_s) FILTER (WHERE valid) AS output_throughput_max,
+        min(ttft_p50_ms) FILTER (WHERE valid) AS ttft_p50_min_ms,
+        max(ttft_p50_ms) FILTER (WHERE valid) AS ttft_p50_max_ms"""
+    return (f"SELECT {', '.join(GROUP_BY)}, {', '.join(cols)}, {stats} FROM runs "
+            f"WHERE {cond} GROUP BY {', '.join(GROUP_BY)} ORDER BY {_ORDER}")  # fmt: skip
 
 
-def _workload_cells(loaded: LoadedRun) -> dict[str, Any]:
-    """The prefix cache's and the sessions' figures, and the stage, for the row."""
-    p = loaded.predicate
-    m = p.metrics
-    stage = p.parameters.load.stage
-    hit, miss = m.distribution("ttft_cache_hit_ms"), m.distribution("ttft_cache_miss_ms")
-    out: dict[str, Any] = {
-        "stage": f"{stage.index + 1}/{stage.count}" if stage else None,
-        "prefix_cache": "defeated" if p.parameters.suite.prefix_cache_disabled else "allowed",
-        "prefix_cache_hit_rate": m.prefix_cache_hit_rate,
-        "ttft_cache_hit_p50_ms": hit.p50 if hit else None,
-        "ttft_cache_miss_p50_ms": miss.p50 if miss else None,
-    }
-    if m.sessions is not None:
-        sess = m.sessions
-        out |= {"sessions_completed": sess.completed, "sessions_failed": sess.failed,
-                "session_p50_s": sess.completion_s.p50 if sess.completion_s else None,
-                "sessions_per_hour": sess.sessions_per_hour}  # fmt: skip
-    if m.by_turn:
-        turns = sorted(m.by_turn, key=int)
-        first, last = m.by_turn[turns[0]].ttft_ms, m.by_turn[turns[-1]].ttft_ms
-        out["ttft_first_turn_p50_ms"] = first.p50 if first else None
-        out["ttft_last_turn_p50_ms"] = last.p50 if last else None
-    return out
+def _summary_rows(sel: Selection, filters: Filters, every: bool) -> list[SummaryRow]:
+    cond = sel.where("runs", filters)
+    if cond is None:
+        return []
+    sql = (f"SELECT {_COLUMNS} FROM runs WHERE {cond[0]} ORDER BY {_ORDER}"
+           if every else _group_sql(cond[0]))  # fmt: skip
+    cursor = sel.con.execute(sql, cond[1])
+    names = [d[0] for d in cursor.description]
+    rows = []
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        for name in JSON_COLUMNS:
+            row[name] = orjson.loads(row[name]) if row[name] is not None else None
+        rows.append(SummaryRow.model_validate(row))
+    return rows
 
 
-def summary_table(corpus: Corpus) -> SummaryTable:
-    rows = [_run_row(loaded) for loaded in corpus.runs]
-    rows.sort(
-        key=lambda r: (
-            r.suite,
-            r.model_id,
-            r.engine,
-            r.quant or "",
-            r.rate_rps or 0.0,
-            r.concurrency,
-            r.run_id,
-        )
-    )
+def _mismatches(sel: Selection, filters: Filters) -> list[KeyMismatch]:
+    cond = sel.where("runs", filters)
+    if cond is None:
+        return []
+    fields = ("hardware_fingerprint", "comparability_engine", "suite_digest", "schema_version")
+    counts = ", ".join(f"count(DISTINCT {f})" for f in fields)
+    found = sel.con.execute(
+        f"SELECT suite, list(DISTINCT comparability_key ORDER BY comparability_key), {counts} "
+        f"FROM runs WHERE {cond[0]} GROUP BY suite "
+        "HAVING count(DISTINCT comparability_key) > 1 ORDER BY suite", cond[1],
+    ).fetchall()  # fmt: skip
+    names = ("hardware_fingerprint", "engine", "suite_digest", "schema_version")
+    return [KeyMismatch(suite=suite, keys=keys,
+                        fields=[n for n, c in zip(names, n_distinct, strict=True) if c > 1])
+            for suite, keys, *n_distinct in found]  # fmt: skip
+
+
+def summary_table(sel: Selection, filters: Filters | None = None,
+                  every: bool = False) -> SummaryTable:  # fmt: skip
+    """The summary of the selected envelopes: one row per group (suite × model × engine × quant
+    × hardware × point), or with `every` one per run envelope."""
+    filters = filters or Filters()
+    evals = sel.evals(filters)
+    counted = sel.counts(filters)
     return SummaryTable(
-        runs=rows,
-        loaded=corpus.loaded,
-        skipped=[Skipped(path=str(p), reason=why) for p, why in corpus.skipped],
-        suites=len(corpus.suites),
-        comparability_mismatches=_mismatches(corpus),
-        evals=eval_rows(corpus.evals),
+        view="runs" if every else "groups",
+        runs=_summary_rows(sel, filters, every),
+        loaded=counted.runs + len(evals),
+        skipped=[Skipped(path=str(p), reason=why) for p, why in sel.skipped()],
+        suites=counted.suites,
+        comparability_mismatches=_mismatches(sel, filters),
+        evals=eval_rows(evals),
     )
 
 

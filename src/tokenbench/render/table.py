@@ -21,8 +21,9 @@ from tokenbench.compare.quality_render import (
     pct,
     quality_cells,
 )
-from tokenbench.compare.summary import EvalSummaryRow, SummaryRow, SummaryTable
+from tokenbench.compare.summary import EvalSummaryRow, SummaryTable
 from tokenbench.compare.views import ComparisonView
+from tokenbench.corpus.rows import SummaryRow
 from tokenbench.envelope.schema import load_label
 from tokenbench.pricing.cost_views import ApiRatesView, CostReportView, CostRunView
 from tokenbench.render.cells import (

@@ -19,7 +19,7 @@ from tokenbench.catalog.infra import estimate
 from tokenbench.catalog.recommend import Requirements, recommend
 from tokenbench.catalog.views import infra_view, models_view, recommend_view
 from tokenbench.compare.quality import QualityComparison, QualityPair, QualityRow
-from tokenbench.compare.summary import EvalSummaryRow, SummaryRow, SummaryTable
+from tokenbench.compare.summary import EvalSummaryRow, SummaryTable
 from tokenbench.compare.views import (
     Column,
     ComparisonView,
@@ -27,6 +27,7 @@ from tokenbench.compare.views import (
     PairView,
     RunView,
 )
+from tokenbench.corpus.rows import SummaryRow
 from tokenbench.metrics.quality import paired_difference, wilson
 from tokenbench.pricing.cost_views import (
     ApiRatesView,

@@ -1,0 +1,395 @@
+"""The corpus index: DuckDB tables of each envelope's verification outcome, summary row and raw
+records, so an envelope is verified and parsed once, not by every command. The signed files stay
+the truth: a changed file is verified again, and an index that cannot be read is rebuilt."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+from pydantic import BaseModel
+
+from tokenbench.corpus.rows import SummaryRow, run_row
+from tokenbench.envelope.schema import (
+    CONFIG_SUFFIX,
+    ITEMS_SUFFIX,
+    PROMPTS_SUFFIX,
+    RAW_SUFFIX,
+    TELEMETRY_SUFFIX,
+    RunPredicate,
+)
+from tokenbench.envelope.verify import Opened, VerifyError, open_envelope
+
+INDEX_DIR = ".tokenbench"
+INDEX_FILE = "index.duckdb"
+INDEX_SCHEMA = "1"  # bumped when a table changes; an index of another version is rebuilt
+_SIDECARS = (CONFIG_SUFFIX, PROMPTS_SUFFIX)
+_INSERT_BATCH = 5000
+
+_SQL_TYPES: dict[Any, str] = {str: "VARCHAR", int: "BIGINT", float: "DOUBLE", bool: "BOOLEAN"}
+
+
+def _sql_type(annotation: Any) -> str:
+    """DuckDB's type for a SummaryRow field: scalars as themselves, models as JSON."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, types.UnionType) and len(args) == 1:
+        annotation = args[0]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "JSON"
+    return _SQL_TYPES[annotation]
+
+
+ROW_COLUMNS: dict[str, str] = {
+    name: _sql_type(f.annotation) for name, f in SummaryRow.model_fields.items()
+}
+JSON_COLUMNS = [name for name, kind in ROW_COLUMNS.items() if kind == "JSON"]
+# Beside the summary row: what --since, the "latest run" and the key-mismatch warning need.
+RUN_EXTRA = {
+    "sweep_id": "VARCHAR", "started_ts": "TIMESTAMPTZ", "hardware_fingerprint": "VARCHAR",
+    "comparability_engine": "VARCHAR", "suite_digest": "VARCHAR", "schema_version": "BIGINT",
+}  # fmt: skip
+EVAL_COLUMNS = {
+    "path": "VARCHAR", "run_id": "VARCHAR", "started_at": "VARCHAR", "started_ts": "TIMESTAMPTZ",
+    "task": "VARCHAR", "model_id": "VARCHAR", "engine": "VARCHAR", "quant": "VARCHAR",
+    "hardware": "VARCHAR", "valid": "BOOLEAN", "signer": "VARCHAR", "items": "BIGINT",
+}  # fmt: skip
+FILE_COLUMNS = {
+    "path": "VARCHAR", "size": "BIGINT", "mtime_ns": "BIGINT", "digest": "VARCHAR",
+    "kind": "VARCHAR", "signer": "VARCHAR", "reason": "VARCHAR", "trust": "VARCHAR",
+    "predicate": "VARCHAR", "raw": "VARCHAR", "telemetry": "VARCHAR", "items": "VARCHAR",
+}  # fmt: skip
+# The raw records as the sidecar holds them (records.RequestRecord), one row per request.
+RECORD_COLUMNS = {
+    "index": "BIGINT", "worker": "BIGINT", "slot": "BIGINT", "warmup": "BOOLEAN",
+    "prompt_id": "VARCHAR", "scheduled_ns": "BIGINT", "send_ns": "BIGINT",
+    "first_token_ns": "BIGINT", "chunk_ns": "BIGINT[]", "chunk_tokens": "BIGINT[]",
+    "end_ns": "BIGINT", "input_tokens": "BIGINT", "cached_input_tokens": "BIGINT",
+    "output_tokens": "BIGINT", "tokens_from_usage": "BOOLEAN", "http_status": "BIGINT",
+    "error_kind": "VARCHAR", "error": "VARCHAR", "response_id": "VARCHAR",
+    "finish_reason": "VARCHAR", "server_timings": "JSON", "attempts": "BIGINT",
+    "cooldown": "BOOLEAN", "first_content_ns": "BIGINT", "reasoning_tokens": "BIGINT",
+    "session": "BIGINT", "turn": "BIGINT", "session_turns": "BIGINT", "canary": "BOOLEAN",
+}  # fmt: skip
+# Per request, as docs/metrics.md defines them.
+DERIVED_SQL = """
+    (first_token_ns - send_ns) / 1e6 AS ttft_ms,
+    (end_ns - send_ns) / 1e6 AS e2e_ms,
+    CASE WHEN output_tokens >= 2 THEN (end_ns - first_token_ns) / 1e6 / (output_tokens - 1)
+    END AS tpot_ms,
+    (first_token_ns - scheduled_ns) / 1e6 AS ttft_from_schedule_ms,
+    CASE WHEN len(chunk_ns) >= 2 THEN list_transform(range(2, len(chunk_ns) + 1),
+        lambda i: (chunk_ns[i] - chunk_ns[i - 1]) / 1e6 / greatest(coalesce(chunk_tokens[i], 1), 1))
+    ELSE [] END AS itl_ms,
+    NOT (warmup OR cooldown OR coalesce(canary, false)) AS measured,
+    error_kind IS NULL AS ok"""
+
+
+def _ddl(name: str, columns: dict[str, str]) -> str:
+    cols = ", ".join(f'"{c}" {t}' for c, t in columns.items())
+    return f"CREATE TABLE IF NOT EXISTS {name} ({cols})"
+
+
+def create_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
+    run_cols = ROW_COLUMNS | RUN_EXTRA
+    req_cols = {"path": "VARCHAR", "run_id": "VARCHAR"} | RECORD_COLUMNS
+    con.execute(_ddl(f"{catalog}.meta", {"key": "VARCHAR", "value": "VARCHAR"}))
+    con.execute(_ddl(f"{catalog}.files", FILE_COLUMNS))
+    con.execute(_ddl(f"{catalog}.runs", run_cols))
+    con.execute(_ddl(f"{catalog}.evals", EVAL_COLUMNS))
+    con.execute(_ddl(f"{catalog}.requests", req_cols))  # figures derived in the view
+
+
+def walk(root: Path) -> dict[str, tuple[int, int]]:
+    """Envelope files under `root` (recursively, the index's own folder left out): path relative
+    to `root` → (size, mtime_ns)."""
+    found: dict[str, tuple[int, int]] = {}
+    stack = [(str(root), "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = rel + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != INDEX_DIR:
+                    stack.append((entry.path, name + "/"))
+            elif entry.name.endswith(".json") and not entry.name.endswith(_SIDECARS):
+                try:
+                    st = entry.stat()
+                except OSError:
+                    continue
+                found[name] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+def file_digest(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+@dataclass(slots=True)
+class Ingested:
+    """One envelope verified: its `files` row, and its summary row when it is a valid run."""
+
+    file: dict[str, Any]
+    run: dict[str, Any] | None = None
+    eval: dict[str, Any] | None = None
+    raw_verified: Path | None = None  # the raw sidecar, when its digest matches the statement
+
+
+def _subject(opened: Opened, suffix: str) -> tuple[str, str] | None:
+    return next(((s.name, s.digest.get("sha256", "")) for s in opened.statement.subject
+                 if s.name.endswith(suffix)), None)  # fmt: skip
+
+
+def ingest(path: Path, key: str, trusted: Sequence[Any], trust: str) -> Ingested:
+    """Verify the envelope at `path` (stored under `key`) as `load_corpus` would."""
+    st = path.stat()
+    row: dict[str, Any] = {"path": key, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                           "digest": file_digest(path), "trust": trust}  # fmt: skip
+    try:
+        opened = open_envelope(path, list(trusted), require_signature=False)
+    except VerifyError as exc:
+        return Ingested(row | {"kind": "skipped", "reason": str(exc)})
+    p = opened.predicate
+    row |= {"signer": opened.signer, "predicate": p.model_dump_json()}
+    parent = key.rpartition("/")[0]
+    rel = (parent + "/") if parent else ""
+    if not isinstance(p, RunPredicate):
+        items = _subject(opened, ITEMS_SUFFIX)
+        row |= {"kind": "eval", "items": rel + items[0] if items else None}
+        m = p.metrics
+        ev = {"path": key, "run_id": p.run_id, "started_at": p.timing.started_at,
+              "started_ts": _timestamp(p.timing.started_at), "task": p.task.name,
+              "model_id": p.target.model.model_id, "engine": p.target.engine.label,
+              "quant": p.target.model.quant, "hardware": p.hardware.label,
+              "valid": p.validity.valid, "signer": opened.signer, "items": m.items}  # fmt: skip
+        return Ingested(row, eval=ev)
+    raw, tel = _subject(opened, RAW_SUFFIX), _subject(opened, TELEMETRY_SUFFIX)
+    row |= {"kind": "run", "raw": rel + raw[0] if raw else None,
+            "telemetry": rel + tel[0] if tel else None}  # fmt: skip
+    summary = run_row(p, key, opened.signer).model_dump(mode="json")
+    for name in JSON_COLUMNS:
+        summary[name] = None if summary[name] is None else orjson.dumps(summary[name]).decode()
+    comp = p.comparability
+    summary |= {"sweep_id": p.sweep_id, "started_ts": _timestamp(p.timing.started_at),
+                "hardware_fingerprint": comp.hardware_fingerprint,
+                "comparability_engine": comp.engine, "suite_digest": comp.suite_digest,
+                "schema_version": comp.schema_version}  # fmt: skip
+    raw_path = path.parent / raw[0] if raw else None
+    verified = raw_path if raw and raw_path and _digest_matches(raw_path, raw[1]) else None
+    return Ingested(row, run=summary, raw_verified=verified)
+
+
+def _timestamp(text: str) -> datetime | None:
+    """The run's start as a time (None when the envelope's text is not ISO 8601)."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _digest_matches(path: Path, expected: str) -> bool:
+    try:
+        return file_digest(path) == expected
+    except OSError:
+        return False
+
+
+def insert_rows(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Iterable[str], rows: list[dict[str, Any]]
+) -> None:
+    """Bulk insert: one list per column, unnested together (row-by-row inserts are slow)."""
+    names = list(columns)
+    for start in range(0, len(rows), _INSERT_BATCH):
+        batch = rows[start : start + _INSERT_BATCH]
+        values = [[r.get(n) for r in batch] for n in names]
+        cols = ", ".join(f'"{n}"' for n in names)
+        unnest = ", ".join(f"unnest(${i + 1})" for i in range(len(names)))
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {unnest}", values)
+
+
+def insert_records(
+    con: duckdb.DuckDBPyConnection, catalog: str, sidecars: list[tuple[str, str, Path]]
+) -> None:
+    """The raw records of verified sidecars ((envelope key, run_id, sidecar)), read by DuckDB."""
+    spec = "{" + ", ".join(f"'{c}': '{t}'" for c, t in RECORD_COLUMNS.items()) + "}"
+    cols = ", ".join(f'"{c}"' for c in RECORD_COLUMNS)
+    for start in range(0, len(sidecars), 2000):
+        batch = sidecars[start : start + 2000]
+        keys = {str(p): (k, run) for k, run, p in batch}
+        con.execute("CREATE OR REPLACE TEMP TABLE _owners (filename VARCHAR, path VARCHAR, "
+                    "run_id VARCHAR)")  # fmt: skip
+        owners = [{"filename": f, "path": k, "run_id": r} for f, (k, r) in keys.items()]
+        insert_rows(con, "_owners", ["filename", "path", "run_id"], owners)
+        con.execute(
+            f"INSERT INTO {catalog}.requests (path, run_id, {cols}) "
+            f"SELECT o.path, o.run_id, {', '.join(f'j.{c}' for c in _quoted())} "
+            f"FROM read_json($files, format='newline_delimited', columns={spec}, "
+            f"filename=true) j JOIN _owners o USING (filename)",
+            {"files": list(keys)},
+        )
+
+
+def _quoted() -> list[str]:
+    return [f'"{c}"' for c in RECORD_COLUMNS]
+
+
+def request_view_sql(catalog: str) -> str:
+    """The requests of `catalog` with each request's figures derived (docs/metrics.md)."""
+    return f"SELECT *, {DERIVED_SQL} FROM {catalog}.requests"
+
+
+@dataclass(slots=True)
+class Refresh:
+    """What bringing one index up to date did."""
+
+    root: Path
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    retrusted: int = 0  # verified again because the trusted keys differ
+    notes: list[str] = field(default_factory=list)
+
+
+def _stored(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, tuple[Any, ...]]:
+    rows = con.execute(
+        f"SELECT path, size, mtime_ns, digest, kind, signer, trust FROM {catalog}.files"
+    ).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def _trust_stale(old: tuple[Any, ...], trusted_ids: set[str], trust: str) -> bool:
+    """Whether the trusted keys given now could change the envelope's outcome."""
+    kind, signer, was = old[3], old[4], old[5]
+    if kind == "skipped":
+        return bool(was != trust)
+    return signer is not None and signer not in trusted_ids
+
+
+def _plan(
+    root: Path,
+    listing: dict[str, tuple[int, int]],
+    stored: dict[str, tuple[Any, ...]],
+    trusted_ids: set[str],
+    trust: str,
+    recheck: bool,
+    report: Refresh,
+) -> tuple[list[str], list[tuple[str, int, int]]]:
+    """Which envelopes to verify (new, changed, or trusted differently) and which only moved
+    in time (same bytes, new mtime)."""
+    verify: list[str] = []
+    touched: list[tuple[str, int, int]] = []
+    for key, stat in listing.items():
+        old = stored.get(key)
+        if old is None:
+            report.added += 1
+            verify.append(key)
+            continue
+        if recheck or stat != (old[0], old[1]):
+            if file_digest(root / key) != old[2]:
+                report.changed += 1
+                verify.append(key)
+                continue
+            touched.append((key, *stat))
+        if _trust_stale(old, trusted_ids, trust):
+            report.retrusted += 1
+            verify.append(key)
+        else:
+            report.unchanged += 1
+    return verify, touched
+
+
+def refresh(
+    con: duckdb.DuckDBPyConnection,
+    catalog: str,
+    root: Path,
+    trusted: Sequence[Any],
+    trusted_ids: set[str],
+    *,
+    recheck: bool = False,
+    records: bool = True,
+    listing: dict[str, tuple[int, int]] | None = None,
+) -> Refresh:
+    """Bring `catalog` up to date with the envelopes under `root` (or those of `listing`, keyed
+    by path under `root`) in one transaction."""
+    report = Refresh(root)
+    trust = ",".join(sorted(trusted_ids))
+    listing = walk(root) if listing is None else listing
+    stored = _stored(con, catalog)
+    verify, touched = _plan(root, listing, stored, trusted_ids, trust, recheck, report)
+    gone = [k for k in stored if k not in listing]
+    report.removed = len(gone)
+    done = []
+    for key in verify:
+        try:
+            done.append(ingest(root / key, key, trusted, trust))
+        except OSError:  # removed or unreadable since the listing: indexed next time
+            continue
+    _changed_notes(report, stored, done)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _delete(con, catalog, gone + verify)
+        _write(con, catalog, done, touched, records)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return report
+
+
+def _changed_notes(report: Refresh, stored: dict[str, tuple[Any, ...]],
+                   done: list[Ingested]) -> None:  # fmt: skip
+    """An envelope that verified when indexed and fails now is reported by name."""
+    for item in done:
+        key = item.file["path"]
+        old = stored.get(key)
+        if old is not None and old[3] != "skipped" and item.file["kind"] == "skipped":
+            report.notes.append(
+                f"{report.root / key}: changed since it was indexed and no longer verifies "
+                f"({item.file['reason']})"
+            )
+
+
+def _delete(con: duckdb.DuckDBPyConnection, catalog: str, keys: list[str]) -> None:
+    if not keys:
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE _gone (path VARCHAR)")
+    insert_rows(con, "_gone", ["path"], [{"path": k} for k in keys])
+    for table in ("files", "runs", "evals", "requests"):
+        con.execute(f"DELETE FROM {catalog}.{table} WHERE path IN (SELECT path FROM _gone)")
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection, catalog: str, done: list[Ingested],
+    touched: list[tuple[str, int, int]], records: bool,
+) -> None:  # fmt: skip
+    insert_rows(con, f"{catalog}.files", FILE_COLUMNS, [d.file for d in done])
+    runs = [d.run for d in done if d.run is not None]
+    insert_rows(con, f"{catalog}.runs", ROW_COLUMNS | RUN_EXTRA, runs)
+    insert_rows(con, f"{catalog}.evals", EVAL_COLUMNS,
+                [d.eval for d in done if d.eval is not None])  # fmt: skip
+    if records:
+        sidecars = [(d.file["path"], d.run["run_id"], d.raw_verified) for d in done
+                    if d.run is not None and d.raw_verified is not None]  # fmt: skip
+        insert_records(con, catalog, sidecars)
+    if touched:
+        con.execute("CREATE OR REPLACE TEMP TABLE _touched (path VARCHAR, size BIGINT, "
+                    "mtime_ns BIGINT)")  # fmt: skip
+        insert_rows(con, "_touched", ["path", "size", "mtime_ns"],
+                    [{"path": k, "size": s, "mtime_ns": m} for k, s, m in touched])  # fmt: skip
+        con.execute(f"UPDATE {catalog}.files f SET size = t.size, mtime_ns = t.mtime_ns "
+                    "FROM _touched t WHERE f.path = t.path")  # fmt: skip
