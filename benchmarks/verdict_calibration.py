@@ -32,7 +32,7 @@ from tests.conftest import start_scripted_server, stop  # noqa: E402
 from tests.integration.test_sweep_energy import QuietProgress  # noqa: E402
 
 from tokenbench.compare.comparison import PAIR_METRICS, compare  # noqa: E402
-from tokenbench.corpus.loader import load_corpus  # noqa: E402
+from tokenbench.corpus.selection import load_corpus  # noqa: E402
 from tokenbench.envelope import keys  # noqa: E402
 from tokenbench.loadgen.sweep import RunSettings, run_sweep  # noqa: E402
 from tokenbench.metrics.bootstrap import bootstrap_relative_difference  # noqa: E402

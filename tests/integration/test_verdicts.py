@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import start_scripted_server, stop
 from tests.integration.test_sweep_energy import QuietProgress
 from tokenbench.compare.comparison import compare
-from tokenbench.corpus.loader import load_corpus
+from tokenbench.corpus.selection import load_corpus
 from tokenbench.envelope import keys
 from tokenbench.loadgen.sweep import RunSettings, run_sweep
 from tokenbench.suites import load_suite

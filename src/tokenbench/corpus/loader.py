@@ -13,18 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from tokenbench.envelope.schema import (
     CONFIG_SUFFIX,
-    ITEMS_SUFFIX,
     PROMPTS_SUFFIX,
-    RAW_SUFFIX,
-    TELEMETRY_SUFFIX,
     EvalPredicate,
     RunPredicate,
 )
-from tokenbench.envelope.verify import VerifyError, open_envelope
 from tokenbench.errors import ConfigError
 from tokenbench.records import ItemRecord, RequestRecord, read_items, read_records
 from tokenbench.telemetry.sampler import Row, read_rows
@@ -135,33 +129,3 @@ def envelope_files(spec: str) -> list[Path]:
     if not files:
         raise ConfigError(f"{spec}: no such file, directory or matching glob")
     return files
-
-
-def load_corpus(specs: list[str], trusted: list[Ed25519PublicKey]) -> Corpus:
-    corpus = Corpus()
-    seen: set[Path] = set()
-    for spec in specs:
-        for path in envelope_files(spec):
-            resolved = path.resolve()
-            if resolved in seen:
-                continue
-            seen.add(resolved)
-            try:
-                opened = open_envelope(path, trusted, require_signature=False)
-            except VerifyError as exc:
-                corpus.skipped.append((path, str(exc)))
-                continue
-            predicate = opened.predicate
-            suffix = RAW_SUFFIX if isinstance(predicate, RunPredicate) else ITEMS_SUFFIX
-            data = next(
-                (path.parent / s.name for s in opened.statement.subject
-                 if s.name.endswith(suffix)),
-                None,
-            )  # fmt: skip
-            if isinstance(predicate, RunPredicate):
-                telemetry = next((path.parent / s.name for s in opened.statement.subject
-                                  if s.name.endswith(TELEMETRY_SUFFIX)), None)  # fmt: skip
-                corpus.runs.append(LoadedRun(path, predicate, opened.signer, data, telemetry))
-            else:
-                corpus.evals.append(LoadedEval(path, predicate, opened.signer, data))
-    return corpus

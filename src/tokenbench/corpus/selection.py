@@ -31,6 +31,7 @@ class Source:
     catalog: str
     prefix: str  # prepended to the stored paths: the index's folder, or "" for absolute keys
     spec: int  # the PATH's position on the command line
+    file: Path | None = None  # the index file of a directory; None in memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,16 @@ class Selection:
         self.con.close()
         for lock in self.locks:
             lock.close()  # releases the flock
+
+    def read_only(self) -> None:
+        """From here on nothing can write: each index is attached again read-only, and no
+        file outside them can be read or written (settings locked)."""
+        for src in self.sources:
+            if src.file is not None:
+                self.con.execute(f"DETACH {src.catalog}")
+                self.con.execute(f"ATTACH '{_quote(src.file)}' AS {src.catalog} (READ_ONLY)")
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
 
     def where(self, table: str, filters: Filters) -> tuple[str, list[Any]] | None:
         columns = RUN_COLUMNS if table == "runs" else index.EVAL_COLUMNS
@@ -214,7 +225,8 @@ def open_selection(
             if catalog is not None:
                 sel.refreshes.append(index.refresh(sel.con, catalog, folder, trusted, ids,
                                                    recheck=recheck))  # fmt: skip
-                sel.sources.append(Source(catalog, str(folder.absolute()) + "/", n))
+                sel.sources.append(Source(catalog, str(folder.absolute()) + "/", n,
+                                          index_path(folder)))  # fmt: skip
                 continue
             catalog = _memory(sel.con, n)
             listing = _listing(spec)
@@ -275,3 +287,11 @@ def selected(specs: list[str], trusted: list[Ed25519PublicKey],
         yield sel
     finally:
         sel.close()
+
+
+def load_corpus(specs: list[str], trusted: list[Ed25519PublicKey],
+                use_index: bool = False) -> Corpus:  # fmt: skip
+    """Every envelope the PATHs name, verified (through the directories' indexes when
+    `use_index`): a library caller's one-off read."""
+    with selected(specs, trusted, use_index=use_index) as sel:
+        return sel.corpus()

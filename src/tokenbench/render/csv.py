@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 
+from tokenbench.compare.query import QueryResult
 from tokenbench.compare.views import ComparisonView
 from tokenbench.render.registry import Output, renderer
 
@@ -77,3 +78,12 @@ def _blank(value: float | None) -> float | str:
 @renderer("csv", ComparisonView)
 def _comparison(view: ComparisonView, out: Output) -> None:
     out.write(comparison_csv(view))
+
+
+@renderer("csv", QueryResult)
+def _query(result: QueryResult, out: Output) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(result.columns)
+    writer.writerows([["" if v is None else v for v in row] for row in result.rows])
+    out.write(buf.getvalue())

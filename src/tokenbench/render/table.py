@@ -21,6 +21,7 @@ from tokenbench.compare.quality_render import (
     pct,
     quality_cells,
 )
+from tokenbench.compare.query import QueryResult
 from tokenbench.compare.summary import EvalSummaryRow, SummaryTable
 from tokenbench.compare.views import ComparisonView
 from tokenbench.corpus.rows import SummaryRow
@@ -46,7 +47,8 @@ def _model(model_id: str, valid: bool) -> str:
 
 _SUITE_COLS = [
     Col("Model"), Col("Engine", hoist=True), Col("Quant", hoist=True),
-    Col("Hardware", hoist=True), Col("Conc.", "num"), Col("Throughput (tok/s)", "num"),
+    Col("Hardware", hoist=True), Col("Conc.", "num"), Col("Runs (valid)", "num", optional=True),
+    Col("Throughput (tok/s)", "num"), Col("Range (tok/s)", "words", optional=True),
     Col("TTFT p50 (ms)", "num"), Col("TTFT p99 (ms)", "num"),
     Col("J/tok", "num", optional=True), Col("SLO met", "num", optional=True),
     Col("Client err p99 (ms)", "num", optional=True),
@@ -63,7 +65,9 @@ def _suite_rows(rows: list[SummaryRow], wide: bool) -> list[list[str]]:
             r.quant or DASH,
             escape(hardware_cell(r.hardware, wide)),
             _load_cell(r),
+            f"{r.group_runs} ({r.group_valid})" if r.group_runs > 1 else DASH,
             num(r.output_throughput_tok_per_s),
+            _range(r.output_throughput_min, r.output_throughput_max),
             num(r.ttft_p50_ms),
             num(r.ttft_p99_ms),
             num(r.joules_per_token, 3),
@@ -76,6 +80,13 @@ def _suite_rows(rows: list[SummaryRow], wide: bool) -> list[list[str]]:
         ]
         for r in rows
     ]
+
+
+def _range(low: float | None, high: float | None) -> str:
+    """A group's spread over its valid runs; nothing for a single run."""
+    if low is None or high is None or low == high:
+        return DASH
+    return f"{num(low)}–{num(high)}"
 
 
 def _load_cell(r: SummaryRow) -> str:
@@ -221,6 +232,21 @@ _LAYOUTS = {
 }
 
 
+# More rows than a reader can use: the table stops here and says how to see the rest.
+MAX_TABLE_ROWS = 60
+
+
+def _hidden_note(console: Console, rows: int, view: str) -> None:
+    if rows <= MAX_TABLE_ROWS:
+        return
+    what = "groups" if view == "groups" else "runs"
+    console.print(
+        f"… {rows - MAX_TABLE_ROWS} more {what} not shown ({rows} in all): narrow with "
+        "--where FIELD=VALUE or --since DATE, or read them all with --report json",
+        soft_wrap=True,
+    )
+
+
 @renderer("table", SummaryTable)
 def render_summary(table: SummaryTable, out: Output) -> None:
     """The evals, then one table per suite (rows are already sorted by suite), then the load
@@ -229,7 +255,7 @@ def render_summary(table: SummaryTable, out: Output) -> None:
     if table.evals:
         print_fit(console, "evals", _EVAL_COLS, _eval_rows(table.evals))
     by_suite: dict[str, list[SummaryRow]] = {}
-    for r in table.runs:
+    for r in table.runs[:MAX_TABLE_ROWS]:
         by_suite.setdefault(r.suite, []).append(r)
     for suite, rows in by_suite.items():
         cols, cells = _LAYOUTS.get(rows[0].table, _LAYOUTS["default"])
@@ -240,11 +266,16 @@ def render_summary(table: SummaryTable, out: Output) -> None:
             f"({len(m.keys)} keys); they differ in: {', '.join(m.fields)}",
             soft_wrap=True,  # a warning to grep for stays on one line
         )
-    for s in table.skipped:
+    _hidden_note(console, len(table.runs), table.view)
+    for s in table.skipped[:MAX_TABLE_ROWS]:
         console.print(f"[yellow]skipped[/] {s.path}: {s.reason}", soft_wrap=True)
+    if len(table.skipped) > MAX_TABLE_ROWS:
+        console.print(f"… {len(table.skipped) - MAX_TABLE_ROWS} more skipped envelopes not "
+                      "listed: `bench summary --report json` lists them all")  # fmt: skip
+    grouped = f" in {len(table.runs)} groups" if table.view == "groups" else ""
     console.print(
-        f"{table.loaded} envelopes loaded, {len(table.skipped)} skipped (validation failure), "
-        f"{table.suites} suites"
+        f"{table.loaded} envelopes loaded{grouped}, {len(table.skipped)} skipped "
+        f"(validation failure), {table.suites} suites"
     )
 
 
@@ -548,3 +579,27 @@ def render_infra(e: InfraView, out: Output) -> None:
         console.print("note: mixture of experts — every expert's weights are counted")
     console.print(f"note: {e.total_bytes / GIB:,.2f} GiB excludes activations and engine "
                   "buffers, which the 10% reserve covers only roughly")  # fmt: skip
+
+
+def _query_cell(value: object) -> str:
+    if value is None:
+        return DASH
+    if isinstance(value, float):
+        return num(value, 3)
+    return escape(str(value))
+
+
+@renderer("table", QueryResult)
+def render_query(result: QueryResult, out: Output) -> None:
+    """The statement's rows, numbers right-aligned; long results stop with a note."""
+    shown = result.rows[:MAX_TABLE_ROWS]
+    numeric = [all(isinstance(r[i], int | float) or r[i] is None for r in shown) and shown
+               for i in range(len(result.columns))]  # fmt: skip
+    cols = [Col(name, "num" if numeric[i] else "text") for i, name in enumerate(result.columns)]
+    print_fit(out.console, None, cols, [[_query_cell(v) for v in row] for row in shown])
+    if len(result.rows) > MAX_TABLE_ROWS:
+        out.console.print(
+            f"… {len(result.rows) - MAX_TABLE_ROWS} more rows not shown ({len(result.rows)} in "
+            "all): add LIMIT or aggregate, or read them all with --report json or csv",
+            soft_wrap=True,
+        )

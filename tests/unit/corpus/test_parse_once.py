@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.envelopes import write_run_envelope
 from tokenbench.corpus import loader
-from tokenbench.corpus.loader import load_corpus
+from tokenbench.corpus.selection import load_corpus
 from tokenbench.envelope import keys
 from tokenbench.records import RequestRecord
 

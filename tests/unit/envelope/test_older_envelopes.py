@@ -11,7 +11,7 @@ import pytest
 from tests.support.cli import bench
 from tests.support.envelopes import envelope_paths
 from tokenbench.compare.comparison import compare
-from tokenbench.corpus.loader import load_corpus
+from tokenbench.corpus.selection import load_corpus
 from tokenbench.envelope import keys
 from tokenbench.envelope.schema import EvalPredicate, RunPredicate
 from tokenbench.verification import verify_file
