@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tokenbench.envelope import keys
 from tokenbench.envelope.canonical import canonical
@@ -95,21 +97,29 @@ def write_run_envelope(
     model_id: str = "m",
     gpus: list[str] | None = None,
     metrics: dict[str, Any] | None = None,
+    name: str | None = None,
+    edit: Callable[[dict[str, Any]], None] | None = None,
+    key: Ed25519PrivateKey | None = None,
 ) -> Path:
     """A signed run envelope over hand-made records (the local key), as `bench run` would seal
     it: raw sidecar, metrics summarised from it. `gpus`: the GPU names its hardware records
-    (default: this machine's). `metrics`: the figures as stated (e.g. as an older tool did)."""
+    (default: this machine's). `metrics`: the figures as stated (e.g. as an older tool did).
+    `name`: the file's stem; `edit` changes the predicate's dict before it is sealed; `key`
+    signs instead of the local key."""
     folder.mkdir(parents=True, exist_ok=True)
-    raw = folder / f"{model_id}__hand__c1{RAW_SUFFIX}"
+    stem = name or f"{model_id}__hand__c1"
+    raw = folder / f"{stem}{RAW_SUFFIX}"
     raw.write_bytes(b"".join(r.to_json() + b"\n" for r in records))
     body = minimal_statement()["predicate"]
     body["metrics"] = metrics if metrics is not None else summarize(records).model_dump(mode="json")
     body["target"]["model"]["model_id"] = model_id
     if gpus is not None:
         body["hardware"]["gpus"] = [{"name": name} for name in gpus]
+    if edit is not None:
+        edit(body)
     predicate = RunPredicate.model_validate(body)
-    key, _ = keys.load_or_create()
-    path = folder / f"{model_id}__hand__c1.json"
+    key = key or keys.load_or_create()[0]
+    path = folder / f"{stem}.json"
     payload = statement_payload(predicate, [raw])
     if metrics is not None:  # exactly as stated: an older tool's envelope lacks later fields
         statement = orjson.loads(payload)

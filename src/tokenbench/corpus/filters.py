@@ -90,11 +90,13 @@ class Filters:
         return bool(self.where) or self.since is not None
 
     def check(self, *tables: dict[str, str]) -> None:
-        """Every field names a column of at least one of the tables."""
+        """Every field names a column of at least one of the tables, and every value is of
+        that column's type."""
         known = set().union(*tables)
         for clause in self.where:
             if clause.field not in known:
                 raise unknown_name("--where field", clause.field, sorted(known | set(ALIASES)))
+            clause.sql(next(t for t in tables if clause.field in t))
 
     def sql(self, columns: dict[str, str]) -> tuple[str, list[Any]] | None:
         """The WHERE condition over a table of `columns`, or None when a clause names a column

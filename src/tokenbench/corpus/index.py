@@ -27,7 +27,7 @@ from tokenbench.envelope.schema import (
     TELEMETRY_SUFFIX,
     RunPredicate,
 )
-from tokenbench.envelope.verify import Opened, VerifyError, open_envelope
+from tokenbench.envelope.verify import MAX_ENVELOPE_BYTES, Opened, VerifyError, open_envelope
 
 INDEX_DIR = ".tokenbench"
 INDEX_FILE = "index.duckdb"
@@ -156,8 +156,10 @@ def _subject(opened: Opened, suffix: str) -> tuple[str, str] | None:
 def ingest(path: Path, key: str, trusted: Sequence[Any], trust: str) -> Ingested:
     """Verify the envelope at `path` (stored under `key`) as `load_corpus` would."""
     st = path.stat()
+    # an envelope over the size cap is refused by open_envelope without being read
+    digest = file_digest(path) if st.st_size <= MAX_ENVELOPE_BYTES else ""
     row: dict[str, Any] = {"path": key, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                           "digest": file_digest(path), "trust": trust}  # fmt: skip
+                           "digest": digest, "trust": trust}  # fmt: skip
     try:
         opened = open_envelope(path, list(trusted), require_signature=False)
     except VerifyError as exc:
