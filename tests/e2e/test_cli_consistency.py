@@ -18,6 +18,7 @@ from tests.support.cli import bench
 from tests.support.envelopes import write_run_envelope
 from tokenbench.catalog.views import InfraView, ModelsView, RecommendView
 from tokenbench.cli.main import COMMANDS, build_parser
+from tokenbench.compare.query import QueryResult
 from tokenbench.compare.summary import SummaryTable
 from tokenbench.compare.views import ComparisonView
 from tokenbench.pricing.cost_views import ApiRatesView, CostReportView
@@ -32,6 +33,7 @@ RENDERING = {
     "models": [ModelsView],
     "infra": [InfraView],
     "recommend": [RecommendView],
+    "query": [QueryResult],
 }
 
 

@@ -272,10 +272,12 @@ def render_summary(table: SummaryTable, out: Output) -> None:
     if len(table.skipped) > MAX_TABLE_ROWS:
         console.print(f"… {len(table.skipped) - MAX_TABLE_ROWS} more skipped envelopes not "
                       "listed: `bench summary --report json` lists them all")  # fmt: skip
-    grouped = f" in {len(table.runs)} groups" if table.view == "groups" else ""
+    if any(r.group_runs > 1 for r in table.runs):
+        console.print("a row with several runs is their group: the median of its valid runs "
+                      "(--all lists every envelope)", soft_wrap=True)  # fmt: skip
     console.print(
-        f"{table.loaded} envelopes loaded{grouped}, {len(table.skipped)} skipped "
-        f"(validation failure), {table.suites} suites"
+        f"{table.loaded} envelopes loaded, {len(table.skipped)} skipped (validation failure), "
+        f"{table.suites} suites"
     )
 
 
