@@ -15,13 +15,13 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.support.envelopes import write_run_envelope
 from tokenbench.compare.summary import summary_table
 from tokenbench.corpus.filters import Filters
 from tokenbench.corpus.selection import index_path, load_corpus, selected
 from tokenbench.envelope import keys
 from tokenbench.errors import ConfigError
 from tokenbench.records import RequestRecord
-from tests.support.envelopes import write_run_envelope
 
 
 def _records(ttft_ms: float, n: int = 4) -> list[RequestRecord]:
