@@ -70,7 +70,7 @@ BENCH = (sys.executable, "-m", "tokenbench.cli.main")
 # `bench compare` over two models ({m0}, {m1}: MODELS[0], MODELS[1]), as --where spells "any of
 # several"; the weekly query casts started_at, which envelopes state as an ISO 8601 string
 COMPARE_ARGS = ("compare", "{dir}", "--where", "model={m0},{m1}", "--report", "json")
-QUERY_SQL = ("SELECT model_id, date_trunc('week', CAST(started_at AS TIMESTAMP)) AS week, "
+QUERY_SQL = ("SELECT model_id, date_trunc('week', started_ts) AS week, "
              "median(ttft_p50_ms) FROM runs GROUP BY ALL ORDER BY ALL")  # fmt: skip
 # (step, size) → the most seconds it may take
 GOALS = {("index, 1% new envelopes", 10_000): 2.0,

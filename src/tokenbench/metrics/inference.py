@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats
 
 METHOD = "welch-t on log per-run values, Holm-adjusted"
 DEFAULT_ALPHA = 0.05
@@ -91,6 +90,9 @@ def run_level_difference(
     denom = sum(v * v / (n - 1) for v, n in ((var_a, len(la)), (var_b, len(lb))) if v > 0)
     df = (var_a + var_b) ** 2 / denom
     t = diff / se
+    # imported here: scipy takes half a second to load, and most commands never test
+    from scipy import stats
+
     p = float(2 * stats.t.sf(abs(t), df))
     half = float(stats.t.ppf(1 - alpha / 2, df)) * se
     return replace(
