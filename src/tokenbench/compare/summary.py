@@ -80,11 +80,15 @@ class SummaryTable(BaseModel):
 
 # A group: the runs of one point of one configuration (repeats, and reruns over time).
 GROUP_BY = ("suite", "model_id", "engine", "engine_version", "quant", "hardware", "concurrency",
-            "rate_rps", "stage", "prefix_cache", "comparability_key")  # fmt: skip
+            "rate_rps", "input_tokens_target", "max_tokens", "stage", "prefix_cache",
+            "comparability_key")  # fmt: skip
 _GROUP_STATS = ("group_runs", "group_valid", "output_throughput_min", "output_throughput_max",
                 "ttft_p50_min_ms", "ttft_p50_max_ms")  # fmt: skip
 _COLUMNS = ", ".join(f'"{c}"' for c in ROW_COLUMNS)
-_ORDER = "suite, model_id, engine, coalesce(quant, ''), coalesce(rate_rps, 0), concurrency, run_id"
+_ORDER = (
+    "suite, model_id, engine, coalesce(quant, ''), coalesce(rate_rps, 0), concurrency, "
+    "input_tokens_target, run_id"
+)
 # The group's representative: its latest valid run, else its latest run.
 _LATEST = "{'valid': valid, 'started': started_ts, 'at': started_at, 'run': run_id}"
 

@@ -284,3 +284,19 @@ def test_indexing_while_runs_write_envelopes_stays_consistent(tmp_path: Path) ->
     indexed = _summary(tmp_path, every=True)
     assert indexed == _summary(tmp_path, use_index=False, every=True)
     assert len(indexed["runs"]) == 35
+
+
+def test_points_of_another_input_length_are_other_groups(tmp_path: Path) -> None:
+    def at_length(tokens: int) -> Any:
+        def edit(body: dict[str, Any]) -> None:
+            _at(9)(body)
+            body["run_id"] = f"01ARZ3NDEKTSV4RRFFQ69G{tokens:04d}"
+            body["parameters"]["workload"]["input_tokens_target"] = tokens
+
+        return edit
+
+    for tokens in (512, 1536):
+        write_run_envelope(tmp_path, _records(tokens / 100), model_id="a", name=f"a{tokens}",
+                           edit=at_length(tokens))  # fmt: skip
+    rows = _summary(tmp_path)["runs"]
+    assert [(r["input_tokens_target"], r["group_runs"]) for r in rows] == [(512, 1), (1536, 1)]
