@@ -46,6 +46,7 @@ class Selection:
     sources: list[Source] = field(default_factory=list)
     refreshes: list[index.Refresh] = field(default_factory=list)
     locks: list[IO[bytes]] = field(default_factory=list)
+    locked_down: bool = False  # read_only() has run
 
     def close(self) -> None:
         self.con.close()
@@ -55,6 +56,9 @@ class Selection:
     def read_only(self) -> None:
         """From here on nothing can write: each index is attached again read-only, and no
         file outside them can be read or written (settings locked)."""
+        if self.locked_down:
+            return
+        self.locked_down = True
         for src in self.sources:
             if src.file is not None:
                 self.con.execute(f"DETACH {src.catalog}")
