@@ -35,7 +35,7 @@ def test_index_says_what_it_added_changed_and_removed(tmp_path: Path) -> None:
 def test_index_mistakes_are_one_line(tmp_path: Path) -> None:
     envelope = write_run_envelope(tmp_path, _records(1.0), edit=_at(1))
     for args, needle in (
-        ([str(envelope)], "not a directory; bench index takes corpus directories"),
+        ([str(envelope)], f"{envelope}: not a directory; bench index takes corpus directories"),
         ([str(tmp_path), "--no-index"], "bench index builds the index: drop --no-index"),
     ):
         proc = bench("index", *args)
