@@ -95,25 +95,24 @@ _LATEST = "{'valid': valid, 'started': started_ts, 'at': started_at, 'run': run_
 
 def _group_sql(cond: str) -> str:
     """Per group: figures (float columns) are the median over its valid runs when it has two or
-    more, else the representative's; everything else is the representative's."""
-    cols = []
-    for name, kind in ROW_COLUMNS.items():
-        if name in GROUP_BY or name in _GROUP_STATS:
-            continue
-        col = f'"{name}"'
-        latest = f"arg_max_null({col}, {_LATEST})"
-        cols.append(
-            f"CASE WHEN count(*) FILTER (WHERE valid) >= 2 THEN median({col}) FILTER "
-            f"(WHERE valid) ELSE {latest} END AS {col}" if kind == "DOUBLE"
-            else f"{latest} AS {col}"
-        )  # fmt: skip
-    stats = """count(*) AS group_runs, count(*) FILTER (WHERE valid) AS group_valid,
-        min(output_throughput_tok_per_s) FILTER (WHERE valid) AS output_throughput_min,
-        max(output_throughput_tok_per_s) FILTER (WHERE valid) AS output_throughput_max,
-        min(ttft_p50_ms) FILTER (WHERE valid) AS ttft_p50_min_ms,
-        max(ttft_p50_ms) FILTER (WHERE valid) AS ttft_p50_max_ms"""
-    return (f"SELECT {', '.join(GROUP_BY)}, {', '.join(cols)}, {stats} FROM runs "
-            f"WHERE {cond} GROUP BY {', '.join(GROUP_BY)} ORDER BY {_ORDER}")  # fmt: skip
+    more, else the representative's; everything else is the representative's row."""
+    figures = [n for n, kind in ROW_COLUMNS.items()
+               if kind == "DOUBLE" and n not in GROUP_BY and n not in _GROUP_STATS]  # fmt: skip
+    medians = ", ".join(f'median("{n}") FILTER (WHERE valid) AS "median_{n}"' for n in figures)
+    chosen = ", ".join(f'CASE WHEN g.group_valid >= 2 THEN g."median_{n}" ELSE r."{n}" END AS "{n}"'
+                       for n in figures)  # fmt: skip
+    stats = ", ".join(f"g.{n} AS {n}" for n in _GROUP_STATS)
+    return f"""WITH g AS (
+        SELECT {", ".join(GROUP_BY)}, arg_max(path, {_LATEST}) AS representative,
+            count(*) AS group_runs, count(*) FILTER (WHERE valid) AS group_valid,
+            min(output_throughput_tok_per_s) FILTER (WHERE valid) AS output_throughput_min,
+            max(output_throughput_tok_per_s) FILTER (WHERE valid) AS output_throughput_max,
+            min(ttft_p50_ms) FILTER (WHERE valid) AS ttft_p50_min_ms,
+            max(ttft_p50_ms) FILTER (WHERE valid) AS ttft_p50_max_ms, {medians}
+        FROM runs WHERE {cond} GROUP BY ALL)
+    SELECT {_COLUMNS} FROM (
+        SELECT r.* REPLACE ({chosen}, {stats}) FROM g JOIN runs r ON r.path = g.representative
+    ) ORDER BY {_ORDER}"""
 
 
 def _summary_rows(sel: Selection, filters: Filters, every: bool) -> list[SummaryRow]:

@@ -267,52 +267,70 @@ class Refresh:
     notes: list[str] = field(default_factory=list)
 
 
-def _stored(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, tuple[Any, ...]]:
+def _stored(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, tuple[int, int]]:
+    """Each indexed envelope's (size, mtime_ns): all a warm refresh reads of the index."""
+    rows = con.execute(f"SELECT path, size, mtime_ns FROM {catalog}.files").fetchall()
+    return {path: (size, mtime) for path, size, mtime in rows}
+
+
+def _trust_stale(con: duckdb.DuckDBPyConnection, catalog: str, trusted_ids: set[str],
+                 trust: str) -> set[str]:  # fmt: skip
+    """Envelopes whose outcome the trusted keys given now could change: those verified by a
+    key no longer trusted, and those skipped while other keys were trusted."""
     rows = con.execute(
-        f"SELECT path, size, mtime_ns, digest, kind, signer, trust FROM {catalog}.files"
+        f"SELECT path FROM {catalog}.files WHERE (kind = 'skipped' AND trust IS DISTINCT FROM ?) "
+        "OR (kind != 'skipped' AND signer IS NOT NULL AND NOT list_contains(?, signer))",
+        [trust, sorted(trusted_ids)],
     ).fetchall()
-    return {r[0]: r[1:] for r in rows}
+    return {r[0] for r in rows}
 
 
-def _trust_stale(old: tuple[Any, ...], trusted_ids: set[str], trust: str) -> bool:
-    """Whether the trusted keys given now could change the envelope's outcome."""
-    kind, signer, was = old[3], old[4], old[5]
-    if kind == "skipped":
-        return bool(was != trust)
-    return signer is not None and signer not in trusted_ids
+def _details(con: duckdb.DuckDBPyConnection, catalog: str,
+             keys: list[str]) -> dict[str, tuple[str, str]]:  # fmt: skip
+    """(digest, kind) of the given indexed envelopes."""
+    if not keys:
+        return {}
+    con.execute("CREATE OR REPLACE TEMP TABLE _keys (path VARCHAR)")
+    insert_rows(con, "_keys", ["path"], [{"path": k} for k in keys])
+    rows = con.execute(f"SELECT path, digest, kind FROM {catalog}.files "
+                       "WHERE path IN (SELECT path FROM _keys)").fetchall()  # fmt: skip
+    return {path: (digest, kind) for path, digest, kind in rows}
+
+
+@dataclass(slots=True)
+class _Plan:
+    verify: list[str] = field(default_factory=list)  # new, changed, or trusted differently
+    touched: list[tuple[str, int, int]] = field(default_factory=list)  # same bytes, new mtime
+    was_valid: set[str] = field(default_factory=set)  # changed ones that had verified
 
 
 def _plan(
-    root: Path,
-    listing: dict[str, tuple[int, int]],
-    stored: dict[str, tuple[Any, ...]],
-    trusted_ids: set[str],
-    trust: str,
-    recheck: bool,
-    report: Refresh,
-) -> tuple[list[str], list[tuple[str, int, int]]]:
-    """Which envelopes to verify (new, changed, or trusted differently) and which only moved
-    in time (same bytes, new mtime)."""
-    verify: list[str] = []
-    touched: list[tuple[str, int, int]] = []
-    for key, stat in listing.items():
-        old = stored.get(key)
-        if old is None:
-            report.added += 1
-            verify.append(key)
-            continue
-        if recheck or stat != (old[0], old[1]):
-            if file_digest(root / key) != old[2]:
-                report.changed += 1
-                verify.append(key)
-                continue
-            touched.append((key, *stat))
-        if _trust_stale(old, trusted_ids, trust):
-            report.retrusted += 1
-            verify.append(key)
+    con: duckdb.DuckDBPyConnection, catalog: str, root: Path,
+    listing: dict[str, tuple[int, int]], stored: dict[str, tuple[int, int]],
+    stale: set[str], recheck: bool, report: Refresh,
+) -> _Plan:  # fmt: skip
+    """What to verify, and which files only moved in time."""
+    plan = _Plan()
+    new = [k for k in listing if k not in stored]
+    report.added = len(new)
+    moved = [k for k, stat in listing.items()
+             if k in stored and (recheck or stat != stored[k])]  # fmt: skip
+    details = _details(con, catalog, moved)
+    for key in moved:
+        digest, kind = details[key]
+        if file_digest(root / key) != digest:
+            report.changed += 1
+            plan.verify.append(key)
+            if kind != "skipped":
+                plan.was_valid.add(key)
         else:
-            report.unchanged += 1
-    return verify, touched
+            plan.touched.append((key, *listing[key]))
+    changed = set(plan.verify)
+    again = [k for k in stale if k in listing and k not in changed]
+    report.retrusted = len(again)
+    plan.verify += new + again
+    report.unchanged = len(listing) - len(plan.verify)
+    return plan
 
 
 def refresh(
@@ -332,38 +350,29 @@ def refresh(
     trust = ",".join(sorted(trusted_ids))
     listing = walk(root) if listing is None else listing
     stored = _stored(con, catalog)
-    verify, touched = _plan(root, listing, stored, trusted_ids, trust, recheck, report)
+    stale = _trust_stale(con, catalog, trusted_ids, trust)
+    plan = _plan(con, catalog, root, listing, stored, stale, recheck, report)
     gone = [k for k in stored if k not in listing]
     report.removed = len(gone)
     done = []
-    for key in verify:
+    for key in plan.verify:
         try:
             done.append(ingest(root / key, key, trusted, trust))
         except OSError:  # removed or unreadable since the listing: indexed next time
             continue
-    _changed_notes(report, stored, done)
+    for item in done:  # an envelope that verified when indexed and fails now, by name
+        if item.file["path"] in plan.was_valid and item.file["kind"] == "skipped":
+            report.notes.append(f"{root / item.file['path']}: changed since it was indexed and "
+                                f"no longer verifies ({item.file['reason']})")  # fmt: skip
     con.execute("BEGIN TRANSACTION")
     try:
-        _delete(con, catalog, gone + verify)
-        _write(con, catalog, done, touched, records)
+        _delete(con, catalog, gone + plan.verify)
+        _write(con, catalog, done, plan.touched, records)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return report
-
-
-def _changed_notes(report: Refresh, stored: dict[str, tuple[Any, ...]],
-                   done: list[Ingested]) -> None:  # fmt: skip
-    """An envelope that verified when indexed and fails now is reported by name."""
-    for item in done:
-        key = item.file["path"]
-        old = stored.get(key)
-        if old is not None and old[3] != "skipped" and item.file["kind"] == "skipped":
-            report.notes.append(
-                f"{report.root / key}: changed since it was indexed and no longer verifies "
-                f"({item.file['reason']})"
-            )
 
 
 def _delete(con: duckdb.DuckDBPyConnection, catalog: str, keys: list[str]) -> None:
