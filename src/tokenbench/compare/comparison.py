@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from tokenbench.compare.metrics_registry import (
     CompareMetric,
@@ -16,9 +16,10 @@ from tokenbench.compare.metrics_registry import (
     worse_word,
 )
 from tokenbench.compare.pareto import pareto_front
+from tokenbench.compare.quality import Axis as QualityAxis
 from tokenbench.compare.quality import QualityComparison, compare_quality
 from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
-from tokenbench.envelope.schema import RunPredicate, load_label
+from tokenbench.envelope.schema import EvalPredicate, RunPredicate, load_label
 from tokenbench.errors import ConfigError
 from tokenbench.metrics.inference import (
     DEFAULT_ALPHA,
@@ -30,7 +31,7 @@ from tokenbench.metrics.inference import (
 )
 from tokenbench.pricing.selfhost import SelfHostPricing
 
-BY = ("model", "engine", "quant", "hardware", "cache")
+BY = ("model", "engine", "quant", "hardware", "cache", "load")
 # Comparability parts that may differ when comparing along each axis.
 _MAY_DIFFER = {
     "model": frozenset[str](),
@@ -38,7 +39,10 @@ _MAY_DIFFER = {
     "engine": frozenset({"engine"}),
     "hardware": frozenset({"hardware_fingerprint"}),
     "cache": frozenset[str](),  # the same suite, engine and host; the prefix cache on or off
+    "load": frozenset[str](),  # the same setup at several concurrencies or rates
 }
+# The axes a load level is made of: --by load pairs across them.
+_LOAD_AXES = frozenset({"mode", "concurrency", "rate", "arrival"})
 _PARTS = ("hardware_fingerprint", "engine", "suite_digest", "schema_version")
 DEFAULT_PARETO = ("throughput", "ttft")
 PAIR_METRICS = ("throughput", "ttft", "ttft_p99", "tpot", "e2e")
@@ -75,7 +79,8 @@ PointKey = tuple[str | float | int | None, ...]
 
 def point_key(p: RunPredicate, by: str | None = None) -> PointKey:
     """Where a run sits among the workload axes (less the axis compared, when it is one)."""
-    return tuple(axis.value(p) for axis in POINT_AXES if axis.name != by)
+    left_out = _LOAD_AXES if by == "load" else {by}
+    return tuple(axis.value(p) for axis in POINT_AXES if axis.name not in left_out)
 
 
 def point_label(p: RunPredicate, with_input: bool) -> str:
@@ -98,7 +103,38 @@ def run_label(run: LoadedRun | LoadedEval, by: str) -> str:
         if isinstance(p, RunPredicate):
             return f"cache {_AXES['cache'].value(p)}"
         return "eval"  # an eval's answers do not depend on the cache setting
+    if by == "load":
+        return _level(p)[1]
     return f"{p.hardware.label} [{p.hardware.fingerprint[:8]}]"
+
+
+def _level(p: RunPredicate | EvalPredicate) -> tuple[tuple[int, float], str]:
+    """A run's or an eval's load level: its sort key (closed loop first, then by size) and
+    its label ("concurrency 4", "2 req/s")."""
+    if isinstance(p, RunPredicate):
+        load = p.parameters.load
+        concurrency, rate = load.concurrency, load.rate_rps
+    else:
+        concurrency, rate = p.parameters.concurrency, getattr(p.parameters, "rate_rps", None)
+    if rate is not None:
+        return (1, rate), f"{rate:g} req/s"
+    return (0, float(concurrency)), f"concurrency {concurrency}"
+
+
+def label_order(by: str, members: Sequence[LoadedRun | LoadedEval]) -> Callable[[str], Any]:
+    """How labels sort, the first being the baseline: load levels from the lowest, every other
+    axis alphabetically."""
+    if by != "load":
+        return str
+    keys = {run_label(m, by): _level(m.predicate)[0] for m in members}
+    return lambda label: keys.get(label, (2, 0.0))
+
+
+def _setting(ev: LoadedEval) -> str:
+    """What the levels of --by load share: the model and its setup."""
+    p = ev.predicate
+    return (f"{p.target.model.model_id}, {p.target.engine.label}, "
+            f"{p.target.model.quant or 'quant unknown'}, {p.hardware.label}")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,8 +346,9 @@ def _pairs(rows: list[RunRow], alpha: float, by: str) -> list[Pair]:
         p = row.run.predicate
         lengths[p.parameters.suite.name].add(p.parameters.workload.input_tokens_target)
     pairs = []
+    order = label_order(by, [row.run for row in rows])
     for by_label in groups.values():
-        labels = sorted(by_label)
+        labels = sorted(by_label, key=order)
         base = labels[0]
         first = by_label[base][0].predicate
         load = first.parameters.load
@@ -378,11 +415,13 @@ def compare(
                           "`bench summary PATH` lists their points")  # fmt: skip
     result = Comparison(by, pareto_metrics, alpha=alpha)
     if corpus.evals:
-        result.quality = compare_quality(
-            corpus,
+        axis = QualityAxis(
             {str(e.path): run_label(e, by) for e in corpus.evals},
-            {str(r.path): run_label(r, by) for r in corpus.runs},
-            pricing,
+            {str(e.path): _setting(e) for e in corpus.evals} if by == "load" else {},
+            label_order(by, corpus.evals),
+        )
+        result.quality = compare_quality(
+            corpus, axis, {str(r.path): run_label(r, by) for r in corpus.runs}, pricing
         )
     result.forced_mismatches = _check_comparable(runs, by, force)
     result.rows = _rows(runs, by, pareto_metrics)

@@ -8,15 +8,18 @@ pairs leave it out on both sides and count it apart. Invalid evals stay off the 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from tokenbench.compare.pareto import pareto_front
 from tokenbench.corpus.loader import Corpus, LoadedEval
-from tokenbench.envelope.schema import EvalPredicate, RunPredicate
+from tokenbench.corpus.matching import Speed, speed_of
 from tokenbench.metrics.quality import Accuracy, PairedDifference, paired_difference
+from tokenbench.pricing.api import ApiRate
+from tokenbench.pricing.outcomes import OutcomeCost, outcome_cost
 from tokenbench.pricing.selfhost import SelfHostPricing
 
 SIGNIFICANCE = 0.05
@@ -26,6 +29,7 @@ class QualityRow(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     task: str
+    setting: str | None = None  # --by load: the model and setup whose levels are compared
     label: str  # the model (or the --by axis)
     variant: str  # the primary variant
     accuracy: Accuracy
@@ -39,6 +43,7 @@ class QualityRow(BaseModel):
     pareto: bool  # on the accuracy × throughput frontier of its task (valid evals only)
     valid: bool = True  # the eval's validity: an invalid one is never on the frontier
     eval_path: str
+    outcome: OutcomeCost | None = None  # $, J and seconds per correct answer
 
 
 class QualityPair(BaseModel):
@@ -54,6 +59,11 @@ class QualityPair(BaseModel):
     failed_a: int = Field(default=0, serialization_alias="failed_requests_a")
     # … B's request failed (an item failed on both counts on both sides)
     failed_b: int = Field(default=0, serialization_alias="failed_requests_b")
+    setting: str | None = None  # --by load: the model and setup whose levels are compared
+    # items whose greedy answer text differs between A and B, scored alike or not
+    diverged: int | None = None
+    divergence: float | None = None  # diverged / items both answered
+    divergence_reason: str | None = None  # why there is no divergence figure
     difference: PairedDifference
 
     @model_serializer(mode="wrap")
@@ -71,51 +81,6 @@ class QualityComparison(BaseModel):
     rows: list[QualityRow] = Field(default_factory=list)
     pairs: list[QualityPair] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-
-
-def same_setup(run: RunPredicate, ev: EvalPredicate) -> bool:
-    """Whether a run measured what the eval scored: the same model, engine (and version), quant
-    and hardware (fingerprint). The model id alone could be another engine or GPU."""
-    rm, em = run.target.model, ev.target.model
-    return (
-        rm.model_id == em.model_id
-        and run.target.engine.label == ev.target.engine.label
-        and (rm.quant or "").lower() == (em.quant or "").lower()
-        and run.hardware.fingerprint == ev.hardware.fingerprint
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Speed:
-    tok_per_s: float | None
-    at: str | None  # "concurrency 16", or "eval, concurrency 4"
-    predicate: RunPredicate | EvalPredicate | None  # whose hardware a price reads
-    reason: str | None  # why there is no figure
-
-
-def _speed(corpus: Corpus, eligible: set[str], ev: LoadedEval) -> Speed:
-    p = ev.predicate
-    best = corpus.fastest_run(lambda r: str(r.path) in eligible and same_setup(r.predicate, p))
-    if best is not None:
-        bp = best.predicate
-        return Speed(bp.metrics.output_throughput_tok_per_s, bp.parameters.load.label, bp, None)
-    if p.metrics.output_throughput_tok_per_s is not None:
-        # no run of this setup: the eval's own requests are the speed evidence
-        return Speed(p.metrics.output_throughput_tok_per_s,
-                     f"eval, concurrency {p.parameters.concurrency}", p, None)  # fmt: skip
-    return Speed(None, None, None, _why_no_run(corpus, eligible, p))
-
-
-def _why_no_run(corpus: Corpus, eligible: set[str], p: EvalPredicate) -> str:
-    same_model = [r for r in corpus.runs if str(r.path) in eligible
-                  and r.predicate.target.model.model_id == p.target.model.model_id]  # fmt: skip
-    if not same_model:
-        return f"no run of {p.target.model.model_id} in the corpus"
-    if any(same_setup(r.predicate, p) for r in same_model):
-        return "no valid run of this setup with a throughput"
-    return (f"no run of {p.target.model.model_id} on the eval's engine, quant and hardware "
-            f"({p.target.engine.label}, {p.target.model.quant or 'quant unknown'}, "
-            f"{p.hardware.label})")  # fmt: skip
 
 
 def _usd(pricing: SelfHostPricing | None, speed: Speed) -> tuple[float | None, str | None]:
@@ -136,6 +101,11 @@ def _first_sample(ev: LoadedEval, variant: str) -> tuple[dict[str, bool], set[st
     return verdicts, {it.item_id for it in first if not it.request.ok}
 
 
+def _answers(ev: LoadedEval) -> dict[str, str | None]:
+    """Per item, the first sample's answer text."""
+    return {it.item_id: it.output for it in ev.items() if it.sample == 0}
+
+
 def verdict_of(d: PairedDifference, a: str, b: str) -> str:
     """Differences of two accuracies are in percentage points (pp), not percent."""
     if d.mcnemar_p >= SIGNIFICANCE:
@@ -144,12 +114,13 @@ def verdict_of(d: PairedDifference, a: str, b: str) -> str:
     return f"{better} better than {worse} by {abs(d.difference) * 100:.1f} pp (p={d.mcnemar_p:.2g})"
 
 
-def _row(task: str, label: str, ev: LoadedEval, speed: Speed,
-         pricing: SelfHostPricing | None) -> QualityRow:  # fmt: skip
+def _row(task: str, label: str, ev: LoadedEval, speed: Speed, pricing: SelfHostPricing | None,
+         setting: str | None, apis: Sequence[ApiRate]) -> QualityRow:  # fmt: skip
     p = ev.predicate
     usd, usd_reason = _usd(pricing, speed)
     return QualityRow(
         task=task,
+        setting=setting,
         variant=p.task.primary,
         label=label,
         accuracy=p.metrics.scores[p.task.primary],
@@ -162,69 +133,104 @@ def _row(task: str, label: str, ev: LoadedEval, speed: Speed,
         pareto=False,
         throughput_reason=speed.reason or usd_reason,
         valid=p.validity.valid,
+        outcome=outcome_cost(ev, speed, pricing, apis),
     )
 
 
+def _divergence(ev_a: LoadedEval, ev_b: LoadedEval, common: list[str]) -> dict[str, Any]:
+    """How often B's answer text differs from A's on the items both answered, whatever the
+    scores say; meaningful for greedy decoding only (sampled answers differ by chance)."""
+    greedy = ev_a.predicate.parameters.temperature == 0 == ev_b.predicate.parameters.temperature
+    if not greedy:
+        return {"divergence_reason": "sampled answers (temperature > 0) differ by chance"}
+    ta, tb = _answers(ev_a), _answers(ev_b)
+    diverged = sum(1 for i in common if (ta.get(i) or "").strip() != (tb.get(i) or "").strip())
+    return {"diverged": diverged, "divergence": diverged / len(common)}
+
+
 def _pair(task: str, a: str, b: str, ev_a: LoadedEval, ev_b: LoadedEval,
-          notes: list[str]) -> QualityPair | None:  # fmt: skip
+          notes: list[str], setting: str | None) -> QualityPair | None:  # fmt: skip
     variant = ev_a.predicate.task.primary
     (va, failed_a), (vb, failed_b) = _first_sample(ev_a, variant), _first_sample(ev_b, variant)
     shared = va.keys() & vb.keys()
     common = sorted(shared - failed_a - failed_b)
     dropped_a, dropped_b = len(shared & failed_a), len(shared & failed_b)
+    where = f"{task} ({setting})" if setting else task
     if dropped_a or dropped_b:
-        notes.append(f"{task}: {len(shared) - len(common)} shared item(s) left out of {a} vs "
+        notes.append(f"{where}: {len(shared) - len(common)} shared item(s) left out of {a} vs "
                      f"{b} because a request failed ({a}: {dropped_a}, {b}: {dropped_b}); "
                      "a failed request is not a wrong answer")  # fmt: skip
     if not common:
-        notes.append(f"{task}: {a} and {b} share no item both answered")
+        notes.append(f"{where}: {a} and {b} share no item both answered")
         return None
     d = paired_difference([va[i] for i in common], [vb[i] for i in common])
-    return QualityPair(task=task, a=a, b=b, verdict=verdict_of(d, a, b), failed_a=dropped_a,
-                       failed_b=dropped_b, difference=d)  # fmt: skip
+    return QualityPair(task=task, setting=setting, a=a, b=b, verdict=verdict_of(d, a, b),
+                       failed_a=dropped_a, failed_b=dropped_b, difference=d,
+                       **_divergence(ev_a, ev_b, common))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """How evals are grouped and paired: each eval's label on the compared axis, the setting
+    it shares with the evals it is paired with (None: one group per task), and the order of
+    labels (the first is the baseline)."""
+
+    label: dict[str, str]  # eval path → label
+    setting: dict[str, str] = field(default_factory=dict)  # eval path → setting
+    order: Callable[[str], Any] = str
 
 
 def compare_quality(
     corpus: Corpus,
-    label_eval: dict[str, str],
+    axis: Axis,
     label_run: dict[str, str],
     pricing: SelfHostPricing | None = None,
+    apis: Sequence[ApiRate] = (),
 ) -> QualityComparison:
-    """`label_eval`: eval path → the label it is compared under; `label_run`: the runs whose
-    speed may be shown (a run is shown beside an eval only when it is of the same setup). With
-    `pricing`, the frontier is accuracy × self-hosted $/Mtok, else accuracy × throughput."""
+    """`label_run`: the runs whose speed may be shown (a run is shown beside an eval only when
+    it is of the same setup). With `pricing`, the frontier is accuracy × self-hosted $ per
+    correct answer, else accuracy × throughput."""
     out = QualityComparison()
-    by_task: dict[str, dict[str, LoadedEval]] = defaultdict(dict)
+    groups: dict[tuple[str, str], dict[str, LoadedEval]] = defaultdict(dict)
     for ev in sorted(corpus.evals, key=lambda e: e.predicate.timing.started_at):
-        label = label_eval[str(ev.path)]
-        task = ev.predicate.task.name
-        if label in by_task[task]:
-            out.notes.append(f"{task}: several evals of {label}; the latest is used")
-        by_task[task][label] = ev  # the latest wins
-    for task, evals in sorted(by_task.items()):
-        labels = sorted(evals)
+        path = str(ev.path)
+        label, setting = axis.label[path], axis.setting.get(path, "")
+        key = (ev.predicate.task.name, setting)
+        if label in groups[key]:
+            out.notes.append(f"{_where(key)}: several evals of {label}; the latest is used")
+        groups[key][label] = ev  # the latest wins
+    for key, evals in sorted(groups.items()):
+        task, setting = key
+        labels = sorted(evals, key=axis.order)
         keys = {evals[label].predicate.comparability.key for label in labels}
         if len(keys) > 1:
             out.notes.append(
-                f"{task}: evals differ in data or settings (comparability keys "
+                f"{_where(key)}: evals differ in data or settings (comparability keys "
                 f"{', '.join(sorted(keys))}); pairs use only the items both answered"
             )
-        rows = [_row(task, label, evals[label], _speed(corpus, set(label_run), evals[label]),
-                     pricing) for label in labels]  # fmt: skip
+        rows = [_row(task, label, evals[label], speed_of(corpus, set(label_run), evals[label]),
+                     pricing, setting or None, apis) for label in labels]  # fmt: skip
         out.rows.extend(_with_frontier(rows, pricing is not None))
         for other in labels[1:]:
-            pair = _pair(task, labels[0], other, evals[labels[0]], evals[other], out.notes)
+            pair = _pair(task, labels[0], other, evals[labels[0]], evals[other], out.notes,
+                         setting or None)  # fmt: skip
             if pair is not None:
                 out.pairs.append(pair)
     return out
 
 
+def _where(key: tuple[str, str]) -> str:
+    task, setting = key
+    return f"{task} ({setting})" if setting else task
+
+
 def _with_frontier(rows: list[QualityRow], by_cost: bool) -> list[QualityRow]:
     """Only valid evals compete for the frontier: an invalid one is kept off it and cannot push
-    a valid one off."""
+    a valid one off. With a price: accuracy against $ per correct answer."""
     valid = [r.valid for r in rows]
     if by_cost:
-        points = [[r.accuracy.accuracy, r.usd_per_mtok] for r in rows]
+        points = [[r.accuracy.accuracy, r.outcome.usd_per_correct if r.outcome else None]
+                  for r in rows]  # fmt: skip
         flags = pareto_front(points, ["max", "min"], valid)
     else:
         points = [[r.accuracy.accuracy, r.throughput_tok_per_s] for r in rows]

@@ -27,9 +27,15 @@ def pp(value: float) -> str:
     return f"{value * 100:+.1f} pp"
 
 
+def _money(value: float | None) -> str:
+    return "—" if value is None else f"${value:,.5f}"
+
+
 def quality_cells(row: QualityRow) -> list[str]:
+    o = row.outcome
     return [
         row.task,
+        row.setting or "—",
         row.label,
         pct(row.accuracy),
         str(row.accuracy.total),
@@ -43,21 +49,31 @@ def quality_cells(row: QualityRow) -> list[str]:
             else f" ({row.throughput_reason})"
         ),
         "—" if row.usd_per_mtok is None else f"${row.usd_per_mtok:,.4f}",
+        _money(o.usd_per_correct if o else None),
+        opt(o.joules_per_correct if o else None, ",.1f"),
+        opt(o.seconds_per_correct if o else None, ",.2f"),
         "★" if row.pareto else ("" if row.valid else "invalid"),
     ]
 
 
-QUALITY_HEADERS = ["Task", "Model", "Accuracy [95% Wilson]", "n", "Unparsed", "Out tok/answer",
-                   "Throughput tok/s", "Self $/M out", "Pareto"]  # fmt: skip
-PAIR_HEADERS = ["Task", "A", "B", "A − B [95% CI]", "Only A", "Only B", "Failed A/B", "McNemar p",
-                "Verdict"]  # fmt: skip
+QUALITY_HEADERS = ["Task", "Setting", "Model", "Accuracy [95% Wilson]", "n", "Unparsed",
+                   "Out tok/answer", "Throughput tok/s", "Self $/M out", "$/correct",
+                   "J/correct", "s/correct", "Pareto"]  # fmt: skip
+PAIR_HEADERS = ["Task", "Setting", "A", "B", "A − B [95% CI]", "Only A", "Only B", "Failed A/B",
+                "McNemar p", "Diverged", "Verdict"]  # fmt: skip
+
+
+def _diverged(pair: QualityPair) -> str:
+    if pair.divergence is None:
+        return "—"
+    return f"{pair.divergence:.1%} ({pair.diverged})"
 
 
 def pair_cells(pair: QualityPair) -> list[str]:
     d = pair.difference
     return [
-        pair.task, pair.a, pair.b,
+        pair.task, pair.setting or "—", pair.a, pair.b,
         f"{pp(d.difference)} [{pp(d.ci_low)}, {pp(d.ci_high)}]",
         str(d.only_a), str(d.only_b), f"{pair.failed_a}/{pair.failed_b}", f"{d.mcnemar_p:.3g}",
-        pair.verdict,
+        _diverged(pair), pair.verdict,
     ]  # fmt: skip

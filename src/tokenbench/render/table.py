@@ -282,15 +282,19 @@ def render_summary(table: SummaryTable, out: Output) -> None:
 
 
 _QUALITY_KINDS: dict[str, Kind] = {
-    "Task": "text", "Model": "text", "Accuracy [95% Wilson]": "words",
-    "Throughput tok/s": "words", "Pareto": "key",
+    "Task": "text", "Setting": "text", "Model": "text", "Accuracy [95% Wilson]": "words",
+    "Throughput tok/s": "words", "Pareto": "key", "Diverged": "words",
 }  # fmt: skip
-_PAIR_KINDS: dict[str, Kind] = {"Task": "text", "A": "text", "B": "text", "Verdict": "text",
-                                "A − B [95% CI]": "words"}  # fmt: skip
+_PAIR_KINDS: dict[str, Kind] = {"Task": "text", "Setting": "text", "A": "text", "B": "text",
+                                "Verdict": "text", "A − B [95% CI]": "words",
+                                "Diverged": "words"}  # fmt: skip
+# Left out when no row has them: the setting (only --by load), the per-correct figures
+_OPTIONAL = {"Setting", "$/correct", "J/correct", "s/correct", "Diverged"}
 
 
 def _cols(headers: list[str], kinds: dict[str, Kind]) -> list[Col]:
-    return [Col(h, kinds.get(h, "num"), hoist=h == "Task") for h in headers]
+    return [Col(h, kinds.get(h, "num"), hoist=h in ("Task", "Setting"), optional=h in _OPTIONAL)
+            for h in headers]  # fmt: skip
 
 
 def _escaped(cells: list[str]) -> list[str]:

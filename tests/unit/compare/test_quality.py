@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.eval_envelopes import SECOND, base_predicate, items, loaded_eval
-from tokenbench.compare.quality import compare_quality, verdict_of
+from tokenbench.compare.quality import Axis, compare_quality, verdict_of
 from tokenbench.compare.quality_render import pair_cells, pp
 from tokenbench.corpus.loader import Corpus, LoadedRun
 from tokenbench.envelope.schema import RunPredicate
@@ -30,10 +30,9 @@ def loaded_run(model: str, seconds: float, fingerprint: str | None = None,
 
 
 def _compare(corpus: Corpus) -> Any:
-    return compare_quality(corpus, {str(e.path): e.predicate.target.model.model_id
-                                    for e in corpus.evals},
-                           {str(r.path): r.predicate.target.model.model_id
-                            for r in corpus.runs})  # fmt: skip
+    axis = Axis({str(e.path): e.predicate.target.model.model_id for e in corpus.evals})
+    return compare_quality(corpus, axis, {str(r.path): r.predicate.target.model.model_id
+                                          for r in corpus.runs})  # fmt: skip
 
 
 def test_a_failed_request_is_left_out_of_the_pair_not_scored_wrong(tmp_path: Path) -> None:
@@ -46,7 +45,7 @@ def test_a_failed_request_is_left_out_of_the_pair_not_scored_wrong(tmp_path: Pat
     assert pair.difference.only_b == 0  # B is not "better" on the items A never answered
     assert (pair.failed_a, pair.failed_b) == (len(failed), 0)
     assert any("not a wrong answer" in note for note in q.notes)
-    assert pair_cells(pair)[6] == f"{len(failed)}/0"
+    assert pair_cells(pair)[7] == f"{len(failed)}/0"
 
 
 def test_the_speed_beside_accuracy_comes_from_a_run_of_the_same_setup(tmp_path: Path) -> None:

@@ -1,0 +1,61 @@
+"""Which run measured what an eval scored: the same model, engine (and version), quant and
+hardware, so an eval's accuracy can stand beside a speed, a price and an energy figure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tokenbench.corpus.loader import Corpus, LoadedEval
+from tokenbench.envelope.schema import EvalPredicate, RunPredicate
+
+
+def same_setup(run: RunPredicate, ev: EvalPredicate) -> bool:
+    """Whether a run measured what the eval scored: the same model, engine (and version), quant
+    and hardware (fingerprint). The model id alone could be another engine or GPU."""
+    rm, em = run.target.model, ev.target.model
+    return (
+        rm.model_id == em.model_id
+        and run.target.engine.label == ev.target.engine.label
+        and (rm.quant or "").lower() == (em.quant or "").lower()
+        and run.hardware.fingerprint == ev.hardware.fingerprint
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Speed:
+    tok_per_s: float | None
+    at: str | None  # "concurrency 16", or "eval, concurrency 4"
+    predicate: RunPredicate | EvalPredicate | None  # the run (or the eval) the figure is from
+    reason: str | None  # why there is no figure
+
+    @property
+    def run(self) -> RunPredicate | None:
+        """The speed run, when the figure is from one (not from the eval's own requests)."""
+        return self.predicate if isinstance(self.predicate, RunPredicate) else None
+
+
+def speed_of(corpus: Corpus, eligible: set[str], ev: LoadedEval) -> Speed:
+    """The fastest valid run of the eval's setup among `eligible` paths; else the eval's own
+    requests; else why there is none."""
+    p = ev.predicate
+    best = corpus.fastest_run(lambda r: str(r.path) in eligible and same_setup(r.predicate, p))
+    if best is not None:
+        bp = best.predicate
+        return Speed(bp.metrics.output_throughput_tok_per_s, bp.parameters.load.label, bp, None)
+    if p.metrics.output_throughput_tok_per_s is not None:
+        # no run of this setup: the eval's own requests are the speed evidence
+        return Speed(p.metrics.output_throughput_tok_per_s,
+                     f"eval, concurrency {p.parameters.concurrency}", p, None)  # fmt: skip
+    return Speed(None, None, None, _why_no_run(corpus, eligible, p))
+
+
+def _why_no_run(corpus: Corpus, eligible: set[str], p: EvalPredicate) -> str:
+    same_model = [r for r in corpus.runs if str(r.path) in eligible
+                  and r.predicate.target.model.model_id == p.target.model.model_id]  # fmt: skip
+    if not same_model:
+        return f"no run of {p.target.model.model_id} in the corpus"
+    if any(same_setup(r.predicate, p) for r in same_model):
+        return "no valid run of this setup with a throughput"
+    return (f"no run of {p.target.model.model_id} on the eval's engine, quant and hardware "
+            f"({p.target.engine.label}, {p.target.model.quant or 'quant unknown'}, "
+            f"{p.hardware.label})")  # fmt: skip
