@@ -69,6 +69,10 @@ class RequestRecord:
     # --canary: a request to the local reference server, sent beside the measured ones to time
     # the client under their load; kept in the raw data, never in any metric
     canary: bool = False
+    # The generated text's UTF-8 bytes and whitespace-separated words (answer, reasoning and
+    # tool-call arguments): speed in units no tokenizer decides. None before they were counted.
+    output_bytes: int | None = None
+    output_words: int | None = None
 
     @property
     def measured(self) -> bool:

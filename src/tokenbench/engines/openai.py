@@ -206,11 +206,62 @@ def _fail(record: RequestRecord, anchor_ns: int, kind: ErrorKind, message: str) 
     record.error = message
 
 
+class TextCount:
+    """UTF-8 bytes and whitespace-separated words of generated text, as it streams.
+
+    Each stream (answer, reasoning, each tool call's arguments) is its own text: a word split
+    across two of its chunks counts once, and words never join across streams. Chunks are
+    counted joined, a batch at a time: a call per chunk costs an append, and no batch holds up
+    the event loop however long the answer. Words follow `str.split()`: CJK text has no spaces,
+    so its words/s undercounts (bytes/s is fair there).
+    """
+
+    __slots__ = ("_mid_word", "_pending", "bytes", "words")
+    BATCH = 64  # chunks joined and counted at once
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.words = 0
+        self._pending: dict[object, list[str]] = {}  # per stream: chunks not yet counted
+        self._mid_word: set[object] = set()  # streams whose counted text ends inside a word
+
+    def add(self, stream: object, text: str) -> None:
+        pending = self._pending.get(stream)
+        if pending is None:
+            pending = self._pending[stream] = []
+        pending.append(text)
+        if len(pending) >= self.BATCH:
+            self._count(stream, pending)
+
+    def close(self) -> TextCount:
+        """Count what is still pending; the totals are then final."""
+        for stream, pending in self._pending.items():
+            if pending:
+                self._count(stream, pending)
+        return self
+
+    def _count(self, stream: object, pending: list[str]) -> None:
+        text = "".join(pending)
+        pending.clear()
+        if not text:
+            return
+        # isascii() is O(1) on CPython: only non-ASCII text is encoded to be measured
+        self.bytes += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+        words = len(text.split())
+        if words and stream in self._mid_word and not text[0].isspace():
+            words -= 1  # the first word continues the last one counted
+        self.words += words
+        if text[-1].isspace():
+            self._mid_word.discard(stream)
+        else:
+            self._mid_word.add(stream)
+
+
 class StreamParser:
     """Turns the body pieces of a 200 event stream into a record, one event at a time."""
 
-    __slots__ = ("_cumulative", "_decoder", "_done", "_finish", "_usage", "anchor_ns", "api",
-                 "logprobs", "reasoning", "record", "text")  # fmt: skip
+    __slots__ = ("_count", "_cumulative", "_decoder", "_done", "_finish", "_usage", "anchor_ns",
+                 "api", "logprobs", "reasoning", "record", "text")  # fmt: skip
 
     def __init__(self, api: Api, record: RequestRecord, anchor_ns: int) -> None:
         self.api = api
@@ -221,6 +272,7 @@ class StreamParser:
         self._finish = False
         self._usage: dict[str, Any] | None = None
         self._cumulative: list[int | None] = []  # per output chunk: usage.completion_tokens
+        self._count = TextCount()
         self.text: list[str] | None = None  # set to [] to keep the answer (content) text
         self.reasoning: list[str] | None = None  # set to [] to keep the reasoning text apart
         self.logprobs: list[Any] | None = None  # set to [] to keep each chunk's `logprobs`
@@ -264,8 +316,17 @@ class StreamParser:
         if choice.get("finish_reason"):
             record.finish_reason = choice["finish_reason"]
             self._finish = True
-        content, reasoning, tool_call = _output(choice, self.api)
+        content, reasoning, tool_args = _output(choice, self.api)
+        tool_call = tool_args is not None
         if content or reasoning or tool_call:
+            # bytes and words of each text as it arrives (a list append per chunk)
+            if content:
+                self._count.add("content", content)
+            if reasoning:
+                self._count.add("reasoning", reasoning)
+            if tool_args:
+                for i, args in tool_args:
+                    self._count.add(i, args)
             # One chunk may carry reasoning and content together: each goes to its own list.
             if content and self.text is not None:
                 self.text.append(content)
@@ -328,6 +389,8 @@ class StreamParser:
                 record.reasoning_tokens = details["reasoning_tokens"]
         else:
             record.output_tokens = len(record.chunk_ns)
+        count = self._count.close()
+        record.output_bytes, record.output_words = count.bytes, count.words
         timings = record.server_timings
         if record.cached_input_tokens is None and timings and "cache_n" in timings:
             # older llama.cpp builds report prompt-cache reuse only in their timings
@@ -347,12 +410,30 @@ def parse_stream(response: Response, api: Api, record: RequestRecord, anchor_ns:
     parser.finish(response)
 
 
-def _output(choice: dict[str, Any], api: Api) -> tuple[str, str, bool]:
-    """(answer text, reasoning text, whether a tool call is in it) of one choice. Servers name
-    the chain of thought `reasoning_content` (DeepSeek, llama.cpp) or `reasoning` (vLLM, which
-    may send both with the same text: one is taken, never both)."""
+ToolArgs = list[tuple[int, str]]  # (tool call index, a piece of its arguments' text)
+
+
+def _output(choice: dict[str, Any], api: Api) -> tuple[str, str, ToolArgs | None]:
+    """(answer text, reasoning text, tool-call argument pieces or None without a tool call) of
+    one choice. Servers name the chain of thought `reasoning_content` (DeepSeek, llama.cpp) or
+    `reasoning` (vLLM, which may send both with the same text: one is taken, never both)."""
     if api is Api.COMPLETIONS:
-        return str(choice.get("text") or ""), "", False
+        return str(choice.get("text") or ""), "", None
     delta = choice.get("delta") or {}
     reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
-    return str(delta.get("content") or ""), str(reasoning), bool(delta.get("tool_calls"))
+    calls = delta.get("tool_calls")
+    tools = _tool_args(calls) if calls else None
+    return str(delta.get("content") or ""), str(reasoning), tools
+
+
+def _tool_args(calls: Any) -> ToolArgs:
+    """The arguments text of each streamed tool call (the generated JSON; the function's name
+    is not counted as text), keyed by its index so parallel calls stay apart."""
+    out: ToolArgs = []
+    for pos, call in enumerate(calls if isinstance(calls, list) else ()):
+        fn = call.get("function") if isinstance(call, dict) else None
+        args = fn.get("arguments") if isinstance(fn, dict) else None
+        if isinstance(args, str) and args:
+            index = call.get("index")
+            out.append((index if isinstance(index, int) else pos, args))
+    return out
