@@ -46,15 +46,18 @@ def base_predicate(model: str, fingerprint: str | None, engine: str) -> dict[str
 
 
 def loaded_eval(tmp: Path, model: str, its: list[ItemRecord], valid: bool = True,
-                started: str = "1", status: str = "complete") -> LoadedEval:  # fmt: skip
-    """An eval of `model` on "mmlu" (0-shot, generated) over `its`, started at `started`."""
+                started: str = "1", status: str = "complete", concurrency: int = 1,
+                temperature: float = 0.0) -> LoadedEval:  # fmt: skip
+    """An eval of `model` on "mmlu" (0-shot, generated) over `its`, started at `started`, at
+    `concurrency`."""
     body = base_predicate(model, None, "x")
     pred = EvalPredicate.model_validate({
         "run_id": body["run_id"], "eval_id": body["run_id"], "status": status,
         "validity": {"valid": valid, "reasons": [] if valid else ["made invalid"]},
         "task": {"name": "mmlu", "version": "1", "variants": [VARIANT], "primary": VARIANT,
                  "data": [], "items_available": len(its), "items": len(its), "limit": None},
-        "parameters": {"temperature": 0.0, "max_tokens": 8, "samples": 1, "concurrency": 1,
+        "parameters": {"temperature": temperature, "max_tokens": 8, "samples": 1,
+                       "concurrency": concurrency,
                        "timeout_s": 1.0, "seed": 0},
         "target": body["target"], "hardware": body["hardware"], "software": body["software"],
         "timing": {**body["timing"], "started_at": started},
@@ -63,6 +66,6 @@ def loaded_eval(tmp: Path, model: str, its: list[ItemRecord], valid: bool = True
                           "settings_digest": "s"},
         "privacy": body["privacy"],
     })  # fmt: skip
-    path = tmp / f"{model}-{started}.items.jsonl"
+    path = tmp / f"{model}-{started}-c{concurrency}.items.jsonl"
     path.write_bytes(b"".join(it.to_json() + b"\n" for it in its))
-    return LoadedEval(tmp / f"{model}-{started}.json", pred, None, path)
+    return LoadedEval(tmp / f"{model}-{started}-c{concurrency}.json", pred, None, path)

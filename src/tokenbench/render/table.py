@@ -308,7 +308,9 @@ def render_quality(
             for row in q.rows]  # fmt: skip
     print_fit(console, "quality beside speed", _cols(QUALITY_HEADERS, _QUALITY_KINDS), rows)
     axis = (
-        "self-hosted $/Mtok" if any(r.usd_per_mtok is not None for r in q.rows) else ("throughput")
+        "self-hosted $ per correct answer"
+        if any(r.outcome and r.outcome.usd_per_correct is not None for r in q.rows)
+        else "throughput"
     )
     console.print(f"★ = on the frontier of accuracy × {axis} within its task (valid evals only)")
     if q.pairs:
