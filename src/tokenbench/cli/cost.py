@@ -119,8 +119,8 @@ def handle(args: argparse.Namespace) -> int:
         )
     pricing = pricing_from_args(args)
     corpus = load(args, args.paths)
-    if not corpus.runs:
-        raise ConfigError("no run envelope to price; see `bench summary` for why")
+    if not corpus.runs and not corpus.evals:
+        raise ConfigError("no run or eval envelope to price; see `bench summary` for why")
     view = cost_view(corpus, pricing, rates, args.input_token_share, args.cached_share)
     render_report(cost_report_view(view), args)
     return 0

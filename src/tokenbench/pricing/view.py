@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tokenbench.corpus.loader import Corpus
+from tokenbench.corpus.matching import speed_of
 from tokenbench.pricing.api import ApiRate
+from tokenbench.pricing.outcomes import OutcomeCost, outcome_cost
 from tokenbench.pricing.selfhost import (
     BreakEven,
     HourlyPrice,
@@ -39,6 +41,20 @@ class CostRow:
     apis: list[ApiAtMix]
 
 
+@dataclass(frozen=True, slots=True)
+class OutcomeRow:
+    """One eval: its accuracy and what each right answer cost."""
+
+    task: str
+    model_id: str
+    engine: str
+    hardware: str
+    accuracy: float | None
+    valid: bool
+    path: str
+    cost: OutcomeCost
+
+
 @dataclass
 class CostView:
     pricing: SelfHostPricing
@@ -46,6 +62,7 @@ class CostView:
     cached_share: Decimal
     apis: list[ApiRate]
     rows: list[CostRow] = field(default_factory=list)
+    outcomes: list[OutcomeRow] = field(default_factory=list)
 
 
 def cost_view(
@@ -93,4 +110,23 @@ def cost_view(
             )
         )
     view.rows.sort(key=lambda r: (r.model_id, r.engine, r.load))
+    view.outcomes = outcome_rows(corpus, pricing, apis)
     return view
+
+
+def outcome_rows(corpus: Corpus, pricing: SelfHostPricing | None,
+                 apis: list[ApiRate]) -> list[OutcomeRow]:  # fmt: skip
+    """Per eval, the price of a right answer at the speed of the fastest valid run of its
+    setup (or its own requests' speed when there is none)."""
+    runs = {str(r.path) for r in corpus.runs}
+    rows = []
+    for ev in corpus.evals:
+        p = ev.predicate
+        rows.append(OutcomeRow(
+            task=p.task.name, model_id=p.target.model.model_id, engine=p.target.engine.label,
+            hardware=p.hardware.label, accuracy=p.metrics.scores[p.task.primary].accuracy,
+            valid=p.validity.valid, path=str(ev.path),
+            cost=outcome_cost(ev, speed_of(corpus, runs, ev), pricing, apis),
+        ))  # fmt: skip
+    rows.sort(key=lambda r: (r.task, r.model_id, r.engine))
+    return rows

@@ -520,14 +520,41 @@ def _cost_table(view: CostReportView, console: Console) -> None:
     print_fit(console, title, cols, [_escaped(_cost_cells(row)) for row in view.runs])
 
 
+def _outcome_table(view: CostReportView, console: Console) -> None:
+    """Each eval's price of a right answer; a missing figure's reason below the table."""
+    cols = [Col("Task", hoist=True), Col("Model"), Col("Engine", hoist=True),
+            Col("Accuracy", "num"), Col("Right/answers", "num"), Col("Self $/correct", "num"),
+            Col("API $/correct", "num", optional=True), Col("J/correct", "num"),
+            Col("s/correct", "num"), Col("At", "text")]  # fmt: skip
+    rows = []
+    for o in view.outcomes:
+        c = o.per_correct
+        rows.append(_escaped([
+            o.task, o.model_id + ("" if o.valid else " (invalid)"), o.engine,
+            DASH if o.accuracy is None else f"{o.accuracy:.1%}", f"{c.correct}/{c.answers}",
+            DASH if c.usd_per_correct is None else f"${c.usd_per_correct:,.6f}",
+            DASH if c.api_usd_per_correct is None else f"${c.api_usd_per_correct:,.6f}",
+            num(c.joules_per_correct), num(c.seconds_per_correct, 3), c.at or DASH,
+        ]))  # fmt: skip
+    print_fit(console, "per correct answer (every answer's tokens, right or wrong, divided "
+              "among the right ones)", cols, rows)  # fmt: skip
+    for o in view.outcomes:
+        for figure, why in sorted(o.per_correct.reasons.items()):
+            console.print(f"[dim]{o.task} {o.model_id}: no {figure}: {why}[/]", soft_wrap=True)
+
+
 @renderer("table", CostReportView)
 def render_cost(view: CostReportView, out: Output) -> None:
     console = out.console
-    _cost_table(view, console)
-    console.print(
-        "Self-hosted rates count every paid GPU-hour at the measured throughput × utilization; "
-        "API rates are blended at the run's own input share and at --input-token-share."
-    )
+    if view.runs:
+        _cost_table(view, console)
+        console.print(
+            "Self-hosted rates count every paid GPU-hour at the measured throughput × "
+            "utilization; API rates are blended at the run's own input share and at "
+            "--input-token-share."
+        )
+    if view.outcomes:
+        _outcome_table(view, console)
     for row in view.runs:
         if row.hourly_usd is None:
             console.print(f"[yellow]not priced:[/] {row.model_id} @ {row.load} on "
