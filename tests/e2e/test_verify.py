@@ -152,6 +152,12 @@ def _edited_metric(path: Path) -> None:
     _resign(path, st)
 
 
+def _edited_words_per_s(path: Path) -> None:
+    st = _statement(_doc(path))
+    st["predicate"]["metrics"]["output_words_per_s"] *= 1.2  # as if the tokenizer were fairer
+    _resign(path, st)
+
+
 def _unsigned(path: Path) -> None:
     doc = _doc(path)
     doc["signatures"] = []
@@ -177,6 +183,7 @@ TAMPERS: list[tuple[str, Callable[[Path], None], int, str]] = [
     ("raw JSONL", _raw_jsonl, 17, RAW_SUFFIX),
     ("missing sidecar", _missing_sidecar, 18, "data unverified"),
     ("edited metric", _edited_metric, 19, "output_throughput_tok_per_s"),
+    ("edited words/s", _edited_words_per_s, 19, "output_words_per_s"),
 ]
 
 

@@ -120,6 +120,14 @@ class RunMetrics(BaseModel):
     # conversations; empty / null for independent requests.
     by_turn: dict[str, TurnFigures] = Field(default_factory=dict)
     sessions: SessionFigures | None = None
+    # Tokenizer-fair speed: the generated text (answer, reasoning, tool-call arguments) of the
+    # successful requests in UTF-8 bytes and whitespace-separated words, per second of the
+    # output throughput's window; null when the records predate the counts.
+    output_bytes_total: int | None = None
+    output_words_total: int | None = None
+    output_bytes_per_s: float | None = None
+    output_words_per_s: float | None = None
+    tokens_per_word: float | None = None  # output tokens / output words: the tokenizer's ratio
 
     def distribution(self, name: str) -> Distribution | None:
         """A per-request metric's distribution by name, wherever the run stores it."""
@@ -156,6 +164,7 @@ class _Accumulator:
         self.last_ok_end: int | None = None
         self.in_tokens = 0
         self.out_tokens = 0
+        self.text = _TextTotals()
         self.cached: int | None = None
         self.reasoning: int | None = None
         self.approx_tokens = False
@@ -183,7 +192,9 @@ class _Accumulator:
             self.cooldown += 1
         if self.window_ns is not None and not r.warmup and r.ok:
             # the fixed window counts every arrival in it, cooldown requests' included
-            self.window_tokens += tokens_between(r, *self.window_ns)
+            in_window = tokens_between(r, *self.window_ns)
+            self.window_tokens += in_window
+            self.text.add_window(r, in_window)
         if not r.measured:
             return
         self.measured += 1
@@ -197,6 +208,7 @@ class _Accumulator:
             self.last_ok_end = _later(self.last_ok_end, r.end_ns)
         self.in_tokens += r.input_tokens or 0
         self.out_tokens += r.output_tokens or 0
+        self.text.add(r)
         if r.cached_input_tokens is not None:
             self.cached = (self.cached or 0) + r.cached_input_tokens
             self.cache_hits += bool(cache_hit(r))
@@ -263,6 +275,35 @@ def _textless_eos(r: RequestRecord) -> bool:
         and r.output_tokens == len(r.chunk_ns) + 1
         and r.finish_reason == "stop"
     )
+
+
+class _TextTotals:
+    """Bytes and words of the successful measured requests' text, and with a fixed window
+    (--cooldown) the share of them that arrived in it."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.words = 0
+        self.uncounted = 0  # successful measured requests recorded without the counts
+        self.window_bytes = 0.0
+        self.window_words = 0.0
+
+    def add(self, r: RequestRecord) -> None:
+        if r.output_bytes is None or r.output_words is None:
+            self.uncounted += 1
+            return
+        self.bytes += r.output_bytes
+        self.words += r.output_words
+
+    def add_window(self, r: RequestRecord, tokens_in_window: float) -> None:
+        """Chunks carry no byte counts: a request's text is spread over its tokens, so the
+        window holds the share of its bytes that its tokens there hold."""
+        total = sum(chunk_token_counts(r)[0])
+        if r.output_bytes is None or r.output_words is None or not total:
+            return
+        share = tokens_in_window / total
+        self.window_bytes += r.output_bytes * share
+        self.window_words += r.output_words * share
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +432,41 @@ def summarize(
         **fields,
         distributions=in_map,
         **_cache_and_sessions(acc, duration_s, unmeasured),
+        **_text_figures(acc, duration_s, unmeasured),
     )
+
+
+_NO_TEXT_COUNTS = ("successful requests were recorded without the generated text's byte and "
+                   "word counts (a sidecar older than them)")  # fmt: skip
+
+
+def _text_figures(
+    acc: _Accumulator, duration_s: float | None, unmeasured: dict[str, str]
+) -> dict[str, Any]:
+    """Bytes/s and words/s over the output throughput's window, and tokens per word."""
+    names = ("output_bytes_total", "output_words_total", "output_bytes_per_s",
+             "output_words_per_s", "tokens_per_word")  # fmt: skip
+    out: dict[str, Any] = dict.fromkeys(names)
+    text = acc.text
+    if text.uncounted:
+        unmeasured.update(dict.fromkeys(names, _NO_TEXT_COUNTS))
+        return out
+    out["output_bytes_total"], out["output_words_total"] = text.bytes, text.words
+    seconds, amounts = duration_s, (float(text.bytes), float(text.words))
+    if acc.window_ns is not None:  # --cooldown: the window output throughput is counted over
+        seconds = (acc.window_ns[1] - acc.window_ns[0]) / 1e9
+        amounts = (text.window_bytes, text.window_words)
+    if seconds and seconds > 0:
+        out["output_bytes_per_s"] = amounts[0] / seconds
+        out["output_words_per_s"] = amounts[1] / seconds
+    else:
+        why = unmeasured.get("duration_s", "the throughput window is empty")
+        unmeasured["output_bytes_per_s"] = unmeasured["output_words_per_s"] = why
+    if text.words:
+        out["tokens_per_word"] = acc.out_tokens / text.words
+    else:
+        unmeasured["tokens_per_word"] = "the successful requests generated no words"
+    return out
 
 
 def _cache_and_sessions(

@@ -51,3 +51,39 @@ def test_old_figures_stated_under_todays_definitions_do_not_verify(tmp_path: Pat
     path = write_run_envelope(tmp_path, records, metrics=mislabelled)
     with pytest.raises(VerifyError, match="requests_multi_token_chunks"):
         check_metrics(open_run(path))
+
+
+def _counted(index: int, n_bytes: int | None = 40, words: int | None = 9) -> RequestRecord:
+    record = _llama_server_eos(index)
+    record.output_bytes, record.output_words = n_bytes, words
+    return record
+
+
+def test_text_speed_is_recomputed_from_the_records(tmp_path: Path) -> None:
+    records = [_counted(i) for i in range(3)]
+    today = summarize(records, energy_reason=_ENERGY_REASON).model_dump(mode="json")
+    assert today["output_words_per_s"] == pytest.approx(27 / 0.006)  # 3 × 9 words over 6 ms
+    assert today["tokens_per_word"] == pytest.approx(12 / 27)
+    check_metrics(open_run(write_run_envelope(tmp_path / "ok", records, metrics=today)))
+    for name in ("output_bytes_per_s", "output_words_per_s", "tokens_per_word"):
+        edited = {**today, name: today[name] * 1.2}
+        path = write_run_envelope(tmp_path / name, records, metrics=edited)
+        with pytest.raises(VerifyError, match=name):
+            check_metrics(open_run(path))
+    # the records changed under the stated figures (a word more per request): caught too
+    more = [_counted(i, words=10) for i in range(3)]
+    path = write_run_envelope(tmp_path / "records", more, metrics=today)
+    with pytest.raises(VerifyError, match="output_words_per_s"):
+        check_metrics(open_run(path))
+
+
+def test_an_envelope_older_than_the_text_counts_still_verifies(tmp_path: Path) -> None:
+    """Neither its records nor its metrics have the counts: recomputed, the figures are null
+    with a reason the envelope never stated, and it verifies."""
+    records = [_counted(i, None, None) for i in range(3)]
+    doc = summarize(records, energy_reason=_ENERGY_REASON).model_dump(mode="json")
+    for name in ("output_bytes_total", "output_words_total", "output_bytes_per_s",
+                 "output_words_per_s", "tokens_per_word"):  # fmt: skip
+        del doc[name]
+        del doc["unmeasured"][name]
+    check_metrics(open_run(write_run_envelope(tmp_path, records, metrics=doc)))
