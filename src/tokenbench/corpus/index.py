@@ -31,7 +31,7 @@ from tokenbench.envelope.verify import MAX_ENVELOPE_BYTES, Opened, VerifyError, 
 
 INDEX_DIR = ".tokenbench"
 INDEX_FILE = "index.duckdb"
-INDEX_SCHEMA = "1"  # bumped when a table changes; an index of another version is rebuilt
+INDEX_SCHEMA = "2"  # bumped when a table changes; an index of another version is rebuilt
 _SIDECARS = (CONFIG_SUFFIX, PROMPTS_SUFFIX)
 _INSERT_BATCH = 5000
 
@@ -78,6 +78,7 @@ RECORD_COLUMNS = {
     "finish_reason": "VARCHAR", "server_timings": "JSON", "attempts": "BIGINT",
     "cooldown": "BOOLEAN", "first_content_ns": "BIGINT", "reasoning_tokens": "BIGINT",
     "session": "BIGINT", "turn": "BIGINT", "session_turns": "BIGINT", "canary": "BOOLEAN",
+    "output_bytes": "BIGINT", "output_words": "BIGINT",
 }  # fmt: skip
 # Per request, as docs/metrics.md defines them.
 DERIVED_SQL = """

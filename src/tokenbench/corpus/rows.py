@@ -71,6 +71,10 @@ class SummaryRow(BaseModel):
     output_throughput_max: float | None = None
     ttft_p50_min_ms: float | None = None
     ttft_p50_max_ms: float | None = None
+    # Tokenizer-fair speed (RunMetrics): null for runs recorded before the text was counted
+    output_bytes_per_s: float | None = None
+    output_words_per_s: float | None = None
+    tokens_per_word: float | None = None
 
     @property
     def engine_label(self) -> str:
@@ -128,6 +132,9 @@ def run_row(p: RunPredicate, path: str, signer: str | None) -> SummaryRow:
         valid=p.validity.valid,
         error_budget=p.error_budget,
         canary=p.canary,
+        output_bytes_per_s=m.output_bytes_per_s,
+        output_words_per_s=m.output_words_per_s,
+        tokens_per_word=m.tokens_per_word,
         **_workload_cells(p),
     )
 
