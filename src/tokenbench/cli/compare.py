@@ -8,7 +8,7 @@ from decimal import Decimal
 from tokenbench.cli.corpus import add_corpus_options, load
 from tokenbench.cli.cost import decimal_arg, gpu_price_arg, pricing_from_args
 from tokenbench.cli.reporting import add_report_options, check_destination, render_report
-from tokenbench.compare.comparison import BY, DEFAULT_PARETO, compare, parse_at
+from tokenbench.compare.comparison import BY, DEFAULT_PARETO, UNITS, compare, parse_at
 from tokenbench.compare.views import ComparisonView, comparison_view
 
 
@@ -26,8 +26,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="METRICS",
         help="show only the frontier of these metrics, e.g. throughput,ttft "
         "(metrics: throughput, ttft, ttft_p99, tpot, e2e, itl, jtok, rps, and usd_mtok with "
-        "--gpu-hourly-usd)",
+        "--gpu-hourly-usd, bytes, words)",
     )
+    p.add_argument("--unit", choices=tuple(UNITS), default="tokens",
+                   help="what throughput counts in the frontier and the verdicts: output "
+                   "tokens/s (default), or UTF-8 bytes/s or words/s of the generated text, "
+                   "which no tokenizer decides")  # fmt: skip
     p.add_argument(
         "--gpu-hourly-usd",
         type=gpu_price_arg,
@@ -53,7 +57,8 @@ def handle(args: argparse.Namespace) -> int:
     corpus = load(args, args.paths)
     metrics = [m.strip() for m in args.pareto.split(",")] if args.pareto else DEFAULT_PARETO
     pricing = pricing_from_args(args) if args.gpu_hourly_usd else None
-    result = compare(corpus, args.by, parse_at(args.at), metrics, args.force, pricing, args.alpha)
+    result = compare(corpus, args.by, parse_at(args.at), metrics, args.force, pricing, args.alpha,
+                     args.unit)  # fmt: skip
     view = comparison_view(result, bool(args.pareto), corpus.loaded, len(corpus.skipped))
     render_report(view, args)
     return 0

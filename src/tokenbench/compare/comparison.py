@@ -46,6 +46,9 @@ _LOAD_AXES = frozenset({"mode", "concurrency", "rate", "arrival"})
 _PARTS = ("hardware_fingerprint", "engine", "suite_digest", "schema_version")
 DEFAULT_PARETO = ("throughput", "ttft")
 PAIR_METRICS = ("throughput", "ttft", "ttft_p99", "tpot", "e2e")
+# --unit: the metric "throughput" stands for, in the frontier and the pairs' verdicts. Tokens
+# differ between tokenizers; bytes and words of the generated text do not.
+UNITS = {"tokens": "throughput", "bytes": "bytes", "words": "words"}
 # A percentile above p90 from fewer requests than this sits on the run's few slowest ones.
 MIN_REQUESTS_FOR_TAIL = 100
 
@@ -130,6 +133,36 @@ def label_order(by: str, members: Sequence[LoadedRun | LoadedEval]) -> Callable[
     return lambda label: keys.get(label, (2, 0.0))
 
 
+def quality_axis(corpus: Corpus, by: str) -> QualityAxis:
+    """How `compare_quality` labels, groups and orders the evals along `by`."""
+    if by != "load":
+        return QualityAxis({str(e.path): run_label(e, by) for e in corpus.evals},
+                           order=label_order(by, corpus.evals))  # fmt: skip
+    return QualityAxis(
+        {str(e.path): run_label(e, by) for e in corpus.evals},
+        {str(e.path): _setting(e) for e in corpus.evals},
+        label_order(by, corpus.evals),
+        {str(e.path): _level(e.predicate)[0][1] for e in corpus.evals},
+    )
+
+
+def quality_by_load(corpus: Corpus, pricing: SelfHostPricing | None) -> QualityComparison | None:
+    """Accuracy against load for every setup with evals at two or more levels (the report draws
+    it whatever the --by), or None when there is none."""
+    if not corpus.evals:
+        return None
+    runs = {str(r.path): run_label(r, "load") for r in corpus.runs}
+    q = compare_quality(corpus, quality_axis(corpus, "load"), runs, pricing)
+    levels: dict[tuple[str, str | None], int] = defaultdict(int)
+    for row in q.rows:
+        levels[row.task, row.setting] += 1
+    rows = [r for r in q.rows if levels[r.task, r.setting] > 1]
+    if not rows:
+        return None
+    pairs = [p for p in q.pairs if levels[p.task, p.setting] > 1]
+    return q.model_copy(update={"rows": rows, "pairs": pairs})
+
+
 def _setting(ev: LoadedEval) -> str:
     """What the levels of --by load share: the model and its setup."""
     p = ev.predicate
@@ -176,6 +209,7 @@ class Comparison:
     rows: list[RunRow] = field(default_factory=list)
     pairs: list[Pair] = field(default_factory=list)
     forced_mismatches: list[str] = field(default_factory=list)  # compared anyway (--force)
+    unit: str = "tokens"  # the unit throughput is compared in (--unit)
     quality: QualityComparison | None = None  # when the corpus holds eval envelopes
     alpha: float = DEFAULT_ALPHA
     method: str = METHOD
@@ -337,7 +371,7 @@ def point_key_sortable(p: RunPredicate) -> tuple[tuple[int, str | float], ...]:
     return tuple((0, "") if v is None else (1, v) for v in point_key(p))
 
 
-def _pairs(rows: list[RunRow], alpha: float, by: str) -> list[Pair]:
+def _pairs(rows: list[RunRow], alpha: float, by: str, unit: str = "tokens") -> list[Pair]:
     groups: dict[PointKey, dict[str, list[LoadedRun]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         groups[point_key(row.run.predicate, by)][row.label].append(row.run)
@@ -354,7 +388,7 @@ def _pairs(rows: list[RunRow], alpha: float, by: str) -> list[Pair]:
         load = first.parameters.load
         for other in labels[1:]:
             diffs = []
-            for name in PAIR_METRICS:
+            for name in _in_unit(PAIR_METRICS, unit):
                 metric = get_metric(name)
                 d = _difference(metric, by_label[base], by_label[other], alpha)
                 if d is not None:
@@ -372,6 +406,13 @@ def _pairs(rows: list[RunRow], alpha: float, by: str) -> list[Pair]:
                      len(by_label[base]), len(by_label[other]), diffs)
             )  # fmt: skip
     return pairs
+
+
+def _in_unit(names: Sequence[str], unit: str) -> list[str]:
+    """The metric names with "throughput" in the --unit chosen."""
+    if unit not in UNITS:
+        raise ConfigError(f"--unit {unit!r}: choose one of {', '.join(UNITS)}")
+    return [UNITS[unit] if name == "throughput" else name for name in names]
 
 
 def _judge(pairs: list[Pair]) -> int:
@@ -396,14 +437,16 @@ def compare(
     force: bool = False,
     pricing: SelfHostPricing | None = None,
     alpha: float = DEFAULT_ALPHA,
+    unit: str = "tokens",
 ) -> Comparison:
     """`pricing` (a GPU-hour price) adds self-hosted $/Mtok: a Pareto axis (`usd_mtok`) for
-    runs, and the cost axis of the quality frontier. `alpha`: the family-wise error rate."""
+    runs, and the cost axis of the quality frontier. `alpha`: the family-wise error rate.
+    `unit` (tokens, bytes, words): what "throughput" counts, in the frontier and the pairs."""
     if by not in BY:
         raise ConfigError(f"--by {by!r}: choose one of {', '.join(BY)}")
     if not 0 < alpha < 1:
         raise ConfigError(f"--alpha {alpha:g}: choose a level between 0 and 1, e.g. 0.05")
-    pareto_metrics = [resolve_metric(name, pricing) for name in pareto]
+    pareto_metrics = [resolve_metric(name, pricing) for name in _in_unit(pareto, unit)]
     if not 2 <= len(pareto_metrics) <= 3:
         raise ConfigError("--pareto takes two or three metrics, e.g. throughput,ttft")
     if not corpus.loaded:
@@ -413,19 +456,14 @@ def compare(
         shown = " ".join(f"{k}={v}" for k, v in (at or {}).items())
         raise ConfigError(f"no run matches --at {shown} among the {len(corpus.runs)} loaded; "
                           "`bench summary PATH` lists their points")  # fmt: skip
-    result = Comparison(by, pareto_metrics, alpha=alpha)
+    result = Comparison(by, pareto_metrics, alpha=alpha, unit=unit)
     if corpus.evals:
-        axis = QualityAxis(
-            {str(e.path): run_label(e, by) for e in corpus.evals},
-            {str(e.path): _setting(e) for e in corpus.evals} if by == "load" else {},
-            label_order(by, corpus.evals),
-        )
-        result.quality = compare_quality(
-            corpus, axis, {str(r.path): run_label(r, by) for r in corpus.runs}, pricing
-        )
+        result.quality = compare_quality(corpus, quality_axis(corpus, by),
+                                         {str(r.path): run_label(r, by) for r in corpus.runs},
+                                         pricing)  # fmt: skip
     result.forced_mismatches = _check_comparable(runs, by, force)
     result.rows = _rows(runs, by, pareto_metrics)
-    result.pairs = _pairs(result.rows, alpha, by)
+    result.pairs = _pairs(result.rows, alpha, by, unit)
     result.family = _judge(result.pairs)
     return result
 
@@ -434,6 +472,7 @@ __all__ = [
     "BY",
     "DEFAULT_PARETO",
     "POINT_AXES",
+    "UNITS",
     "Comparison",
     "Pair",
     "RunRow",

@@ -109,6 +109,17 @@ def _throughput(m: RunMetrics) -> float | None:
     return m.output_throughput_tok_per_s
 
 
+# The same output throughput in units no tokenizer decides (`bench compare --unit`)
+@compare_metric("bytes", "Throughput (bytes/s)", "throughput_bytes_per_s", "max", "higher")
+def _bytes_per_s(m: RunMetrics) -> float | None:
+    return m.output_bytes_per_s
+
+
+@compare_metric("words", "Throughput (words/s)", "throughput_words_per_s", "max", "higher")
+def _words_per_s(m: RunMetrics) -> float | None:
+    return m.output_words_per_s
+
+
 def _ttft_sched_p50(m: RunMetrics) -> float | None:
     return m.ttft_from_schedule_ms.p50 if m.ttft_from_schedule_ms else None
 

@@ -12,7 +12,10 @@ from tokenbench.compare.quality import QualityComparison
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 # The standard table columns, then any Pareto metric that is not one of them (e.g. usd_mtok).
 _COLUMNS = ("throughput", "ttft", "ttft_p99", "tpot", "jtok")
-_DIGITS = {"jtok": 3, "usd_mtok": 4}
+# Tokenizer-fair throughput: a column once any run has it (runs recorded before the text was
+# counted have neither)
+_TEXT_COLUMNS = ("bytes", "words")
+_DIGITS = {"jtok": 3, "usd_mtok": 4, "bytes": 0}
 
 
 class Column(BaseModel):
@@ -46,6 +49,7 @@ class RunView(BaseModel):
     warnings: list[str] = []  # validity warnings: valid, but read with care (a shared host)
     metrics: dict[str, float | None]  # by json_key
     pareto: bool
+    tokens_per_word: float | None = None  # the model's tokenizer on this run's output
 
 
 class MetricDifferenceView(BaseModel):
@@ -99,6 +103,7 @@ class ComparisonView(BaseModel):
     method: str
     alpha: float
     family: int
+    unit: str = "tokens"  # --unit: what throughput counts in the frontier and the pairs
     pareto_metrics: list[str]
     runs: list[RunView]
     pairs: list[PairView]
@@ -115,13 +120,16 @@ def comparison_view(
 ) -> ComparisonView:
     registered = {m.name for m in all_metrics()}
     extra = [m for m in comparison.pareto_metrics if m.name not in registered]
-    cols = [get_metric(c) for c in _COLUMNS]
-    cols += [m for m in comparison.pareto_metrics if m.name not in _COLUMNS]
+    names = list(_COLUMNS)
+    names[1:1] = [c for c in _TEXT_COLUMNS if _any_value(comparison, c)]
+    cols = [get_metric(c) for c in names]
+    cols += [m for m in comparison.pareto_metrics if m.name not in names]
     return ComparisonView(
         by=comparison.by,
         method=comparison.method,
         alpha=comparison.alpha,
         family=comparison.family,
+        unit=comparison.unit,
         pareto_metrics=[m.name for m in comparison.pareto_metrics],
         runs=[_run(r, extra) for r in comparison.rows if r.pareto or not frontier_only],
         pairs=[_pair(p) for p in comparison.pairs],
@@ -132,6 +140,11 @@ def comparison_view(
         loaded=loaded,
         skipped=skipped,
     )
+
+
+def _any_value(comparison: Comparison, name: str) -> bool:
+    metric = get_metric(name)
+    return any(metric.value(r.run.predicate) is not None for r in comparison.rows)
 
 
 def _column(m: CompareMetric) -> Column:
@@ -158,6 +171,7 @@ def _run(row: RunRow, extra: list[CompareMetric]) -> RunView:
         warnings=p.validity.warnings,
         metrics={m.json_key: m.value(p) for m in [*all_metrics(), *extra]},
         pareto=row.pareto,
+        tokens_per_word=p.metrics.tokens_per_word,
     )
 
 
