@@ -45,12 +45,12 @@ def pricing_from_args(args: argparse.Namespace) -> SelfHostPricing:
     if len(bare) > 1:
         raise ConfigError("--gpu-hourly-usd: give one bare price (for every GPU), and MODEL=USD "
                           "for each GPU model priced apart")  # fmt: skip
-    if args.gpus is not None:
+    if getattr(args, "gpus", None) is not None:
         raise ConfigError("--gpus: bench cost counts the GPUs each run's envelope records; "
                           "price GPU models with --gpu-hourly-usd MODEL=USD")  # fmt: skip
     models = tuple(GpuPrice(m, usd) for m, usd in args.gpu_hourly_usd if m is not None)
-    return SelfHostPricing(bare[0] if bare else None, 1, args.utilization,
-                           args.fixed_monthly_usd, models)  # fmt: skip
+    fixed = getattr(args, "fixed_monthly_usd", Decimal(0))  # only bench cost takes it
+    return SelfHostPricing(bare[0] if bare else None, 1, args.utilization, fixed, models)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

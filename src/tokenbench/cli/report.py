@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
 
 from tokenbench.cli.corpus import add_corpus_options, load
-from tokenbench.compare.comparison import compare
+from tokenbench.cli.cost import decimal_arg, gpu_price_arg, pricing_from_args
+from tokenbench.compare.comparison import compare, quality_by_load
 from tokenbench.errors import ConfigError
 from tokenbench.outputs import output_dir, output_file
 from tokenbench.report.charts import sections
@@ -23,6 +25,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--png", type=Path, metavar="DIR", help="also write each chart as a PNG")
     p.add_argument("--force", action="store_true",
                    help="include runs whose comparability keys differ")  # fmt: skip
+    p.add_argument(
+        "--gpu-hourly-usd", type=gpu_price_arg, action="append", default=[],
+        metavar="[MODEL=]USD",
+        help="price of one GPU-hour (per GPU model: H100=2.49; repeatable): adds self-hosted "
+        "$/Mtok, and $ per correct answer beside each eval",
+    )  # fmt: skip
+    p.add_argument("--utilization", type=decimal_arg, default=Decimal("0.7"), metavar="U",
+                   help="share of paid GPU-hours serving (default 0.7)")  # fmt: skip
     add_corpus_options(p)
 
 
@@ -33,9 +43,11 @@ def handle(args: argparse.Namespace) -> int:
     corpus = load(args, args.paths)
     if not corpus.runs and not corpus.evals:
         raise ConfigError(f"nothing to report on: {corpus.nothing_loaded()}")
-    result = compare(corpus, force=args.force)
+    pricing = pricing_from_args(args) if args.gpu_hourly_usd else None
+    result = compare(corpus, force=args.force, pricing=pricing)
     parts = sections(result)
-    page = render_html(parts, corpus.loaded, len(corpus.skipped), result.quality)
+    page = render_html(parts, corpus.loaded, len(corpus.skipped), result.quality,
+                       quality_by_load(corpus, pricing))  # fmt: skip
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(page, encoding="utf-8")
     console = Console(stderr=True, highlight=False)

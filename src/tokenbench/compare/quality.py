@@ -31,6 +31,7 @@ class QualityRow(BaseModel):
     task: str
     setting: str | None = None  # --by load: the model and setup whose levels are compared
     label: str  # the model (or the --by axis)
+    level: float | None = None  # --by load: the concurrency or rate, as a number
     variant: str  # the primary variant
     accuracy: Accuracy
     parse_failure_rate: float | None
@@ -178,6 +179,7 @@ class Axis:
     label: dict[str, str]  # eval path → label
     setting: dict[str, str] = field(default_factory=dict)  # eval path → setting
     order: Callable[[str], Any] = str
+    level: dict[str, float] = field(default_factory=dict)  # eval path → its load, to draw it
 
 
 def compare_quality(
@@ -209,7 +211,9 @@ def compare_quality(
                 f"{', '.join(sorted(keys))}); pairs use only the items both answered"
             )
         rows = [_row(task, label, evals[label], speed_of(corpus, set(label_run), evals[label]),
-                     pricing, setting or None, apis) for label in labels]  # fmt: skip
+                     pricing, setting or None, apis).model_copy(
+                         update={"level": axis.level.get(str(evals[label].path))})
+                for label in labels]  # fmt: skip
         out.rows.extend(_with_frontier(rows, pricing is not None))
         for other in labels[1:]:
             pair = _pair(task, labels[0], other, evals[labels[0]], evals[other], out.notes,

@@ -427,3 +427,65 @@ def _quality_series(r: QualityRow, colour: str) -> Series | None:
                   hover=[f"{acc.accuracy:.1%} [{low:.1%}, {high:.1%}] of {acc.total}{at}"],
                   error_plus=[(high - acc.accuracy) * 100],
                   error_minus=[(acc.accuracy - low) * 100])  # fmt: skip
+
+
+def load_charts(q: QualityComparison) -> list[Chart]:
+    """Per task: accuracy (with its 95% Wilson interval) against the load level, one line per
+    model setup; and how often greedy answers diverge from the lowest level's."""
+    colours = label_colours({r.setting or r.label for r in q.rows})
+    by_task: dict[str, list[QualityRow]] = defaultdict(list)
+    for row in q.rows:
+        by_task[row.task].append(row)
+    charts = []
+    for n, (task, rows) in enumerate(sorted(by_task.items())):
+        by_setting: dict[str, list[QualityRow]] = defaultdict(list)
+        for r in rows:
+            if r.level is not None and r.accuracy.accuracy is not None:
+                by_setting[r.setting or r.label].append(r)
+        series = [_accuracy_line(name, sorted(rs, key=lambda r: r.level or 0), colours[name])
+                  for name, rs in sorted(by_setting.items())]  # fmt: skip
+        levels = [r.level for rs in by_setting.values() for r in rs if r.level]
+        log_x = bool(levels) and max(levels) / min(levels) >= 8
+        charts.append(Chart(f"load-accuracy-{n}", f"{task}: accuracy vs load (bars: 95% Wilson "
+                            "interval)", "load (concurrency or req/s)", "accuracy (%)", series,
+                            log_x=log_x, y_range=(0.0, 100.0)))  # fmt: skip
+        diverged = _divergence_lines(q, task, by_setting, colours)
+        if diverged:
+            charts.append(Chart(f"load-divergence-{n}", f"{task}: answers that differ from the "
+                                "lowest load's (greedy decoding)", "load (concurrency or req/s)",
+                                "answers changed (%)", diverged, log_x=log_x,
+                                y_range=(0.0, 100.0)))  # fmt: skip
+    return charts
+
+
+def _accuracy_line(name: str, rows: list[QualityRow], colour: str) -> Series:
+    x = [r.level or 0.0 for r in rows]
+    acc = [r.accuracy.accuracy or 0.0 for r in rows]
+    high = [(r.accuracy.ci_high if r.accuracy.ci_high is not None else a) for r, a in
+            zip(rows, acc, strict=True)]  # fmt: skip
+    low = [(r.accuracy.ci_low if r.accuracy.ci_low is not None else a) for r, a in
+           zip(rows, acc, strict=True)]  # fmt: skip
+    hover = [f"{r.label}: {a:.1%} [{lo:.1%}, {hi:.1%}] of {r.accuracy.total}"
+             for r, a, lo, hi in zip(rows, acc, low, high, strict=True)]  # fmt: skip
+    return Series(name, x, [a * 100 for a in acc], label=name, colour=colour, hover=hover,
+                  error_plus=[(h - a) * 100 for h, a in zip(high, acc, strict=True)],
+                  error_minus=[(a - lo) * 100 for a, lo in zip(acc, low, strict=True)])  # fmt: skip
+
+
+def _divergence_lines(q: QualityComparison, task: str, by_setting: dict[str, list[QualityRow]],
+                      colours: dict[str, str]) -> list[Series]:  # fmt: skip
+    out = []
+    for name, rows in sorted(by_setting.items()):
+        level = {r.label: r.level or 0.0 for r in rows}
+        setting = rows[0].setting
+        pairs = sorted((p for p in q.pairs if p.task == task and p.setting == setting
+                        and p.divergence is not None and p.b in level),
+                       key=lambda p: level[p.b])  # fmt: skip
+        if not pairs:
+            continue
+        x = [level.get(pairs[0].a, 0.0)] + [level[p.b] for p in pairs]
+        y = [0.0] + [(p.divergence or 0.0) * 100 for p in pairs]
+        hover = ["the baseline"] + [f"{p.b}: {p.diverged} of {p.difference.items} answers "
+                                    "changed" for p in pairs]  # fmt: skip
+        out.append(Series(name, x, y, label=name, colour=colours[name], hover=hover))
+    return out

@@ -16,7 +16,7 @@ from tokenbench.compare.quality_render import (
     pair_cells,
     quality_cells,
 )
-from tokenbench.report.charts import Chart, Series, SuiteSection, quality_charts
+from tokenbench.report.charts import Chart, Series, SuiteSection, load_charts, quality_charts
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1200px; color: #222;
@@ -235,14 +235,33 @@ def _timelines(section: SuiteSection) -> list[str]:
     return body
 
 
+def _under_load(q: QualityComparison, charts: list[Chart]) -> list[str]:
+    body = ["<h2>Quality under load</h2>",
+            '<p class="muted">The same items at each load level; each level paired with the '
+            "lowest on the items both answered (McNemar exact test). Diverged: greedy answers "
+            "whose text differs from the lowest level's, scored alike or not.</p>"]  # fmt: skip
+    body += [_chart_div(c) for c in charts]
+    head = "".join(f"<th>{escape(h)}</th>" for h in PAIR_HEADERS)
+    rows = ["<tr>" + "".join(f"<td>{_breakable(c)}</td>" for c in pair_cells(p)) + "</tr>"
+            for p in q.pairs]  # fmt: skip
+    body.append(f"<div class=scroll><table><tr>{head}</tr>{''.join(rows)}</table></div>")
+    return body
+
+
 def render_html(
-    sections: list[SuiteSection], runs: int, skipped: int, quality: QualityComparison | None = None
+    sections: list[SuiteSection],
+    runs: int,
+    skipped: int,
+    quality: QualityComparison | None = None,
+    under_load: QualityComparison | None = None,
 ) -> str:
     labels = {label for s in sections for label in s.labels}
     qcharts = quality_charts(quality, labels) if quality else []
+    lcharts = load_charts(under_load) if under_load else []
     figures = {c.chart_id: _figure(c) for s in sections for c in (*s.charts, *s.timelines)}
-    figures.update({c.chart_id: _figure(c) for c in qcharts})
+    figures.update({c.chart_id: _figure(c) for c in (*qcharts, *lcharts)})
     body = _quality(quality, qcharts) if quality else []
+    body += _under_load(under_load, lcharts) if under_load else []
     for s in sections:
         body.append(f"<h2>{escape(s.suite)}</h2>")
         body += [_chart_div(c) for c in s.charts]
