@@ -44,7 +44,9 @@ With --answers FILE (JSON: {model: [[substring, reply], ...]}, "*" for any model
 whose prompt contains a listed substring is answered with that reply, one word per chunk, ending
 with finish_reason "stop": a scripted model for eval tests. A reply "<think>T</think>A" streams
 T's words as `delta.reasoning_content` and then A's as `delta.content` (a reasoning model), and
-its usage reports T's words as completion_tokens_details.reasoning_tokens.
+its usage reports T's words as completion_tokens_details.reasoning_tokens. With
+--answers-under-load FILE, a request that arrives while --load-above streams (default 2) or more
+are in flight takes its reply from FILE first: a model whose answers change under load.
 
 The server's "tokenizer" counts whitespace-separated words; chat requests add --template-overhead
 tokens. A chunk is never written before its due time (arrival + TTFT + the gaps before it).
@@ -515,8 +517,10 @@ class ScriptedServer(asyncio.Protocol):
     def reply(self, model: str, prompt: str) -> tuple[list[str] | None, int]:
         """The scripted answer's words (with their leading whitespace), or None; and how many of
         the first words are reasoning (a "<think>…</think>" prefix)."""
-        answers = self.args.answer_table
-        for key in (model, "*"):
+        tables = [self.args.answer_table]
+        if self.args.loaded_table and self.args.live.processing >= self.args.load_above:
+            tables.insert(0, self.args.loaded_table)  # answers that change under load
+        for answers, key in ((t, k) for t in tables for k in (model, "*")):
             for substring, text in answers.get(key, []):
                 if substring in prompt:
                     think, _, answer = text.rpartition("</think>")
@@ -591,15 +595,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--log", help="log path prefix: each process appends <prefix>.<pid>")
     p.add_argument("--answers", help="JSON file: {model: [[substring, reply], ...]}")
+    p.add_argument("--answers-under-load", metavar="FILE",
+                   help="JSON file as --answers: the replies of a request that arrives while "
+                        "--load-above streams or more are in flight (answers that change under "
+                        "load, to check that an eval detects it)")  # fmt: skip
+    p.add_argument("--load-above", type=int, default=2, metavar="N",
+                   help="streams in flight from which --answers-under-load apply (default 2)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Bind 127.0.0.1:--port, print the port on stdout (one line) and serve until killed."""
-    args.answer_table = {}
+    args.answer_table, args.loaded_table = {}, {}
     args.rng = random.Random(args.seed)
     if args.answers:
         with open(args.answers, encoding="utf-8") as f:
             args.answer_table = json.load(f)
+    if getattr(args, "answers_under_load", None):
+        with open(args.answers_under_load, encoding="utf-8") as f:
+            args.loaded_table = json.load(f)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
