@@ -131,6 +131,9 @@ def test_tiny_sweep_with_smollm2(tmp_path: Path) -> None:
         assert m.output_tokens_total == 256
         assert m.output_throughput_tok_per_s is not None
         assert m.output_throughput_tok_per_s > 0
+        # the same text in bytes: a token of English text is more than one byte
+        assert m.output_bytes_per_s is not None
+        assert m.output_bytes_per_s > m.output_throughput_tok_per_s
         assert m.ttft_ms is not None
         assert m.tpot_ms is not None
         assert m.itl_ms is not None
