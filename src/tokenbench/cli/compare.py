@@ -40,7 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="[MODEL=]USD",
         help="price of one GPU-hour, for every GPU or per GPU model (H100=2.49; "
         "repeatable); each run is priced by the GPUs its envelope records: adds "
-        "self-hosted $/Mtok (Pareto axis usd_mtok; accuracy × $/Mtok for evals)",
+        "self-hosted $/Mtok (Pareto axis usd_mtok), and $ per correct answer beside each "
+        "eval (the evals' frontier: accuracy × $ per correct answer)",
     )
     p.add_argument("--gpus", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--utilization", type=decimal_arg, default=Decimal("0.7"), metavar="U",
