@@ -440,7 +440,10 @@ class EvalParameters(_Strict):
     temperature: float
     max_tokens: int
     samples: int  # answers drawn per item (pass@k when > 1)
+    # closed loop: requests kept in flight; open loop (rate_rps set, no cap): the most that were
+    # in flight at once
     concurrency: int
+    rate_rps: float | None = None  # open loop: item i sent i/rate s into the level; None: closed
     timeout_s: float
     seed: int
     scorer: str | None = None  # custom task: the default scorer
@@ -465,7 +468,9 @@ class EvalComparability(_Strict):
     task: str
     task_version: str
     data_digest: str  # sha256 over the data files' digests
-    settings_digest: str  # temperature, max_tokens, samples, limit, seed, scorer
+    # temperature, max_tokens, samples, limit, seed, scorer, method, extra body; never the load
+    # (concurrency, rate), so the levels of one eval pair up item by item
+    settings_digest: str
 
 
 class EvalPredicate(_Strict):
@@ -486,6 +491,7 @@ class EvalPredicate(_Strict):
     sandbox: SandboxInfo | None = None
     privacy: Privacy
     host_load: HostLoad | None = None  # other work on the host while the task ran
+    resumed_from: str | None = None  # `bench eval --resume`: the run_id of the envelope continued
 
 
 Predicate = Annotated[RunPredicate | EvalPredicate, Field(discriminator="kind")]
