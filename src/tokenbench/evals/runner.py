@@ -1,5 +1,6 @@
-"""One `bench eval`: data loaded, engine up, every item asked (with bounded concurrency), each
-answer scored as it arrives and appended to the items sidecar, one signed envelope per task."""
+"""One `bench eval`: data loaded, engine up, every item asked at each load level, each answer
+scored as it arrives and appended to the items sidecar, one signed envelope per task and level
+(or one continuing an interrupted envelope, with --resume)."""
 
 from __future__ import annotations
 
@@ -35,9 +36,12 @@ from tokenbench.envelope.schema import (
     EvalComparability,
     EvalParameters,
     EvalPredicate,
+    HardwareInfo,
+    HostLoad,
     PassthroughInfo,
     Privacy,
     SandboxInfo,
+    TargetInfo,
     TaskInfo,
     TimingInfo,
     Validity,
@@ -46,11 +50,12 @@ from tokenbench.errors import ConfigError, EngineError
 from tokenbench.evals.choice import letter_logprobs
 from tokenbench.evals.data import DataSource
 from tokenbench.evals.humaneval import HumanEval
+from tokenbench.evals.load import Level, closed_loop, open_loop, ordered
 from tokenbench.evals.sandbox import SandboxLimits
 from tokenbench.evals.task import EvalItem, Judgement, Task, TaskData, TaskOptions
 from tokenbench.evals.tasks import get_task
 from tokenbench.loadgen.control import RunControl
-from tokenbench.metrics.quality import summarize_eval
+from tokenbench.metrics.quality import EvalMetrics, summarize_eval
 from tokenbench.outputs import output_dir
 from tokenbench.records import ItemRecord, RequestRecord, read_items
 from tokenbench.session.bench import ctx_per_slot, open_session
@@ -70,8 +75,8 @@ class EvalSettings:
     target: TargetSpec
     data: DataSource = field(default_factory=DataSource)
     limit: int | None = None
-    concurrency: int = 4
-    seed: int = 0
+    levels: tuple[Level, ...] = (Level(concurrency=4),)  # each asks every item; lowest first
+    seed: int = 0  # the same at every level: greedy answers compare item by item
     samples: int = 1
     temperature: float | None = None  # default 0 (greedy); 0.8 with --samples > 1
     max_tokens: int | None = None  # default: the task's own
@@ -82,12 +87,25 @@ class EvalSettings:
     sign: bool = True
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     method: str = "generate"  # or "letter-logprobs" (choice tasks)
+    resume: Resumed | None = None  # --resume: the one task and level of this envelope, continued
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """An interrupted or partial eval envelope being continued (`evals.resume` opens it)."""
+
+    predicate: EvalPredicate
+    rows: bytes  # its items sidecar as written: each line an answered (item, sample)
+    answered: frozenset[tuple[str, int]]  # (item_id, sample) of those lines
+    # the last time its records hold: the resumed requests are timed on from there, so the
+    # pause between the two sessions is no part of the duration and throughput
+    offset_ns: int
 
 
 class EvalProgress(Protocol):
     def phase(self, message: str) -> None: ...
     def note(self, message: str) -> None: ...
-    def task_started(self, task: str, total: int) -> None: ...
+    def task_started(self, task: str, total: int, level: str) -> None: ...
     def item_done(self, item: ItemRecord) -> None: ...
     def task_finished(self, path: Path, predicate: EvalPredicate) -> None: ...
 
@@ -104,8 +122,10 @@ def prepare(settings: EvalSettings) -> list[_Prepared]:
     """Every task known, allowed and its data loaded, before any engine starts."""
     if settings.samples < 1:
         raise ConfigError("--samples must be at least 1")
-    if settings.concurrency < 1:
-        raise ConfigError("--concurrency must be at least 1")
+    if not settings.levels:
+        raise ConfigError("name at least one load level, e.g. --concurrency 1,8")
+    if settings.resume is not None and (len(settings.tasks) != 1 or len(settings.levels) != 1):
+        raise ConfigError("a resumed eval continues one task at one level")
     if settings.limit is not None and settings.limit < 1:
         raise ConfigError("--limit must be at least 1")
     if settings.temperature is not None and settings.temperature < 0:
@@ -149,7 +169,33 @@ def prepare(settings: EvalSettings) -> list[_Prepared]:
             raise ConfigError("--samples > 1 with --temperature 0 draws the same answer n times")
         max_tokens = 1 if settings.method == "letter-logprobs" else task.max_tokens
         out.append(_Prepared(task, data, temperature, settings.max_tokens or max_tokens))
+    if settings.resume is not None:
+        _check_resumable(out[0], settings, settings.resume.predicate)
     return out
+
+
+def _check_resumable(prep: _Prepared, settings: EvalSettings, old: EvalPredicate) -> None:
+    """The resumed answers and the new ones must be of one eval: the same task version, the
+    same data (by digest) and settings (the comparability key), and items the data holds."""
+    task = prep.task
+    if task.version != old.task.version:
+        raise ConfigError(f"{task.name}'s prompts or scoring changed since the envelope "
+                          f"(version {old.task.version}, now {task.version}); run the eval "
+                          "again")  # fmt: skip
+    was = [(f.name, f.sha256) for f in old.task.data]
+    now = [(f.path.name, f.sha256) for f in prep.data.files]
+    if was != now:
+        raise ConfigError(f"{task.name}'s data differs from what the envelope was asked with "
+                          "(sha256); pass --data PATH to the same files")  # fmt: skip
+    if _comparability(prep, _settings_digest(prep, settings)).key != old.comparability.key:
+        raise ConfigError("the settings rebuilt from the envelope do not give its comparability "
+                          "key; run the eval again instead of resuming it")  # fmt: skip
+    ids = {item.item_id for item in prep.data.items}
+    assert settings.resume is not None
+    if any(item_id not in ids or sample >= settings.samples
+           for item_id, sample in settings.resume.answered):  # fmt: skip
+        raise ConfigError("the envelope holds answers to items its data does not have; run the "
+                          "eval again instead of resuming it")  # fmt: skip
 
 
 def _ctx_per_slot(prepared: list[_Prepared], model: ResolvedModel) -> int:
@@ -159,39 +205,69 @@ def _ctx_per_slot(prepared: list[_Prepared], model: ResolvedModel) -> int:
     return ctx_per_slot(longest // 2, max(p.max_tokens for p in prepared), model)
 
 
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What every task and level of one `bench eval` shares."""
+
+    settings: EvalSettings
+    target: OpenTarget
+    hardware: HardwareInfo
+    eval_id: str
+    signer: keys.Signer
+    progress: EvalProgress
+    control: RunControl
+    engine_pids: frozenset[int]
+
+
 async def run_eval(
     settings: EvalSettings, progress: EvalProgress, control: RunControl | None = None
 ) -> list[Path]:
-    """Run every task; one signed envelope per task. Returns their paths. Once `control` is
-    stopped (Ctrl-C), no new item starts; the task in progress is sealed `interrupted` with
-    what was answered, and later tasks are skipped."""
+    """Run every task at every load level, lowest level first and every task at a level before
+    the next (one engine, kept warm throughout); one signed envelope per task and level, all
+    sharing one eval_id. Returns their paths. Once `control` is stopped (Ctrl-C), no new item
+    starts; the task in progress is sealed `interrupted` with what was answered, and the rest
+    are skipped."""
     control = control or RunControl()
     prepared = prepare(settings)
+    levels = ordered(settings.levels)
     output_dir(settings.output, "--output")  # before any server starts
     async with contextlib.AsyncExitStack() as stack:
         session = await open_session(
             stack, replace(settings.target, timeout_s=settings.timeout_s), sign=settings.sign,
-            note=progress.note,
-            phase=progress.phase, parallel=settings.concurrency,
+            note=progress.note, phase=progress.phase,
+            parallel=max(level.slots for level in levels),
             slot_context=lambda m: _ctx_per_slot(prepared, m), energy=False,
         )  # fmt: skip
         target = session.target
+        if settings.resume is not None:
+            _check_same_model(settings.resume.predicate.target, target.info)
         progress.phase(
             f"probing the chat endpoint, {target.first_response_wait(settings.timeout_s)}"
         )
         await _probe(target, settings.timeout_s, settings.method)
-        eval_id = new_ulid()
+        eval_id = settings.resume.predicate.eval_id if settings.resume else new_ulid()
+        run = _Run(settings, target, session.hardware, eval_id, session.signer, progress,
+                   control, session.engine_pids)  # fmt: skip
         written = []
-        for prep in prepared:
-            path, predicate = await _run_task(
-                prep, settings, target, session.hardware, eval_id, session.signer, progress,
-                control, session.engine_pids,
-            )  # fmt: skip
-            written.append(path)
-            progress.task_finished(path, predicate)
-            if control.stop.is_set():
-                break
+        for level in levels:
+            for prep in prepared:
+                path, predicate = await _run_task(prep, level, run)
+                written.append(path)
+                progress.task_finished(path, predicate)
+                if control.stop.is_set():
+                    return written
         return written
+
+
+def _check_same_model(recorded: TargetInfo, now: TargetInfo) -> None:
+    """A resumed eval asks the model the envelope asked: by name, and by file digest when both
+    are known."""
+    was, got = recorded.model, now.model
+    if was.model_id != got.model_id or (was.sha256 and got.sha256 and was.sha256 != got.sha256):
+        raise ConfigError(
+            f"the envelope asked model {was.model_id!r}, this target serves {got.model_id!r} "
+            "(or another file of it); resume against the model the eval began with"
+        )
 
 
 async def _probe(target: OpenTarget, timeout_s: float, method: str) -> None:
@@ -243,65 +319,92 @@ def _settings_digest(prep: _Prepared, settings: EvalSettings) -> str:
     return hashlib.sha256(canonical(fields)).hexdigest()
 
 
-async def _run_task(
-    prep: _Prepared,
-    settings: EvalSettings,
-    target: OpenTarget,
-    hardware: Any,
-    eval_id: str,
-    signer: keys.Signer,
-    progress: EvalProgress,
-    control: RunControl,
-    engine_pids: frozenset[int] = frozenset(),
-) -> tuple[Path, EvalPredicate]:
-    """Ask every item (and sample) of one task, score each answer as it arrives into the items
-    sidecar, then summarise, sign and write the task's envelope."""
+async def _run_task(prep: _Prepared, level: Level, run: _Run) -> tuple[Path, EvalPredicate]:
+    """Ask every item (and sample) of one task at one level — with --resume, those the envelope
+    lacks — score each answer as it arrives into the items sidecar, then summarise, sign and
+    write the envelope."""
+    settings, target, resumed = run.settings, run.target, run.settings.resume
     task = prep.task
     run_id = new_ulid()
-    stem = f"{safe_name(target.info.model.model_id)}__eval-{safe_name(task.name)}__{run_id}"
+    stem = (f"{safe_name(target.info.model.model_id)}__eval-{safe_name(task.name)}"
+            f"__{level.tag}__{run_id}")  # fmt: skip
     items_path = settings.output / f"{stem}{ITEMS_SUFFIX}"
     config_path = settings.output / f"{stem}{CONFIG_SUFFIX}"
-    task_info, parameters = _task_info(prep, settings), _parameters(prep, settings)
-    _write_config(config_path, task_info, parameters, target, settings)
     settings_digest = _settings_digest(prep, settings)
     soft = await asyncio.to_thread(software, _task_digest(prep, settings_digest),
                                    event_loop_name())  # fmt: skip
-    watch = HostLoadWatch(engine_pids)  # other work on the host, before and during the task
+    watch = HostLoadWatch(run.engine_pids)  # other work on the host, before and during the task
     await asyncio.to_thread(watch.before)
-    wall_anchor_ns = time.time_ns()
-    anchor_ns = time.perf_counter_ns()
-    isolated = await _answer_all(prep, settings, target, items_path, anchor_ns, progress, control)
+    items_path.write_bytes(resumed.rows if resumed else b"")  # the answers kept, as written
+    wall_anchor_ns, anchor_ns = _anchors(resumed)
+    peak = await _answer_all(prep, level, run, items_path, anchor_ns)
     host_load = await asyncio.to_thread(watch.finish)
     finished_ns = wall_anchor_ns + (time.perf_counter_ns() - anchor_ns)
-    metrics = summarize_eval(read_items(items_path.read_bytes()), task.variants, task.primary,
-                             task.instruction_details, settings.samples)  # fmt: skip
-    reasons = [control.reason] if control.reason else []
-    if metrics.errors:
-        reasons.append(f"{metrics.errors} of {metrics.samples} requests failed (scored wrong)")
-    started, finished = utc_iso(wall_anchor_ns), utc_iso(finished_ns)
+    if resumed is not None:
+        finished_ns = time.time_ns()
+        peak = max(peak, resumed.predicate.parameters.concurrency)
+    items = read_items(items_path.read_bytes())
+    metrics = summarize_eval(items, task.variants, task.primary, task.instruction_details,
+                             settings.samples)  # fmt: skip
+    parameters = _parameters(prep, settings, level, peak)
+    _write_config(config_path, _task_info(prep, settings), parameters, target, settings)
     predicate = EvalPredicate(
         run_id=run_id,
-        eval_id=eval_id,
-        status=control.status,
-        validity=Validity(valid=not reasons, reasons=reasons, warnings=host_warnings(host_load)),
-        task=task_info,
+        eval_id=run.eval_id,
+        status=run.control.status,
+        validity=_validity(metrics, run, host_load),
+        task=_task_info(prep, settings),
         parameters=parameters,
         target=target.info,
-        hardware=hardware,
+        hardware=run.hardware,
         software=soft,
         timing=TimingInfo(
-            started_at=started, finished_at=finished, wall_anchor_us=wall_anchor_ns // 1000
+            started_at=resumed.predicate.timing.started_at if resumed else utc_iso(wall_anchor_ns),
+            finished_at=utc_iso(finished_ns),
+            wall_anchor_us=wall_anchor_ns // 1000,
         ),
         metrics=metrics,
         comparability=_comparability(prep, settings_digest),
-        sandbox=_sandbox(prep, settings, isolated),
+        sandbox=_sandbox(prep, settings, items),
         privacy=Privacy(prompts_stored=False),
         host_load=host_load,
+        resumed_from=resumed.predicate.run_id if resumed else None,
     )
     envelope_path = settings.output / f"{stem}.json"
-    write_envelope(seal(statement_payload(predicate, [items_path, config_path]), signer.key()),
-                   envelope_path)  # fmt: skip
+    write_envelope(seal(statement_payload(predicate, [items_path, config_path]),
+                        run.signer.key()), envelope_path)  # fmt: skip
     return envelope_path, predicate
+
+
+def _anchors(resumed: Resumed | None) -> tuple[int, int]:
+    """The wall-clock anchor of the records' times and its perf_counter_ns twin. A resumed
+    envelope keeps the original's wall anchor, and its new records go on from the kept ones'
+    last time: one clock, the pause between the sessions left out (see Resumed)."""
+    if resumed is None:
+        return time.time_ns(), time.perf_counter_ns()
+    wall_anchor_ns = resumed.predicate.timing.wall_anchor_us * 1000
+    return wall_anchor_ns, time.perf_counter_ns() - resumed.offset_ns
+
+
+def _validity(metrics: EvalMetrics, run: _Run, host_load: HostLoad | None) -> Validity:
+    """Invalid when stopped early or when a request failed; a resume and a host shared with
+    other work are warnings."""
+    control, resumed = run.control, run.settings.resume
+    reasons = [control.reason] if control.reason else []
+    if metrics.errors:
+        reasons.append(f"{metrics.errors} of {metrics.samples} requests failed (scored wrong)")
+    warnings = host_warnings(host_load)
+    if resumed is not None:
+        old = resumed.predicate
+        warnings.append(
+            f"resumed from {old.run_id} ({old.status}, {len(resumed.answered)} answers kept); "
+            "the resumed requests are timed from the end of the kept ones, the pause between "
+            "the two sessions left out"
+        )
+        if old.hardware.fingerprint != run.hardware.fingerprint:
+            warnings.append("resumed on other hardware: the kept answers' timings are from "
+                            "another machine")  # fmt: skip
+    return Validity(valid=not reasons, reasons=reasons, warnings=warnings)
 
 
 def _task_digest(prep: _Prepared, settings_digest: str) -> str:
@@ -350,13 +453,16 @@ def _task_info(prep: _Prepared, settings: EvalSettings) -> TaskInfo:
     )
 
 
-def _parameters(prep: _Prepared, settings: EvalSettings) -> EvalParameters:
+def _parameters(
+    prep: _Prepared, settings: EvalSettings, level: Level, in_flight: int
+) -> EvalParameters:
     record = settings.target.passthrough.record()  # header values redacted
     return EvalParameters(
         temperature=prep.temperature,
         max_tokens=prep.max_tokens,
         samples=settings.samples,
-        concurrency=settings.concurrency,
+        concurrency=level.concurrency if level.concurrency is not None else in_flight,
+        rate_rps=level.rate_rps,
         timeout_s=settings.timeout_s,
         seed=settings.seed,
         scorer=settings.scorer if prep.task.name == "custom" else None,
@@ -378,10 +484,15 @@ def _comparability(prep: _Prepared, settings_digest: str) -> EvalComparability:
     )
 
 
-def _sandbox(prep: _Prepared, settings: EvalSettings, isolated: list[bool]) -> SandboxInfo | None:
+def _sandbox(
+    prep: _Prepared, settings: EvalSettings, items: list[ItemRecord]
+) -> SandboxInfo | None:
     if not prep.task.executes_code:
         return None
     limits = settings.sandbox
+    # per code sample run: whether its sandbox had its own network namespace
+    isolated = [bool(it.detail["network_isolated"]) for it in items
+                if it.detail and "network_isolated" in it.detail]  # fmt: skip
     return SandboxInfo(
         allowed=True,
         wall_s=limits.wall_s,
@@ -392,51 +503,46 @@ def _sandbox(prep: _Prepared, settings: EvalSettings, isolated: list[bool]) -> S
     )
 
 
+def _work(prep: _Prepared, samples: int, resumed: Resumed | None) -> list[tuple[int, int]]:
+    """(position in the full plan, sample) of every answer still to ask, in plan order: every
+    item's samples, item by item; with --resume, those the envelope lacks. The position is
+    the request's index, the same as in one uninterrupted run."""
+    answered = resumed.answered if resumed else frozenset()
+    return [(i * samples + s, s) for i, item in enumerate(prep.data.items)
+            for s in range(samples) if (item.item_id, s) not in answered]  # fmt: skip
+
+
 async def _answer_all(
-    prep: _Prepared,
-    settings: EvalSettings,
-    target: OpenTarget,
-    items_path: Path,
-    anchor_ns: int,
-    progress: EvalProgress,
-    control: RunControl,
-) -> list[bool]:
-    """`--concurrency` workers take items from one queue; each answer is scored and appended to
-    the sidecar as it arrives, so Ctrl-C keeps every answered item. Returns, per code sample,
-    whether its sandbox had its own network namespace."""
-    task = prep.task
-    work = [(item, s) for item in prep.data.items for s in range(settings.samples)]
-    progress.task_started(task.name, len(work))
+    prep: _Prepared, level: Level, run: _Run, items_path: Path, anchor_ns: int
+) -> int:
+    """Send the level's work (a closed or an open loop); each answer is scored and appended to
+    the sidecar as it arrives, so Ctrl-C keeps every answered item. Returns the most requests
+    that were in flight at once."""
+    settings, task, control = run.settings, prep.task, run.control
+    work = _work(prep, settings.samples, settings.resume)
+    run.progress.task_started(task.name, len(work), level.label)
     sandboxes = asyncio.Semaphore(max(1, (os.cpu_count() or 2) - 1))
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(len(work)):
-        queue.put_nowait(i)
-    isolated: list[bool] = []
 
     with items_path.open("ab") as sink:
 
-        async def worker(slot: int) -> None:
-            while not queue.empty() and not control.stop.is_set():
-                index = queue.get_nowait()
-                item, sample = work[index]
-                answer = await _ask(item, sample, index, slot, prep, settings, target, anchor_ns)
-                judgement = await _judge(task, item, answer, sandboxes, settings.method)
-                if judgement.detail and "network_isolated" in judgement.detail:
-                    isolated.append(bool(judgement.detail["network_isolated"]))
-                row = ItemRecord(
-                    task=task.name, item_id=item.item_id, sample=sample, subject=item.subject,
-                    expected=item.expected, meta=item.meta, output=answer.output,
-                    parsed=judgement.parsed, correct=judgement.correct, detail=judgement.detail,
-                    request=answer.request, reasoning=answer.reasoning,
-                )  # fmt: skip
-                sink.write(row.to_json() + b"\n")
-                sink.flush()
-                progress.item_done(row)
+        async def answer(position: int, slot: int, scheduled_ns: int) -> None:
+            index, sample = work[position]
+            item = prep.data.items[index // settings.samples]
+            reply = await _ask(item, sample, index, slot, scheduled_ns, prep, run, anchor_ns)
+            judgement = await _judge(task, item, reply, sandboxes, settings.method)
+            row = ItemRecord(
+                task=task.name, item_id=item.item_id, sample=sample, subject=item.subject,
+                expected=item.expected, meta=item.meta, output=reply.output,
+                parsed=judgement.parsed, correct=judgement.correct, detail=judgement.detail,
+                request=reply.request, reasoning=reply.reasoning,
+            )  # fmt: skip
+            sink.write(row.to_json() + b"\n")
+            sink.flush()
+            run.progress.item_done(row)
 
-        async with asyncio.TaskGroup() as tg:
-            for slot in range(min(settings.concurrency, len(work))):
-                tg.create_task(worker(slot))
-    return isolated
+        if level.rate_rps is not None:
+            return await open_loop(len(work), level.rate_rps, answer, control.stop)
+        return await closed_loop(len(work), level.slots, answer, control.stop)
 
 
 @dataclass(slots=True)
@@ -452,11 +558,12 @@ async def _ask(
     sample: int,
     index: int,
     slot: int,
+    scheduled_ns: int,
     prep: _Prepared,
-    settings: EvalSettings,
-    target: OpenTarget,
+    run: _Run,
     anchor_ns: int,
 ) -> _Answer:
+    settings, target = run.settings, run.target
     params = GenerationParams(
         Api.CHAT, target.model_field, prep.temperature, seed=settings.seed + sample,
         extra_body=target.passthrough.body_fields,
@@ -464,7 +571,7 @@ async def _ask(
     wants = TOP_LOGPROBS if settings.method == "letter-logprobs" else None
     body = request_body(params, "", prep.max_tokens, item.messages, top_logprobs=wants)
     pid = prompt_id(canonical(item.messages).decode())
-    record = RequestRecord(index, 0, slot, False, pid, time.perf_counter_ns() - anchor_ns)
+    record = RequestRecord(index, 0, slot, False, pid, scheduled_ns - anchor_ns)
     text: list[str] = []
     thinking: list[str] = []
     logprobs: list[Any] = []
