@@ -3,9 +3,11 @@ scores, paired comparisons, verification by re-scoring, failures recorded, refus
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -18,9 +20,19 @@ from tests.conftest import ScriptedServer
 from tests.support.cli import bench, start_bench
 from tests.support.datasets import SHARED_DATASETS, requires_shared
 from tests.support.envelopes import envelope_paths, open_run, sidecar
+from tests.support.eval_runs import (
+    Progress,
+    answer_table,
+    answers,
+    custom_data,
+    eval_of,
+    settings_for,
+)
+from tests.support.eval_runs import run as run_in_process
 from tokenbench.envelope import keys
 from tokenbench.envelope.schema import ITEMS_SUFFIX, EvalPredicate
 from tokenbench.evals.data import package_file
+from tokenbench.evals.load import Level
 from tokenbench.evals.rescore import rescore_check
 from tokenbench.metrics.quality import mcnemar_exact_p
 from tokenbench.records import read_items
@@ -365,3 +377,127 @@ def test_an_older_task_version_is_aggregated_not_rescored(
     assert rescore_check(older, rescored) == []  # its own rules stand; figures still checked
     forged = raw.replace(b'"correct":{"score":false}', b'"correct":{"score":true}')
     assert rescore_check(older, forged) != []
+
+
+def test_load_levels_one_envelope_each_paired_and_verified(
+    scripted_server_factory: Any, tmp_path: Path
+) -> None:
+    server = scripted_server_factory("--answers", str(answer_table(tmp_path)))
+    data = custom_data(tmp_path)
+    out = tmp_path / "corpus"
+    proc = bench("eval", "custom", "--data", str(data), "--scorer", "exact", "--base-url",
+                 server.base_url, "--concurrency", "4,1", "-o", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "at concurrency 1," in proc.stderr
+    assert "at concurrency 4," in proc.stderr
+    assert proc.stderr.index("at concurrency 1,") < proc.stderr.index("at concurrency 4,")
+    paths = envelope_paths(out)
+    assert len(paths) == 2
+    (a, a_items), (b, b_items) = (eval_of(p) for p in paths)
+    assert {a.parameters.concurrency, b.parameters.concurrency} == {1, 4}
+    assert a.comparability.key == b.comparability.key
+    assert a.eval_id == b.eval_id
+    assert answers(a_items) == answers(b_items)
+    assert sorted("__c1__" in p.name or "__c4__" in p.name for p in paths) == [True, True]
+
+    rated = bench("eval", "custom", "--data", str(data), "--scorer", "exact", "--base-url",
+                  server.base_url, "--rate", "25", "-o", str(tmp_path / "rated"))  # fmt: skip
+    assert rated.returncode == 0, rated.stderr
+    assert "at 25 req/s," in rated.stderr
+    [path] = envelope_paths(tmp_path / "rated")
+    r, r_items = eval_of(path)
+    assert r.parameters.rate_rps == 25
+    assert r.comparability.key == a.comparability.key
+    assert all(it.request.scheduled_ns <= (it.request.send_ns or 0) for it in r_items)
+    verified = bench("verify", str(out), str(path))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.count("OK") == 3
+
+
+def test_resume_after_ctrl_c_asks_only_the_rest(
+    scripted_server_factory: Any, tmp_path: Path
+) -> None:
+    n = 40
+    server = scripted_server_factory("--answers", str(answer_table(tmp_path, n)))
+    data = custom_data(tmp_path, n)
+    out = tmp_path / "corpus"
+    model = "ttft_ms=5;itl_ms=20"  # a scripted answer's words, one every 20 ms
+    run = start_bench("eval", "custom", "--data", str(data), "--scorer", "exact", "--base-url",
+                      server.base_url, "--model", model, "--concurrency", "2",
+                      "-o", str(out))  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            sidecars = list(out.glob(f"*{ITEMS_SUFFIX}")) if out.exists() else []
+            if sidecars and len(sidecars[0].read_bytes().splitlines()) >= 4:
+                break
+            time.sleep(0.02)
+        os.kill(run.pid, signal.SIGINT)
+        _, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 130, err
+    [old_path] = envelope_paths(out)
+    old, old_items = eval_of(old_path)
+    assert old.status == "interrupted"
+    assert 4 <= len(old_items) < n
+
+    before = len(server.log_entries())
+    resumed = bench("eval", "--resume", str(old_path))
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(server.log_entries()) - before == 1 + n - len(old_items)  # the probe, the rest
+    [new_path] = [p for p in envelope_paths(out) if p != old_path]
+    new, new_items = eval_of(new_path)
+    assert (new.status, new.resumed_from, new.metrics.samples) == ("complete", old.run_id, n)
+    assert new.parameters.concurrency == 2
+    assert new.target.model.model_id == model
+
+    whole = bench("eval", "custom", "--data", str(data), "--scorer", "exact", "--base-url",
+                  server.base_url, "--model", model, "--concurrency", "2",
+                  "-o", str(tmp_path / "whole"))  # fmt: skip
+    assert whole.returncode == 0, whole.stderr
+    _, whole_items = eval_of(envelope_paths(tmp_path / "whole")[0])
+    assert answers(new_items) == answers(whole_items)
+    verified = bench("verify", str(new_path))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    again = bench("eval", "--resume", str(new_path))
+    assert again.returncode == 2
+    assert "nothing to resume" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+
+
+def test_resume_refusals_are_one_line(scripted_server_factory: Any, tmp_path: Path) -> None:
+    server = scripted_server_factory("--answers", str(answer_table(tmp_path)))
+    [path] = run_in_process(settings_for(server, tmp_path, tmp_path / "out", Level(1)),
+                            Progress(stop_after=3))  # fmt: skip
+    tampered = tmp_path / "tampered" / path.name
+    tampered.parent.mkdir()
+    for f in path.parent.iterdir():
+        if f.name.startswith(path.name.removesuffix(".json")):
+            shutil.copy(f, tampered.parent / f.name)
+    doc = json.loads(tampered.read_text())
+    statement = json.loads(base64.b64decode(doc["payload"]))
+    statement["predicate"]["parameters"]["seed"] = 7
+    doc["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    tampered.write_text(json.dumps(doc))
+    missing = tmp_path / "missing" / path.name
+    missing.parent.mkdir()
+    shutil.copy(path, missing)
+    for args, message in [
+        (["--resume", str(tampered)], "payload or signature was altered"),
+        (["--resume", str(missing)], "a sidecar file is missing"),
+        (["--resume", str(tmp_path / "nope.json")], "no such file"),
+        (["custom", "--resume", str(path)], "--resume takes TASK from the envelope"),
+        (["--resume", str(path), "--seed", "1", "--rate", "2"], "takes --rate, --seed"),
+        (["custom", "--concurrency", "1,4", "--rate", "2"], "not both"),
+        (["custom", "--concurrency", "1,x"], "--concurrency '1,x'"),
+        (["custom", "--concurrency", "1.5"], "whole numbers"),
+        (["custom", "--rate", "0"], "positive numbers"),
+        ([], "name at least one task"),
+    ]:
+        proc = bench("eval", *args, "--base-url", server.base_url, "-o", str(tmp_path / "new"))
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert message in proc.stderr, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "new").exists()

@@ -264,3 +264,45 @@ def test_eval_gsm8k_and_humaneval_with_smollm2(tmp_path: Path) -> None:
                        for it in items)  # fmt: skip
         else:
             assert set(m.scores) == {"strict", "lenient"}
+
+
+@requires_engine
+@requires_shared
+def test_eval_resume_reopens_the_bundled_model_and_matches_one_run(tmp_path: Path) -> None:
+    """An eval of SmolLM2 stopped after two answers, resumed with `bench eval --resume`: the
+    embedded engine serves the same model again (by id), and at concurrency 1 greedy decoding
+    gives the answers one uninterrupted run gives. llama-server's prompt cache would make an
+    answer depend on the requests before it (a shared prefix's KV computed in another batch
+    shape), so it is turned off through the recorded extra body, which the resume sends too."""
+    from tests.support.eval_runs import Progress, answers, eval_of, run
+    from tokenbench.engines.passthrough import Passthrough
+    from tokenbench.evals.data import DataSource
+    from tokenbench.evals.load import Level
+    from tokenbench.evals.runner import EvalSettings
+    from tokenbench.session.target import TargetSpec
+
+    def settings(out: Path) -> EvalSettings:
+        return EvalSettings(
+            tasks=("gsm8k",), output=out,
+            target=TargetSpec("smollm2-135m-instruct", None, None, None, None, out,
+                              passthrough=Passthrough({"cache_prompt": False})),
+            data=DataSource(SHARED_DATASETS), limit=4, levels=(Level(1),), max_tokens=32,
+            timeout_s=1500,
+        )  # fmt: skip
+
+    [old_path] = run(settings(tmp_path / "evals"), Progress(stop_after=2))
+    old, _ = eval_of(old_path)
+    assert (old.status, old.metrics.samples) == ("interrupted", 2)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tokenbench.cli.main", "eval", "--resume", str(old_path)],
+        capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [new_path] = [p for p in envelope_paths(tmp_path / "evals") if p != old_path]
+    new, new_items = eval_of(new_path)
+    assert (new.status, new.resumed_from, new.metrics.samples) == ("complete", old.run_id, 4)
+    assert new.target.engine.embedded
+    assert new.target.model.sha256 == old.target.model.sha256
+    verify_file(new_path, keys.trusted_keys())
+    [whole] = run(settings(tmp_path / "whole"))
+    assert answers(new_items) == answers(eval_of(whole)[1])
