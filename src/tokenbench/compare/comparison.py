@@ -118,7 +118,7 @@ def _level(p: RunPredicate | EvalPredicate) -> tuple[tuple[int, float], str]:
         load = p.parameters.load
         concurrency, rate = load.concurrency, load.rate_rps
     else:
-        concurrency, rate = p.parameters.concurrency, getattr(p.parameters, "rate_rps", None)
+        concurrency, rate = p.parameters.concurrency, p.parameters.rate_rps
     if rate is not None:
         return (1, rate), f"{rate:g} req/s"
     return (0, float(concurrency)), f"concurrency {concurrency}"

@@ -154,8 +154,18 @@ def cost_report_view(view: CostView) -> CostReportView:
         input_token_share=view.input_share,
         apis=[api_rate_view(r, view.input_share, view.cached_share) for r in view.apis],
         runs=[_run(row) for row in view.rows],
-        outcomes=[OutcomeView(task=o.task, model_id=o.model_id, engine=o.engine,
-                              hardware=o.hardware, accuracy=o.accuracy, valid=o.valid,
-                              path=o.path, per_correct=o.cost) for o in view.outcomes],
+        outcomes=[
+            OutcomeView(
+                task=o.task,
+                model_id=o.model_id,
+                engine=o.engine,
+                hardware=o.hardware,
+                accuracy=o.accuracy,
+                valid=o.valid,
+                path=o.path,
+                per_correct=o.cost,
+            )
+            for o in view.outcomes
+        ],
         gpu_hourly_usd_given=p.gpu_hourly_usd,
     )

@@ -599,8 +599,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="JSON file as --answers: the replies of a request that arrives while "
                         "--load-above streams or more are in flight (answers that change under "
                         "load, to check that an eval detects it)")  # fmt: skip
-    p.add_argument("--load-above", type=int, default=2, metavar="N",
-                   help="streams in flight from which --answers-under-load apply (default 2)")
+    p.add_argument(
+        "--load-above",
+        type=int,
+        default=2,
+        metavar="N",
+        help="streams in flight from which --answers-under-load apply (default 2)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
