@@ -306,3 +306,46 @@ def test_eval_resume_reopens_the_bundled_model_and_matches_one_run(tmp_path: Pat
     verify_file(new_path, keys.trusted_keys())
     [whole] = run(settings(tmp_path / "whole"))
     assert answers(new_items) == answers(eval_of(whole)[1])
+
+
+@requires_engine
+@requires_shared
+def test_accuracy_against_load_with_smollm2(tmp_path: Path) -> None:
+    """SmolLM2 on 20 GSM8K and 20 MMLU items at concurrency 1 and 4: `compare --by load` pairs
+    each task's levels item by item, with a McNemar p and the share of greedy answers that
+    changed; the figures are whatever the engine gives. MMLU's --limit is per subject, so the
+    data root holds one subject (links to the shared files, nothing copied); answers are cut
+    at 160 tokens to keep the test to minutes on two cores."""
+    data = tmp_path / "data"
+    (data / "mmlu" / "test").mkdir(parents=True)
+    (data / "gsm8k").symlink_to(SHARED_DATASETS / "gsm8k")
+    subject = sorted((SHARED_DATASETS / "mmlu" / "test").glob("*_test.csv"))[0]
+    (data / "mmlu" / "test" / subject.name).symlink_to(subject)
+    out = tmp_path / "evals"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tokenbench.cli.main", "eval", "gsm8k", "mmlu", "--limit", "20",
+         "--model", "smollm2-135m-instruct", "--concurrency", "1,4", "--max-tokens", "160",
+         "--data", str(data), "--output", str(out), "--timeout", "1500"],
+        capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(envelope_paths(out)) == 4  # two tasks × two levels
+    compared = subprocess.run(
+        [sys.executable, "-m", "tokenbench.cli.main", "compare", str(out), "--by", "load",
+         "--report", "json"], capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert compared.returncode == 0, compared.stderr
+    q = json.loads(compared.stdout)["quality"]
+    pairs = {p["task"]: p for p in q["pairs"]}
+    assert set(pairs) == {"gsm8k", "mmlu"}
+    for task, pair in pairs.items():
+        assert (pair["a"], pair["b"]) == ("concurrency 1", "concurrency 4"), task
+        assert pair["items"] == 20
+        assert 0.0 <= pair["mcnemar_p"] <= 1.0
+        assert pair["diverged"] is not None
+        assert 0 <= pair["diverged"] <= 20
+        assert pair["divergence"] == pair["diverged"] / 20
+        assert pair["setting"].startswith("smollm2-135m-instruct, llama.cpp")
+    levels = sorted((r["task"], r["label"]) for r in q["rows"])
+    assert levels == [("gsm8k", "concurrency 1"), ("gsm8k", "concurrency 4"),
+                      ("mmlu", "concurrency 1"), ("mmlu", "concurrency 4")]  # fmt: skip
