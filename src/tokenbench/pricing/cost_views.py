@@ -9,7 +9,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from tokenbench.pricing.api import ApiRate
-from tokenbench.pricing.outcomes import OutcomeCost
+from tokenbench.pricing.outcomes import EvalOutcome
 from tokenbench.pricing.view import ApiAtMix, CostRow, CostView
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -85,21 +85,6 @@ class CostRunView(BaseModel):
     apis: list[RunApiView]
 
 
-class OutcomeView(BaseModel):
-    """One eval's accuracy and what each of its right answers cost (pricing/outcomes.py)."""
-
-    model_config = _FROZEN
-
-    task: str
-    model_id: str
-    engine: str
-    hardware: str
-    accuracy: float | None
-    valid: bool
-    path: str
-    per_correct: OutcomeCost
-
-
 class CostReportView(BaseModel):
     """`bench cost PATH... --gpu-hourly-usd …`: each run's self-hosted cost beside the APIs,
     and each eval's cost per correct answer."""
@@ -113,7 +98,7 @@ class CostReportView(BaseModel):
     input_token_share: Decimal
     apis: list[ApiRateView]
     runs: list[CostRunView]
-    outcomes: list[OutcomeView] = Field(default_factory=list)
+    outcomes: list[EvalOutcome] = Field(default_factory=list)
     # the table's title quotes the price as given ("$2.50"), the JSON normalized ("2.5")
     gpu_hourly_usd_given: Decimal | None = Field(exclude=True)
 
@@ -154,18 +139,6 @@ def cost_report_view(view: CostView) -> CostReportView:
         input_token_share=view.input_share,
         apis=[api_rate_view(r, view.input_share, view.cached_share) for r in view.apis],
         runs=[_run(row) for row in view.rows],
-        outcomes=[
-            OutcomeView(
-                task=o.task,
-                model_id=o.model_id,
-                engine=o.engine,
-                hardware=o.hardware,
-                accuracy=o.accuracy,
-                valid=o.valid,
-                path=o.path,
-                per_correct=o.cost,
-            )
-            for o in view.outcomes
-        ],
+        outcomes=view.outcomes,
         gpu_hourly_usd_given=p.gpu_hourly_usd,
     )

@@ -38,6 +38,21 @@ class OutcomeCost(BaseModel):
     reasons: dict[str, str] = Field(default_factory=dict)  # figure → why it is null
 
 
+class EvalOutcome(BaseModel):
+    """One eval's accuracy and what each of its right answers cost."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task: str
+    model_id: str
+    engine: str
+    hardware: str
+    accuracy: float | None
+    valid: bool
+    path: str
+    per_correct: OutcomeCost
+
+
 def outcome_cost(
     ev: LoadedEval, speed: Speed, pricing: SelfHostPricing | None, apis: Sequence[ApiRate] = ()
 ) -> OutcomeCost:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from tokenbench.corpus.loader import Corpus
 from tokenbench.corpus.matching import speed_of
 from tokenbench.pricing.api import ApiRate
-from tokenbench.pricing.outcomes import OutcomeCost, outcome_cost
+from tokenbench.pricing.outcomes import EvalOutcome, outcome_cost
 from tokenbench.pricing.selfhost import (
     BreakEven,
     HourlyPrice,
@@ -41,20 +41,6 @@ class CostRow:
     apis: list[ApiAtMix]
 
 
-@dataclass(frozen=True, slots=True)
-class OutcomeRow:
-    """One eval: its accuracy and what each right answer cost."""
-
-    task: str
-    model_id: str
-    engine: str
-    hardware: str
-    accuracy: float | None
-    valid: bool
-    path: str
-    cost: OutcomeCost
-
-
 @dataclass
 class CostView:
     pricing: SelfHostPricing
@@ -62,7 +48,7 @@ class CostView:
     cached_share: Decimal
     apis: list[ApiRate]
     rows: list[CostRow] = field(default_factory=list)
-    outcomes: list[OutcomeRow] = field(default_factory=list)
+    outcomes: list[EvalOutcome] = field(default_factory=list)
 
 
 def cost_view(
@@ -115,18 +101,18 @@ def cost_view(
 
 
 def outcome_rows(corpus: Corpus, pricing: SelfHostPricing | None,
-                 apis: list[ApiRate]) -> list[OutcomeRow]:  # fmt: skip
+                 apis: list[ApiRate]) -> list[EvalOutcome]:  # fmt: skip
     """Per eval, the price of a right answer at the speed of the fastest valid run of its
     setup (or its own requests' speed when there is none)."""
     runs = {str(r.path) for r in corpus.runs}
     rows = []
     for ev in corpus.evals:
         p = ev.predicate
-        rows.append(OutcomeRow(
+        rows.append(EvalOutcome(
             task=p.task.name, model_id=p.target.model.model_id, engine=p.target.engine.label,
             hardware=p.hardware.label, accuracy=p.metrics.scores[p.task.primary].accuracy,
             valid=p.validity.valid, path=str(ev.path),
-            cost=outcome_cost(ev, speed_of(corpus, runs, ev), pricing, apis),
+            per_correct=outcome_cost(ev, speed_of(corpus, runs, ev), pricing, apis),
         ))  # fmt: skip
     rows.sort(key=lambda r: (r.task, r.model_id, r.engine))
     return rows

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from tokenbench.corpus.filters import Filters
 from tokenbench.corpus.selection import RUN_COLUMNS, Selection
 from tokenbench.errors import ConfigError, unknown_name
+from tokenbench.outputs import output_dir
 
 # --format → (the files' extension, DuckDB's COPY options)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -58,13 +59,7 @@ def export_files(sel: Selection, filters: Filters, outdir: Path, fmt: str) -> li
     temporary name first and then moved over any older file of that name."""
     if fmt not in FORMATS:
         raise unknown_name("--format", fmt, FORMATS)
-    if outdir.exists() and not outdir.is_dir():
-        raise ConfigError(f"-o {outdir} is a file; name a directory for the exported files")
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"-o {outdir}: cannot create it ({exc.strerror}); "
-                          "choose a directory you can write to") from None  # fmt: skip
+    output_dir(outdir, "-o")
     ext, options = FORMATS[fmt]
     _select(sel, filters)
     sel.con.execute("SET TimeZone = 'UTC'")  # timestamps as UTC in CSV and JSON text
