@@ -307,17 +307,7 @@ def test_ctrl_c_seals_the_answered_items_as_interrupted(
     run = start_bench("eval", "custom", "--data", str(data), "--base-url",
                       scripted_server.base_url, "--model", "ttft_ms=5;itl_ms=20;tokens=10",
                       "--concurrency", "2", "--scorer", "contains", "-o", str(out))  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            sidecars = list(out.glob(f"*{ITEMS_SUFFIX}")) if out.exists() else []
-            if sidecars and len(sidecars[0].read_bytes().splitlines()) >= 4:
-                break
-            time.sleep(0.05)
-        os.kill(run.pid, signal.SIGINT)
-        _, err = run.communicate(timeout=60)
-    finally:
-        run.kill()
+    err = _interrupt_after(run, out, 4)
     assert run.returncode == 130, err
     [path] = envelope_paths(out)
     p = verify_file(path, keys.trusted_keys()).predicate
@@ -425,17 +415,7 @@ def test_resume_after_ctrl_c_asks_only_the_rest(
     run = start_bench("eval", "custom", "--data", str(data), "--scorer", "exact", "--base-url",
                       server.base_url, "--model", model, "--concurrency", "2",
                       "-o", str(out))  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            sidecars = list(out.glob(f"*{ITEMS_SUFFIX}")) if out.exists() else []
-            if sidecars and len(sidecars[0].read_bytes().splitlines()) >= 4:
-                break
-            time.sleep(0.02)
-        os.kill(run.pid, signal.SIGINT)
-        _, err = run.communicate(timeout=60)
-    finally:
-        run.kill()
+    err = _interrupt_after(run, out, 4)
     assert run.returncode == 130, err
     [old_path] = envelope_paths(out)
     old, old_items = eval_of(old_path)
@@ -501,3 +481,19 @@ def test_resume_refusals_are_one_line(scripted_server_factory: Any, tmp_path: Pa
         assert message in proc.stderr, (args, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not (tmp_path / "new").exists()
+
+
+def _interrupt_after(run: Any, out: Path, answers: int) -> str:
+    """Ctrl-C the `bench eval` once its items sidecar holds `answers` lines; its stderr."""
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            sidecars = list(out.glob(f"*{ITEMS_SUFFIX}")) if out.exists() else []
+            if sidecars and len(sidecars[0].read_bytes().splitlines()) >= answers:
+                break
+            time.sleep(0.02)
+        os.kill(run.pid, signal.SIGINT)
+        _, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    return str(err)
