@@ -82,8 +82,13 @@ PointKey = tuple[str | float | int | None, ...]
 
 def point_key(p: RunPredicate, by: str | None = None) -> PointKey:
     """Where a run sits among the workload axes (less the axis compared, when it is one)."""
-    left_out = _LOAD_AXES if by == "load" else {by}
-    return tuple(axis.value(p) for axis in POINT_AXES if axis.name not in left_out)
+    if by != "load":
+        return tuple(axis.value(p) for axis in POINT_AXES if axis.name != by)
+    # across load levels the setup must be one: a model's levels are never pooled with
+    # another model's (the comparability key does not hold the model)
+    setup = (p.target.model.model_id, p.target.engine.label, p.target.model.quant,
+             p.hardware.fingerprint)  # fmt: skip
+    return (*setup, *(axis.value(p) for axis in POINT_AXES if axis.name not in _LOAD_AXES))
 
 
 def point_label(p: RunPredicate, with_input: bool) -> str:

@@ -39,8 +39,9 @@ class Clause:
         col = f'"{self.field}"'
         if self.op in ("=", "!="):
             marks = ", ".join("?" for _ in cast)
-            neg = "NOT " if self.op == "!=" else ""
-            return f"{neg}({col} IN ({marks}))", cast
+            if self.op == "!=":  # an unknown value (null) is not the one excluded: kept
+                return f"({col} IS NULL OR {col} NOT IN ({marks}))", cast
+            return f"{col} IN ({marks})", cast
         return f"{col} {self.op} ?", cast
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import types
 import typing
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,11 @@ from tokenbench.envelope.schema import (
     RunPredicate,
 )
 from tokenbench.envelope.verify import MAX_ENVELOPE_BYTES, Opened, VerifyError, open_envelope
+from tokenbench.records import read_records
 
 INDEX_DIR = ".tokenbench"
 INDEX_FILE = "index.duckdb"
-INDEX_SCHEMA = "2"  # bumped when a table changes; an index of another version is rebuilt
+INDEX_SCHEMA = "3"  # bumped when a table changes; an index of another version is rebuilt
 _SIDECARS = (CONFIG_SUFFIX, PROMPTS_SUFFIX)
 _INSERT_BATCH = 5000
 
@@ -66,6 +68,9 @@ FILE_COLUMNS = {
     "path": "VARCHAR", "size": "BIGINT", "mtime_ns": "BIGINT", "digest": "VARCHAR",
     "kind": "VARCHAR", "signer": "VARCHAR", "reason": "VARCHAR", "trust": "VARCHAR",
     "predicate": "VARCHAR", "raw": "VARCHAR", "telemetry": "VARCHAR", "items": "VARCHAR",
+    # the raw sidecar's signed sha256, and whether its records are in `requests` (a sidecar
+    # that arrives after its envelope is loaded by a later refresh)
+    "raw_digest": "VARCHAR", "records": "BOOLEAN",
 }  # fmt: skip
 # The raw records as the sidecar holds them (records.RequestRecord), one row per request.
 RECORD_COLUMNS = {
@@ -181,6 +186,7 @@ def ingest(path: Path, key: str, trusted: Sequence[Any], trust: str) -> Ingested
         return Ingested(row, eval=ev)
     raw, tel = _subject(opened, RAW_SUFFIX), _subject(opened, TELEMETRY_SUFFIX)
     row |= {"kind": "run", "raw": rel + raw[0] if raw else None,
+            "raw_digest": raw[1] if raw else None,
             "telemetry": rel + tel[0] if tel else None}  # fmt: skip
     summary = run_row(p, key, opened.signer).model_dump(mode="json")
     for name in JSON_COLUMNS:
@@ -227,7 +233,12 @@ def insert_rows(
 def insert_records(
     con: duckdb.DuckDBPyConnection, catalog: str, sidecars: list[tuple[str, str, Path]]
 ) -> None:
-    """The raw records of verified sidecars ((envelope key, run_id, sidecar)), read by DuckDB."""
+    """The raw records of verified sidecars ((envelope key, run_id, sidecar)), read by DuckDB;
+    a path DuckDB would take for a glob pattern (`runs[2025]/…`) is parsed here instead."""
+    odd = [s for s in sidecars if _GLOB.search(str(s[2]))]
+    if odd:
+        _insert_parsed(con, catalog, odd)
+        sidecars = [s for s in sidecars if not _GLOB.search(str(s[2]))]
     spec = "{" + ", ".join(f"'{c}': '{t}'" for c, t in RECORD_COLUMNS.items()) + "}"
     cols = ", ".join(f'"{c}"' for c in RECORD_COLUMNS)
     for start in range(0, len(sidecars), 2000):
@@ -250,9 +261,20 @@ def _quoted() -> list[str]:
     return [f'"{c}"' for c in RECORD_COLUMNS]
 
 
-def request_view_sql(catalog: str) -> str:
-    """The requests of `catalog` with each request's figures derived (docs/metrics.md)."""
-    return f"SELECT *, {DERIVED_SQL} FROM {catalog}.requests"
+_GLOB = re.compile(r"[*?\[\]{}]")
+
+
+def _insert_parsed(con: duckdb.DuckDBPyConnection, catalog: str,
+                   sidecars: list[tuple[str, str, Path]]) -> None:  # fmt: skip
+    rows = []
+    for key, run_id, path in sidecars:
+        for record in read_records(path.read_bytes()):
+            row = asdict(record) | {"path": key, "run_id": run_id}
+            row["error_kind"] = record.error_kind.value if record.error_kind else None
+            if row["server_timings"] is not None:
+                row["server_timings"] = orjson.dumps(row["server_timings"]).decode()
+            rows.append(row)
+    insert_rows(con, f"{catalog}.requests", ["path", "run_id", *RECORD_COLUMNS], rows)
 
 
 @dataclass(slots=True)
@@ -319,7 +341,11 @@ def _plan(
     details = _details(con, catalog, moved)
     for key in moved:
         digest, kind = details[key]
-        if file_digest(root / key) != digest:
+        try:
+            now = file_digest(root / key)
+        except OSError:  # removed since the listing: verifying it drops it from the index
+            now = ""
+        if now != digest:
             report.changed += 1
             plan.verify.append(key)
             if kind != "skipped":
@@ -369,11 +395,32 @@ def refresh(
     try:
         _delete(con, catalog, gone + plan.verify)
         _write(con, catalog, done, plan.touched, records)
+        if records:
+            _late_records(con, catalog, root)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return report
+
+
+def _late_records(con: duckdb.DuckDBPyConnection, catalog: str, root: Path) -> None:
+    """Runs indexed without their records (the sidecar was missing or did not match then)
+    whose sidecar now matches the signed digest: their records are loaded."""
+    pending = con.execute(
+        f"SELECT f.path, f.raw, f.raw_digest, r.run_id FROM {catalog}.files f "
+        f"JOIN {catalog}.runs r USING (path) WHERE f.kind = 'run' AND f.raw IS NOT NULL "
+        "AND NOT coalesce(f.records, false)"
+    ).fetchall()
+    ready = [(key, run_id, root / raw) for key, raw, digest, run_id in pending
+             if _digest_matches(root / raw, digest or "")]  # fmt: skip
+    if not ready:
+        return
+    insert_records(con, catalog, ready)
+    con.execute("CREATE OR REPLACE TEMP TABLE _loaded (path VARCHAR)")
+    insert_rows(con, "_loaded", ["path"], [{"path": key} for key, _, _ in ready])
+    con.execute(f"UPDATE {catalog}.files SET records = true "
+                "WHERE path IN (SELECT path FROM _loaded)")  # fmt: skip
 
 
 def _delete(con: duckdb.DuckDBPyConnection, catalog: str, keys: list[str]) -> None:
@@ -389,6 +436,8 @@ def _write(
     con: duckdb.DuckDBPyConnection, catalog: str, done: list[Ingested],
     touched: list[tuple[str, int, int]], records: bool,
 ) -> None:  # fmt: skip
+    for d in done:
+        d.file["records"] = records and d.raw_verified is not None
     insert_rows(con, f"{catalog}.files", FILE_COLUMNS, [d.file for d in done])
     runs = [d.run for d in done if d.run is not None]
     insert_rows(con, f"{catalog}.runs", ROW_COLUMNS | RUN_EXTRA, runs)

@@ -159,6 +159,10 @@ def _attach(con: duckdb.DuckDBPyConnection, catalog: str, path: Path, notify: No
             why = f"index version {found[0]}, this tool writes {index.INDEX_SCHEMA}"
     except duckdb.Error as exc:
         why = str(exc).splitlines()[0]
+        if not _damaged(exc):  # locked by another program, disk full: not ours to delete
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DETACH {catalog}")
+            raise Unavailable(why) from None
     if why is not None:
         with contextlib.suppress(duckdb.Error):
             con.execute(f"DETACH {catalog}")
@@ -169,6 +173,19 @@ def _attach(con: duckdb.DuckDBPyConnection, catalog: str, path: Path, notify: No
     index.create_tables(con, catalog)
     con.execute(f"DELETE FROM {catalog}.meta WHERE key = 'schema'")
     con.execute(f"INSERT INTO {catalog}.meta VALUES ('schema', ?)", [index.INDEX_SCHEMA])
+
+
+class Unavailable(Exception):
+    """An index that exists but cannot be opened now (another program holds it, an I/O
+    error): the command reads the files instead, and the index is left as it is."""
+
+
+def _damaged(exc: duckdb.Error) -> bool:
+    """Whether an error opening the index says the file itself is bad (rebuild it)."""
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.SerializationException | duckdb.InternalException) or any(
+        words in text for words in ("not a valid duckdb database", "corrupt", "checksum")
+    )
 
 
 def _has_meta(con: duckdb.DuckDBPyConnection, catalog: str) -> bool:
@@ -193,10 +210,14 @@ def _persistent(sel: Selection, n: int, folder: Path, notify: Notify) -> str | N
     try:
         (folder / index.INDEX_DIR).mkdir(exist_ok=True)
         sel.locks.append(_lock(folder / index.INDEX_DIR, notify))
-    except PermissionError:
-        notify(f"{folder}: cannot write its index (permission denied); reading the files")
+    except OSError as exc:  # read-only, permission denied
+        notify(f"{folder}: cannot write its index ({exc.strerror or exc}); reading the files")
         return None
-    _attach(sel.con, catalog, index_path(folder), notify)
+    try:
+        _attach(sel.con, catalog, index_path(folder), notify)
+    except Unavailable as exc:
+        notify(f"{index_path(folder)}: cannot open the index ({exc}); reading the files")
+        return None
     return catalog
 
 
@@ -221,9 +242,14 @@ def open_selection(
     `records`: load raw records into memory too (a persistent index always has them)."""
     sel = Selection(duckdb.connect(":memory:"))
     ids = {dsse.keyid(k) for k in trusted}
+    seen: set[Path] = set()
     try:
         for n, spec in enumerate(specs):
             folder = Path(spec)
+            if folder.is_dir():
+                if folder.resolve() in seen:  # named twice: one index, one lock
+                    continue
+                seen.add(folder.resolve())
             catalog = _persistent(sel, n, folder, notify) if (
                 use_index and folder.is_dir()) else None  # fmt: skip
             if catalog is not None:
@@ -279,6 +305,9 @@ def _views(sel: Selection) -> None:
             body = (f"SELECT * FROM ({body}) QUALIFY row_number() OVER "
                     "(PARTITION BY path ORDER BY spec) = 1")  # fmt: skip
         if table == "requests":
+            if len(sel.sources) > 1:  # a run named by two PATHs: its records once
+                body = (f"SELECT * FROM ({body}) WHERE (path, spec) IN "
+                        "(SELECT path, spec FROM files)")  # fmt: skip
             body = f"SELECT *, {index.DERIVED_SQL} FROM ({body})"
         sel.con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {body}")
 

@@ -432,7 +432,8 @@ def _quality_series(r: QualityRow, colour: str) -> Series | None:
 def load_charts(q: QualityComparison) -> list[Chart]:
     """Per task: accuracy (with its 95% Wilson interval) against the load level, one line per
     model setup; and how often greedy answers diverge from the lowest level's."""
-    colours = label_colours({r.setting or r.label for r in q.rows})
+    colours = label_colours({(r.setting or r.label) + (" (req/s)" if r.label.endswith("req/s")
+                                                       else "") for r in q.rows})  # fmt: skip
     by_task: dict[str, list[QualityRow]] = defaultdict(list)
     for row in q.rows:
         by_task[row.task].append(row)
@@ -441,7 +442,9 @@ def load_charts(q: QualityComparison) -> list[Chart]:
         by_setting: dict[str, list[QualityRow]] = defaultdict(list)
         for r in rows:
             if r.level is not None and r.accuracy.accuracy is not None:
-                by_setting[r.setting or r.label].append(r)
+                # closed and open loop are not one axis: a setup's rate levels are a line apart
+                rate = " (req/s)" if r.label.endswith("req/s") else ""
+                by_setting[(r.setting or r.label) + rate].append(r)
         series = [_accuracy_line(name, sorted(rs, key=lambda r: r.level or 0), colours[name])
                   for name, rs in sorted(by_setting.items())]  # fmt: skip
         levels = [r.level for rs in by_setting.values() for r in rs if r.level]
@@ -479,7 +482,7 @@ def _divergence_lines(q: QualityComparison, task: str, by_setting: dict[str, lis
         level = {r.label: r.level or 0.0 for r in rows}
         setting = rows[0].setting
         pairs = sorted((p for p in q.pairs if p.task == task and p.setting == setting
-                        and p.divergence is not None and p.b in level),
+                        and p.divergence is not None and p.b in level and p.a in level),
                        key=lambda p: level[p.b])  # fmt: skip
         if not pairs:
             continue

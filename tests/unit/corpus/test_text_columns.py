@@ -80,7 +80,7 @@ def test_the_requests_table_holds_the_raw_counts(tmp_path: Path) -> None:
 
 
 def test_an_index_from_before_the_text_columns_is_rebuilt(tmp_path: Path) -> None:
-    assert INDEX_SCHEMA == "2"
+    assert int(INDEX_SCHEMA) >= 2  # the text columns came in version 2
     _corpus(tmp_path)
     before = _rows(tmp_path)
     con = duckdb.connect(str(index_path(tmp_path)))
