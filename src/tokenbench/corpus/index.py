@@ -4,7 +4,6 @@ the truth: a changed file is verified again, and an index that cannot be read is
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import types
@@ -20,6 +19,7 @@ import orjson
 from pydantic import BaseModel
 
 from tokenbench.corpus.rows import SummaryRow, run_row
+from tokenbench.digests import file_sha256
 from tokenbench.envelope.schema import (
     CONFIG_SUFFIX,
     ITEMS_SUFFIX,
@@ -28,7 +28,7 @@ from tokenbench.envelope.schema import (
     TELEMETRY_SUFFIX,
     RunPredicate,
 )
-from tokenbench.envelope.verify import MAX_ENVELOPE_BYTES, Opened, VerifyError, open_envelope
+from tokenbench.envelope.verify import MAX_ENVELOPE_BYTES, VerifyError, open_envelope, subject
 from tokenbench.records import read_records
 
 INDEX_DIR = ".tokenbench"
@@ -139,11 +139,6 @@ def walk(root: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def file_digest(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 @dataclass(slots=True)
 class Ingested:
     """One envelope verified: its `files` row, and its summary row when it is a valid run."""
@@ -154,16 +149,11 @@ class Ingested:
     raw_verified: Path | None = None  # the raw sidecar, when its digest matches the statement
 
 
-def _subject(opened: Opened, suffix: str) -> tuple[str, str] | None:
-    return next(((s.name, s.digest.get("sha256", "")) for s in opened.statement.subject
-                 if s.name.endswith(suffix)), None)  # fmt: skip
-
-
 def ingest(path: Path, key: str, trusted: Sequence[Any], trust: str) -> Ingested:
     """Verify the envelope at `path` (stored under `key`) as `load_corpus` would."""
     st = path.stat()
     # an envelope over the size cap is refused by open_envelope without being read
-    digest = file_digest(path) if st.st_size <= MAX_ENVELOPE_BYTES else ""
+    digest = file_sha256(path) if st.st_size <= MAX_ENVELOPE_BYTES else ""
     row: dict[str, Any] = {"path": key, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
                            "digest": digest, "trust": trust}  # fmt: skip
     try:
@@ -175,8 +165,8 @@ def ingest(path: Path, key: str, trusted: Sequence[Any], trust: str) -> Ingested
     parent = key.rpartition("/")[0]
     rel = (parent + "/") if parent else ""
     if not isinstance(p, RunPredicate):
-        items = _subject(opened, ITEMS_SUFFIX)
-        row |= {"kind": "eval", "items": rel + items[0] if items else None}
+        items = subject(opened, ITEMS_SUFFIX)
+        row |= {"kind": "eval", "items": rel + items.name if items else None}
         m = p.metrics
         ev = {"path": key, "run_id": p.run_id, "started_at": p.timing.started_at,
               "started_ts": _timestamp(p.timing.started_at), "task": p.task.name,
@@ -184,10 +174,10 @@ def ingest(path: Path, key: str, trusted: Sequence[Any], trust: str) -> Ingested
               "quant": p.target.model.quant, "hardware": p.hardware.label,
               "valid": p.validity.valid, "signer": opened.signer, "items": m.items}  # fmt: skip
         return Ingested(row, eval=ev)
-    raw, tel = _subject(opened, RAW_SUFFIX), _subject(opened, TELEMETRY_SUFFIX)
-    row |= {"kind": "run", "raw": rel + raw[0] if raw else None,
-            "raw_digest": raw[1] if raw else None,
-            "telemetry": rel + tel[0] if tel else None}  # fmt: skip
+    raw, tel = subject(opened, RAW_SUFFIX), subject(opened, TELEMETRY_SUFFIX)
+    raw_digest = raw.digest.get("sha256", "") if raw else None
+    row |= {"kind": "run", "raw": rel + raw.name if raw else None, "raw_digest": raw_digest,
+            "telemetry": rel + tel.name if tel else None}  # fmt: skip
     summary = run_row(p, key, opened.signer).model_dump(mode="json")
     for name in JSON_COLUMNS:
         summary[name] = None if summary[name] is None else orjson.dumps(summary[name]).decode()
@@ -196,8 +186,8 @@ def ingest(path: Path, key: str, trusted: Sequence[Any], trust: str) -> Ingested
                 "hardware_fingerprint": comp.hardware_fingerprint,
                 "comparability_engine": comp.engine, "suite_digest": comp.suite_digest,
                 "schema_version": comp.schema_version}  # fmt: skip
-    raw_path = path.parent / raw[0] if raw else None
-    verified = raw_path if raw and raw_path and _digest_matches(raw_path, raw[1]) else None
+    raw_path = path.parent / raw.name if raw else None
+    verified = raw_path if raw_path and _digest_matches(raw_path, raw_digest or "") else None
     return Ingested(row, run=summary, raw_verified=verified)
 
 
@@ -212,7 +202,7 @@ def _timestamp(text: str) -> datetime | None:
 
 def _digest_matches(path: Path, expected: str) -> bool:
     try:
-        return file_digest(path) == expected
+        return file_sha256(path) == expected
     except OSError:
         return False
 
@@ -342,7 +332,7 @@ def _plan(
     for key in moved:
         digest, kind = details[key]
         try:
-            now = file_digest(root / key)
+            now = file_sha256(root / key)
         except OSError:  # removed since the listing: verifying it drops it from the index
             now = ""
         if now != digest:

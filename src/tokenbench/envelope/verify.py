@@ -28,6 +28,7 @@ from tokenbench.envelope.schema import (
     EvalPredicate,
     RunPredicate,
     Statement,
+    Subject,
 )
 from tokenbench.errors import EnvelopeError
 from tokenbench.metrics.reconcile import sidecar_figures
@@ -191,10 +192,15 @@ def _close(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def subject(opened: Opened, suffix: str) -> Subject | None:
+    """The subject (sidecar name and digest) the statement names with this role suffix."""
+    return next((s for s in opened.statement.subject if s.name.endswith(suffix)), None)
+
+
 def sidecar(opened: Opened, suffix: str) -> Path | None:
     """The sidecar the statement names with this role suffix, beside the envelope."""
-    name = next((s.name for s in opened.statement.subject if s.name.endswith(suffix)), None)
-    return None if name is None else opened.path.parent / name
+    found = subject(opened, suffix)
+    return None if found is None else opened.path.parent / found.name
 
 
 def check_metrics(opened: Opened) -> None:
@@ -203,10 +209,10 @@ def check_metrics(opened: Opened) -> None:
     predicate = opened.predicate
     if isinstance(predicate, EvalPredicate):
         raise TypeError("eval envelopes are re-scored by tokenbench.verification.verify_file")
-    raw = next((s.name for s in opened.statement.subject if s.name.endswith(RAW_SUFFIX)), None)
+    raw = sidecar(opened, RAW_SUFFIX)
     if raw is None:
         raise VerifyError("metrics_mismatch", "no raw-records subject to recompute from")
-    records = read_records((opened.path.parent / raw).read_bytes())
+    records = read_records(raw.read_bytes())
     recomputed = summarize(records, **summary_inputs(predicate))
     # Only the figures the envelope states: one written before a figure existed lacks it.
     differing = differing_fields(predicate.metrics.model_dump(mode="json", exclude_unset=True),

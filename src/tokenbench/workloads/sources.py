@@ -5,11 +5,11 @@ target input length through the server's template); every point then draws its o
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from tokenbench.digests import file_sha256
 from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.openai import GenerationParams, measure, request_body
 from tokenbench.errors import ConfigError, EngineError, ServerLost
@@ -62,9 +62,8 @@ def load_trace(
 ) -> LoadedTrace:
     """Read and check a trace file (every mistake: one line naming the line)."""
     trace = read_trace(path, fmt, block_tokens=block_tokens, limit=limit)
-    with path.open("rb") as f:  # streamed: a trace may be up to a GiB
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
-    return LoadedTrace(trace, path.name, digest, speedup)
+    # streamed: a trace may be up to a GiB
+    return LoadedTrace(trace, path.name, file_sha256(path), speedup)
 
 
 @dataclass(frozen=True, slots=True)
