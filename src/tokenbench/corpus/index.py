@@ -4,7 +4,6 @@ the truth: a changed file is verified again, and an index that cannot be read is
 
 from __future__ import annotations
 
-import os
 import re
 import types
 import typing
@@ -18,12 +17,11 @@ import duckdb
 import orjson
 from pydantic import BaseModel
 
+from tokenbench.corpus.loader import walk
 from tokenbench.corpus.rows import SummaryRow, run_row
 from tokenbench.digests import file_sha256
 from tokenbench.envelope.schema import (
-    CONFIG_SUFFIX,
     ITEMS_SUFFIX,
-    PROMPTS_SUFFIX,
     RAW_SUFFIX,
     TELEMETRY_SUFFIX,
     RunPredicate,
@@ -31,10 +29,8 @@ from tokenbench.envelope.schema import (
 from tokenbench.envelope.verify import MAX_ENVELOPE_BYTES, VerifyError, open_envelope, subject
 from tokenbench.records import read_records
 
-INDEX_DIR = ".tokenbench"
 INDEX_FILE = "index.duckdb"
 INDEX_SCHEMA = "3"  # bumped when a table changes; an index of another version is rebuilt
-_SIDECARS = (CONFIG_SUFFIX, PROMPTS_SUFFIX)
 _INSERT_BATCH = 5000
 
 _SQL_TYPES: dict[Any, str] = {str: "VARCHAR", int: "BIGINT", float: "DOUBLE", bool: "BOOLEAN"}
@@ -112,31 +108,6 @@ def create_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
     con.execute(_ddl(f"{catalog}.runs", run_cols))
     con.execute(_ddl(f"{catalog}.evals", EVAL_COLUMNS))
     con.execute(_ddl(f"{catalog}.requests", req_cols))  # figures derived in the view
-
-
-def walk(root: Path) -> dict[str, tuple[int, int]]:
-    """Envelope files under `root` (recursively, the index's own folder left out): path relative
-    to `root` → (size, mtime_ns)."""
-    found: dict[str, tuple[int, int]] = {}
-    stack = [(str(root), "")]
-    while stack:
-        folder, rel = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            name = rel + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name != INDEX_DIR:
-                    stack.append((entry.path, name + "/"))
-            elif entry.name.endswith(".json") and not entry.name.endswith(_SIDECARS):
-                try:
-                    st = entry.stat()
-                except OSError:
-                    continue
-                found[name] = (st.st_size, st.st_mtime_ns)
-    return found
 
 
 @dataclass(slots=True)

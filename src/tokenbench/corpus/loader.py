@@ -8,6 +8,7 @@ marked unsigned.
 from __future__ import annotations
 
 import glob
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from tokenbench.records import ItemRecord, RequestRecord, read_items, read_recor
 from tokenbench.telemetry.sampler import Row, read_rows
 
 _SIDECARS = (CONFIG_SUFFIX, PROMPTS_SUFFIX)
+INDEX_DIR = ".tokenbench"  # where a directory's corpus index lives: never walked for envelopes
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,15 +110,40 @@ class Corpus:
                    default=None)  # fmt: skip
 
 
-def _is_envelope_name(path: Path) -> bool:
-    return path.name.endswith(".json") and not path.name.endswith(_SIDECARS)
+def is_envelope_name(name: str) -> bool:
+    return name.endswith(".json") and not name.endswith(_SIDECARS)
+
+
+def walk(root: Path) -> dict[str, tuple[int, int]]:
+    """Envelope files under `root` (recursively, the index's own folder left out): path relative
+    to `root` → (size, mtime_ns)."""
+    found: dict[str, tuple[int, int]] = {}
+    stack = [(str(root), "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = rel + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != INDEX_DIR:
+                    stack.append((entry.path, name + "/"))
+            elif is_envelope_name(entry.name):
+                try:
+                    st = entry.stat()
+                except OSError:
+                    continue
+                found[name] = (st.st_size, st.st_mtime_ns)
+    return found
 
 
 def envelope_files(spec: str) -> list[Path]:
     """Envelope files named by a path, a directory (searched recursively) or a glob."""
     path = Path(spec)
     if path.is_dir():
-        return sorted(p for p in path.rglob("*.json") if p.is_file() and _is_envelope_name(p))
+        return sorted(path / name for name in walk(path))
     if path.is_file():
         return [path]
     matches = sorted(Path(m) for m in glob.glob(spec, recursive=True))
@@ -124,7 +151,7 @@ def envelope_files(spec: str) -> list[Path]:
     for m in matches:
         if m.is_dir():
             files.extend(envelope_files(str(m)))
-        elif _is_envelope_name(m):
+        elif is_envelope_name(m.name):
             files.append(m)
     if not files:
         raise ConfigError(f"{spec}: no such file, directory or matching glob")

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tokenbench.corpus import index
 from tokenbench.corpus.filters import Filters
-from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun, envelope_files
+from tokenbench.corpus.loader import INDEX_DIR, Corpus, LoadedEval, LoadedRun, envelope_files, walk
 from tokenbench.envelope import dsse
 from tokenbench.envelope.schema import EvalPredicate, RunPredicate
 from tokenbench.errors import ConfigError
@@ -201,15 +201,15 @@ def _quote(path: Path) -> str:
 
 
 def index_path(folder: Path) -> Path:
-    return folder / index.INDEX_DIR / index.INDEX_FILE
+    return folder / INDEX_DIR / index.INDEX_FILE
 
 
 def _persistent(sel: Selection, n: int, folder: Path, notify: Notify) -> str | None:
     """Lock and attach the folder's index; None (with a note) when the folder is read-only."""
     catalog = f"ix{n}"
     try:
-        (folder / index.INDEX_DIR).mkdir(exist_ok=True)
-        sel.locks.append(_lock(folder / index.INDEX_DIR, notify))
+        (folder / INDEX_DIR).mkdir(exist_ok=True)
+        sel.locks.append(_lock(folder / INDEX_DIR, notify))
     except OSError as exc:  # read-only, permission denied
         notify(f"{folder}: cannot write its index ({exc.strerror or exc}); reading the files")
         return None
@@ -275,7 +275,7 @@ def _listing(spec: str) -> dict[str, tuple[int, int]]:
     folder = Path(spec)
     if folder.is_dir():
         root = folder.absolute()
-        return {f"{root}/{k}": v for k, v in index.walk(root).items()}
+        return {f"{root}/{k}": v for k, v in walk(root).items()}
     out = {}
     for path in envelope_files(spec):
         with contextlib.suppress(OSError):
