@@ -95,9 +95,9 @@ DERIVED_SQL = """
     error_kind IS NULL AS ok"""
 
 
-def _ddl(name: str, columns: dict[str, str]) -> str:
+def _ddl(name: str, columns: dict[str, str], create: str = "CREATE TABLE IF NOT EXISTS") -> str:
     cols = ", ".join(f'"{c}" {t}' for c, t in columns.items())
-    return f"CREATE TABLE IF NOT EXISTS {name} ({cols})"
+    return f"{create} {name} ({cols})"
 
 
 def create_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
@@ -191,6 +191,18 @@ def insert_rows(
         con.execute(f"INSERT INTO {table} ({cols}) SELECT {unnest}", values)
 
 
+def temp_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, str],
+               rows: list[dict[str, Any]]) -> None:  # fmt: skip
+    """A temporary table of `rows`: the keys a statement joins or filters on, set in bulk."""
+    con.execute(_ddl(name, columns, "CREATE OR REPLACE TEMP TABLE"))
+    insert_rows(con, name, columns, rows)
+
+
+def _paths(con: duckdb.DuckDBPyConnection, name: str, keys: Iterable[str]) -> None:
+    """A temporary table `name` of envelope keys (column `path`)."""
+    temp_table(con, name, {"path": "VARCHAR"}, [{"path": k} for k in keys])
+
+
 def insert_records(
     con: duckdb.DuckDBPyConnection, catalog: str, sidecars: list[tuple[str, str, Path]]
 ) -> None:
@@ -205,10 +217,9 @@ def insert_records(
     for start in range(0, len(sidecars), 2000):
         batch = sidecars[start : start + 2000]
         keys = {str(p): (k, run) for k, run, p in batch}
-        con.execute("CREATE OR REPLACE TEMP TABLE _owners (filename VARCHAR, path VARCHAR, "
-                    "run_id VARCHAR)")  # fmt: skip
         owners = [{"filename": f, "path": k, "run_id": r} for f, (k, r) in keys.items()]
-        insert_rows(con, "_owners", ["filename", "path", "run_id"], owners)
+        temp_table(con, "_owners", dict.fromkeys(("filename", "path", "run_id"), "VARCHAR"),
+                   owners)  # fmt: skip
         con.execute(
             f"INSERT INTO {catalog}.requests (path, run_id, {cols}) "
             f"SELECT o.path, o.run_id, {', '.join(f'j.{c}' for c in _quoted())} "
@@ -274,8 +285,7 @@ def _details(con: duckdb.DuckDBPyConnection, catalog: str,
     """(digest, kind) of the given indexed envelopes."""
     if not keys:
         return {}
-    con.execute("CREATE OR REPLACE TEMP TABLE _keys (path VARCHAR)")
-    insert_rows(con, "_keys", ["path"], [{"path": k} for k in keys])
+    _paths(con, "_keys", keys)
     rows = con.execute(f"SELECT path, digest, kind FROM {catalog}.files "
                        "WHERE path IN (SELECT path FROM _keys)").fetchall()  # fmt: skip
     return {path: (digest, kind) for path, digest, kind in rows}
@@ -378,8 +388,7 @@ def _late_records(con: duckdb.DuckDBPyConnection, catalog: str, root: Path) -> N
     if not ready:
         return
     insert_records(con, catalog, ready)
-    con.execute("CREATE OR REPLACE TEMP TABLE _loaded (path VARCHAR)")
-    insert_rows(con, "_loaded", ["path"], [{"path": key} for key, _, _ in ready])
+    _paths(con, "_loaded", (key for key, _, _ in ready))
     con.execute(f"UPDATE {catalog}.files SET records = true "
                 "WHERE path IN (SELECT path FROM _loaded)")  # fmt: skip
 
@@ -387,8 +396,7 @@ def _late_records(con: duckdb.DuckDBPyConnection, catalog: str, root: Path) -> N
 def _delete(con: duckdb.DuckDBPyConnection, catalog: str, keys: list[str]) -> None:
     if not keys:
         return
-    con.execute("CREATE OR REPLACE TEMP TABLE _gone (path VARCHAR)")
-    insert_rows(con, "_gone", ["path"], [{"path": k} for k in keys])
+    _paths(con, "_gone", keys)
     for table in ("files", "runs", "evals", "requests"):
         con.execute(f"DELETE FROM {catalog}.{table} WHERE path IN (SELECT path FROM _gone)")
 
@@ -409,9 +417,7 @@ def _write(
                     if d.run is not None and d.raw_verified is not None]  # fmt: skip
         insert_records(con, catalog, sidecars)
     if touched:
-        con.execute("CREATE OR REPLACE TEMP TABLE _touched (path VARCHAR, size BIGINT, "
-                    "mtime_ns BIGINT)")  # fmt: skip
-        insert_rows(con, "_touched", ["path", "size", "mtime_ns"],
-                    [{"path": k, "size": s, "mtime_ns": m} for k, s, m in touched])  # fmt: skip
+        temp_table(con, "_touched", {"path": "VARCHAR", "size": "BIGINT", "mtime_ns": "BIGINT"},
+                   [{"path": k, "size": s, "mtime_ns": m} for k, s, m in touched])  # fmt: skip
         con.execute(f"UPDATE {catalog}.files f SET size = t.size, mtime_ns = t.mtime_ns "
                     "FROM _touched t WHERE f.path = t.path")  # fmt: skip
