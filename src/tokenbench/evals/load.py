@@ -4,7 +4,6 @@ sent at a fixed rate, whatever is in flight), and the two loops that send one le
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import math
 import time
@@ -12,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from tokenbench.errors import ConfigError
+from tokenbench.loadgen.control import wait_until
 
 # ask(position in the level's work, slot, scheduled send on the perf_counter_ns clock)
 Ask = Callable[[int, int, int], Awaitable[None]]
@@ -105,12 +105,7 @@ async def open_loop(count: int, rate_rps: float, ask: Ask, stop: asyncio.Event) 
     async with asyncio.TaskGroup() as tg:
         for position in range(count):
             due = start + round(position * 1e9 / rate_rps)
-            # a timer may fire a little early (the loop's clock resolution): wait again until the
-            # clock has passed the due time, so no request leaves before its schedule
-            while (delay := (due - time.perf_counter_ns()) / 1e9) > 0 and not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
-            if stop.is_set():
+            if await wait_until(due, stop):
                 break
             if free:
                 slot = heapq.heappop(free)

@@ -1,8 +1,11 @@
-"""Stopping a run early: the user's Ctrl-C, or the server becoming unreachable mid-run."""
+"""Stopping a run early: the user's Ctrl-C, or the server becoming unreachable mid-run; and
+waiting for a scheduled send unless stopped."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from typing import Literal
 
 Status = Literal["complete", "partial", "interrupted"]
@@ -29,3 +32,13 @@ class RunControl:
             self.status = "partial"
             self.reason = f"the server became unreachable mid-run: {message}"
             self.stop.set()
+
+
+async def wait_until(due_ns: int, stop: asyncio.Event) -> bool:
+    """Sleep until the perf_counter_ns clock passes `due_ns`, or `stop` is set; True when
+    stopped. A timer may fire a little early (the loop's clock resolution): it waits again, so
+    nothing scheduled leaves before its time."""
+    while (delay := (due_ns - time.perf_counter_ns()) / 1e9) > 0 and not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+    return stop.is_set()

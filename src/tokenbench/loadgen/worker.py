@@ -9,7 +9,6 @@ starts with every slot busy and no warmup request still in flight. Records go to
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any
 
 from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.openai import Api, measure
-from tokenbench.loadgen.control import RunControl
+from tokenbench.loadgen.control import RunControl, wait_until
 from tokenbench.loadgen.plan import Plan, PlannedRequest
 from tokenbench.records import ErrorKind, RequestRecord
 
@@ -208,12 +207,7 @@ async def _open_phase(
             due = start + item.offset_ns
             if deadline_ns is not None and due >= deadline_ns:
                 break
-            # a timer may fire a little early (the loop's clock resolution): wait again until
-            # the clock has passed the due time, so no request leaves before its schedule
-            while (delay := (due - time.perf_counter_ns()) / 1e9) > 0 and not control.stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(control.stop.wait(), delay)
-            if control.stop.is_set():
+            if await wait_until(due, control.stop):
                 break
             if cap_sem.locked():  # every slot busy: this request leaves late
                 ctx.cap.held += 1
