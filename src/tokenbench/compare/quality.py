@@ -19,7 +19,7 @@ from tokenbench.corpus.loader import Corpus, LoadedEval
 from tokenbench.corpus.matching import Speed, speed_of
 from tokenbench.metrics.quality import Accuracy, PairedDifference, paired_difference
 from tokenbench.pricing.api import ApiRate
-from tokenbench.pricing.outcomes import OutcomeCost, outcome_cost
+from tokenbench.pricing.outcomes import OutcomeCost, outcome_cost, speed_usd_per_mtok
 from tokenbench.pricing.selfhost import SelfHostPricing
 
 SIGNIFICANCE = 0.05
@@ -84,16 +84,6 @@ class QualityComparison(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-def _usd(pricing: SelfHostPricing | None, speed: Speed) -> tuple[float | None, str | None]:
-    if pricing is None or speed.predicate is None:
-        return None, None
-    hourly = pricing.run_hourly_usd(speed.predicate)
-    if hourly.usd is None:
-        return None, hourly.reason
-    usd = pricing.usd_per_mtok(speed.tok_per_s, hourly.usd)
-    return (None, None) if usd is None else (float(usd), None)
-
-
 def _first_sample(ev: LoadedEval, variant: str) -> tuple[dict[str, bool], set[str]]:
     """Per item, the first sample's verdict (the greedy answer, or sample 0 of n), and the items
     whose request failed: an infrastructure failure, not an answer."""
@@ -118,7 +108,7 @@ def verdict_of(d: PairedDifference, a: str, b: str) -> str:
 def _row(task: str, label: str, ev: LoadedEval, speed: Speed, pricing: SelfHostPricing | None,
          setting: str | None, apis: Sequence[ApiRate]) -> QualityRow:  # fmt: skip
     p = ev.predicate
-    usd, usd_reason = _usd(pricing, speed)
+    usd, usd_reason = speed_usd_per_mtok(pricing, speed)
     return QualityRow(
         task=task,
         setting=setting,
@@ -129,7 +119,7 @@ def _row(task: str, label: str, ev: LoadedEval, speed: Speed, pricing: SelfHostP
         output_tokens_mean=p.metrics.output_tokens_mean,
         throughput_tok_per_s=speed.tok_per_s,
         throughput_at=speed.at,
-        usd_per_mtok=usd,
+        usd_per_mtok=None if usd is None else float(usd),
         eval_path=str(ev.path),
         pareto=False,
         throughput_reason=speed.reason or usd_reason,

@@ -79,6 +79,18 @@ def outcome_cost(
     )  # fmt: skip
 
 
+def speed_usd_per_mtok(pricing: SelfHostPricing | None,
+                       speed: Speed) -> tuple[Decimal | None, str | None]:  # fmt: skip
+    """Self-hosted $ per M output tokens at a speed's throughput, on the hardware its envelope
+    records; (None, why) when it has no price, (None, None) without a price or a speed."""
+    if pricing is None or speed.predicate is None:
+        return None, None
+    hourly = pricing.run_hourly_usd(speed.predicate)
+    if hourly.usd is None:
+        return None, hourly.reason
+    return pricing.usd_per_mtok(speed.tok_per_s, hourly.usd), None
+
+
 def _self_hosted(tokens: int, correct: int, speed: Speed, pricing: SelfHostPricing | None,
                  reasons: dict[str, str]) -> Figures:  # fmt: skip
     out: Figures = {}
@@ -87,13 +99,9 @@ def _self_hosted(tokens: int, correct: int, speed: Speed, pricing: SelfHostPrici
         reasons["seconds_per_correct"] = reasons["usd_per_correct"] = why
         return out
     out["seconds_per_correct"] = tokens / speed.tok_per_s / correct
-    if pricing is None or speed.predicate is None:
-        reasons["usd_per_correct"] = "no GPU price: add --gpu-hourly-usd"
-        return out
-    hourly = pricing.run_hourly_usd(speed.predicate)
-    per_mtok = pricing.usd_per_mtok(speed.tok_per_s, hourly.usd) if hourly.usd else None
+    per_mtok, unpriced = speed_usd_per_mtok(pricing, speed)
     if per_mtok is None:
-        reasons["usd_per_correct"] = hourly.reason
+        reasons["usd_per_correct"] = unpriced or "no GPU price: add --gpu-hourly-usd"
         return out
     out["usd_per_correct"] = float(per_mtok * tokens / MILLION / correct)
     return out
