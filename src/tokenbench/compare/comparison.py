@@ -19,6 +19,7 @@ from tokenbench.compare.pareto import pareto_front
 from tokenbench.compare.quality import Axis as QualityAxis
 from tokenbench.compare.quality import QualityComparison, compare_quality
 from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
+from tokenbench.corpus.matching import setup_key
 from tokenbench.envelope.schema import EvalPredicate, RunPredicate, load_label
 from tokenbench.errors import ConfigError
 from tokenbench.metrics.inference import (
@@ -86,9 +87,7 @@ def point_key(p: RunPredicate, by: str | None = None) -> PointKey:
         return tuple(axis.value(p) for axis in POINT_AXES if axis.name != by)
     # across load levels the setup must be one: a model's levels are never pooled with
     # another model's (the comparability key does not hold the model)
-    setup = (p.target.model.model_id, p.target.engine.label, p.target.model.quant,
-             p.hardware.fingerprint)  # fmt: skip
-    return (*setup, *(axis.value(p) for axis in POINT_AXES if axis.name not in _LOAD_AXES))
+    return (*setup_key(p), *(axis.value(p) for axis in POINT_AXES if axis.name not in _LOAD_AXES))
 
 
 def point_label(p: RunPredicate, with_input: bool) -> str:
@@ -169,10 +168,12 @@ def quality_by_load(corpus: Corpus, pricing: SelfHostPricing | None) -> QualityC
 
 
 def _setting(ev: LoadedEval) -> str:
-    """What the levels of --by load share: the model and its setup."""
+    """What the levels of --by load share (setup_key), as a reader names it: the hardware by
+    its label and the start of its fingerprint, so two machines of one label stay apart."""
     p = ev.predicate
     return (f"{p.target.model.model_id}, {p.target.engine.label}, "
-            f"{p.target.model.quant or 'quant unknown'}, {p.hardware.label}")  # fmt: skip
+            f"{p.target.model.quant or 'quant unknown'}, "
+            f"{p.hardware.label} [{p.hardware.fingerprint[:8]}]")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,16 +9,17 @@ from tokenbench.corpus.loader import Corpus, LoadedEval
 from tokenbench.envelope.schema import EvalPredicate, RunPredicate
 
 
+def setup_key(p: RunPredicate | EvalPredicate) -> tuple[str, str, str, str]:
+    """What a run or an eval was of: model, engine (and version), quant and hardware
+    (fingerprint). The model id alone could be another engine or GPU."""
+    model = p.target.model
+    return (model.model_id, p.target.engine.label, (model.quant or "").lower(),
+            p.hardware.fingerprint)  # fmt: skip
+
+
 def same_setup(run: RunPredicate, ev: EvalPredicate) -> bool:
-    """Whether a run measured what the eval scored: the same model, engine (and version), quant
-    and hardware (fingerprint). The model id alone could be another engine or GPU."""
-    rm, em = run.target.model, ev.target.model
-    return (
-        rm.model_id == em.model_id
-        and run.target.engine.label == ev.target.engine.label
-        and (rm.quant or "").lower() == (em.quant or "").lower()
-        and run.hardware.fingerprint == ev.hardware.fingerprint
-    )
+    """Whether a run measured what the eval scored."""
+    return setup_key(run) == setup_key(ev)
 
 
 @dataclass(frozen=True, slots=True)
