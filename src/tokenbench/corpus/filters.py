@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from tokenbench.corpus.index import EVAL_COLUMNS, ROW_COLUMNS, RUN_EXTRA, utc_time
 from tokenbench.errors import ConfigError, unknown_name
 
 # Short names a user types for the index's columns.
@@ -60,14 +61,11 @@ def _typed(value: str, kind: str, name: str) -> Any:
 
 def parse_since(text: str) -> datetime:
     """`--since 2026-11-01` (a date, midnight UTC) or an ISO 8601 time."""
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+    parsed = utc_time(text)
+    if parsed is None:
         raise ConfigError(
             f"--since {text!r}: expected a date such as 2026-11-01 or an ISO 8601 time"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        )
     return parsed
 
 
@@ -79,8 +77,6 @@ class Filters:
     @classmethod
     def parse(cls, where: list[str] | None, since: str | None) -> Filters:
         """The clauses, each naming a column of the index's runs or evals."""
-        from tokenbench.corpus.index import EVAL_COLUMNS, ROW_COLUMNS, RUN_EXTRA
-
         parsed = cls(tuple(Clause.parse(w) for w in where or []),
                      parse_since(since) if since else None)  # fmt: skip
         parsed.check(ROW_COLUMNS, RUN_EXTRA, EVAL_COLUMNS)

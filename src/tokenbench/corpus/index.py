@@ -140,7 +140,7 @@ def ingest(path: Path, key: str, trusted: Sequence[Any], trust: str) -> Ingested
         row |= {"kind": "eval", "items": rel + items.name if items else None}
         m = p.metrics
         ev = {"path": key, "run_id": p.run_id, "started_at": p.timing.started_at,
-              "started_ts": _timestamp(p.timing.started_at), "task": p.task.name,
+              "started_ts": utc_time(p.timing.started_at), "task": p.task.name,
               "model_id": p.target.model.model_id, "engine": p.target.engine.label,
               "quant": p.target.model.quant, "hardware": p.hardware.label,
               "valid": p.validity.valid, "signer": opened.signer, "items": m.items}  # fmt: skip
@@ -153,7 +153,7 @@ def ingest(path: Path, key: str, trusted: Sequence[Any], trust: str) -> Ingested
     for name in JSON_COLUMNS:
         summary[name] = None if summary[name] is None else orjson.dumps(summary[name]).decode()
     comp = p.comparability
-    summary |= {"sweep_id": p.sweep_id, "started_ts": _timestamp(p.timing.started_at),
+    summary |= {"sweep_id": p.sweep_id, "started_ts": utc_time(p.timing.started_at),
                 "hardware_fingerprint": comp.hardware_fingerprint,
                 "comparability_engine": comp.engine, "suite_digest": comp.suite_digest,
                 "schema_version": comp.schema_version}  # fmt: skip
@@ -162,8 +162,8 @@ def ingest(path: Path, key: str, trusted: Sequence[Any], trust: str) -> Ingested
     return Ingested(row, run=summary, raw_verified=verified)
 
 
-def _timestamp(text: str) -> datetime | None:
-    """The run's start as a time (None when the envelope's text is not ISO 8601)."""
+def utc_time(text: str) -> datetime | None:
+    """An ISO 8601 date or time as a time, UTC when it names no zone; None when it is not."""
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
