@@ -105,13 +105,16 @@ def verdict_of(d: PairedDifference, a: str, b: str) -> str:
     return f"{better} better than {worse} by {abs(d.difference) * 100:.1f} pp (p={d.mcnemar_p:.2g})"
 
 
-def _row(task: str, label: str, ev: LoadedEval, speed: Speed, pricing: SelfHostPricing | None,
-         setting: str | None, apis: Sequence[ApiRate]) -> QualityRow:  # fmt: skip
+def _row(
+    task: str, label: str, ev: LoadedEval, speed: Speed, pricing: SelfHostPricing | None,
+    setting: str | None, apis: Sequence[ApiRate], level: float | None,
+) -> QualityRow:  # fmt: skip
     p = ev.predicate
     usd, usd_reason = speed_usd_per_mtok(pricing, speed)
     return QualityRow(
         task=task,
         setting=setting,
+        level=level,
         variant=p.task.primary,
         label=label,
         accuracy=p.metrics.scores[p.task.primary],
@@ -201,8 +204,7 @@ def compare_quality(
                 f"{', '.join(sorted(keys))}); pairs use only the items both answered"
             )
         rows = [_row(task, label, evals[label], speed_of(corpus, set(label_run), evals[label]),
-                     pricing, setting or None, apis).model_copy(
-                         update={"level": axis.level.get(str(evals[label].path))})
+                     pricing, setting or None, apis, axis.level.get(str(evals[label].path)))
                 for label in labels]  # fmt: skip
         out.rows.extend(_with_frontier(rows, pricing is not None))
         for other in labels[1:]:

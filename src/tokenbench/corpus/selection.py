@@ -75,7 +75,7 @@ class Selection:
         (no file is read or verified again)."""
         filters = filters or Filters()
         corpus = Corpus(skipped=self.skipped())
-        for _, path, pred, signer, raw, tel, _items in self._files("runs", "run", filters):
+        for _, path, pred, signer, raw, tel, _items in self._files("runs", filters):
             predicate = RunPredicate.model_validate_json(pred)
             corpus.runs.append(LoadedRun(Path(path), predicate, signer, _opt(raw), _opt(tel)))
         corpus.evals = self.evals(filters)
@@ -85,11 +85,12 @@ class Selection:
         return [LoadedEval(Path(path), EvalPredicate.model_validate_json(pred), signer,
                            _opt(items))
                 for _, path, pred, signer, _raw, _tel, items
-                in self._files("evals", "eval", filters)]  # fmt: skip
+                in self._files("evals", filters)]  # fmt: skip
 
-    def _files(self, table: str, kind: str, filters: Filters) -> list[tuple[Any, ...]]:
-        """The `files` rows of the selected envelopes of `table`, in the order PATHs and file
-        names give (as load_corpus lists them)."""
+    def _files(self, table: str, filters: Filters) -> list[tuple[Any, ...]]:
+        """The `files` rows of the selected envelopes of `table` (runs or evals), in the order
+        PATHs and file names give (as load_corpus lists them)."""
+        kind = table.removesuffix("s")
         cond = self.where(table, filters)
         if cond is None:
             return []
@@ -246,12 +247,12 @@ def open_selection(
     try:
         for n, spec in enumerate(specs):
             folder = Path(spec)
-            if folder.is_dir():
+            is_dir = folder.is_dir()
+            if is_dir:
                 if folder.resolve() in seen:  # named twice: one index, one lock
                     continue
                 seen.add(folder.resolve())
-            catalog = _persistent(sel, n, folder, notify) if (
-                use_index and folder.is_dir()) else None  # fmt: skip
+            catalog = _persistent(sel, n, folder, notify) if use_index and is_dir else None
             if catalog is not None:
                 sel.refreshes.append(index.refresh(sel.con, catalog, folder, trusted, ids,
                                                    recheck=recheck))  # fmt: skip
