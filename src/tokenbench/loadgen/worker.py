@@ -105,7 +105,7 @@ async def _send_one(
     scheduled_ns: int,
     control: RunControl,
     cooldown: bool = False,
-) -> None:
+) -> RequestRecord:
     """One planned request: measured, handed to the sink (also when cancelled), sampled for the
     token check. It answered the preflight, so a refused connection now means the server is
     gone: the run stops."""
@@ -139,15 +139,41 @@ async def _send_one(
     ctx.keep_sample(record, text)
     if record.error_kind is ErrorKind.CONNECT:
         control.server_lost(record.error or "connection refused")
+    return record
+
+
+@dataclass(slots=True)
+class Window:
+    """A closed loop's time bound, anchored on the phase's first actual send: the duration
+    figure counts from that send, so the loop and the figure share one start. A slot goes on
+    while its last response ended before the end (by the record's stamp, not by a later look
+    at the clock), so the last response ends at or after it and the figure is never short."""
+
+    length_ns: int | None  # None: bounded by the request count only
+    cooldown_ns: int = 0
+    end_ns: int | None = None  # absolute monotonic; set by the first send
+
+    def begin(self, record: RequestRecord, anchor_ns: int) -> None:
+        if self.length_ns is not None and self.end_ns is None and record.send_ns is not None:
+            self.end_ns = anchor_ns + record.send_ns + self.length_ns
+
+    def ended(self, last_end_ns: int | None) -> bool:
+        return self.end_ns is not None and last_end_ns is not None and last_end_ns >= self.end_ns
+
+    def cooling(self, now_ns: int) -> bool:
+        return (
+            self.cooldown_ns > 0
+            and self.end_ns is not None
+            and now_ns >= self.end_ns - self.cooldown_ns
+        )
 
 
 async def _phase(
     ctx: WorkerContext,
     items: Iterable[PlannedRequest],
     concurrency: int,
-    deadline_ns: int | None,
+    window: Window,
     control: RunControl,
-    cooldown_from_ns: int | None = None,
 ) -> int:
     """Closed loop: each slot takes the next request as soon as its last one ends. Requests are
     drawn from `items` as they are sent, so an unbounded (time-bound) plan costs no memory."""
@@ -156,18 +182,20 @@ async def _phase(
 
     async def slot_loop(slot: int) -> None:
         nonlocal done
-        while not control.stop.is_set():
-            if deadline_ns is not None and time.perf_counter_ns() >= deadline_ns:
-                return
+        last_end: int | None = None
+        while not control.stop.is_set() and not window.ended(last_end):
             item = next(queue, None)
             if item is None:
                 return
             now = time.perf_counter_ns()
-            cooldown = cooldown_from_ns is not None and now >= cooldown_from_ns
             try:
-                await _send_one(ctx, item, slot, now, control, cooldown)
+                record = await _send_one(ctx, item, slot, now, control, window.cooling(now))
             finally:
                 done += 1
+            window.begin(record, ctx.anchor_ns)
+            last_end = (
+                time.perf_counter_ns() if record.end_ns is None else (ctx.anchor_ns + record.end_ns)
+            )
 
     async with asyncio.TaskGroup() as tg:
         tasks = [tg.create_task(slot_loop(s)) for s in range(concurrency)]
@@ -245,14 +273,14 @@ async def run_closed_loop(
     `on_measured_start` runs between the two (an energy counter's first reading); `lag`
     samples the event loop during the measured phase; `gate` is awaited between the phases
     (a split run's barrier, so every worker starts measuring at once)."""
-    warm_deadline = time.perf_counter_ns() + int(plan.warmup_s * 1e9) if plan.warmup_s else None
+    warm = Window(int(plan.warmup_s * 1e9) if plan.warmup_s else None)
     warm_slots = min(plan.concurrency, plan.share_warmup)
-    done = await _phase(ctx, plan.iter_warmup(), warm_slots, warm_deadline, control)
+    done = await _phase(ctx, plan.iter_warmup(), warm_slots, warm, control)
     if gate is not None:
         await gate()
     if on_measured_start is not None:
         on_measured_start()
-    deadline = time.perf_counter_ns() + int(plan.duration_s * 1e9) if plan.duration_s else None
+    length_ns = int(plan.duration_s * 1e9) if plan.duration_s else None
     measured = plan.share_measured
     slots = plan.concurrency if measured is None else min(plan.concurrency, measured)
     stop_lag = asyncio.Event()
@@ -261,18 +289,13 @@ async def run_closed_loop(
             tg.create_task(lag.run(stop_lag))
         try:
             if plan.rate_rps is not None:
+                deadline = None if length_ns is None else time.perf_counter_ns() + length_ns
                 done += await _open_phase(
                     ctx, plan.iter_measured(), plan.concurrency, deadline, control
                 )
             else:
-                cooldown_from = (
-                    deadline - int(plan.cooldown_s * 1e9)
-                    if deadline is not None and plan.cooldown_s
-                    else None
-                )
-                done += await _phase(
-                    ctx, plan.iter_measured(), slots, deadline, control, cooldown_from
-                )
+                window = Window(length_ns, int(plan.cooldown_s * 1e9) if plan.cooldown_s else 0)
+                done += await _phase(ctx, plan.iter_measured(), slots, window, control)
         finally:
             stop_lag.set()
     return done

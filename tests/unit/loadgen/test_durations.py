@@ -21,6 +21,8 @@ from tokenbench.loadgen.sweep import (
     _bounds,
     _prompt_count,
 )
+from tokenbench.loadgen.worker import Window
+from tokenbench.records import RequestRecord
 from tokenbench.suites.suite import load_suite
 from tokenbench.workloads.sources import Calibration
 
@@ -131,3 +133,23 @@ def test_labels_name_the_swept_quantity() -> None:
             "timeout_s": 1.0, "seed": 0}  # fmt: skip
     assert LoadInfo(**base, rate_rps=3.0).label == "3 req/s"  # type: ignore[arg-type]
     assert LoadInfo(**{**base, "concurrency": 1}, input_length=256).label == "input 256 tokens"  # type: ignore[arg-type]
+
+
+def test_a_closed_loops_window_starts_at_its_first_send_and_ends_by_the_records_stamps() -> None:
+    anchor, length = 1_000, 2_000_000_000
+    window = Window(length, cooldown_ns=500_000_000)
+    assert not window.ended(10**15)  # nothing sent yet: no end to pass
+    assert not window.cooling(10**15)
+    first = RequestRecord(index=0, worker=0, slot=0, warmup=False, prompt_id="p", scheduled_ns=0)
+    first.send_ns = 7_000_000  # sent 7 ms after the anchor, late against the phase's start
+    window.begin(first, anchor)
+    later = RequestRecord(index=1, worker=0, slot=1, warmup=False, prompt_id="p", scheduled_ns=0)
+    later.send_ns = 9_000_000
+    window.begin(later, anchor)  # only the first send anchors the window
+    end = anchor + first.send_ns + length
+    assert window.end_ns == end
+    assert not window.ended(end - 1)
+    assert window.ended(end)
+    assert not window.cooling(end - 500_000_001)
+    assert window.cooling(end - 500_000_000)
+    assert not Window(None).ended(10**15)  # bounded by the request count only
