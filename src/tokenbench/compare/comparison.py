@@ -286,21 +286,21 @@ def _check_comparable(runs: list[LoadedRun], by: str, force: bool) -> list[str]:
     return problems
 
 
-# Which part of the client's error budget bounds a metric's resolution (compare never calls a
-# smaller difference significant): TTFT error for TTFT metrics, ITL error for TPOT and ITL.
-BUDGET_PART: dict[str, Literal["ttft", "itl"]] = {
-    "ttft": "ttft", "ttft_p99": "ttft", "ttfat": "ttft", "tpot": "itl", "itl": "itl",
+# Which parts of the client's error budget bound a metric's resolution (compare never calls a
+# smaller difference significant): TTFT error for TTFT metrics, ITL error for TPOT and ITL, and
+# for E2E the larger of the two (its end is a chunk's stamp, its start the send's).
+BUDGET_PART: dict[str, tuple[Literal["ttft", "itl"], ...]] = {
+    "ttft": ("ttft",), "ttft_p99": ("ttft",), "ttfat": ("ttft",), "tpot": ("itl",),
+    "itl": ("itl",), "e2e": ("ttft", "itl"),
 }  # fmt: skip
 
 
 def error_budget_ms(metric: str, runs: Sequence[LoadedRun]) -> float | None:
     """The largest p99 error budget (--selftest or --canary) of these runs for `metric`, in ms;
     None when the metric has no budget or no run measured one."""
-    part = BUDGET_PART.get(metric)
-    if part is None:
-        return None
     values = [
         v
+        for part in BUDGET_PART.get(metric, ())
         for r in runs
         for budget in (r.predicate.error_budget, r.predicate.canary)
         if budget is not None and (v := getattr(budget, f"{part}_error_ms_p99")) is not None

@@ -48,6 +48,9 @@ def test_the_budget_is_the_larger_side_and_the_matching_part() -> None:
     assert error_budget_ms("ttft", [a, b]) == 4.0  # TTFT metrics: TTFT error
     assert error_budget_ms("ttft_p99", [a, b]) == 4.0
     assert error_budget_ms("tpot", [a, b]) == 3.0  # TPOT/ITL: ITL error
+    assert error_budget_ms("e2e", [a, b]) == 4.0  # E2E: the larger of the two parts
+    itl_heavy = _with(_run("d", 1.0), error_budget=_budget(0.5, 6.0))
+    assert error_budget_ms("e2e", [a, itl_heavy]) == 6.0
     assert error_budget_ms("throughput", [a, b]) is None
     assert error_budget_ms("ttft", [_run("c", 1.0)]) is None  # an old envelope: none
 
