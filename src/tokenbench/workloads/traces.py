@@ -313,7 +313,6 @@ def _mooncake(path: Path, block_tokens: int | None, limit: int | None) -> Trace:
     size = block_tokens or MOONCAKE_BLOCK_TOKENS
     requests: list[TraceRequest] = []
     clock = _Clock(path, "timestamp")
-    ignored: dict[str, int] = {}
     rounded = 0
     for number, obj in _json_lines(path):
         if limit is not None and len(requests) >= limit:
@@ -322,9 +321,10 @@ def _mooncake(path: Path, block_tokens: int | None, limit: int | None) -> Trace:
         for field in MOONCAKE_FIELDS:
             if field not in obj:
                 raise ConfigError(f"{where}: the Mooncake field {field!r} is missing")
-        for field in obj:
-            if field not in MOONCAKE_FIELDS:
-                ignored.setdefault(field, number)
+        unknown = [k for k in obj if k not in MOONCAKE_FIELDS]
+        if unknown:
+            raise ConfigError(f"{where}: unknown Mooncake field {unknown[0]!r}; the fields are "
+                              f"{', '.join(MOONCAKE_FIELDS)}; drop it")  # fmt: skip
         t_ms = _number(obj, "timestamp", where)
         clock.check(t_ms, number)
         input_length = _int(obj, "input_length", where, 1)
@@ -347,9 +347,6 @@ def _mooncake(path: Path, block_tokens: int | None, limit: int | None) -> Trace:
             f"{rounded} of {len(requests)} requests' hash_ids cover more than input_length: "
             f"Mooncake's last block is partial, and is rounded up here to {size} tokens"
         )
-    if ignored:
-        names = ", ".join(f"{k!r} (line {v})" for k, v in ignored.items())
-        notes.append(f"ignored Mooncake field(s) {names}")
     return Trace("mooncake", size, tuple(requests), tuple(notes))
 
 
@@ -373,6 +370,10 @@ def _burstgpt_rows(path: Path, reader: Any, block_tokens: int | None, limit: int
                 f"{path} line 1: the BurstGPT column {column!r} is missing from the header; "
                 f"it needs {', '.join(BURSTGPT_COLUMNS)}"
             )
+    unknown = [c for c in header if c not in BURSTGPT_COLUMNS]
+    if unknown:
+        raise ConfigError(f"{path} line 1: unknown BurstGPT column {unknown[0]!r}; the columns "
+                          f"are {', '.join(BURSTGPT_COLUMNS)}; drop it")  # fmt: skip
     at = {c: header.index(c) for c in BURSTGPT_COLUMNS}
     clock = _Clock(path, "Timestamp")
     requests: list[TraceRequest] = []

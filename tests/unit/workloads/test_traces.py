@@ -171,20 +171,20 @@ _MC = {"timestamp": 10, "input_length": 700, "output_length": 20, "hash_ids": [1
         ([{**_MC, "input_length": 0}], "line 1: input_length must be a whole number ≥ 1"),
         ([{**_MC, "output_length": 0}], "line 1: output_length must be a whole number ≥ 1"),
         ([_MC, "{"], "line 2: not JSON"),
+        ([_MC, {**_MC, "session_id": 3}], "line 2: unknown Mooncake field 'session_id'"),
     ],
 )  # fmt: skip
 def test_mooncake_refusals_name_the_line(tmp_path: Path, rows: list[Any], needle: str) -> None:
     assert needle in _refused(_write(tmp_path / "m.jsonl", rows), "mooncake")
 
 
-def test_mooncake_extra_fields_are_noted_and_tokens_split(tmp_path: Path) -> None:
-    rows = [{**_MC, "input_length": 1200, "session_id": 3}, {**_MC, "timestamp": 20}]
+def test_mooncake_partial_last_blocks_are_noted_and_tokens_split(tmp_path: Path) -> None:
+    rows = [{**_MC, "input_length": 1200}, {**_MC, "timestamp": 20}]
     trace = read_trace(_write(tmp_path / "m.jsonl", rows))
     assert trace.requests[0].new_tokens == 1200 - 2 * 512
     assert trace.notes == (
         "1 of 2 requests' hash_ids cover more than input_length: Mooncake's last block is "
         "partial, and is rounded up here to 512 tokens",
-        "ignored Mooncake field(s) 'session_id' (line 1)",
     )
 
 
@@ -202,6 +202,8 @@ _BURST_HEADER = "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log
         ([_BURST_HEADER, "1,GPT-4,ten,20,30,API log"], "line 2: Request tokens must be a whole"),
         ([_BURST_HEADER, "1,GPT-4,10,-2,30,API log"], "line 2: Response tokens must be a whole"),
         ([_BURST_HEADER, "1,GPT-4,10,20"], "line 2: 4 fields, the header has 6"),
+        ([_BURST_HEADER + ",Region", "1,GPT-4,10,20,30,API log,eu"],
+         "line 1: unknown BurstGPT column 'Region'"),
         ([_BURST_HEADER, "1,GPT-4,10,0,10,API log"], "has no requests"),
     ],
 )  # fmt: skip
