@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import orjson
 import pytest
 
@@ -221,3 +223,62 @@ def test_reasoning_tokens_come_from_usage_details() -> None:
     plain, _, _ = kept([(1, chunk("a")), (2, usage_chunk(1, 1) + b"data: [DONE]\n\n")])
     assert plain.reasoning_tokens is None
     assert plain.first_content_ns == plain.first_token_ns
+
+
+def _cache_tail(usage: Mapping[str, object] | None, timings: Mapping[str, object] | None) -> bytes:
+    """The last event of a stream: the finish, with the usage and llama.cpp's timings as given."""
+    obj: dict[str, object] = {"id": "r1", "choices": [{"index": 0, "delta": {},
+                                                        "finish_reason": "length"}]}  # fmt: skip
+    if usage is not None:
+        obj["usage"] = usage
+    if timings is not None:
+        obj["timings"] = timings
+    return b"data: " + orjson.dumps(obj) + b"\n\ndata: [DONE]\n\n"
+
+
+def _cached(
+    usage: Mapping[str, object] | None, timings: Mapping[str, object] | None
+) -> RequestRecord:
+    r, _, _ = kept([(1, chunk("a")), (2, chunk("b")), (3, _cache_tail(usage, timings))])
+    assert r.ok
+    return r
+
+
+def test_cached_tokens_come_from_the_usage_details() -> None:
+    usage = {"prompt_tokens": 40, "completion_tokens": 2,
+             "prompt_tokens_details": {"cached_tokens": 32}}  # fmt: skip
+    r = _cached(usage, None)
+    assert r.cached_input_tokens == 32
+    assert r.input_tokens == 40
+    # the usage's count wins over llama.cpp's timings when a server sends both
+    both = _cached(usage, {"cache_n": 7, "prompt_n": 33})
+    assert both.cached_input_tokens == 32
+    # a count of 0 is a count (a miss), not a missing one
+    zero = _cached({**usage, "prompt_tokens_details": {"cached_tokens": 0}}, {"cache_n": 7})
+    assert zero.cached_input_tokens == 0
+
+
+def test_cached_tokens_fall_back_to_llama_cpp_timings() -> None:
+    timings = {"cache_n": 24, "prompt_n": 16, "prompt_ms": 3.5, "predicted_n": 2}
+    # usage without prompt_tokens_details (older llama.cpp builds)
+    r = _cached({"prompt_tokens": 40, "completion_tokens": 2}, timings)
+    assert r.cached_input_tokens == 24
+    assert r.server_timings is not None
+    assert r.server_timings["cache_n"] == 24
+    # details that hold no integer count leave the timings to answer
+    odd = _cached({"prompt_tokens": 40, "completion_tokens": 2,
+                   "prompt_tokens_details": {"cached_tokens": None}}, timings)  # fmt: skip
+    assert odd.cached_input_tokens == 24
+    # no usage at all: the timings still say what the cache served
+    bare = _cached(None, timings)
+    assert bare.cached_input_tokens == 24
+    assert bare.tokens_from_usage is False
+
+
+def test_cached_tokens_unknown_without_either_source() -> None:
+    r = _cached({"prompt_tokens": 40, "completion_tokens": 2}, None)
+    assert r.cached_input_tokens is None
+    no_cache_n = _cached({"prompt_tokens": 40, "completion_tokens": 2},
+                         {"prompt_n": 40, "prompt_ms": 9.0})  # fmt: skip
+    assert no_cache_n.cached_input_tokens is None
+    assert _cached(None, None).cached_input_tokens is None
