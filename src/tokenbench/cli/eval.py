@@ -24,7 +24,7 @@ from tokenbench.cli.run import (
     RichProgress,
     run_controlled,
 )
-from tokenbench.engines.passthrough import parse_header
+from tokenbench.engines.passthrough import EVAL_RECORDED, parse_header
 from tokenbench.envelope import keys
 from tokenbench.envelope.schema import EvalPredicate
 from tokenbench.errors import ConfigError
@@ -177,7 +177,7 @@ def _settings(args: argparse.Namespace) -> EvalSettings:
             args.quant,
             output,
             args.threads,
-            passthrough=passthrough(args),
+            passthrough=passthrough(args, EVAL_RECORDED, "bench eval"),
         ),
         data=DataSource.from_flag(args.data, output / "hub-data", args.hub_revision),
         limit=args.limit,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 
-from tokenbench.engines.passthrough import Passthrough
+from tokenbench.engines.passthrough import Passthrough, check_recorded
 
 # the key is read from these, in order, when --api-key is not given (a flag shows in `ps`)
 API_KEY_ENVS = ("TOKENBENCH_API_KEY", "OPENAI_API_KEY")
@@ -42,15 +43,20 @@ def add_passthrough_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--extra-body", metavar="JSON",
                    help="JSON object (or @FILE.json) merged into every request body, e.g. "
                    """'{"chat_template_kwargs": {"enable_thinking": false}}'; recorded in the """
-                   "envelope; not stream, stream_options, model, messages or prompt")  # fmt: skip
+                   "envelope; not stream, stream_options, model, messages or prompt, nor a "
+                   "field the command records from its flags (max_tokens, temperature, seed, "
+                   "...)")  # fmt: skip
     p.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
                    help="HTTP header sent with every request (repeatable); recorded with "
                    "credential-like values redacted")  # fmt: skip
 
 
-def passthrough(args: argparse.Namespace) -> Passthrough:
-    """The checked --extra-body and --header values (a ConfigError names what is wrong)."""
-    return Passthrough.from_flags(args.extra_body, args.header)
+def passthrough(args: argparse.Namespace, recorded: Mapping[str, str], command: str) -> Passthrough:
+    """The checked --extra-body and --header values, the body holding no field `command`
+    records from its own settings (a ConfigError names what is wrong)."""
+    checked = Passthrough.from_flags(args.extra_body, args.header)
+    check_recorded(checked.extra_body, recorded, command)
+    return checked
 
 
 def add_corpus_paths(p: argparse.ArgumentParser) -> None:

@@ -26,6 +26,7 @@ from tokenbench.cli.options import (
     passthrough,
 )
 from tokenbench.engines.openai import Api
+from tokenbench.engines.passthrough import RUN_RECORDED
 from tokenbench.envelope.rerun import load_rerun
 from tokenbench.envelope.schema import HostLoad, RunPredicate
 from tokenbench.errors import ConfigError
@@ -630,7 +631,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         stages=_stages(args),
         prefix_cache=args.prefix_cache or "suite",
         sessions=args.sessions,
-        passthrough=passthrough(args),
+        passthrough=passthrough(args, RUN_RECORDED, "bench run"),
         scrape_interval_s=None if args.no_scrape else args.scrape_interval,
         canary=args.canary,
     )

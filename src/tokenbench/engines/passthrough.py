@@ -21,6 +21,23 @@ OWNED_FIELDS = {
     "messages": "the workload supplies the prompts",
     "prompt": "the workload supplies the prompts",
 }
+# Body fields `bench run` records from its own settings (the envelope's suite and load):
+# sent from --extra-body they would change what was asked while the envelope claims otherwise.
+RUN_RECORDED = {
+    "max_tokens": "use --output-len (or output_tokens in a suite file)",
+    "max_completion_tokens": "use --output-len (or output_tokens in a suite file)",
+    "temperature": "set temperature in a suite file (bench run FILE.toml)",
+    "ignore_eos": "set ignore_eos in a suite file (bench run FILE.toml)",
+    "seed": "use --seed",
+    "cache_prompt": "use --prefix-cache allow|defeat",
+    "n": "tokenbench times one answer per request; remove it",
+}  # fmt: skip
+# `bench eval` records its answer budget, temperature, seed and samples the same way. Its extra
+# body enters the settings digest, so the rest (cache_prompt: false) stays the user's to set.
+EVAL_RECORDED = {
+    "max_tokens": "use --max-tokens", "max_completion_tokens": "use --max-tokens",
+    "temperature": "use --temperature", "seed": "use --seed", "n": "use --samples",
+}  # fmt: skip
 # Headers the HTTP client writes or that change the connection's framing.
 OWNED_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding",
                            "connection", "accept", "expect", "te", "trailer", "upgrade",
@@ -37,6 +54,16 @@ def check_body_field(name: str) -> None:
     why = OWNED_FIELDS.get(name)
     if why is not None:
         raise ConfigError(f"--extra-body cannot set {name!r}: {why}; remove it")
+
+
+def check_recorded(body: Mapping[str, Any], recorded: Mapping[str, str], command: str) -> None:
+    """Refuse a body field `command` records from its own settings (RUN_RECORDED,
+    EVAL_RECORDED), naming the flag that sets it."""
+    for name in body:
+        how = recorded.get(name)
+        if how is not None:
+            raise ConfigError(f"--extra-body cannot set {name!r}: {command} records it from its "
+                              f"own settings; {how}")  # fmt: skip
 
 
 def check_header(name: str, value: str) -> None:

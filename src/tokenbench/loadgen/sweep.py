@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 from tokenbench.energy.meter import EnergyWindow, Meter
 from tokenbench.engines.http import HttpClient, Timeouts
 from tokenbench.engines.openai import Api, GenerationParams, request_body
-from tokenbench.engines.passthrough import Passthrough
+from tokenbench.engines.passthrough import RUN_RECORDED, Passthrough, check_recorded
 from tokenbench.engines.profiles import profile_or_generic
 from tokenbench.envelope.build import PointFiles, seal_point
 from tokenbench.envelope.canonical import canonical
@@ -177,6 +177,7 @@ class RunSettings:
             if bad:
                 raise ConfigError(message)
         self._check_workload()
+        check_recorded(self.passthrough.extra_body, RUN_RECORDED, "bench run")
 
     def _check_workload(self) -> None:
         """Workload flags that cannot go together; the distributions parse (or say why)."""

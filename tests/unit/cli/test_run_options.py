@@ -40,6 +40,29 @@ def test_bad_validity_limits_are_one_line_errors(flags: list[str], message: str)
 
 
 @pytest.mark.parametrize(
+    ("command", "body", "message"),
+    [
+        ("run", '{"cache_prompt": true}', "use --prefix-cache allow|defeat"),
+        ("run", '{"max_tokens": 8}', "use --output-len"),
+        ("run", '{"temperature": 1}', "suite file"),
+        ("eval", '{"temperature": 1}', "use --temperature"),
+        ("eval", '{"max_completion_tokens": 8}', "use --max-tokens"),
+    ],
+)
+def test_extra_body_cannot_change_what_the_envelope_records(
+    command: str, body: str, message: str, tmp_path: Path
+) -> None:
+    target = "llm.inference.chatbot-short" if command == "run" else "gsm8k"
+    out = tmp_path / "out"
+    proc = bench(command, target, "--base-url", "http://127.0.0.1:9/v1", "--extra-body", body,
+                 "--output", str(out))  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
     ("command", "flags", "message"),
     [
         ("run", ["--min-duration", "-1"], "--min-duration must be positive"),

@@ -21,13 +21,17 @@ from tokenbench.engines.openai import (
     request_body,
 )
 from tokenbench.engines.passthrough import (
+    EVAL_RECORDED,
     REDACTED,
+    RUN_RECORDED,
     Passthrough,
+    check_recorded,
     looks_secret,
     parse_extra_body,
     parse_header,
     redacted,
 )
+from tokenbench.engines.profiles import PROFILES
 from tokenbench.envelope.schema import Parameters, PassthroughInfo
 from tokenbench.errors import ConfigError
 from tokenbench.metrics.latency import itl_ms, ttfat_ms
@@ -70,6 +74,40 @@ def test_extra_body_inline_and_from_a_file(tmp_path: Path) -> None:
 )
 def test_bad_extra_body_is_refused_in_one_line(text: str, needle: str) -> None:
     assert needle in refusal(parse_extra_body, text)
+
+
+@pytest.mark.parametrize(
+    ("field", "flag"),
+    [
+        ("cache_prompt", "--prefix-cache allow|defeat"),
+        ("max_tokens", "--output-len"),
+        ("max_completion_tokens", "--output-len"),
+        ("temperature", "suite file"),
+        ("ignore_eos", "suite file"),
+        ("seed", "--seed"),
+        ("n", "one answer per request"),
+    ],
+)
+def test_a_run_refuses_fields_its_envelope_records(field: str, flag: str) -> None:
+    message = refusal(check_recorded, {"top_k": 5, field: 1}, RUN_RECORDED, "bench run")
+    assert f"cannot set {field!r}" in message
+    assert "bench run records it" in message
+    assert flag in message
+
+
+def test_an_eval_refuses_its_recorded_fields_but_passes_the_cache_switch() -> None:
+    for field, flag in (("temperature", "--temperature"), ("max_tokens", "--max-tokens"),
+                        ("seed", "--seed"), ("n", "--samples")):  # fmt: skip
+        assert flag in refusal(check_recorded, {field: 1}, EVAL_RECORDED, "bench eval")
+    # an eval records its extra body in its settings digest, and docs/evals.md turns llama.cpp's
+    # prompt cache off with it
+    check_recorded({"cache_prompt": False, "ignore_eos": True}, EVAL_RECORDED, "bench eval")
+
+
+def test_every_engine_cache_switch_is_a_run_recorded_field() -> None:
+    """--prefix-cache sends these: an extra body must not undo them behind the envelope."""
+    for profile in PROFILES.values():
+        assert set(profile.prefix_cache_off) <= set(RUN_RECORDED), profile.name
 
 
 def test_an_unparseable_file_names_the_file(tmp_path: Path) -> None:

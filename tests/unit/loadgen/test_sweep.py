@@ -8,6 +8,12 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
+from tokenbench.engines.passthrough import Passthrough
+from tokenbench.errors import ConfigError
+from tokenbench.loadgen.sweep import RunSettings
+from tokenbench.suites.suite import load_suite
 from tokenbench.workloads.prompt import Prompt, prompt_id
 from tokenbench.workloads.sharegpt import ShareGptSampler
 from tokenbench.workloads.sources import PromptPool
@@ -69,3 +75,11 @@ def test_sharegpt_points_draw_fresh_conversations(tmp_path: Path) -> None:
     seen = [pid for prompts, _ in drawn for pid in _ids(prompts)]
     assert len(seen) == len(set(seen)) == 3 * per_point  # every point its own conversations
     assert not any(notes for _, notes in drawn)
+
+
+def test_run_settings_refuse_a_recorded_extra_body_field_for_library_callers() -> None:
+    """The envelope records the cache setting from --prefix-cache: an extra body may not undo it."""
+    suite = load_suite("llm.inference.chatbot-short")
+    with pytest.raises(ConfigError, match="use --prefix-cache"):
+        RunSettings(suite, Path("unused"), passthrough=Passthrough({"cache_prompt": True}))
+    RunSettings(suite, Path("unused"), passthrough=Passthrough({"chat_template_kwargs": {}}))
