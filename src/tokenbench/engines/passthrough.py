@@ -47,6 +47,14 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 7230 token: a header
 _SECRET_NAME = re.compile(r"auth|key|token|secret|cookie|session|password|signature", re.I)
 _CREDENTIAL = re.compile(r"^\s*(bearer|basic|digest|token)\s+\S", re.I)
 _LONG_RUN = re.compile(r"[A-Za-z0-9_\-.=+/]{20,}")
+_VERY_LONG = 32  # a run this long is a key whatever its case: words rarely run unbroken so far
+# The published prefixes of API keys and tokens (OpenAI/Anthropic/Stripe sk-, pk-, rk-; Slack
+# xox?-; GitHub ghp_ and kin; GitLab glpat-; Hugging Face hf_; AWS AKIA/ASIA; Google AIza).
+_KEY_PREFIX = re.compile(
+    r"(?<![A-Za-z0-9])(?:(?:sk|pk|rk)[-_][A-Za-z0-9_\-]{8,}|xox[a-z]-[A-Za-z0-9\-]{8,}"
+    r"|gh[pousr]_[A-Za-z0-9]{8,}|github_pat_\w{8,}|glpat-[\w\-]{8,}|hf_[A-Za-z0-9]{8,}"
+    r"|(?:AKIA|ASIA)[0-9A-Z]{12,}|AIza[\w\-]{20,})"
+)
 
 
 def check_body_field(name: str) -> None:
@@ -130,10 +138,13 @@ def parse_extra_body(text: str) -> dict[str, Any]:
 
 def looks_secret(name: str, value: str) -> bool:
     """A header value to keep out of every record: a credential-like name, a bearer/basic
-    credential, or a long run of key-like characters with digits or mixed case."""
-    if _SECRET_NAME.search(name) or _CREDENTIAL.match(value):
+    credential, a known key prefix (sk-, ghp_, AKIA, ...), or a long run of key-like characters
+    with digits or mixed case, or of 32 or more whatever the case."""
+    if _SECRET_NAME.search(name) or _CREDENTIAL.match(value) or _KEY_PREFIX.search(value):
         return True
     for run in _LONG_RUN.findall(value):
+        if len(run) >= _VERY_LONG:
+            return True
         digits = any(c.isdigit() for c in run)
         if digits or (any(c.islower() for c in run) and any(c.isupper() for c in run)):
             return True

@@ -226,6 +226,15 @@ def test_a_refusal_never_shows_the_value(name: str, sep: str, tail: str) -> None
         ("X-Upstream", "basic dXNlcjpwYXNz", True),
         ("X-Opaque", "k1_AbCdEfGhIjKlMnOpQrSt", True),  # long and key-like
         ("X-Opaque", "ABCDEFGHIJKLMNOPqrstuvwxyz", True),  # mixed case, long
+        ("X-Foo", "sk-abcdefghijklmnopqrstuvwxyz", True),  # a key prefix, all lowercase
+        ("X-Foo", "pk_live_abcdefghijkl", True),
+        ("X-Foo", "xoxb-abcdefghijkl", True),
+        ("X-Foo", "ghp_abcdefghijklmnop", True),
+        ("X-Foo", "AKIAABCDEFGHIJKLMNOP", True),
+        ("X-Foo", "hf_abcdefghijklmnop", True),
+        ("X-Foo", "abcdefghijklmnopqrstuvwxyzabcdefgh", True),  # one run of 34: a key by length
+        ("X-Team", "research", False),
+        ("X-Team", "risk-management", False),  # "sk-" inside a word is no prefix
         ("X-Team", "blue", False),
         ("X-Route", "my-team-production-cluster", False),  # long, but words
         ("X-Route", "ab12", False),  # has a digit, but short
