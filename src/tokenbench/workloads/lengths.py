@@ -1,9 +1,10 @@
 """Seeded distributions for input/output lengths and times: `512`, `uniform(256,1024)`,
-`normal(512,128,min=1,max=2048)`, `lognormal(mean,sd)`, or `file(path)` of observed values.
-"""
+`normal(512,128,min=1,max=2048)`, `lognormal(mean,sd)`, or `file(path)` of observed values
+(recorded by name and sha256)."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import re
@@ -269,17 +270,23 @@ def _uniform(
     return Distribution("uniform", (a, b), a, b, text=f"uniform({_num(a)},{_num(b)})")
 
 
-def _file_distribution(name: str, where: str, minimum: float) -> Distribution:
-    path = Path(name)
-    if not name or path.is_dir():
-        raise ConfigError(f"{where}: name a file of numbers, one per line or a JSON array")
+def _file_distribution(inside: str, where: str, minimum: float) -> Distribution:
+    """`file(PATH)`, or `file(PATH,sha256=HEX)` as an envelope records it (the digest is then
+    checked): the text names the file by its name and content digest, not by a local path."""
+    name, comma, option = inside.rpartition(",")
+    key, eq, expected = option.partition("=")
+    if not (comma and eq and key.strip() == "sha256"):
+        name, expected = inside, ""
+    name, expected = name.strip(), expected.strip().lower()
+    data = _read_file(Path(name), where)
+    digest = hashlib.sha256(data).hexdigest()
+    if expected and expected != digest:
+        raise ConfigError(f"{where}: {name} has sha256 {digest}, not the {expected} given; "
+                          "name the file the digest is of, or drop sha256=")  # fmt: skip
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ConfigError(f"{where}: the file is over {MAX_FILE_BYTES // 2**20} MiB")
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ConfigError(f"{where}: cannot read {name}: {reason}") from None
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: cannot read {name}: not UTF-8 text") from None
     values = _json_values(raw, name, where, minimum) if raw.lstrip()[:1] in ("[", "{") else None
     if values is None:
         values = []
@@ -288,7 +295,19 @@ def _file_distribution(name: str, where: str, minimum: float) -> Distribution:
                 values.append(_file_value(line.strip(), f"{where}: {name}:{number}", minimum))
     if not values:
         raise ConfigError(f"{where}: {name} holds no numbers; give one per line")
-    return Distribution("file", (), min(values), max(values), tuple(values), f"file({name})")
+    text = f"file({Path(name).name},sha256={digest})"
+    return Distribution("file", (), min(values), max(values), tuple(values), text)
+
+
+def _read_file(path: Path, where: str) -> bytes:
+    if not path.name or path.is_dir():
+        raise ConfigError(f"{where}: name a file of numbers, one per line or a JSON array")
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"{where}: the file is over {MAX_FILE_BYTES // 2**20} MiB")
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
 
 
 def _json_values(raw: str, name: str, where: str, minimum: float) -> list[float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import statistics
 from pathlib import Path
@@ -79,10 +80,29 @@ def test_file_values_are_sampled_with_replacement(tmp_path: Path) -> None:
     assert (d.low, d.high) == (10, 30.5)
     assert set(d.sample(200, "f")) == {10, 20, 30.5}
     assert d.mean() == pytest.approx(20.1666, rel=1e-3)
-    assert parse_distribution(d.text, FLAG) == d
     array = tmp_path / "lengths.json"
     array.write_text("[5, 6, 7]")
     assert parse_distribution(f"file({array})", FLAG).values == (5, 6, 7)
+
+
+def test_a_file_is_recorded_by_name_and_digest_not_by_its_path(tmp_path: Path) -> None:
+    """The envelope identifies the draws: the same name with other numbers gives another text,
+    and the recorded text, given again with the file's path, checks the digest."""
+    path = tmp_path / "lengths.txt"
+    path.write_text("10\n20\n")
+    digest = hashlib.sha256(b"10\n20\n").hexdigest()
+    d = parse_distribution(f"file({path})", FLAG)
+    assert d.text == f"file(lengths.txt,sha256={digest})"
+    assert str(tmp_path) not in d.text
+    assert parse_distribution(f"file({path}, sha256={digest.upper()})", FLAG) == d
+    path.write_text("10\n30\n")
+    assert parse_distribution(f"file({path})", FLAG).text != d.text
+    with pytest.raises(ConfigError, match="drop sha256=") as info:
+        parse_distribution(f"file({path},sha256={digest})", FLAG)
+    assert "\n" not in str(info.value)
+    odd = tmp_path / "a,b.txt"  # a comma in the name is not an option
+    odd.write_text("5\n")
+    assert parse_distribution(f"file({odd})", FLAG).values == (5,)
 
 
 @pytest.mark.parametrize(
