@@ -68,6 +68,8 @@ def test_extra_body_cannot_change_what_the_envelope_records(
         ("run", ["--min-duration", "-1"], "--min-duration must be positive"),
         ("run", ["--min-requests", "0"], "--min-requests must be at least 1"),
         ("run", ["--rate", "2", "--burstiness", "0.5"], "add --arrival gamma"),
+        ("run", ["--stages", "2s@c1", "--ramp", "c1:c2@2s"], "pass --stages or --ramp, not both"),
+        ("run", ["--ramp", "c1:c4@4s", "--ramp-steps", "1"], "--ramp-steps must be at least 2"),
         ("infra", ["--context", "0"], "--context and --concurrency must be at least 1"),
         ("recommend", ["--language", "english"], "did you mean 'en'?"),
     ],
