@@ -1,9 +1,10 @@
-"""The engine's Prometheus endpoint, scraped on its own connection and parsed by
-prometheus_client; series named by the profile's roles. A bad endpoint is a failed reading."""
+"""The engine's Prometheus endpoint, scraped on its own connection; the profile's families kept and
+parsed by prometheus_client off the event loop. A bad endpoint is a failed reading."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections import defaultdict
 from collections.abc import Mapping
@@ -19,9 +20,58 @@ HISTOGRAMS = frozenset({MetricRole.TTFT_HISTOGRAM, MetricRole.E2E_HISTOGRAM})
 _MEANS = frozenset({MetricRole.KV_CACHE_USAGE})
 
 
+# a family's sample names: its own, or one of these added (histograms, summaries, counters)
+_SUFFIXES = ("_bucket", "_sum", "_count", "_total")
+_SAMPLE_NAME = re.compile(r"[^{\s]+")
+
+
+def family_names(names: Mapping[MetricRole, tuple[str, ...]]) -> frozenset[str]:
+    """The profile's series names and the families they belong to (`x_total` → `x` too: a
+    counter's TYPE line names the family without its suffix)."""
+    out: set[str] = set()
+    for candidates in names.values():
+        for name in candidates:
+            out.add(name)
+            out.update(name.removesuffix(s) for s in _SUFFIXES if name.endswith(s))
+    return frozenset(out)
+
+
+def _named(name: str, families: frozenset[str]) -> bool:
+    return name in families or any(
+        name.endswith(s) and name[: -len(s)] in families for s in _SUFFIXES
+    )
+
+
+def select_families(text: str, families: frozenset[str]) -> str:
+    """Only the lines of `families` (their samples and # HELP / # TYPE lines): an engine
+    exports dozens of histograms the profile never reads, and parsing them all is most of a
+    scrape's cost (docs/performance.md). A sample's name must match exactly, so a family whose
+    name merely starts like a wanted one (`x_cached_total` beside `x_total`) is dropped."""
+    prefixes = tuple(families)
+    kept: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("#"):
+            parts = line.split(None, 3)
+            if len(parts) > 2 and parts[1] in ("HELP", "TYPE") and _named(parts[2], families):
+                kept.append(line)
+        elif line.startswith(prefixes):  # the cheap test first: most lines fail it
+            match = _SAMPLE_NAME.match(line)
+            if match is not None and _named(match.group(), families):
+                kept.append(line)
+    return "\n".join(kept) + "\n" if kept else ""
+
+
 def parse_metrics(text: str, names: Mapping[MetricRole, tuple[str, ...]]) -> Reading:
+    """`parse_text` over the profile's families only (select_families): text outside them is
+    neither parsed nor checked. Raises ValueError on bad text within them."""
+    return parse_text(select_families(text, family_names(names)), names)
+
+
+def parse_text(text: str, names: Mapping[MetricRole, tuple[str, ...]]) -> Reading:
     """Each role's value (the first of its names the text exports), histograms as cumulative
-    (le, count) buckets plus `<role>_sum` and `<role>_count`. Raises ValueError on bad text."""
+    (le, count) buckets plus `<role>_sum` and `<role>_count`; every family in `text` is parsed.
+    Raises ValueError on bad text."""
     samples: dict[str, list[float]] = defaultdict(list)
     buckets: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
     for family in text_string_to_metric_families(text):
@@ -83,6 +133,10 @@ def _body(answer: bytes) -> str:
     return body.decode("utf-8", errors="replace")
 
 
+def _parse_answer(answer: bytes, names: Mapping[MetricRole, tuple[str, ...]]) -> Reading:
+    return parse_metrics(_body(answer), names)
+
+
 class PrometheusSampler:
     """Scrapes `profile.metrics_path` at `interval_s`; each scrape waits at most `timeout_s`."""
 
@@ -106,7 +160,9 @@ class PrometheusSampler:
         except OSError as exc:
             return Reading(error=f"cannot connect: {exc.strerror or type(exc).__name__}")
         try:
-            reading = parse_metrics(_body(answer), self._names)
+            # in a worker thread: the loop that stamps the load's tokens never waits for a parse
+            # (it still shares the GIL, so it waits at most one switch interval at a time)
+            reading = await asyncio.to_thread(_parse_answer, answer, self._names)
         except ValueError as exc:
             return Reading(error=f"{path}: {str(exc).splitlines()[0][:120]}")
         if not reading.values and not reading.buckets:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import socket
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -14,7 +15,15 @@ import pytest
 
 from tokenbench.engines.profile import MetricRole
 from tokenbench.engines.profiles import profile
-from tokenbench.telemetry.prometheus import MAX_BODY_BYTES, PrometheusSampler, parse_metrics
+from tokenbench.telemetry import prometheus
+from tokenbench.telemetry.prometheus import (
+    MAX_BODY_BYTES,
+    PrometheusSampler,
+    family_names,
+    parse_metrics,
+    parse_text,
+    select_families,
+)
 
 LLAMACPP = """\
 # HELP llamacpp:prompt_tokens_total Number of prompt tokens processed, excluding cached tokens
@@ -127,6 +136,45 @@ def test_histogram_buckets_are_cumulative_and_summed_over_label_sets() -> None:
                                                           (float("inf"), 6.0)]  # fmt: skip
 
 
+def _unnamed_families(n: int) -> str:
+    """`n` histograms no profile names, and families whose names start like the profile's."""
+    out = []
+    for i in range(n):
+        name = f"vllm:other_{i}_seconds"
+        out.append(f"# HELP {name} Not read.\n# TYPE {name} histogram\n")
+        out += [f'{name}_bucket{{le="{le}",model_name="m"}} {i}\n' for le in (0.1, 1, "+Inf")]
+        out.append(f'{name}_count{{model_name="m"}} {i}\n{name}_sum{{model_name="m"}} 1.5\n')
+    out.append("# TYPE vllm:prompt_tokens_cached counter\nvllm:prompt_tokens_cached_total 9\n")
+    out.append("# TYPE vllm:num_requests_running_max gauge\nvllm:num_requests_running_max 99\n")
+    out.append("vllm:other_0_seconds_bucket{le=oops} x y\n")  # bad, but never parsed
+    return "".join(out)
+
+
+def test_only_the_profiles_families_are_parsed() -> None:
+    names = profile("vllm").metrics
+    big = _unnamed_families(1000) + VLLM + _unnamed_families(3)
+    kept = select_families(big, family_names(names))
+    assert kept == VLLM  # every line of the profile's families, nothing else
+    assert len(big) > 100 * len(VLLM)
+    assert "other_" not in kept
+    assert "_cached" not in kept
+    assert "_max" not in kept
+    reading = parse_metrics(big, names)
+    assert reading == parse_text(VLLM, names)
+    assert reading.values["requests_running"] == 4
+
+
+def test_a_counters_family_is_kept_whole() -> None:
+    # the TYPE line names `vllm:prompt_tokens`; the profile names the sample `..._total`
+    names = {MetricRole.PROMPT_TOKENS_TOTAL: ("vllm:prompt_tokens_total",)}
+    assert family_names(names) == {"vllm:prompt_tokens_total", "vllm:prompt_tokens"}
+    text = (
+        "# HELP vllm:prompt_tokens P.\n# TYPE vllm:prompt_tokens counter\n"
+        'vllm:prompt_tokens_total{engine="0"} 5\nvllm:prompt_tokens_created 1.7e9\n'
+    )
+    assert select_families(text, family_names(names)).splitlines() == text.splitlines()[:3]
+
+
 def test_malformed_text_raises_value_error() -> None:
     with pytest.raises(ValueError, match="could not convert"):
         parse_metrics("llamacpp:requests_processing one two three\n", profile("llama.cpp").metrics)
@@ -177,6 +225,22 @@ async def test_a_good_endpoint_is_read_on_its_own_connection() -> None:
     values, error = await _read_from(_answer("200 OK", LLAMACPP.encode()))
     assert not error
     assert values["requests_running"] == 2
+
+
+def test_the_parse_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[int] = []
+    real = prometheus.parse_metrics
+
+    def spy(text: str, names: Any) -> Any:
+        threads.append(threading.get_ident())
+        return real(text, names)
+
+    monkeypatch.setattr(prometheus, "parse_metrics", spy)
+    values, error = asyncio.run(_read_from(_answer("200 OK", LLAMACPP.encode())))
+    assert not error
+    assert values["requests_running"] == 2
+    assert threads
+    assert threading.get_ident() not in threads  # not the loop's (this) thread
 
 
 @run_async
