@@ -35,7 +35,10 @@ then closes the connection) with llama.cpp's series, computed from the process's
   llamacpp:prompt_tokens_total          counter: prompt tokens, once a stream's first token is out
   llamacpp:prompt_tokens_cached_total   counter: always 0 (no prefix cache)
   llamacpp:tokens_predicted_total       counter: output tokens written
-With --procs N each process reports its own. Other engines' /metrics is 404.
+With --engine vllm --metrics live, vLLM's text (about 44 KB: the same live figures under vLLM's
+names, TTFT/E2E and token-count histograms of finished streams, 10 more histograms at 0; see
+reference/metrics.py). --metrics absent|malformed|huge|slow breaks the endpoint on purpose. With
+--procs N each process reports its own. Otherwise /metrics is 404.
 
 --speed F multiplies every delay (a server F times slower), and --jitter S draws each request's
 delays from a lognormal of sigma S around that (seeded by --seed): a realistic A/B pair.
@@ -83,6 +86,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokenbench.errors import ConfigError
+from tokenbench.reference.metrics import (
+    METRICS_MODES,
+    SLOW_S,
+    Live,
+    engine_text,
+    huge_text,
+    malformed_text,
+    resolve_mode,
+)
 from tokenbench.workloads.lengths import Distribution, parse_distribution
 
 _ids = itertools.count()
@@ -186,34 +198,6 @@ def _frame(payload: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(payload), payload)
 
 
-@dataclass
-class Live:
-    """One process's live state, as its /metrics reports it."""
-
-    processing: int = 0
-    deferred: int = 0
-    prompt_tokens: int = 0
-    predicted_tokens: int = 0
-
-
-def metrics_text(live: Live) -> str:
-    """Prometheus text exposition in llama.cpp's `llamacpp:` names (tools/server)."""
-    series = (
-        ("prompt_tokens_total", "counter", "Number of prompt tokens processed.",
-         live.prompt_tokens),
-        ("prompt_tokens_cached_total", "counter", "Number of prompt tokens served from cache.",
-         0),
-        ("tokens_predicted_total", "counter", "Number of generation tokens processed.",
-         live.predicted_tokens),
-        ("requests_processing", "gauge", "Number of requests processing.", live.processing),
-        ("requests_deferred", "gauge", "Number of requests deferred.", live.deferred),
-    )  # fmt: skip
-    return "".join(
-        f"# HELP llamacpp:{name} {text}\n# TYPE llamacpp:{name} {kind}\nllamacpp:{name} {value}\n"
-        for name, kind, text, value in series
-    )
-
-
 class ScriptedServer(asyncio.Protocol):
     def __init__(self, args: argparse.Namespace, log: Any) -> None:
         self.args = args
@@ -265,10 +249,31 @@ class ScriptedServer(asyncio.Protocol):
             self.busy = True
             asyncio.get_running_loop().create_task(self.handle(method, path, body, recv_ns))
 
-    def send_metrics(self) -> None:
-        """GET /metrics: the live state as Prometheus text, then the connection closes (a
-        scraper reading an HTTP/1.0 answer to its end needs the close)."""
-        body = metrics_text(self.args.live).encode()
+    async def answer_metrics(self) -> None:
+        """GET /metrics as --metrics says: the engine's live text, 404, or a broken answer."""
+        mode, engine, live = self.args.metrics_mode, self.args.engine, self.args.live
+        text = engine_text(engine, live)
+        if mode == "absent" or text is None:
+            # closed, as every /metrics answer: a scraper's HTTP/1.0 GET reads to the close
+            self.send_json(
+                404, {"error": {"message": "no route /metrics"}}, "Connection: close\r\n"
+            )
+            if self.transport:
+                self.transport.close()
+        elif mode == "malformed":
+            self.send_metrics(malformed_text(engine, live))
+        elif mode == "huge":
+            self.send_metrics(huge_text())
+        elif mode == "slow":
+            await asyncio.sleep(SLOW_S)
+            self.send_metrics(engine_text(engine, live) or "")
+        else:
+            self.send_metrics(text)
+
+    def send_metrics(self, text: str) -> None:
+        """Prometheus text, then the connection closes (a scraper reading an HTTP/1.0 answer
+        to its end needs the close)."""
+        body = text.encode()
         head = (
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -304,8 +309,8 @@ class ScriptedServer(asyncio.Protocol):
                 self.send_json(200, {"version": "0.0.0-scripted"})
             elif path == "/props" and engine == "llama.cpp":
                 self.send_json(200, {"total_slots": 4, "build_info": "b0-scripted"})
-            elif path == "/metrics" and engine == "llama.cpp":
-                self.send_metrics()
+            elif path == "/metrics":
+                await self.answer_metrics()
             elif path == "/v1/models":
                 model = {"id": "scripted-model", "object": "model"}
                 if engine == "vllm":  # vLLM's own marker: /version alone names no engine
@@ -437,12 +442,18 @@ class ScriptedServer(asyncio.Protocol):
             if not chunk_ns:  # as llama-server: the prompt counts once its first token is made
                 self.args.live.prompt_tokens += plan.prompt_tokens
             chunk_ns.append(time.perf_counter_ns())
+            if len(chunk_ns) == 1:
+                self.args.live.histograms["ttft_s"].observe((chunk_ns[0] - recv_ns) / 1e9)
             t.write(frame)
             self.args.live.predicted_tokens += k
             sent += k
             if await self._scripted_end(sc, plan, sent, recv_ns, chunk_ns):
                 return
         self._finish(sc, plan, sent)
+        hist = self.args.live.histograms  # as vLLM: a request's histograms when it finishes
+        hist["e2e_s"].observe((time.perf_counter_ns() - recv_ns) / 1e9)
+        hist["prompt_tokens"].observe(plan.prompt_tokens)
+        hist["generation_tokens"].observe(sent)
         self._log(plan.rid, recv_ns, chunk_ns, "ok")
 
     async def _scripted_end(
@@ -548,6 +559,7 @@ class ScriptedServer(asyncio.Protocol):
 async def serve(args: argparse.Namespace, sock: socket.socket) -> None:
     args.gate = asyncio.Semaphore(args.capacity) if args.capacity else None
     args.live = Live()
+    args.metrics_mode = resolve_mode(getattr(args, "metrics", "auto"), args.engine)
     log = open(f"{args.log}.{os.getpid()}", "w") if args.log else None  # noqa: SIM115, ASYNC230
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: ScriptedServer(args, log), sock=sock)
@@ -564,7 +576,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--engine",
         default="none",
         choices=["none", "vllm", "llama.cpp"],
-        help="which engine's detection endpoints (and llama.cpp's /metrics) to imitate",
+        help="which engine's detection endpoints and /metrics to imitate",
+    )
+    p.add_argument(
+        "--metrics",
+        default="auto",
+        choices=METRICS_MODES,
+        help="GET /metrics: auto (llama.cpp's live series, 404 for other engines), live (the "
+        "engine's live series: llama.cpp or vllm), absent (404), malformed (unparseable), huge "
+        "(over 4 MiB), slow (answered after 2 s)",
     )
     p.add_argument(
         "--template-overhead",

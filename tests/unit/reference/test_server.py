@@ -91,7 +91,7 @@ def test_chat_content_given_as_parts_is_read_as_text() -> None:
 def test_metrics_text_parses_into_the_llamacpp_profiles_roles() -> None:
     from tokenbench.engines.profile import MetricRole
     from tokenbench.engines.profiles import profile
-    from tokenbench.reference.server import Live, metrics_text
+    from tokenbench.reference.metrics import Live, metrics_text
     from tokenbench.telemetry.prometheus import parse_metrics
 
     live = Live(processing=3, deferred=2, prompt_tokens=40, predicted_tokens=77)
@@ -132,5 +132,47 @@ def test_metrics_endpoint_counts_live_streams_as_llama_server(
     reading = asyncio.run(PrometheusSampler("127.0.0.1", llama.port, profile("llama.cpp")).read())
     assert reading.error is None
     assert reading.values["generation_tokens_total"] == 5
-    # other engines do not export it (vLLM's detection reads /metrics for its own series)
+    # vLLM's only when asked for (--metrics live); by default its /metrics is 404 as before
     assert _get(scripted_server_factory("--engine", "vllm"), "/metrics")[0] == 404
+
+
+def test_vllm_metrics_are_vllm_shaped_and_live(
+    scripted_server_factory: Callable[..., ScriptedServer],
+) -> None:
+    from tokenbench.engines.profiles import profile
+    from tokenbench.telemetry.prometheus import PrometheusSampler
+
+    vllm = scripted_server_factory("--engine", "vllm", "--metrics", "live")
+    status, text = _get(vllm, "/metrics")
+    assert status == 200
+    assert 40_000 < len(text) < 50_000  # the size of a real vLLM scrape
+    assert text.count(" histogram\n") == 14
+    assert text.count("_bucket{") == 14 * 26
+    assert _stream(vllm, "tokens=5;itl_ms=1;ttft_ms=30")[0] == 200
+    sampler = PrometheusSampler("127.0.0.1", vllm.port, profile("vllm"))
+    reading = asyncio.run(sampler.read())
+    assert reading.error is None
+    assert reading.values["generation_tokens_total"] == 5
+    assert reading.values["ttft_histogram_count"] == 1
+    assert reading.values["ttft_histogram_sum"] >= 0.03
+    assert reading.values["e2e_histogram_count"] == 1
+    assert "spec_accepted" not in reading.values  # no draft model: no speculative series
+    assert dict(reading.buckets["ttft_histogram"])[0.04] == 1  # 30 ms: in the 0.04 s bucket
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [("absent", "/metrics: HTTP 404"), ("malformed", "/metrics: could not convert"),
+     ("huge", "/metrics: body larger than 4 MiB; not parsed")],
+)  # fmt: skip
+def test_a_broken_metrics_endpoint_on_purpose(
+    scripted_server_factory: Callable[..., ScriptedServer], mode: str, error: str
+) -> None:
+    from tokenbench.engines.profiles import profile
+    from tokenbench.telemetry.prometheus import PrometheusSampler
+
+    server = scripted_server_factory("--engine", "vllm", "--metrics", mode)
+    sampler = PrometheusSampler("127.0.0.1", server.port, profile("vllm"), timeout_s=5.0)
+    reading = asyncio.run(sampler.read())
+    assert reading.values == {}
+    assert (reading.error or "").startswith(error)
