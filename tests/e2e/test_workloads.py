@@ -274,6 +274,29 @@ def test_overlapping_stages_are_refused(tmp_path: Path) -> None:
     assert "must not overlap" in line
 
 
+@pytest.mark.parametrize(
+    ("suite", "flags", "words"),
+    [
+        ("llm.inference.chatbot-short", ("--ramp", "c1:c4@4s"), "pass --stages or --ramp"),
+        ("llm.inference.chatbot-short", ("--rate", "2"), "--stages sets each stage's load"),
+        ("llm.inference.chatbot-short", ("--duration", "10"), "drop --duration"),
+        ("llm.inference.chatbot-short", ("--requests", "5"), "drop --requests"),
+        ("llm.inference.multi-turn", (), "give --stages as concurrencies"),
+    ],
+)
+def test_stages_with_a_conflicting_flag_are_refused(
+    tmp_path: Path, suite: str, flags: tuple[str, ...], words: str
+) -> None:
+    line = _refused(tmp_path, suite, "--stages", "2s@4rps,2s@8rps", *flags)
+    assert words in line
+
+
+def test_stages_with_a_trace_are_refused(tmp_path: Path) -> None:
+    line = _refused(tmp_path, "llm.inference.replay", "--trace",
+                    str(FIXTURES / "agentic_small.jsonl"), "--stages", "2s@c1")  # fmt: skip
+    assert "--trace sends at the trace's own times" in line
+
+
 def test_a_malformed_trace_line_is_refused(tmp_path: Path) -> None:
     trace = tmp_path / "bad.jsonl"
     shutil.copy(FIXTURES / "agentic_small.jsonl", trace)
