@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ class Row:
     def to_json(self) -> bytes:
         doc: dict[str, Any] = {"source": self.source, "t_ns": self.t_ns, "values": self.values}
         if self.buckets:
-            doc["buckets"] = {k: [list(b) for b in v] for k, v in self.buckets.items()}
+            doc["buckets"] = {k: [[_le(le), n] for le, n in v] for k, v in self.buckets.items()}
         if self.error is not None:
             doc["error"] = self.error
         if self.mark is not None:
@@ -58,6 +59,12 @@ class Row:
         values = {k: float(v) for k, v in (doc.get("values") or {}).items()}
         return cls(str(doc["source"]), int(doc["t_ns"]), values, buckets, doc.get("error"),
                    doc.get("mark"))  # fmt: skip
+
+
+def _le(bound: float) -> float | str:
+    """A bucket bound for JSON: the last bucket's +Inf as Prometheus writes it (JSON has no
+    infinity; orjson would write null, which reads back as no number at all)."""
+    return "+Inf" if math.isinf(bound) else bound
 
 
 def read_rows(path: Path) -> list[Row]:
