@@ -11,14 +11,16 @@ Two clients run against the same server in the same run:
                 structure most published load generators use
 
 With --scrape: does the telemetry scrape disturb the measurement? One run, one reference server
-(answering as llama.cpp, so its GET /metrics is scraped), the real sweep (`run_sweep`, what
-`bench run` calls) at each --streams count, in --scrape-rounds interleaved rounds: each round
+(answering as --engine llama.cpp or vllm, so its GET /metrics is scraped), the real sweep
+(`run_sweep`, what `bench run` calls) at each --streams count, in --scrape-rounds interleaved
+rounds: each round
 measures the point with scraping at --scrape-interval and with --no-scrape, alternating which
 goes first. Prints each mode's TTFT/ITL error against the server's log and on − off per round,
 with its mean and spread over rounds (docs/performance.md, Scraping overhead).
 
 Usage: python benchmarks/measurement_accuracy.py [--streams 1,16,64,256] [--itl-ms 10]
        python benchmarks/measurement_accuracy.py --scrape --streams 16,64 [--scrape-rounds 6]
+           [--engine vllm]
 """
 
 from __future__ import annotations
@@ -54,7 +56,12 @@ from tokenbench.loadgen.worker import WorkerContext, run_closed_loop  # noqa: E4
 from tokenbench.metrics.stats import percentile  # noqa: E402
 from tokenbench.records import RequestRecord  # noqa: E402
 from tokenbench.suites import load_suite  # noqa: E402
-from tokenbench.telemetry.prometheus import PrometheusSampler, fetch, parse_metrics  # noqa: E402
+from tokenbench.telemetry.prometheus import (  # noqa: E402
+    PrometheusSampler,
+    fetch,
+    parse_metrics,
+    parse_text,
+)
 from tokenbench.urls import Endpoint  # noqa: E402
 
 SERVER = ROOT / "src" / "tokenbench" / "reference" / "server.py"  # bench reference-server
@@ -285,24 +292,62 @@ def good_scrapes(out: Path) -> int:
     return scrapes
 
 
-async def scrape_cost(port: int, n: int = 300) -> dict[str, float]:
-    """What one scrape costs the client's process: CPU per scrape (connect, GET, read, parse),
-    and the parse alone, the longest step that does not yield to the loop (medians)."""
-    sampler = PrometheusSampler("127.0.0.1", port, profile("llama.cpp"))
+def _parse_ms(parse: Callable[[], object], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        parse()
+        out.append(1e3 * (time.perf_counter() - t0))
+    return out
+
+
+async def _loop_stall_ms(scrape: Callable[[], Awaitable[object]], n: int) -> float:
+    """The longest the event loop went without running a 1 ms ticker while `scrape` ran n
+    times: how long a token's stamp could have waited behind a scrape."""
+    worst = 0.0
+    done = False
+
+    async def tick() -> None:
+        nonlocal worst
+        while not done:
+            t0 = time.perf_counter()  # not loop.time(): uvloop's counts whole milliseconds
+            await asyncio.sleep(0.001)
+            worst = max(worst, time.perf_counter() - t0 - 0.001)
+
+    ticker = asyncio.create_task(tick())
+    for _ in range(n):
+        await scrape()
+    done = True
+    await ticker
+    return 1e3 * worst
+
+
+async def scrape_cost(port: int, engine: str, n: int = 300) -> dict[str, float]:
+    """What one scrape costs the client's process: CPU per scrape (connect, GET, read, parse);
+    the parse alone, of the profile's families (parse_metrics) and of the whole text as before
+    the filter (parse_text); and the longest loop stall, with the sampler's read (the parse in a
+    thread) and with the old way (the whole text parsed on the loop)."""
+    prof = profile(engine)
+    sampler = PrometheusSampler("127.0.0.1", port, prof)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(n):
         assert (await sampler.read()).error is None
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     answer = await fetch("127.0.0.1", port, "/metrics", False, 1.0)
     text = answer.partition(b"\r\n\r\n")[2].decode()
-    parse_s = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        parse_metrics(text, profile("llama.cpp").metrics)
-        parse_s.append(time.perf_counter() - t0)
-    return {"cpu_ms_per_scrape": 1e3 * cpu / n, "wall_ms_per_scrape": 1e3 * wall / n,
-            "parse_ms_p50": 1e3 * statistics.median(parse_s),
-            "parse_ms_max": 1e3 * max(parse_s)}  # fmt: skip
+    filtered = _parse_ms(lambda: parse_metrics(text, prof.metrics), n)
+    whole = _parse_ms(lambda: parse_text(text, prof.metrics), n)
+
+    async def old_way() -> None:
+        body = await fetch("127.0.0.1", port, "/metrics", False, 1.0)
+        parse_text(body.partition(b"\r\n\r\n")[2].decode(), prof.metrics)
+
+    return {"body_bytes": len(text), "cpu_ms_per_scrape": 1e3 * cpu / n,
+            "wall_ms_per_scrape": 1e3 * wall / n,
+            "parse_ms_p50": statistics.median(filtered), "parse_ms_max": max(filtered),
+            "parse_whole_ms_p50": statistics.median(whole), "parse_whole_ms_max": max(whole),
+            "stall_ms_max": await _loop_stall_ms(sampler.read, n // 3),
+            "stall_old_ms_max": await _loop_stall_ms(old_way, n // 3)}  # fmt: skip
 
 
 SCRAPE_FIGURES = ("ttft_err_p50_ms", "ttft_err_p99_ms", "itl_abs_err_p50_ms", "itl_abs_err_p99_ms")
@@ -315,10 +360,11 @@ def scrape_overhead(args: argparse.Namespace, scenario: str, server_cpu: int | N
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("TOKENBENCH_CONFIG_DIR", str(Path(tmp) / "config"))
         log_prefix = Path(tmp) / "truth"
-        proc, port = start_server(log_prefix, server_cpu, 1, "--engine", "llama.cpp")
+        proc, port = start_server(log_prefix, server_cpu, 1, "--engine", args.engine,
+                                  "--metrics", "live")  # fmt: skip
         base_url = f"http://127.0.0.1:{port}/v1"
         try:
-            cost = uvloop.run(scrape_cost(port))
+            cost = uvloop.run(scrape_cost(port, args.engine))
             for rnd in range(args.scrape_rounds):
                 for streams in streams_list:
                     order = (True, False) if rnd % 2 == 0 else (False, True)
@@ -346,11 +392,17 @@ def scrape_overhead(args: argparse.Namespace, scenario: str, server_cpu: int | N
     if args.json:
         print(json.dumps({"scrape_cost": cost, "rounds": rows}, indent=2))
         return
-    _scrape_table(rows, streams_list, args)
-    print(f"\none scrape, alone (300 in a row, client pinned as above): "
-          f"{cost['cpu_ms_per_scrape']:.3f} ms of client CPU, "
-          f"{cost['wall_ms_per_scrape']:.3f} ms wall; of which parsing (no yield) "
-          f"p50 {cost['parse_ms_p50']:.3f} ms, max {cost['parse_ms_max']:.3f} ms")  # fmt: skip
+    if rows:  # --scrape-rounds 0: one scrape's cost alone
+        _scrape_table(rows, streams_list, args)
+    print(f"\none scrape of {args.engine}'s {cost['body_bytes']} B /metrics, alone (300 in a "
+          f"row, client pinned as above): {cost['cpu_ms_per_scrape']:.3f} ms of client CPU, "
+          f"{cost['wall_ms_per_scrape']:.3f} ms wall; parsing the profile's families p50 "
+          f"{cost['parse_ms_p50']:.3f} ms, max {cost['parse_ms_max']:.3f} ms; the whole text "
+          f"(before the filter) p50 {cost['parse_whole_ms_p50']:.3f} ms, max "
+          f"{cost['parse_whole_ms_max']:.3f} ms; longest loop stall (1 ms ticker, 100 scrapes) "
+          f"{cost['stall_ms_max']:.3f} ms with the parse in a thread, "
+          f"{cost['stall_old_ms_max']:.3f} ms with the whole text parsed on the loop; load "
+          f"average at start {args.load_at_start}")  # fmt: skip
 
 
 def _scrape_table(rows: list[dict[str, Any]], streams_list: list[int],
@@ -411,6 +463,12 @@ def main() -> None:
     )
     p.add_argument("--scrape-rounds", type=int, default=6)
     p.add_argument("--scrape-interval", type=float, default=1.0, help="seconds, when on")
+    p.add_argument(
+        "--engine",
+        default="llama.cpp",
+        choices=["llama.cpp", "vllm"],
+        help="--scrape: whose /metrics the reference server answers (vllm: ~44 KB, 14 histograms)",
+    )
     p.add_argument(
         "--no-pin",
         action="store_true",
