@@ -14,6 +14,11 @@ class NVMLError(Exception):
     pass
 
 
+class NVMLError_NotSupported(NVMLError):  # pynvml's name
+    def __str__(self) -> str:
+        return "Not Supported"
+
+
 @dataclass
 class _Mem:
     total: int
@@ -40,7 +45,13 @@ class FakeNvml:
     power_at: Callable[[float], float] | None = None
     energy_at: Callable[[float], float] | None = None
     throttle_mask: int = 0
+    # calls that raise NVMLError_NotSupported, as on a MIG slice (utilisation) or older boards
+    unsupported: frozenset[str] = frozenset()
     t0: float = field(default_factory=time.monotonic)
+
+    def _supported(self, call: str) -> None:
+        if call in self.unsupported:
+            raise NVMLError_NotSupported()
 
     def __post_init__(self) -> None:
         self.counters = [1_000_000_000] * self.gpus
@@ -61,15 +72,18 @@ class FakeNvml:
         return _Mem(85_520_809_984, used=40_000_000_000)
 
     def nvmlDeviceGetUtilizationRates(self, h: int) -> _Util:
+        self._supported("nvmlDeviceGetUtilizationRates")
         return _Util(80, 40)
 
     def nvmlDeviceGetClockInfo(self, h: int, kind: int) -> int:
         return 1755 if kind == self.NVML_CLOCK_SM else 2619
 
     def nvmlDeviceGetTemperature(self, h: int, sensor: int) -> int:
+        self._supported("nvmlDeviceGetTemperature")
         return 61
 
     def nvmlDeviceGetCurrentClocksThrottleReasons(self, h: int) -> int:
+        self._supported("nvmlDeviceGetCurrentClocksThrottleReasons")
         return self.throttle_mask
 
     def _t(self) -> float:
@@ -111,6 +125,7 @@ class FakeNvml:
         return self.counters[h]
 
     def nvmlDeviceGetPowerUsage(self, h: int) -> int:
+        self._supported("nvmlDeviceGetPowerUsage")
         if self.power_at is not None:
             return int(self.power_at(self._t()) * 1000)
         return self.power_mw

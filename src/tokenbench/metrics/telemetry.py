@@ -53,6 +53,7 @@ class TelemetrySummary(_Strict):
     samples: dict[str, int]  # source → readings
     failures: dict[str, int] = Field(default_factory=dict)
     reasons: dict[str, str] = Field(default_factory=dict)  # source → its first failure
+    notes: dict[str, str] = Field(default_factory=dict)  # source → fields its readings lacked
     power_mean_w: float | None = None  # the integral over the series' span
     power_max_w: float | None = None
     power_integral_j: float | None = None  # trapezoids over the readings
@@ -208,15 +209,22 @@ def telemetry_summary(rows: Sequence[Row], energy_j: float | None) -> TelemetryS
                      if (n := sum(r.source == s and r.error is not None for r in rows))},
         "reasons": {s: e for s in sources
                     if (e := next((r.error for r in rows if r.source == s and r.error), None))},
+        "notes": {s: "; ".join(said) for s in sources
+                  if (said := [r.note for r in rows if r.source == s and r.note])},
         **_gpu_figures(rows, energy_j),
         **_process_figures(rows),
     }  # fmt: skip
     unmeasured = {}
     gpu_why = ("no GPU series (no NVIDIA or AMD GPU sampled here)"
                if not {"nvml", "amd"} & set(sources) else "every GPU reading failed")  # fmt: skip
-    for name in ("power_mean_w", "power_integral_j", "sm_util_mean_pct", "memory_used_max_bytes"):
+    gpu = [r for r in rows if r.source in ("nvml", "amd") and r.error is None]
+    for name, key in (("power_mean_w", "power_w"), ("power_integral_j", "power_w"),
+                      ("sm_util_mean_pct", "sm_util_pct"),
+                      ("memory_used_max_bytes", "memory_used_bytes")):  # fmt: skip
         if doc.get(name) is None:
-            unmeasured[name] = gpu_why
+            given = not gpu or any(key in r.values for r in gpu)  # else the GPU never gave it
+            note = next((r.note for r in gpu if r.note and key in r.note), None)
+            unmeasured[name] = gpu_why if given else note or f"no GPU reading gave {key}"
     for name in ("engine_cpu_cores_mean", "engine_rss_max_bytes"):
         if doc.get(name) is None:
             unmeasured[name] = ("no local engine process was sampled" if "process" not in sources

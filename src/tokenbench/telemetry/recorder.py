@@ -72,7 +72,8 @@ class Recorder:
             reading = await sampler.read()
         except Exception as exc:  # a sampler's bug must not stop the measurement either
             reading = Reading(error=f"{type(exc).__name__}: {str(exc)[:120]}")
-        row = Row(sampler.source, t_ns, reading.values, reading.buckets, reading.error, mark)
+        row = Row(sampler.source, t_ns, reading.values, reading.buckets, reading.error, mark,
+                  reading.note)  # fmt: skip
         assert self._out is not None
         self._out.write(row.to_json() + b"\n")
         self._out.flush()

@@ -20,6 +20,7 @@ class Reading:
     values: dict[str, float] = field(default_factory=dict)
     buckets: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (le, cumulative)
     error: str | None = None
+    note: str | None = None  # what a reading that succeeded left out, said once (GPU fields)
 
 
 class Sampler(Protocol):
@@ -41,6 +42,7 @@ class Row:
     buckets: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     error: str | None = None
     mark: Mark | None = None
+    note: str | None = None
 
     def to_json(self) -> bytes:
         doc: dict[str, Any] = {"source": self.source, "t_ns": self.t_ns, "values": self.values}
@@ -50,6 +52,8 @@ class Row:
             doc["error"] = self.error
         if self.mark is not None:
             doc["mark"] = self.mark
+        if self.note is not None:
+            doc["note"] = self.note
         return orjson.dumps(doc)
 
     @classmethod
@@ -58,7 +62,7 @@ class Row:
                    for k, v in (doc.get("buckets") or {}).items()}  # fmt: skip
         values = {k: float(v) for k, v in (doc.get("values") or {}).items()}
         return cls(str(doc["source"]), int(doc["t_ns"]), values, buckets, doc.get("error"),
-                   doc.get("mark"))  # fmt: skip
+                   doc.get("mark"), doc.get("note"))  # fmt: skip
 
 
 def _le(bound: float) -> float | str:

@@ -10,13 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support.fake_nvml import FakeNvml
+from tests.support.fake_nvml import FakeNvml, NVMLError_NotSupported
 from tokenbench.energy.meter import open_meter
 from tokenbench.metrics.telemetry import energy_warning, telemetry_summary
-from tokenbench.telemetry.nvml import NvmlSampler, open_nvml
+from tokenbench.telemetry.nvml import NvmlSampler, open_nvml, reduce_gpus
 from tokenbench.telemetry.process import ProcessSampler
 from tokenbench.telemetry.recorder import Recorder, local_samplers, recording
 from tokenbench.telemetry.sampler import Reading, Sampler, read_rows
@@ -122,6 +123,54 @@ def test_nvml_power_series_disagreeing_with_the_counter_is_a_warning(tmp_path: P
     assert warning is not None
     assert "energy cross-check" in warning
     assert "tolerance ±10%" in warning
+
+
+def test_an_unsupported_nvml_field_leaves_the_rest_of_the_reading(tmp_path: Path) -> None:
+    # a MIG slice: no utilisation, and a board without throttle reasons; power still comes
+    calls = {"nvmlDeviceGetUtilizationRates", "nvmlDeviceGetCurrentClocksThrottleReasons"}
+    fake = FakeNvml(unsupported=frozenset(calls))
+    found = open_nvml(fake)
+    assert found is not None
+    sampler = NvmlSampler(*found)
+    first, second = asyncio.run(sampler.read()), asyncio.run(sampler.read())
+    assert first.error is None
+    assert first.values == {"power_w": 120.0, "memory_used_bytes": 80e9, "sm_clock_mhz": 1755,
+                            "mem_clock_mhz": 2619, "temperature_c": 61}  # fmt: skip
+    assert first.note == ("NVML did not give sm_util_pct, mem_util_pct, throttle_reasons "
+                          "(Not Supported)")  # fmt: skip
+    assert second.values == first.values
+    assert second.note is None  # said once
+    path = tmp_path / "t.telemetry.jsonl"
+    asyncio.run(_record([NvmlSampler(*found, interval_s=0.05)], path, 0.2))
+    summary = telemetry_summary(read_rows(path), None)
+    assert summary is not None
+    assert summary.power_max_w == 120
+    assert summary.temperature_max_c == 61
+    assert summary.sm_util_mean_pct is None
+    assert summary.notes == {"nvml": first.note}
+    assert summary.unmeasured["sm_util_mean_pct"] == first.note
+    assert "power_mean_w" not in summary.unmeasured
+
+
+def test_no_field_at_all_is_a_failed_reading() -> None:
+    calls = {"nvmlDeviceGetUtilizationRates", "nvmlDeviceGetCurrentClocksThrottleReasons",
+             "nvmlDeviceGetPowerUsage", "nvmlDeviceGetTemperature"}  # fmt: skip
+
+    class Bare(FakeNvml):  # nothing answers
+        def nvmlDeviceGetMemoryInfo(self, h: int) -> Any:
+            raise NVMLError_NotSupported()
+
+        def nvmlDeviceGetClockInfo(self, h: int, kind: int) -> int:
+            raise NVMLError_NotSupported()
+
+    found = open_nvml(Bare(unsupported=frozenset(calls)))
+    assert found is not None
+    assert asyncio.run(NvmlSampler(*found).read()).error == "NVML: Not Supported"
+
+
+def test_a_sum_needs_every_gpu() -> None:
+    one, other = {"power_w": 100.0, "sm_util_pct": 50.0}, {"sm_util_pct": 70.0}
+    assert reduce_gpus([one, other]) == {"sm_util_pct": 60.0}  # no power: half of it is unknown
 
 
 def test_local_samplers_pick_what_this_host_has() -> None:
