@@ -36,6 +36,9 @@ class MetricRole(StrEnum):
     PREFIX_CACHE_QUERIES = "prefix_cache_queries"  # counter, tokens
     SPEC_ACCEPTED = "spec_accepted"  # counter, draft tokens accepted
     SPEC_DRAFTED = "spec_drafted"  # counter, draft tokens proposed
+    # gauge, 0-1: accepted / drafted over the engine's last logged batch, for an engine that
+    # exports no counters (SGLang); 0 until speculative decoding has drafted
+    SPEC_ACCEPT_RATE = "spec_accept_rate"
 
 
 @dataclass(frozen=True, slots=True)

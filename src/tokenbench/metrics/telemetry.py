@@ -43,7 +43,7 @@ class ServerMetricsSummary(_Strict):
     prefix_cache_hit_tokens: float | None = None
     prefix_cache_hit_rate: float | None = None  # hits / queries
     preemptions: float | None = None
-    spec_acceptance_rate: float | None = None  # accepted / drafted
+    spec_acceptance_rate: float | None = None  # accepted / drafted; SGLang: its gauge's mean
     unmeasured: dict[str, str] = Field(default_factory=dict)  # null figure → why
 
 
@@ -136,7 +136,28 @@ def server_summary(rows: Sequence[Row]) -> ServerMetricsSummary | None:
             "the engine counts cached prompt tokens (prefix_cache_hit_tokens) but not the "
             "tokens looked up"
         )
+    if doc["spec_acceptance_rate"] is None:  # no counters: the engine's gauge, if it has one
+        rate, why = _spec_gauge(ok)
+        doc["spec_acceptance_rate"] = rate
+        if rate is not None:
+            unmeasured.pop("spec_acceptance_rate", None)
+        elif why:
+            unmeasured["spec_acceptance_rate"] = why
     return ServerMetricsSummary.model_validate({**doc, "unmeasured": unmeasured})
+
+
+def _spec_gauge(ok: Sequence[Row]) -> tuple[float | None, str | None]:
+    """The acceptance gauge's mean over the answered scrapes that read above 0 (SGLang's reads 0
+    until a batch with drafts is logged, and always without speculative decoding); (None, None)
+    when the engine does not export it."""
+    role = MetricRole.SPEC_ACCEPT_RATE
+    values = [r.values[role] for r in ok if role in r.values]
+    if not values:
+        return None, None
+    drafted = [v for v in values if v > 0]
+    if not drafted:
+        return None, "the acceptance gauge stayed 0 (no speculative decoding, or nothing drafted)"
+    return statistics.fmean(drafted), None
 
 
 def integral(rows: Sequence[Row], key: str) -> float | None:

@@ -17,7 +17,7 @@ from tokenbench.telemetry.sampler import Reading
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a larger answer is not parsed: the scrape fails, and says so
 HISTOGRAMS = frozenset({MetricRole.TTFT_HISTOGRAM, MetricRole.E2E_HISTOGRAM})
 # gauges whose label sets (e.g. vLLM's per-engine series) are averaged; every other role is summed
-_MEANS = frozenset({MetricRole.KV_CACHE_USAGE})
+_MEANS = frozenset({MetricRole.KV_CACHE_USAGE, MetricRole.SPEC_ACCEPT_RATE})
 
 
 # a family's sample names: its own, or one of these added (histograms, summaries, counters)

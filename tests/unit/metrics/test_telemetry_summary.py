@@ -89,6 +89,32 @@ def test_a_missing_series_says_why() -> None:
     assert server_summary([]) is None
 
 
+def test_sglang_acceptance_comes_from_its_gauge_and_retractions_are_preemptions() -> None:
+    # no accepted/drafted counters: the gauge's readings above 0 (0 before the first batch with
+    # drafts is logged), and the retraction counter as preemptions
+    rows = [prom(0, "start", preemptions_total=3, spec_accept_rate=0.0),
+            prom(1, spec_accept_rate=0.6),
+            prom(2, error="no answer within 0.5 s"),
+            prom(3, spec_accept_rate=0.8),
+            prom(4, "end", preemptions_total=7, spec_accept_rate=0.7)]  # fmt: skip
+    s = server_summary(rows)
+    assert s is not None
+    assert s.spec_acceptance_rate == pytest.approx((0.6 + 0.8 + 0.7) / 3)
+    assert s.preemptions == 4
+    assert "spec_acceptance_rate" not in s.unmeasured
+    off = server_summary([prom(0, "start", spec_accept_rate=0.0),
+                          prom(1, "end", spec_accept_rate=0.0)])  # fmt: skip
+    assert off is not None
+    assert off.spec_acceptance_rate is None
+    assert off.unmeasured["spec_acceptance_rate"] == (
+        "the acceptance gauge stayed 0 (no speculative decoding, or nothing drafted)"
+    )
+    # counters, where the engine has them, win over a gauge
+    both = [prom(0, "start", spec_accepted=10, spec_drafted=20, spec_accept_rate=0.9),
+            prom(1, "end", spec_accepted=20, spec_drafted=60, spec_accept_rate=0.9)]  # fmt: skip
+    assert (server_summary(both) or s).spec_acceptance_rate == pytest.approx(10 / 40)
+
+
 def test_rows_round_trip_through_the_sidecar_format() -> None:
     data = b"".join(r.to_json() + b"\n" for r in VLLM_ROWS) + b'{"source": "pro'
     assert list(iter_rows(data)) == VLLM_ROWS

@@ -84,6 +84,16 @@ sglang:e2e_request_latency_seconds_bucket{le="1.0",model_name="m"} 1
 sglang:e2e_request_latency_seconds_bucket{le="+Inf",model_name="m"} 2
 sglang:e2e_request_latency_seconds_sum{model_name="m"} 3.5
 sglang:e2e_request_latency_seconds_count{model_name="m"} 2
+# TYPE sglang:num_retracted_requests counter
+sglang:num_retracted_requests_total{model_name="m",tp_rank="0"} 5
+sglang:num_retracted_requests_total{model_name="m",tp_rank="1"} 2
+# TYPE sglang:num_retracted_reqs gauge
+sglang:num_retracted_reqs{model_name="m",tp_rank="0"} 1
+# TYPE sglang:spec_accept_rate gauge
+sglang:spec_accept_rate{model_name="m",tp_rank="0"} 0.6
+sglang:spec_accept_rate{model_name="m",tp_rank="1"} 0.8
+# TYPE sglang:spec_accept_length gauge
+sglang:spec_accept_length{model_name="m",tp_rank="0"} 2.5
 """
 
 TGI = """\
@@ -117,7 +127,8 @@ tgi_request_generated_tokens_count 3
         ("sglang", SGLANG, {"kv_cache_usage": 0.4, "requests_running": 8, "requests_waiting": 3,
                             "prompt_tokens_total": 2000, "prefix_cache_hits": 500,
                             "prefix_cache_queries": 2000, "e2e_histogram_sum": 3.5,
-                            "e2e_histogram_count": 2}),
+                            "e2e_histogram_count": 2, "preemptions_total": 7,
+                            "spec_accept_rate": 0.7}),
         ("tgi", TGI, {"requests_running": 4, "requests_waiting": 0, "prompt_tokens_total": 250,
                       "generation_tokens_total": 90}),
     ],

@@ -42,8 +42,9 @@ PROFILE = EngineProfile(
     # python/sglang/srt/metrics/collector.py (SchedulerMetricsCollector,
     # TokenizerMetricsCollector). token_usage is the KV pool's used share (0-1). Prefix-cache
     # hits are cached prompt tokens, queried ones all prompt tokens (counted per finished
-    # request). No preemption counter (num_retracted_reqs is a gauge) and speculative decoding
-    # is reported as gauges (spec_accept_rate, spec_accept_length), not counters.
+    # request). Preemptions are retractions: the counter num_retracted_requests_total (its
+    # older gauge num_retracted_reqs is the last batch's). Speculative decoding is reported as
+    # gauges only: spec_accept_rate (accepted / drafted in the last logged batch), not counters.
     metrics=frozen(
         {
             MetricRole.KV_CACHE_USAGE: ("sglang:token_usage",),
@@ -55,6 +56,8 @@ PROFILE = EngineProfile(
             MetricRole.GENERATION_TOKENS_TOTAL: ("sglang:generation_tokens_total",),
             MetricRole.PREFIX_CACHE_HITS: ("sglang:cached_tokens_total",),
             MetricRole.PREFIX_CACHE_QUERIES: ("sglang:prompt_tokens_total",),
+            MetricRole.PREEMPTIONS_TOTAL: ("sglang:num_retracted_requests_total",),
+            MetricRole.SPEC_ACCEPT_RATE: ("sglang:spec_accept_rate",),
         }
     ),
 )
