@@ -4,6 +4,7 @@ a few requests of a few tokens), and the one-line refusals that stop a run befor
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -230,6 +231,11 @@ def test_a_dataset_file_with_mapped_columns(
     p = pred(opened)
     assert p.parameters.workload.kind == "file"
     assert p.parameters.workload.prompts == 3
+    source = p.parameters.workload.prompt_file  # the file by content, not by its local path
+    assert source is not None
+    assert source.file_name == "questions.csv"
+    assert source.sha256 == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert source.columns == {"prompt": "instruction", "max_tokens": "n"}
     measured = sorted((r for r in records(opened) if not r.warmup), key=lambda r: r.index)
     # every row its own max_tokens; the suite asks the engine to ignore EOS, so exactly that
     assert [r.output_tokens for r in measured] == [3, 5, 4]

@@ -17,8 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=BY, default="model", help="the axis compared (default model)")
     p.add_argument("--at", action="append", default=[], metavar="KEY=VALUE",
                    help="select runs by a workload axis: suite, mode, concurrency, rate, "
-                   "arrival, input_tokens, output_tokens, prompts; e.g. concurrency=16, "
-                   "input_tokens=1024 (repeatable)")  # fmt: skip
+                   "arrival, input_tokens, output_tokens, prompts, cache, workload; e.g. "
+                   "concurrency=16, input_tokens=1024 (repeatable)")  # fmt: skip
     p.add_argument("--alpha", type=float, default=0.05, metavar="A",
                    help="family-wise error rate of the verdicts (Holm; default 0.05)")  # fmt: skip
     p.add_argument(

@@ -19,7 +19,7 @@ from tokenbench.compare.pareto import pareto_front
 from tokenbench.compare.quality import Axis as QualityAxis
 from tokenbench.compare.quality import QualityComparison, compare_quality
 from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
-from tokenbench.corpus.matching import setup_key
+from tokenbench.corpus.matching import setup_key, workload_key
 from tokenbench.envelope.schema import EvalPredicate, RunPredicate, load_label
 from tokenbench.errors import ConfigError
 from tokenbench.metrics.inference import (
@@ -75,6 +75,9 @@ POINT_AXES = (
     # the prefix cache allowed or defeated: never mixed, except when it is what is compared
     Axis("cache", lambda p: "defeated" if p.parameters.suite.prefix_cache_disabled
          else "allowed", False),
+    # the extra body, length distributions, trace and prompts file (thinking on vs off, two
+    # traces): a short digest, None when none was set
+    Axis("workload", workload_key, False),
 )  # fmt: skip
 _AXES = {a.name: a for a in POINT_AXES}
 
@@ -90,12 +93,14 @@ def point_key(p: RunPredicate, by: str | None = None) -> PointKey:
     return (*setup_key(p), *(axis.value(p) for axis in POINT_AXES if axis.name not in _LOAD_AXES))
 
 
-def point_label(p: RunPredicate, with_input: bool) -> str:
+def point_label(p: RunPredicate, with_input: bool, with_workload: bool = False) -> str:
     """The point as a reader names it: its load, plus its input length where points differ in
-    it (a context sweep)."""
-    load = p.parameters.load.label
+    it (a context sweep), and its workload key where points differ in that."""
+    label = p.parameters.load.label
     n = p.parameters.workload.input_tokens_target
-    return f"{load}, {n:,} input tokens" if with_input and n is not None else load
+    if with_input and n is not None:
+        label += f", {n:,} input tokens"
+    return f"{label}, workload {workload_key(p) or 'plain'}" if with_workload else label
 
 
 def run_label(run: LoadedRun | LoadedEval, by: str) -> str:
@@ -382,9 +387,11 @@ def _pairs(rows: list[RunRow], alpha: float, by: str, unit: str = "tokens") -> l
     for row in rows:
         groups[point_key(row.run.predicate, by)][row.label].append(row.run)
     lengths: dict[str, set[int | None]] = defaultdict(set)
+    workloads: dict[str, set[str | None]] = defaultdict(set)
     for row in rows:
         p = row.run.predicate
         lengths[p.parameters.suite.name].add(p.parameters.workload.input_tokens_target)
+        workloads[p.parameters.suite.name].add(workload_key(p))
     pairs = []
     order = label_order(by, [row.run for row in rows])
     for by_label in groups.values():
@@ -404,9 +411,10 @@ def _pairs(rows: list[RunRow], alpha: float, by: str, unit: str = "tokens") -> l
                     budgets = (error_budget_ms(name, by_label[base]),
                                error_budget_ms(name, by_label[other]))  # fmt: skip
                     diffs.append(MetricDifference(metric, d, "", warn, *budgets))
+            suite = first.parameters.suite.name
             pairs.append(
-                Pair(first.parameters.suite.name,
-                     point_label(first, len(lengths[first.parameters.suite.name]) > 1),
+                Pair(suite,
+                     point_label(first, len(lengths[suite]) > 1, len(workloads[suite]) > 1),
                      load.concurrency,
                      load.rate_rps, first.parameters.workload.input_tokens_target, base, other,
                      len(by_label[base]), len(by_label[other]), diffs)

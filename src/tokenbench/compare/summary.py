@@ -80,7 +80,7 @@ class SummaryTable(BaseModel):
 
 # A group: the runs of one point of one configuration (repeats, and reruns over time).
 GROUP_BY = ("suite", "model_id", "engine", "engine_version", "quant", "hardware", "concurrency",
-            "rate_rps", "input_tokens_target", "max_tokens", "stage", "prefix_cache",
+            "rate_rps", "input_tokens_target", "max_tokens", "stage", "prefix_cache", "workload",
             "comparability_key")  # fmt: skip
 _GROUP_STATS = ("group_runs", "group_valid", "output_throughput_min", "output_throughput_max",
                 "ttft_p50_min_ms", "ttft_p50_max_ms")  # fmt: skip

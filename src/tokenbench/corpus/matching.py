@@ -1,11 +1,13 @@
-"""Which run measured what an eval scored: the same model, engine (and version), quant and
-hardware, so an eval's accuracy can stand beside a speed, a price and an energy figure."""
+"""Which run measured what an eval scored (the same model, engine, quant and hardware), and what
+a run sent beyond its suite (its workload key), so only like is grouped, paired or set beside."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from tokenbench.corpus.loader import Corpus, LoadedEval
+from tokenbench.envelope.canonical import canonical
 from tokenbench.envelope.schema import EvalPredicate, RunPredicate
 
 
@@ -15,6 +17,24 @@ def setup_key(p: RunPredicate | EvalPredicate) -> tuple[str, str, str, str]:
     model = p.target.model
     return (model.model_id, p.target.engine.label, (model.quant or "").lower(),
             p.hardware.fingerprint)  # fmt: skip
+
+
+def workload_key(p: RunPredicate) -> str | None:
+    """What a run sent beyond its suite and load point, as a short digest: the extra body
+    (thinking on or off, tools), the length distributions, the replayed trace and the prompts
+    file, the last two by content. None when none was set, so envelopes from before these were
+    recorded keep their grouping."""
+    workload, passthrough = p.parameters.workload, p.parameters.passthrough
+    parts: dict[str, object] = {}
+    if passthrough is not None and passthrough.extra_body:
+        parts["extra_body"] = passthrough.extra_body
+    if workload.distributions:
+        parts["distributions"] = workload.distributions
+    if (trace := workload.trace) is not None:  # its request count is the load's, as elsewhere
+        parts["trace"] = [trace.sha256, trace.format, trace.block_tokens, trace.speedup]
+    if (source := workload.prompt_file) is not None:
+        parts["prompt_file"] = [source.sha256, source.columns]
+    return hashlib.sha256(canonical(parts)).hexdigest()[:12] if parts else None
 
 
 def same_setup(run: RunPredicate, ev: EvalPredicate) -> bool:

@@ -137,6 +137,15 @@ class WorkloadInfo(_Strict):
     distributions: dict[str, str] = Field(default_factory=dict)
     sessions: int | None = None  # session workloads: conversations in this point
     trace: TraceInfo | None = None  # a replayed trace
+    prompt_file: PromptFileInfo | None = None  # --prompts or --dataset (None: neither, or older)
+
+
+class PromptFileInfo(_Strict):
+    """The user's prompts file a point drew from (--prompts, --dataset), by content digest."""
+
+    file_name: str  # the name alone: the local path stays local
+    sha256: str
+    columns: dict[str, str] | None = None  # --dataset's --column mapping as given; --prompts: None
 
 
 class TraceInfo(_Strict):

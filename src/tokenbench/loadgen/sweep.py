@@ -32,6 +32,7 @@ from tokenbench.envelope.schema import (
     LoadInfo,
     Parameters,
     Privacy,
+    PromptFileInfo,
     RunDraft,
     RunPredicate,
     ScaleOutInfo,
@@ -176,8 +177,8 @@ class RunSettings:
         ):  # fmt: skip
             if bad:
                 raise ConfigError(message)
-        self._check_workload()
         check_recorded(self.passthrough.extra_body, RUN_RECORDED, "bench run")
+        self._check_workload()
 
     def _check_workload(self) -> None:
         """Workload flags that cannot go together; the distributions parse (or say why)."""
@@ -727,6 +728,9 @@ def _draft(
         distributions=calibration.shape.texts(),
         sessions=len(work.sessions.sessions) if work.sessions else None,
         trace=_trace_info(calibration, work),
+        prompt_file=PromptFileInfo(**asdict(calibration.prompt_file))
+        if calibration.prompt_file
+        else None,
     )
     started = utc_iso(wall_anchor_ns)
     return RunDraft(

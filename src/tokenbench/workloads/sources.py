@@ -67,6 +67,16 @@ def load_trace(
 
 
 @dataclass(frozen=True, slots=True)
+class PromptFile:
+    """The user's prompts file (--prompts, --dataset) by name and content digest, so the
+    envelope says which prompts were sent; `columns`: --dataset's --column mapping as given."""
+
+    file_name: str
+    sha256: str
+    columns: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Shape:
     """The workload's seeded distributions, parsed once (a mistake stops the run before the
     server starts): input and output lengths, and a session workload's shape."""
@@ -144,6 +154,7 @@ class Calibration:
     shape: Shape = Shape()
     spec: WorkloadSpec | None = None  # the suite's workload, for kinds that build their own
     trace: LoadedTrace | None = None  # --trace: the requests to replay
+    prompt_file: PromptFile | None = None  # --prompts or --dataset
     # what seeds the draws of lengths, turns and pauses: the run's seed alone, so every point
     # (and repeat) of a sweep sends the same shape; only the words differ between points
     shape_seed: str = "0:shape"
@@ -267,7 +278,9 @@ async def _file_source(ask: _Ask, path: Path, columns: dict[str, str] | None = N
         prompts = tuple(await asyncio.to_thread(load_dataset, path, columns))
     await ask.preflight(prompts[0])
     note = f"{len(prompts)} prompts from {path.name}"
-    return Calibration("file", None, None, None, None, (note,), prompts, PromptPool(list(prompts)))
+    source = PromptFile(path.name, await asyncio.to_thread(file_sha256, path), columns)
+    return Calibration("file", None, None, None, None, (note,), prompts, PromptPool(list(prompts)),
+                       prompt_file=source)  # fmt: skip
 
 
 async def _sharegpt_source(ask: _Ask) -> Calibration:

@@ -12,7 +12,8 @@ import pytest
 from tests.support.envelopes import minimal_statement
 from tokenbench.compare.comparison import compare, parse_at
 from tokenbench.corpus.loader import Corpus, LoadedRun
-from tokenbench.envelope.schema import RunPredicate
+from tokenbench.corpus.matching import workload_key
+from tokenbench.envelope.schema import PassthroughInfo, RunPredicate, TraceInfo
 from tokenbench.errors import ConfigError
 from tokenbench.metrics.stats import Distribution
 
@@ -174,3 +175,48 @@ def test_the_cache_pair_is_compared_by_cache_and_never_mixed_otherwise() -> None
     by_model = compare(Corpus(runs=[*allowed, *defeated, other]), by="model")
     (model_pair,) = by_model.pairs
     assert (model_pair.runs_a, model_pair.runs_b) == (3, 1)
+
+
+def _sent(run: LoadedRun, extra: dict[str, Any] | None = None,
+          trace_sha256: str | None = None) -> LoadedRun:  # fmt: skip
+    """The run as if sent with this extra body, or replaying a trace of this digest."""
+    params = run.predicate.parameters
+    update: dict[str, Any] = {}
+    if extra is not None:
+        update["passthrough"] = PassthroughInfo(extra_body=extra)
+    if trace_sha256 is not None:
+        trace = TraceInfo(file_name="t.jsonl", sha256=trace_sha256, format="tokenbench",
+                          requests=200, block_tokens=512, speedup=1.0, span_s=10.0)  # fmt: skip
+        update["workload"] = params.workload.model_copy(update={"trace": trace})
+    predicate = run.predicate.model_copy(update={"parameters": params.model_copy(update=update)})
+    return LoadedRun(run.path, predicate, "k")
+
+
+def test_other_workloads_are_never_paired_and_the_same_one_is() -> None:
+    """Thinking on and off are two points, not repeats of one: each pairs a with b alone."""
+    on, off = ({"chat_template_kwargs": {"enable_thinking": flag}} for flag in (True, False))
+    runs = [_sent(_run(model, 1.0 + i / 100 + (model == "b") * 0.5 + (extra is off) * 3), extra)
+            for model in ("a", "b") for extra in (on, off) for i in range(2)]  # fmt: skip
+    result = compare(Corpus(runs=runs))
+    assert sorted((p.runs_a, p.runs_b) for p in result.pairs) == [(2, 2), (2, 2)]
+    for pair in result.pairs:  # b is slower at both; pooled, the points' gap would swamp it
+        assert _metric(pair, "ttft").difference.significant
+    labels = sorted(p.point for p in result.pairs)  # two pairs a reader can tell apart
+    assert labels[0] != labels[1]
+    assert all(label.startswith("concurrency 4, workload ") for label in labels)
+    keys = {workload_key(r.predicate) for r in runs}
+    assert len(keys) == 2
+    shown = keys.pop()
+    assert shown is not None
+    assert len(compare(Corpus(runs=runs), at=parse_at([f"workload={shown}"])).pairs) == 1
+
+
+def test_replays_of_two_traces_are_not_paired() -> None:
+    runs = [
+        _sent(_run("a", 1.0), trace_sha256="a" * 64),
+        _sent(_run("b", 1.0), trace_sha256="b" * 64),
+    ]
+    assert compare(Corpus(runs=runs)).pairs == []
+    same = [_sent(_run(m, 1.0), trace_sha256="a" * 64) for m in ("a", "b")]
+    (pair,) = compare(Corpus(runs=same)).pairs
+    assert pair.point == "concurrency 4"  # one workload: named by its load alone

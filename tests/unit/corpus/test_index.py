@@ -300,3 +300,37 @@ def test_points_of_another_input_length_are_other_groups(tmp_path: Path) -> None
                            edit=at_length(tokens))  # fmt: skip
     rows = _summary(tmp_path)["runs"]
     assert [(r["input_tokens_target"], r["group_runs"]) for r in rows] == [(512, 1), (1536, 1)]
+
+
+def test_runs_of_other_workloads_are_other_groups(tmp_path: Path) -> None:
+    """Thinking on and off (the extra body) and two traces are never repeats of one point; runs
+    alike in all of it are, with or without the index."""
+    thinking = {"chat_template_kwargs": {"enable_thinking": True}}
+    trace = {"file_name": "t.jsonl", "format": "tokenbench", "requests": 4, "block_tokens": 512,
+             "speedup": 1.0, "span_s": 1.0}  # fmt: skip
+
+    def sent(n: int, extra: dict[str, Any] | None, sha256: str | None) -> Any:
+        def edit(body: dict[str, Any]) -> None:
+            _at(n)(body)
+            if extra is not None:
+                body["parameters"]["passthrough"] = {"extra_body": extra, "headers": {}}
+            if sha256 is not None:
+                body["parameters"]["workload"]["trace"] = trace | {"sha256": sha256}
+
+        return edit
+
+    cases: list[tuple[dict[str, Any] | None, str | None]] = [
+        (thinking, None), (thinking, None), ({"chat_template_kwargs": {}}, None),
+        (None, "a" * 64), (None, "a" * 64), (None, "b" * 64), (None, None),
+    ]  # fmt: skip
+    for n, (extra, sha256) in enumerate(cases, start=1):
+        write_run_envelope(tmp_path, _records(10.0 + n), model_id="a", name=f"a{n}",
+                           edit=sent(n, extra, sha256))  # fmt: skip
+    cold = _summary(tmp_path)
+    rows = cold["runs"]
+    assert sorted(r["group_runs"] for r in rows) == [1, 1, 1, 2, 2]
+    keys = [r["workload"] for r in rows]
+    assert len(set(keys)) == 5
+    assert None in keys  # a run that sent nothing beyond its suite keeps the old grouping
+    assert cold == _summary(tmp_path) == _summary(tmp_path, use_index=False)
+    assert _summary(tmp_path, every=True) == _summary(tmp_path, use_index=False, every=True)

@@ -17,6 +17,7 @@ from tests.support.envelopes import open_run, sidecar, write_run_envelope
 from tokenbench.cli.main import main
 from tokenbench.corpus.filters import Filters
 from tokenbench.corpus.index import RECORD_COLUMNS
+from tokenbench.corpus.loader import INDEX_DIR
 from tokenbench.corpus.selection import selected
 from tokenbench.envelope import keys
 from tokenbench.envelope.io import seal, statement_payload, write_envelope
@@ -135,7 +136,8 @@ def test_the_cli_writes_evals_beside_the_runs_and_says_each_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     corpus = tmp_path / "fixtures"
-    shutil.copytree(FIXTURES, corpus)
+    # not the index another test may have left there (an older one is rebuilt, with a note)
+    shutil.copytree(FIXTURES, corpus, ignore=shutil.ignore_patterns(INDEX_DIR))
     out = tmp_path / "out"
     code = main(["export", str(corpus), "--key", str(corpus / "signer.pub.pem"), "-o", str(out),
                  "--format", "jsonl"])  # fmt: skip
