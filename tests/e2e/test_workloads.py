@@ -17,6 +17,9 @@ from tests.support.envelopes import envelope_paths, open_run, records
 from tests.support.installed import installed
 from tokenbench.envelope.schema import RunPredicate
 from tokenbench.envelope.verify import Opened
+from tokenbench.metrics.latency import ttft_ms
+from tokenbench.metrics.sessions import cache_hit
+from tokenbench.records import RequestRecord
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "traces"
 MODEL = "smollm2-135m-instruct"
@@ -66,6 +69,35 @@ def run_once(tmp_path_factory: pytest.TempPathFactory) -> Run:
 SMALL = ("--concurrency", "1", "--warmup", "0", "--output-len", "4")
 
 
+def _cache_ttft(opened: Opened) -> tuple[list[RequestRecord], list[RequestRecord]]:
+    """The measured successful requests the cache served mostly (hits) and the others with a
+    known cached count (misses); the envelope's TTFT of each kind covers exactly them, or is
+    null with its reason in `unmeasured` when there were none."""
+    m = pred(opened).metrics
+    done = [r for r in records(opened) if r.measured and r.ok]
+    hits = [r for r in done if cache_hit(r) is True]
+    misses = [r for r in done if cache_hit(r) is False]
+    for name, kind in (("ttft_cache_hit_ms", hits), ("ttft_cache_miss_ms", misses)):
+        dist = m.distribution(name)
+        if not kind:
+            assert dist is None, name
+            assert m.unmeasured.get(name), name
+            continue
+        assert dist is not None, name
+        assert name not in m.unmeasured
+        ttfts = [ttft_ms(r) or 0.0 for r in kind]
+        assert dist.count == len(kind)
+        assert dist.min == pytest.approx(min(ttfts))
+        assert dist.max == pytest.approx(max(ttfts))
+    return hits, misses
+
+
+def _prefilled(r: RequestRecord) -> float:
+    """The prompt tokens llama.cpp computed for a request (the rest came from its cache)."""
+    assert r.server_timings is not None
+    return r.server_timings["prompt_n"]
+
+
 @on_engine
 def test_shared_prefix_prompts_hit_the_cache(run_once: Run) -> None:
     (opened,) = run_once("llm.inference.shared-prefix", *SMALL, "--requests", "4")
@@ -80,6 +112,15 @@ def test_shared_prefix_prompts_hit_the_cache(run_once: Run) -> None:
     measured = [r for r in records(opened) if not r.warmup]
     assert all(r.output_tokens == 4 for r in measured)
     assert (measured[-1].cached_input_tokens or 0) > (measured[0].cached_input_tokens or 0)
+    # both kinds occurred (the first request found no prefix; the rest found theirs), so both
+    # TTFTs are figures, over exactly those requests
+    hits, misses = _cache_ttft(opened)
+    assert hits
+    assert misses
+    assert len(hits) == m.cache_hit_requests
+    # what a hit saves: the engine prefilled fewer tokens for it (llama.cpp's own count; the
+    # TTFTs themselves are not compared: on a loaded machine they spread too far)
+    assert max(_prefilled(r) for r in hits) < min(_prefilled(r) for r in misses)
 
 
 @on_engine
@@ -90,6 +131,9 @@ def test_shared_prefix_with_the_cache_defeated(run_once: Run) -> None:
     assert pred(opened).parameters.suite.prefix_cache_disabled
     assert m.prefix_cache_hit_rate in (0.0, None)
     assert m.cache_hit_requests in (0, None)
+    hits, _ = _cache_ttft(opened)  # no hit: its TTFT is null, and the envelope says why
+    assert not hits
+    assert m.distribution("ttft_cache_hit_ms") is None
 
 
 @on_engine
@@ -110,6 +154,22 @@ def test_multi_turn_history_grows_and_is_cached(run_once: Run) -> None:
     assert m.prefix_cache_hit_rate > 0
     measured = [r for r in records(opened) if not r.warmup]
     assert {r.session for r in measured} == {0, 1}
+    # an entry per turn, each with its TTFT and its cache hit rate
+    planned = {r.session_turns for r in measured}
+    assert len(planned) == 1
+    assert turns == [str(t) for t in range(planned.pop() or 0)]
+    rates = []
+    for t in turns:
+        fig = m.by_turn[t]
+        assert (fig.requests, fig.ok) == (2, 2)  # one per session, none failed
+        assert fig.ttft_ms is not None
+        assert fig.ttft_ms.count == fig.ok
+        assert fig.prefix_cache_hit_rate is not None
+        rates.append(fig.prefix_cache_hit_rate)
+    # every later turn resends a history the engine has cached: more of it is served from the
+    # cache than of a first turn (which shares only the chat template's opening tokens)
+    assert all(rate > rates[0] for rate in rates[1:])
+    assert all(rate > 0 for rate in rates[1:])
 
 
 @on_engine
