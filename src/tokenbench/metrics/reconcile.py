@@ -144,15 +144,19 @@ def _timings(records: Sequence[RequestRecord], out: _Found) -> None:
 
 def reconcile(rows: Sequence[Row], records: Sequence[RequestRecord],
               prompt_excludes_cached: bool) -> Reconciliation | None:  # fmt: skip
-    """Measured records only; None when there is neither a server series nor server timings."""
+    """None when there is neither a server series nor server timings. The counter and histogram
+    deltas run from the start scrape (after warmup) to the end scrape (after the last request,
+    --cooldown ones included), so they meet every engine request but warmup; canaries go to
+    the reference server. Per-request timings pair measured records only."""
     measured = [r for r in records if r.measured]
     scraped = any(r.source == "prometheus" for r in rows)
     if not scraped and not any(r.server_timings for r in measured):
         return None
     out = _Found()
     if scraped:
-        _tokens(rows, measured, prompt_excludes_cached, out)
-        _histograms(rows, measured, out)
+        in_window = [r for r in records if not (r.warmup or r.canary)]
+        _tokens(rows, in_window, prompt_excludes_cached, out)
+        _histograms(rows, in_window, out)
     _timings(measured, out)
     return Reconciliation(figures=out.figures, unmeasured=out.unmeasured)
 

@@ -20,13 +20,15 @@ def prom(t_s: float, mark: str | None = None, error: str | None = None, **values
 
 def record(
     i: int, ttft_ms: float, e2e_ms: float, inp: int, out: int,
-    timings: dict[str, float] | None = None, warmup: bool = False,
+    timings: dict[str, float] | None = None, warmup: bool = False, cooldown: bool = False,
+    canary: bool = False,
 ) -> RequestRecord:  # fmt: skip
     send = i * S
     return RequestRecord(index=i, worker=0, slot=0, warmup=warmup, prompt_id="p",
                          scheduled_ns=send, send_ns=send, first_token_ns=send + int(ttft_ms * 1e6),
                          end_ns=send + int(e2e_ms * 1e6), input_tokens=inp, output_tokens=out,
-                         tokens_from_usage=True, server_timings=timings)  # fmt: skip
+                         tokens_from_usage=True, server_timings=timings, cooldown=cooldown,
+                         canary=canary)  # fmt: skip
 
 
 VLLM_ROWS = [
@@ -192,3 +194,46 @@ def test_llama_cpp_prompt_counter_adds_the_cached_tokens() -> None:
     prompt = figures.reconciliation.figures[0]
     assert (prompt.figure, prompt.server, prompt.within) == ("prompt_tokens", 100, True)
     assert figures.warnings() == []
+
+
+def _counters(prompt: float, generation: float, ttft_sum_s: float, count: float) -> list[Row]:
+    return [prom(0, "start", prompt_tokens_total=0, generation_tokens_total=0,
+                 ttft_histogram_sum=0, ttft_histogram_count=0),
+            prom(9, "end", prompt_tokens_total=prompt, generation_tokens_total=generation,
+                 ttft_histogram_sum=ttft_sum_s, ttft_histogram_count=count)]  # fmt: skip
+
+
+def test_cooldown_requests_count_against_the_counters_they_ran_under() -> None:
+    """The end scrape follows the --cooldown requests, so the counters include them: the
+    client's side does too. Warmup ended before the start scrape; a canary went elsewhere."""
+    records = [
+        record(0, 50, 500, 999, 999, warmup=True),
+        record(1, 100, 400, 100, 20),
+        record(2, 200, 600, 200, 40),
+        record(3, 300, 700, 50, 10, cooldown=True),
+        record(4, 20, 300, 7, 64, canary=True),
+    ]
+    rec = reconcile(_counters(350, 70, 0.6, 3), records, prompt_excludes_cached=False)
+    assert rec is not None
+    got = {f.figure: f for f in rec.figures}
+    assert (got["prompt_tokens"].client, got["generation_tokens"].client) == (350, 70)
+    assert got["ttft_mean_ms"].client == pytest.approx(200)  # (100 + 200 + 300) / 3
+    assert rec.warnings() == []
+    # the server really counted more than the client received: still a warning
+    off = reconcile(_counters(350, 80, 0.6, 3), records, prompt_excludes_cached=False)
+    assert off is not None
+    assert off.warnings() == [
+        "reconciliation: generation_tokens differs: client 70 vs server 80 tokens "
+        "(difference -10, tolerance ±0.7)"
+    ]
+
+
+def test_per_request_timings_pair_measured_requests_only() -> None:
+    records = [record(1, 100, 400, 100, 20, {"prompt_ms": 90, "predicted_ms": 300}),
+               record(2, 900, 990, 100, 20, {"prompt_ms": 100, "predicted_ms": 80},
+                      cooldown=True)]  # fmt: skip
+    rec = reconcile([], records, prompt_excludes_cached=False)
+    assert rec is not None
+    ttft = next(f for f in rec.figures if f.figure == "ttft_minus_prompt_ms_p50")
+    assert ttft.difference == pytest.approx(10)
+    assert ttft.requests == 1
