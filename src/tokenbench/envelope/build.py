@@ -81,12 +81,14 @@ def host_warnings(host_load: HostLoad | None) -> list[str]:
     return [host_load.warning] if host_load is not None and host_load.warning else []
 
 
-def point_telemetry(files: PointFiles, engine: str, energy_j: float | None) -> SidecarFigures:
-    """The telemetry sidecar's summaries and reconciliation (all None without a sidecar)."""
+def point_telemetry(files: PointFiles, engine: str, energy: EnergyInfo) -> SidecarFigures:
+    """The telemetry sidecar's summaries and reconciliation (all None without a sidecar); the
+    power figures keep to the energy counter's window (--cooldown), as `bench verify`'s do."""
     if not files.telemetry.is_file():
         return SidecarFigures(None, None, None)
     rows = read_rows(files.telemetry)
-    return sidecar_figures(rows, list(iter_records(files.raw)), engine, energy_j)
+    return sidecar_figures(rows, list(iter_records(files.raw)), engine, energy.energy_j,
+                           window_ns=energy.fixed_window_ns)  # fmt: skip
 
 
 def seal_point(
@@ -116,7 +118,7 @@ def seal_point(
     ]
     workload = draft.parameters.workload
     exact = _exact_inputs(files.raw, workload.input_tokens_target, workload.kind == "synthetic")
-    sidecar = point_telemetry(files, draft.target.engine.name, energy.energy_j)
+    sidecar = point_telemetry(files, draft.target.engine.name, energy)
     predicate = RunPredicate.model_validate(
         {
             **draft.model_dump(),

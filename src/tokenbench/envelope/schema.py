@@ -251,6 +251,11 @@ class EnergyInfo(_Strict):
     window_start_ns: int | None = None
     window_end_ns: int | None = None
 
+    @property
+    def fixed_window_ns(self) -> tuple[int, int] | None:
+        start, end = self.window_start_ns, self.window_end_ns
+        return (start, end) if start is not None and end is not None else None
+
 
 class TokenCheck(_Strict):
     """Output tokens counted three ways on a sample: server usage, chunks, and the server's own

@@ -233,7 +233,8 @@ def check_telemetry(opened: Opened, predicate: RunPredicate, records: list[Reque
     if path is None:
         raise VerifyError("metrics_mismatch", "no telemetry subject to recompute from")
     figures = sidecar_figures(list(iter_rows(path.read_bytes())), records,
-                              predicate.target.engine.name, predicate.energy.energy_j)  # fmt: skip
+                              predicate.target.engine.name, predicate.energy.energy_j,
+                              window_ns=predicate.energy.fixed_window_ns)  # fmt: skip
     again = {k: v.model_dump(mode="json") for k in stated
              if (v := getattr(figures, k)) is not None}  # fmt: skip
     differing = [f"{k}.{f}" for k in stated for f in differing_fields(stated[k], again.get(k, {}))]

@@ -175,9 +175,12 @@ class SidecarFigures:
                 *([energy] if energy else [])]  # fmt: skip
 
 
-def sidecar_figures(rows: Sequence[Row], records: Sequence[RequestRecord], engine: str,
-                    energy_j: float | None) -> SidecarFigures:  # fmt: skip
-    """The summaries and the reconciliation of one point (`engine`: its recorded name)."""
+def sidecar_figures(
+    rows: Sequence[Row], records: Sequence[RequestRecord], engine: str, energy_j: float | None,
+    *, window_ns: tuple[int, int] | None = None,
+) -> SidecarFigures:  # fmt: skip
+    """The summaries and the reconciliation of one point (`engine`: its recorded name).
+    `window_ns`: the energy counter's fixed window (--cooldown)."""
     excludes = profile_or_generic(engine).prompt_tokens_exclude_cached
-    return SidecarFigures(server_summary(rows), telemetry_summary(rows, energy_j),
+    return SidecarFigures(server_summary(rows), telemetry_summary(rows, energy_j, window_ns),
                           reconcile(rows, records, excludes))  # fmt: skip

@@ -3,6 +3,7 @@ GPU and engine-process series; each null figure with its reason (docs/metrics.md
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import statistics
 from collections.abc import Sequence
@@ -54,6 +55,7 @@ class TelemetrySummary(_Strict):
     failures: dict[str, int] = Field(default_factory=dict)
     reasons: dict[str, str] = Field(default_factory=dict)  # source → its first failure
     notes: dict[str, str] = Field(default_factory=dict)  # source → fields its readings lacked
+    # the power figures span the series, or with --cooldown the energy counter's fixed window
     power_mean_w: float | None = None  # the integral over the series' span
     power_max_w: float | None = None
     power_integral_j: float | None = None  # trapezoids over the readings
@@ -160,25 +162,61 @@ def _spec_gauge(ok: Sequence[Row]) -> tuple[float | None, str | None]:
     return statistics.fmean(drafted), None
 
 
-def integral(rows: Sequence[Row], key: str) -> float | None:
-    """Trapezoids over the readings that carry `key` (value × seconds)."""
-    points = [(r.t_ns / 1e9, r.values[key]) for r in rows if key in r.values]
+def _at(points: Sequence[tuple[float, float]], t: float) -> float:
+    """The series' value at `t` (within its span), linear between readings."""
+    i = bisect.bisect_left(points, t, key=lambda p: p[0])
+    if points[i][0] == t:
+        return points[i][1]
+    (t0, v0), (t1, v1) = points[i - 1], points[i]
+    return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+
+
+def _cut(points: list[tuple[float, float]], start: float, end: float) -> list[tuple[float, float]]:
+    """The series between `start` and `end`, as far as its readings reach, with its values at
+    the cuts interpolated (readings come every 0.1 s, not at the window's bounds)."""
+    lo, hi = max(start, points[0][0]), min(end, points[-1][0])
+    if hi <= lo:
+        return []
+    inner = [(t, v) for t, v in points if lo < t < hi]
+    return [(lo, _at(points, lo)), *inner, (hi, _at(points, hi))]
+
+
+def _points(rows: Sequence[Row], key: str,
+           window_ns: tuple[int, int] | None = None) -> list[tuple[float, float]]:  # fmt: skip
+    """(seconds, value) of the readings that carry `key`; with a window (ns), cut to it."""
+    points = [(float(r.t_ns), r.values[key]) for r in rows if key in r.values]
+    if window_ns is not None and points:
+        points = _cut(points, *window_ns)
+    return [(t / 1e9, v) for t, v in points]
+
+
+def _trapezoids(points: Sequence[tuple[float, float]]) -> float | None:
+    """The integral of (seconds, value) points (value × seconds); None under two points."""
     if len(points) < 2:
         return None
     return sum((t1 - t0) * (v0 + v1) / 2 for (t0, v0), (t1, v1) in itertools.pairwise(points))
+
+
+def integral(rows: Sequence[Row], key: str,
+             window_ns: tuple[int, int] | None = None) -> float | None:  # fmt: skip
+    """Trapezoids over the readings that carry `key` (value × seconds), within the window."""
+    return _trapezoids(_points(rows, key, window_ns))
 
 
 def _span_s(rows: Sequence[Row]) -> float:
     return (rows[-1].t_ns - rows[0].t_ns) / 1e9 if len(rows) > 1 else 0.0
 
 
-def _gpu_figures(rows: Sequence[Row], energy_j: float | None) -> dict[str, object]:
+def _gpu_figures(rows: Sequence[Row], energy_j: float | None,
+                 window_ns: tuple[int, int] | None) -> dict[str, object]:  # fmt: skip
+    """`window_ns`: the energy counter's fixed window (--cooldown), which the power figures
+    keep to so the cross-check compares one span; None: the counter spans the series."""
     gpu = _ok(rows, "nvml") or _ok(rows, "amd")
     if not gpu:
         return {}
-    power = [r.values["power_w"] for r in gpu if "power_w" in r.values]
-    joules = integral(gpu, "power_w")
-    span = _span_s(gpu)
+    power = _points(gpu, "power_w", window_ns)
+    joules = _trapezoids(power)
+    span = power[-1][0] - power[0][0] if len(power) > 1 else 0.0
     mask = 0
     for r in gpu:
         mask |= int(r.values.get("throttle_reasons", 0))
@@ -189,7 +227,7 @@ def _gpu_figures(rows: Sequence[Row], energy_j: float | None) -> dict[str, objec
 
     return {
         "power_mean_w": joules / span if joules is not None and span > 0 else None,
-        "power_max_w": max(power) if power else None,
+        "power_max_w": max(v for _, v in power) if power else None,
         "power_integral_j": joules,
         "energy_counter_j": energy_j,
         "sm_util_mean_pct": pick("sm_util_pct", statistics.fmean),
@@ -218,9 +256,12 @@ def _process_figures(rows: Sequence[Row]) -> dict[str, object]:
     }
 
 
-def telemetry_summary(rows: Sequence[Row], energy_j: float | None) -> TelemetrySummary | None:
+def telemetry_summary(
+    rows: Sequence[Row], energy_j: float | None, window_ns: tuple[int, int] | None = None
+) -> TelemetrySummary | None:
     """None when no hardware or process series was sampled. `energy_j` is the envelope's
-    counter figure, stated beside the power integral for the cross-check."""
+    counter figure, stated beside the power integral for the cross-check; `window_ns` the
+    counter's fixed window (--cooldown; records' clock), which the power figures keep to."""
     sources = sorted({r.source for r in rows if r.source != "prometheus"})
     if not sources:
         return None
@@ -232,7 +273,7 @@ def telemetry_summary(rows: Sequence[Row], energy_j: float | None) -> TelemetryS
                     if (e := next((r.error for r in rows if r.source == s and r.error), None))},
         "notes": {s: "; ".join(said) for s in sources
                   if (said := [r.note for r in rows if r.source == s and r.note])},
-        **_gpu_figures(rows, energy_j),
+        **_gpu_figures(rows, energy_j, window_ns),
         **_process_figures(rows),
     }  # fmt: skip
     unmeasured = {}

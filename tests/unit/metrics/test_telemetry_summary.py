@@ -237,3 +237,33 @@ def test_per_request_timings_pair_measured_requests_only() -> None:
     ttft = next(f for f in rec.figures if f.figure == "ttft_minus_prompt_ms_p50")
     assert ttft.difference == pytest.approx(10)
     assert ttft.requests == 1
+
+
+# --cooldown: the counter is read at 0 s and 2 s; the GPU series runs on to the end scrape at 4 s
+_COOLDOWN_GPU = [_gpu(0, 100, "start"), _gpu(1, 200), _gpu(2.5, 200), _gpu(4, 400, "end")]
+_WINDOW_NS = (0, 2 * S)
+
+
+def test_power_is_integrated_over_the_energy_counters_window() -> None:
+    # trapezoids 0-1 s (150 J) and 1-2 s, cut inside the 1-2.5 s reading gap (200 W): 350 J
+    t = telemetry_summary(_COOLDOWN_GPU, energy_j=350.0, window_ns=_WINDOW_NS)
+    assert t is not None
+    assert t.power_integral_j == pytest.approx(350)
+    assert t.power_mean_w == pytest.approx(175)
+    assert t.power_max_w == 200  # the 400 W reading came after the counter stopped
+    assert energy_warning(t) is None
+    whole = telemetry_summary(_COOLDOWN_GPU, energy_j=350.0)  # without the window: 900 J
+    assert whole is not None
+    assert whole.power_integral_j == pytest.approx(150 + 300 + 450)
+    assert "energy cross-check" in (energy_warning(whole) or "")
+
+
+def test_a_cut_between_readings_is_interpolated_and_a_real_gap_still_warns() -> None:
+    # 0.5-3 s: 0.5-1 s from 150 to 200 W (87.5 J), 1-2.5 s at 200 W (300 J), 2.5-3 s from 200
+    # to 266.7 W (116.7 J)
+    t = telemetry_summary(_COOLDOWN_GPU, energy_j=504.0, window_ns=(S // 2, 3 * S))
+    assert t is not None
+    assert t.power_integral_j == pytest.approx(87.5 + 300 + (200 + 800 / 3) / 2 * 0.5)
+    assert energy_warning(t) is None
+    low = telemetry_summary(_COOLDOWN_GPU, energy_j=250.0, window_ns=_WINDOW_NS)
+    assert "energy cross-check" in (energy_warning(low) or "")
