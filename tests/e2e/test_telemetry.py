@@ -81,7 +81,7 @@ def test_llama_server_metrics_and_process_series(scraped: Path) -> None:
     assert "metrics recomputed" in verified.stdout
 
 
-def test_no_scrape_leaves_the_server_series_out(tmp_path: Path) -> None:
+def test_no_scrape_says_why_the_server_series_is_missing(tmp_path: Path) -> None:
     out = tmp_path / "out"
     done = bench("run", "llm.inference.chatbot-short", "--model", "smollm2-135m-instruct",
                  "--requests", "2", "--concurrency", "1", "--no-scrape", "-o", str(out),
@@ -90,7 +90,11 @@ def test_no_scrape_leaves_the_server_series_out(tmp_path: Path) -> None:
     [path] = envelope_paths(out)
     predicate = open_run(path).predicate
     assert isinstance(predicate, RunPredicate)
-    assert predicate.server is None
+    assert predicate.scrape is not None
+    assert (predicate.scrape.interval_s, predicate.scrape.reason) == (None, "--no-scrape")
+    assert predicate.server is not None
+    assert (predicate.server.series, predicate.server.scrapes) == ("missing", 0)
+    assert predicate.server.reason == "not scraped: --no-scrape"
     assert predicate.telemetry is not None
     assert bench("verify", str(path)).returncode == 0
 

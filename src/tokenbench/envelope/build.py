@@ -3,6 +3,7 @@ predicate written to the config sidecar before the run, and what the end of the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,14 +23,15 @@ from tokenbench.envelope.schema import (
     RunDraft,
     RunPredicate,
     ScaleOutInfo,
+    ScrapeInfo,
     TokenCheck,
     Validity,
 )
 from tokenbench.metrics.reconcile import SidecarFigures, sidecar_figures
 from tokenbench.metrics.summary import summarize, summary_inputs
 from tokenbench.metrics.validity import ValidityRules, canary_reasons, validity_reasons
-from tokenbench.records import iter_records
-from tokenbench.telemetry.sampler import read_rows
+from tokenbench.records import RequestRecord, iter_records
+from tokenbench.telemetry.sampler import Row, read_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +83,21 @@ def host_warnings(host_load: HostLoad | None) -> list[str]:
     return [host_load.warning] if host_load is not None and host_load.warning else []
 
 
-def point_telemetry(files: PointFiles, engine: str, energy: EnergyInfo) -> SidecarFigures:
-    """The telemetry sidecar's summaries and reconciliation (all None without a sidecar); the
-    power figures keep to the energy counter's window (--cooldown), as `bench verify`'s do."""
-    if not files.telemetry.is_file():
-        return SidecarFigures(None, None, None)
-    rows = read_rows(files.telemetry)
-    return sidecar_figures(rows, list(iter_records(files.raw)), engine, energy.energy_j,
-                           window_ns=energy.fixed_window_ns)  # fmt: skip
+def stated_figures(rows: Sequence[Row], records: Sequence[RequestRecord], engine: str,
+                   energy: EnergyInfo, scrape: ScrapeInfo | None) -> SidecarFigures:  # fmt: skip
+    """The sidecar figures from what the envelope states beside them (the energy counter's
+    window, why nothing was scraped): sealing and `bench verify` compute them alike."""
+    return sidecar_figures(rows, records, engine, energy.energy_j,
+                           window_ns=energy.fixed_window_ns,
+                           not_scraped=scrape.not_scraped if scrape else None)  # fmt: skip
+
+
+def point_telemetry(files: PointFiles, engine: str, energy: EnergyInfo,
+                    scrape: ScrapeInfo | None) -> SidecarFigures:  # fmt: skip
+    """The telemetry sidecar's summaries and reconciliation. Without a sidecar (nothing was
+    sampled) only an unscraped server's summary, and per-request server timings, remain."""
+    rows = read_rows(files.telemetry) if files.telemetry.is_file() else []
+    return stated_figures(rows, list(iter_records(files.raw)), engine, energy, scrape)
 
 
 def seal_point(
@@ -118,7 +127,7 @@ def seal_point(
     ]
     workload = draft.parameters.workload
     exact = _exact_inputs(files.raw, workload.input_tokens_target, workload.kind == "synthetic")
-    sidecar = point_telemetry(files, draft.target.engine.name, energy)
+    sidecar = point_telemetry(files, draft.target.engine.name, energy, draft.scrape)
     predicate = RunPredicate.model_validate(
         {
             **draft.model_dump(),

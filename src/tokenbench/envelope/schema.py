@@ -257,6 +257,18 @@ class EnergyInfo(_Strict):
         return (start, end) if start is not None and end is not None else None
 
 
+class ScrapeInfo(_Strict):
+    """Whether each point scraped the engine's Prometheus endpoint: every `interval_s`, or not
+    at all and why (then `server` states the series "missing" with that reason)."""
+
+    interval_s: float | None  # --scrape-interval; None: not scraped
+    reason: str | None = None  # why not: "--no-scrape", or the profile names no endpoint
+
+    @property
+    def not_scraped(self) -> str | None:
+        return self.reason if self.interval_s is None else None
+
+
 class TokenCheck(_Strict):
     """Output tokens counted three ways on a sample: server usage, chunks, and the server's own
     /tokenize of the text (after the point, with the server idle)."""
@@ -379,6 +391,7 @@ class RunDraft(_Strict):
     comparability: Comparability
     privacy: Privacy
     repeat: RepeatInfo | None = None
+    scrape: ScrapeInfo | None = None  # None: an envelope from before it was recorded
 
 
 class RunPredicate(_Strict):
@@ -405,6 +418,7 @@ class RunPredicate(_Strict):
     server: ServerMetricsSummary | None = None  # the engine's Prometheus series
     telemetry: TelemetrySummary | None = None  # GPU and engine-process series
     reconciliation: Reconciliation | None = None  # client figures against the engine's own
+    scrape: ScrapeInfo | None = None  # None: an envelope from before it was recorded
     # the client's timing error: `--selftest` before the sweep, `--canary` during the point
     error_budget: ErrorBudget | None = None
     canary: ErrorBudget | None = None

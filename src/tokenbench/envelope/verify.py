@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from tokenbench.digests import file_sha256
 from tokenbench.envelope import dsse
+from tokenbench.envelope.build import stated_figures
 from tokenbench.envelope.canonical import StrictJsonError, strict_loads
 from tokenbench.envelope.schema import (
     PREDICATE_TYPES,
@@ -31,7 +32,6 @@ from tokenbench.envelope.schema import (
     Subject,
 )
 from tokenbench.errors import EnvelopeError
-from tokenbench.metrics.reconcile import sidecar_figures
 from tokenbench.metrics.summary import summarize, summary_inputs
 from tokenbench.records import RequestRecord, read_records
 from tokenbench.telemetry.sampler import iter_rows
@@ -229,14 +229,16 @@ def check_telemetry(opened: Opened, predicate: RunPredicate, records: list[Reque
     stated = {k: v for k, v in dumped.items() if v is not None}
     if not stated:
         return
+    # without a sidecar (nothing sampled) an unscraped server and server timings still recompute
     path = sidecar(opened, TELEMETRY_SUFFIX)
-    if path is None:
-        raise VerifyError("metrics_mismatch", "no telemetry subject to recompute from")
-    figures = sidecar_figures(list(iter_rows(path.read_bytes())), records,
-                              predicate.target.engine.name, predicate.energy.energy_j,
-                              window_ns=predicate.energy.fixed_window_ns)  # fmt: skip
+    rows = [] if path is None else list(iter_rows(path.read_bytes()))
+    figures = stated_figures(rows, records, predicate.target.engine.name, predicate.energy,
+                             predicate.scrape)  # fmt: skip
     again = {k: v.model_dump(mode="json") for k in stated
              if (v := getattr(figures, k)) is not None}  # fmt: skip
     differing = [f"{k}.{f}" for k in stated for f in differing_fields(stated[k], again.get(k, {}))]
     if differing or set(again) != set(stated):
-        raise VerifyError("metrics_mismatch", ", ".join(differing) or "telemetry summaries")
+        why = ", ".join(differing) or "telemetry summaries"
+        raise VerifyError(
+            "metrics_mismatch", why if path else f"{why} (no telemetry subject to recompute from)"
+        )

@@ -36,6 +36,7 @@ from tokenbench.envelope.schema import (
     RunDraft,
     RunPredicate,
     ScaleOutInfo,
+    ScrapeInfo,
     SoftwareInfo,
     StageInfo,
     SuiteInfo,
@@ -752,6 +753,7 @@ def _draft(
         comparability=sweep.comparability,
         privacy=Privacy(prompts_stored=settings.store_prompts),
         repeat=point.repeat,
+        scrape=_scrape(sweep),
     )
 
 
@@ -984,15 +986,30 @@ def _scale_out(settings: RunSettings, pooled: PoolResult) -> ScaleOutInfo:
     )
 
 
+def _scrape(sweep: _Sweep) -> ScrapeInfo:
+    """Whether each point scrapes the engine's Prometheus endpoint, and why not: recorded so
+    an envelope without a server series says why (--no-scrape, or no endpoint known)."""
+    interval = sweep.settings.scrape_interval_s
+    engine = sweep.session.target.info.engine.name
+    profile = profile_or_generic(engine)
+    if interval is None:
+        return ScrapeInfo(interval_s=None, reason="--no-scrape")
+    if not profile.metrics_path or not profile.metrics:
+        # the generic profile is named "unknown": the recorded engine name says more
+        return ScrapeInfo(interval_s=None, reason=(
+            f"the engine profile for {engine} names no /metrics endpoint"))  # fmt: skip
+    return ScrapeInfo(interval_s=interval)
+
+
 def _samplers(sweep: _Sweep) -> list[Sampler]:
     """The telemetry of a point: the engine's Prometheus endpoint (unless --no-scrape or its
     profile knows none), and for an engine on this host its processes and GPUs."""
-    interval = sweep.settings.scrape_interval_s
+    interval = _scrape(sweep).interval_s
     target = sweep.session.target
-    profile = profile_or_generic(target.info.engine.name)
     endpoint = sweep.client.endpoint
     samplers: list[Sampler] = []
-    if interval is not None and profile.metrics_path and profile.metrics:
+    if interval is not None:
+        profile = profile_or_generic(target.info.engine.name)
         samplers.append(PrometheusSampler(endpoint.host, endpoint.port, profile, interval,
                                           tls=endpoint.scheme == "https"))  # fmt: skip
     pids = sweep.session.engine_pids

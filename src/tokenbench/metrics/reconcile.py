@@ -175,12 +175,22 @@ class SidecarFigures:
                 *([energy] if energy else [])]  # fmt: skip
 
 
+def unscraped_summary(reason: str) -> ServerMetricsSummary:
+    """The server series of a point that never scraped the engine, and why (`reason`)."""
+    return ServerMetricsSummary(scrapes=0, failures=0, series="missing",
+                                reason=f"not scraped: {reason}")  # fmt: skip
+
+
 def sidecar_figures(
     rows: Sequence[Row], records: Sequence[RequestRecord], engine: str, energy_j: float | None,
-    *, window_ns: tuple[int, int] | None = None,
+    *, window_ns: tuple[int, int] | None = None, not_scraped: str | None = None,
 ) -> SidecarFigures:  # fmt: skip
     """The summaries and the reconciliation of one point (`engine`: its recorded name).
-    `window_ns`: the energy counter's fixed window (--cooldown)."""
+    `window_ns`: the energy counter's fixed window (--cooldown); `not_scraped`: why the engine
+    was not scraped (None: it was, or an envelope from before that was recorded)."""
     excludes = profile_or_generic(engine).prompt_tokens_exclude_cached
-    return SidecarFigures(server_summary(rows), telemetry_summary(rows, energy_j, window_ns),
+    server = server_summary(rows)
+    if server is None and not_scraped is not None:
+        server = unscraped_summary(not_scraped)
+    return SidecarFigures(server, telemetry_summary(rows, energy_j, window_ns),
                           reconcile(rows, records, excludes))  # fmt: skip

@@ -1,18 +1,21 @@
 """File and ShareGPT prompts across the points of one sweep: each point draws fresh prompts, so a
 prefix-caching engine never serves a point from what an earlier point sent; when the source runs
-out, the point says so."""
+out, the point says so. And whether a point scrapes the engine's metrics, or why not."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from tokenbench.engines.passthrough import Passthrough
+from tokenbench.envelope.schema import ScrapeInfo
 from tokenbench.errors import ConfigError
-from tokenbench.loadgen.sweep import RunSettings
+from tokenbench.loadgen.sweep import RunSettings, _scrape
 from tokenbench.suites.suite import load_suite
 from tokenbench.workloads.prompt import Prompt, prompt_id
 from tokenbench.workloads.sharegpt import ShareGptSampler
@@ -83,3 +86,19 @@ def test_run_settings_refuse_a_recorded_extra_body_field_for_library_callers() -
     with pytest.raises(ConfigError, match="use --prefix-cache"):
         RunSettings(suite, Path("unused"), passthrough=Passthrough({"cache_prompt": True}))
     RunSettings(suite, Path("unused"), passthrough=Passthrough({"chat_template_kwargs": {}}))
+
+
+def _sweep(engine: str, interval_s: float | None) -> Any:
+    """The parts of a sweep `_scrape` reads: the settings' interval, the target's engine."""
+    info = SimpleNamespace(engine=SimpleNamespace(name=engine))
+    return SimpleNamespace(settings=SimpleNamespace(scrape_interval_s=interval_s),
+                           session=SimpleNamespace(target=SimpleNamespace(info=info)))  # fmt: skip
+
+
+def test_a_point_records_its_scrape_interval_or_why_it_did_not_scrape() -> None:
+    assert _scrape(_sweep("llama.cpp", 0.5)) == ScrapeInfo(interval_s=0.5)
+    assert _scrape(_sweep("vllm", None)) == ScrapeInfo(interval_s=None, reason="--no-scrape")
+    for engine in ("ollama", "my-own-server"):  # a profile without /metrics; the generic one
+        assert _scrape(_sweep(engine, 1.0)) == ScrapeInfo(
+            interval_s=None, reason=f"the engine profile for {engine} names no /metrics endpoint"
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tokenbench.metrics.reconcile import reconcile, sidecar_figures
+from tokenbench.metrics.reconcile import reconcile, sidecar_figures, unscraped_summary
 from tokenbench.metrics.telemetry import energy_warning, server_summary, telemetry_summary
 from tokenbench.records import RequestRecord
 from tokenbench.telemetry.sampler import Row, iter_rows
@@ -267,3 +267,17 @@ def test_a_cut_between_readings_is_interpolated_and_a_real_gap_still_warns() -> 
     assert energy_warning(t) is None
     low = telemetry_summary(_COOLDOWN_GPU, energy_j=250.0, window_ns=_WINDOW_NS)
     assert "energy cross-check" in (energy_warning(low) or "")
+
+
+def test_an_unscraped_engine_states_the_series_missing_and_why() -> None:
+    figures = sidecar_figures([], [], "unknown", None, not_scraped="--no-scrape")
+    assert figures.server == unscraped_summary("--no-scrape")
+    assert figures.server is not None
+    assert (figures.server.series, figures.server.scrapes) == ("missing", 0)
+    assert figures.server.reason == "not scraped: --no-scrape"
+    assert (figures.telemetry, figures.reconciliation) == (None, None)
+    # a scraped series wins over the stated reason; without one, an older envelope's None
+    assert sidecar_figures(VLLM_ROWS, [], "vllm", None, not_scraped="x").server == (
+        server_summary(VLLM_ROWS)
+    )
+    assert sidecar_figures([], [], "unknown", None).server is None
