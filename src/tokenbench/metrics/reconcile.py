@@ -117,8 +117,24 @@ def _histograms(rows: Sequence[Row], records: Sequence[RequestRecord],
         out.figures.append(_figure(name, client, server, client - server, tol, "ms"))
 
 
-def _timings(records: Sequence[RequestRecord], out: _Found) -> None:
-    """llama.cpp's per-request timings: prompt_ms ends at the first token the server makes."""
+def _waiting_max(rows: Sequence[Row]) -> float | None:
+    """The most requests the engine's scrapes saw waiting for a slot; None: not exported."""
+    values = [r.values[MetricRole.REQUESTS_WAITING] for r in rows
+              if r.source == "prometheus" and r.error is None
+              and MetricRole.REQUESTS_WAITING in r.values]  # fmt: skip
+    return max(values, default=None)
+
+
+def _timings(records: Sequence[RequestRecord], out: _Found, waiting: float | None) -> None:
+    """llama.cpp's per-request timings: prompt_ms ends at the first token the server makes.
+    Its clock starts when a slot takes the request, so with requests queued for a slot
+    (`waiting` > 0) client − server is the queue, not a disagreement: not compared then."""
+    if waiting:
+        why = (f"the engine queued requests for a slot (up to {waiting:g} waiting); its "
+               "per-request timings start at the slot, the client's at the send")  # fmt: skip
+        out.unmeasured["ttft_minus_prompt_ms_p50"] = why
+        out.unmeasured["e2e_minus_server_ms_p50"] = why
+        return
     ttft: list[tuple[float, float]] = []
     e2e: list[tuple[float, float]] = []
     for r in records:
@@ -157,7 +173,7 @@ def reconcile(rows: Sequence[Row], records: Sequence[RequestRecord],
         in_window = [r for r in records if not (r.warmup or r.canary)]
         _tokens(rows, in_window, prompt_excludes_cached, out)
         _histograms(rows, in_window, out)
-    _timings(measured, out)
+    _timings(measured, out, _waiting_max(rows))
     return Reconciliation(figures=out.figures, unmeasured=out.unmeasured)
 
 

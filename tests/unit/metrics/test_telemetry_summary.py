@@ -239,6 +239,24 @@ def test_per_request_timings_pair_measured_requests_only() -> None:
     assert ttft.requests == 1
 
 
+def test_per_request_timings_are_not_compared_while_the_engine_queued() -> None:
+    """llama.cpp's prompt_ms starts when a slot takes the request: with more streams than slots
+    the client's TTFT holds the queue too (measured: 3.5 s against a 50 ms tolerance)."""
+    records = [record(1, 100, 4000, 100, 20, {"prompt_ms": 90, "predicted_ms": 300})]
+    queued = [prom(0, "start", requests_waiting=0), prom(1, "end", requests_waiting=3)]
+    rec = reconcile(queued, records, prompt_excludes_cached=False)
+    assert rec is not None
+    assert not any(f.figure.endswith("_ms_p50") for f in rec.figures)
+    assert rec.warnings() == []
+    why = rec.unmeasured["ttft_minus_prompt_ms_p50"]
+    assert why.startswith("the engine queued requests for a slot (up to 3 waiting)")
+    assert rec.unmeasured["e2e_minus_server_ms_p50"] == why
+    idle = [prom(0, "start", requests_waiting=0), prom(1, "end", requests_waiting=0)]
+    compared = reconcile(idle, records, prompt_excludes_cached=False)
+    assert compared is not None
+    assert "ttft_minus_prompt_ms_p50" in {f.figure for f in compared.figures}
+
+
 # --cooldown: the counter is read at 0 s and 2 s; the GPU series runs on to the end scrape at 4 s
 _COOLDOWN_GPU = [_gpu(0, 100, "start"), _gpu(1, 200), _gpu(2.5, 200), _gpu(4, 400, "end")]
 _WINDOW_NS = (0, 2 * S)
