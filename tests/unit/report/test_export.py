@@ -136,7 +136,8 @@ def test_the_cli_writes_evals_beside_the_runs_and_says_each_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     corpus = tmp_path / "fixtures"
-    # not the index another test may have left there (an older one is rebuilt, with a note)
+    # the copy gets the index, not the fixtures; one left there by a bench command run by
+    # hand is not copied, since an older index is rebuilt with a note on stderr
     shutil.copytree(FIXTURES, corpus, ignore=shutil.ignore_patterns(INDEX_DIR))
     out = tmp_path / "out"
     code = main(["export", str(corpus), "--key", str(corpus / "signer.pub.pem"), "-o", str(out),
