@@ -144,28 +144,35 @@ async def _send_one(
 
 @dataclass(slots=True)
 class Window:
-    """A closed loop's time bound, anchored on the phase's first actual send: the duration
+    """A closed loop's time bound, anchored on the phase's earliest actual send: the duration
     figure counts from that send, so the loop and the figure share one start. A slot goes on
     while its last response ended before the end (by the record's stamp, not by a later look
-    at the clock), so the last response ends at or after it and the figure is never short."""
+    at the clock), so the last response ends at or after it and the figure is never short.
+    Records finish out of order, so each finished one may pull the end earlier; until one
+    has a send stamp the phase's start stands in, so a loop whose sends all fail still ends.
+    The cooldown starts from the phase's start, where the energy window's clock starts too."""
 
     length_ns: int | None  # None: bounded by the request count only
+    start_ns: int  # the phase's start (absolute monotonic)
     cooldown_ns: int = 0
-    end_ns: int | None = None  # absolute monotonic; set by the first send
+    end_ns: int | None = None  # absolute monotonic; set from the earliest send seen
 
     def begin(self, record: RequestRecord, anchor_ns: int) -> None:
-        if self.length_ns is not None and self.end_ns is None and record.send_ns is not None:
-            self.end_ns = anchor_ns + record.send_ns + self.length_ns
+        if self.length_ns is None or record.send_ns is None:
+            return
+        end = anchor_ns + record.send_ns + self.length_ns
+        self.end_ns = end if self.end_ns is None else min(self.end_ns, end)
 
     def ended(self, last_end_ns: int | None) -> bool:
-        return self.end_ns is not None and last_end_ns is not None and last_end_ns >= self.end_ns
+        if self.length_ns is None or last_end_ns is None:
+            return False
+        end = self.end_ns if self.end_ns is not None else self.start_ns + self.length_ns
+        return last_end_ns >= end
 
     def cooling(self, now_ns: int) -> bool:
-        return (
-            self.cooldown_ns > 0
-            and self.end_ns is not None
-            and now_ns >= self.end_ns - self.cooldown_ns
-        )
+        if self.length_ns is None or not self.cooldown_ns:
+            return False
+        return now_ns >= self.start_ns + self.length_ns - self.cooldown_ns
 
 
 async def _phase(
@@ -273,7 +280,7 @@ async def run_closed_loop(
     `on_measured_start` runs between the two (an energy counter's first reading); `lag`
     samples the event loop during the measured phase; `gate` is awaited between the phases
     (a split run's barrier, so every worker starts measuring at once)."""
-    warm = Window(int(plan.warmup_s * 1e9) if plan.warmup_s else None)
+    warm = Window(int(plan.warmup_s * 1e9) if plan.warmup_s else None, time.perf_counter_ns())
     warm_slots = min(plan.concurrency, plan.share_warmup)
     done = await _phase(ctx, plan.iter_warmup(), warm_slots, warm, control)
     if gate is not None:
@@ -294,7 +301,8 @@ async def run_closed_loop(
                     ctx, plan.iter_measured(), plan.concurrency, deadline, control
                 )
             else:
-                window = Window(length_ns, int(plan.cooldown_s * 1e9) if plan.cooldown_s else 0)
+                cooldown_ns = int(plan.cooldown_s * 1e9) if plan.cooldown_s else 0
+                window = Window(length_ns, time.perf_counter_ns(), cooldown_ns)
                 done += await _phase(ctx, plan.iter_measured(), slots, window, control)
         finally:
             stop_lag.set()

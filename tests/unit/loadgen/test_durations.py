@@ -135,21 +135,38 @@ def test_labels_name_the_swept_quantity() -> None:
     assert LoadInfo(**{**base, "concurrency": 1}, input_length=256).label == "input 256 tokens"  # type: ignore[arg-type]
 
 
-def test_a_closed_loops_window_starts_at_its_first_send_and_ends_by_the_records_stamps() -> None:
-    anchor, length = 1_000, 2_000_000_000
-    window = Window(length, cooldown_ns=500_000_000)
-    assert not window.ended(10**15)  # nothing sent yet: no end to pass
-    assert not window.cooling(10**15)
-    first = RequestRecord(index=0, worker=0, slot=0, warmup=False, prompt_id="p", scheduled_ns=0)
-    first.send_ns = 7_000_000  # sent 7 ms after the anchor, late against the phase's start
-    window.begin(first, anchor)
-    later = RequestRecord(index=1, worker=0, slot=1, warmup=False, prompt_id="p", scheduled_ns=0)
-    later.send_ns = 9_000_000
-    window.begin(later, anchor)  # only the first send anchors the window
-    end = anchor + first.send_ns + length
+def _sent(index: int, send_ns: int | None) -> RequestRecord:
+    record = RequestRecord(
+        index=index, worker=0, slot=index, warmup=False, prompt_id="p", scheduled_ns=0
+    )
+    record.send_ns = send_ns
+    return record
+
+
+def test_a_closed_loops_window_starts_at_its_earliest_send_and_ends_by_the_records_stamps() -> None:
+    anchor, start, length = 1_000, 2_000, 2_000_000_000
+    window = Window(length, start, cooldown_ns=500_000_000)
+    assert not window.ended(None)  # no response yet
+    # records finish out of order: a later send finishing first sets the end, an earlier one
+    # finishing after pulls it back to the earliest send
+    window.begin(_sent(1, 9_000_000), anchor)
+    assert window.end_ns == anchor + 9_000_000 + length
+    window.begin(_sent(0, 7_000_000), anchor)  # sent 7 ms after the anchor
+    window.begin(_sent(2, 12_000_000), anchor)
+    end = anchor + 7_000_000 + length
     assert window.end_ns == end
     assert not window.ended(end - 1)
-    assert window.ended(end)
-    assert not window.cooling(end - 500_000_001)
-    assert window.cooling(end - 500_000_000)
-    assert not Window(None).ended(10**15)  # bounded by the request count only
+    assert window.ended(end)  # a response ending at `end` is enough
+    # the cooldown is timed from the phase's start, like the energy window
+    assert not window.cooling(start + length - 500_000_001)
+    assert window.cooling(start + length - 500_000_000)
+    assert not Window(None, start).ended(10**15)  # bounded by the request count only
+
+
+def test_a_window_whose_sends_all_failed_ends_at_the_phases_start_plus_its_length() -> None:
+    start, length = 5_000, 1_000_000_000
+    window = Window(length, start)
+    window.begin(_sent(0, None), 0)  # timed out before its bytes left: no send stamp
+    assert window.end_ns is None
+    assert not window.ended(start + length - 1)
+    assert window.ended(start + length)
