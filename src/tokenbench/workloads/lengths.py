@@ -278,11 +278,12 @@ def _file_distribution(inside: str, where: str, minimum: float) -> Distribution:
     if not (comma and eq and key.strip() == "sha256"):
         name, expected = inside, ""
     name, expected = name.strip(), expected.strip().lower()
-    data = _read_file(Path(name), where)
+    data = _read_file(Path(name), where, recorded=bool(expected))
     digest = hashlib.sha256(data).hexdigest()
     if expected and expected != digest:
-        raise ConfigError(f"{where}: {name} has sha256 {digest}, not the {expected} given; "
-                          "name the file the digest is of, or drop sha256=")  # fmt: skip
+        raise ConfigError(f"{where}: {name} changed since its sha256 was recorded "
+                          f"({digest} now, {expected} then); give the file as it was, "
+                          "or drop sha256=")  # fmt: skip
     try:
         raw = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -299,15 +300,24 @@ def _file_distribution(inside: str, where: str, minimum: float) -> Distribution:
     return Distribution("file", (), min(values), max(values), tuple(values), text)
 
 
-def _read_file(path: Path, where: str) -> bytes:
+def _read_file(path: Path, where: str, recorded: bool) -> bytes:
+    """The file's bytes. `recorded`: sha256= was given, the form an envelope keeps, whose bare
+    name `--rerun` can only look for in the current directory."""
     if not path.name or path.is_dir():
         raise ConfigError(f"{where}: name a file of numbers, one per line or a JSON array")
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ConfigError(f"{where}: the file is over {MAX_FILE_BYTES // 2**20} MiB")
         return path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
+    except FileNotFoundError:
+        if recorded and path.parent == Path("."):
+            raise ConfigError(f"{where}: no {path} in this directory, and the run recorded the "
+                              "file's name only; run from the file's folder or give its path "
+                              "in file(...)") from None  # fmt: skip
+        raise ConfigError(f"{where}: cannot read {path}: no such file") from None
+    except OSError as exc:  # strerror is None when the error was raised without an errno
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"{where}: cannot read {path}: {reason}") from None
 
 
 def _json_values(raw: str, name: str, where: str, minimum: float) -> list[float]:

@@ -97,8 +97,10 @@ def test_a_file_is_recorded_by_name_and_digest_not_by_its_path(tmp_path: Path) -
     assert parse_distribution(f"file({path}, sha256={digest.upper()})", FLAG) == d
     path.write_text("10\n30\n")
     assert parse_distribution(f"file({path})", FLAG).text != d.text
-    with pytest.raises(ConfigError, match="drop sha256=") as info:
+    with pytest.raises(ConfigError, match="changed since its sha256 was recorded") as info:
         parse_distribution(f"file({path},sha256={digest})", FLAG)
+    assert "lengths.txt changed" in str(info.value)
+    assert "give the file as it was, or drop sha256=" in str(info.value)
     assert "\n" not in str(info.value)
     odd = tmp_path / "a,b.txt"  # a comma in the name is not an option
     odd.write_text("5\n")
@@ -171,7 +173,7 @@ def test_file_refusals_name_the_line(tmp_path: Path, content: str, needle: str) 
 
 
 def test_a_missing_or_binary_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match=r"cannot read .*nope\.txt: no such file"):
         parse_distribution(f"file({tmp_path / 'nope.txt'})", FLAG)
     with pytest.raises(ConfigError, match="name a file"):
         parse_distribution(f"file({tmp_path})", FLAG)
@@ -179,6 +181,39 @@ def test_a_missing_or_binary_file_is_refused(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ConfigError, match="not UTF-8"):
         parse_distribution(f"file({binary})", FLAG)
+
+
+def test_a_recorded_name_not_found_here_says_where_to_run_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--rerun gives the envelope's file(NAME,sha256=...): NAME is looked for in the current
+    directory, so the refusal says to run from the file's folder or give its path."""
+    monkeypatch.chdir(tmp_path)
+    recorded = f"file(lengths.txt,sha256={'0' * 64})"
+    with pytest.raises(ConfigError) as info:
+        parse_distribution(recorded, FLAG)
+    message = str(info.value)
+    assert message.startswith(f"{FLAG} {recorded!r}: no lengths.txt in this directory")
+    assert "run from the file's folder or give its path" in message
+    assert "\n" not in message
+    (tmp_path / "lengths.txt").write_text("10\n20\n")  # found here, then the digest is checked
+    with pytest.raises(ConfigError, match="changed since its sha256 was recorded"):
+        parse_distribution(recorded, FLAG)
+
+
+def test_an_os_error_without_a_reason_names_its_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "lengths.txt"
+    path.write_text("10\n")
+
+    def fail(self: Path) -> bytes:
+        raise PermissionError  # no errno, so no strerror: the message must not say None
+
+    monkeypatch.setattr(Path, "read_bytes", fail)
+    with pytest.raises(ConfigError) as info:
+        parse_distribution(f"file({path})", FLAG)
+    assert str(info.value).endswith(f"cannot read {path}: PermissionError")
 
 
 # -- properties --------------------------------------------------------------------------------
