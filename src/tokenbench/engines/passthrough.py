@@ -44,7 +44,14 @@ OWNED_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-e
                            "keep-alive"})  # fmt: skip
 REDACTED = "<redacted>"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 7230 token: a header name
-_SECRET_NAME = re.compile(r"auth|key|token|secret|cookie|session|password|signature", re.I)
+# "key" covers apikey; "cred" but not "credit" (X-Credit-Limit is no credential)
+_SECRET_NAME = re.compile(
+    r"auth|key|token|secret|cookie|session|passw|pwd|cred(?!it)|private|jwt|signature", re.I
+)
+# user:password as a whole value: the user starts with a letter (not 2025-11-30T12:00), the
+# password has a digit or symbol and is not a URL's //host (https://...) nor a port (host:8080)
+_USER_PASS = re.compile(r"^\s*[A-Za-z][^\s:]*:(?!//)(?!\d+\s*$)(?=\S*[^A-Za-z\s])\S+\s*$")
+_HEX_RUN = re.compile(r"[0-9A-Fa-f]{16,}")  # a digest or key; with digits and letters, below
 _CREDENTIAL = re.compile(r"^\s*(bearer|basic|digest|token)\s+\S", re.I)
 _LONG_RUN = re.compile(r"[A-Za-z0-9_\-.=+/]{20,}")
 _VERY_LONG = 32  # a run this long is a key whatever its case: words rarely run unbroken so far
@@ -139,8 +146,11 @@ def parse_extra_body(text: str) -> dict[str, Any]:
 def looks_secret(name: str, value: str) -> bool:
     """A header value to keep out of every record: a credential-like name, a bearer/basic
     credential, a known key prefix (sk-, ghp_, AKIA, ...), or a long run of key-like characters
-    with digits or mixed case, or of 32 or more whatever the case."""
+    with digits or mixed case, or of 32 or more whatever the case; a user:password value; a hex
+    run of 16 or more with digits and letters (not a long number)."""
     if _SECRET_NAME.search(name) or _CREDENTIAL.match(value) or _KEY_PREFIX.search(value):
+        return True
+    if _USER_PASS.match(value) or any(_digits_and_letters(h) for h in _HEX_RUN.findall(value)):
         return True
     for run in _LONG_RUN.findall(value):
         if len(run) >= _VERY_LONG:
@@ -149,6 +159,10 @@ def looks_secret(name: str, value: str) -> bool:
         if digits or (any(c.islower() for c in run) and any(c.isupper() for c in run)):
             return True
     return False
+
+
+def _digits_and_letters(run: str) -> bool:
+    return any(c.isdigit() for c in run) and any(c.isalpha() for c in run)
 
 
 def redacted(headers: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -233,6 +233,27 @@ def test_a_refusal_never_shows_the_value(name: str, sep: str, tail: str) -> None
         ("X-Foo", "AKIAABCDEFGHIJKLMNOP", True),
         ("X-Foo", "hf_abcdefghijklmnop", True),
         ("X-Foo", "abcdefghijklmnopqrstuvwxyzabcdefgh", True),  # one run of 34: a key by length
+        ("X-Creds", "x", True),
+        ("X-Db-Pwd", "x", True),
+        ("X-Passwd", "x", True),
+        ("X-Private-Tag", "x", True),
+        ("X-Jwt", "x", True),
+        ("X-Apikey", "x", True),
+        ("X-Creds", "user:p4ssw0rd!", True),
+        ("X-Upstream", "user:p4ssw0rd!", True),  # user:password under any name
+        ("X-Upstream", "alice@example.com:hunter-two", True),  # a symbol in the password
+        ("X-Model", "llama3:8b", True),  # shaped like one: over-redacted, as documented
+        ("X-Id", "9f86d081884c7d65", True),  # a hex run of 16
+        ("X-Id", "trace=9F86D081884C7D65AB", True),
+        ("X-Credit-Limit", "100", False),  # credit is no credential
+        ("X-Request-Id", "run-7", False),
+        ("X-Region", "eu-west-1", False),
+        ("X-Priority", "tier:gold", False),  # letters only after the colon
+        ("X-Forwarded-Host", "proxy.internal:8080", False),  # a port
+        ("X-Origin", "https://example.com/a1", False),  # a URL
+        ("X-Started", "2025-11-30T12:00:00Z", False),  # a time
+        ("X-Count", "1234567890123456789", False),  # a long number is no hex key
+        ("X-Build", "deadbeefcafebabe", False),  # hex letters only: a word-like run
         ("X-Team", "research", False),
         ("X-Team", "risk-management", False),  # "sk-" inside a word is no prefix
         ("X-Team", "blue", False),
