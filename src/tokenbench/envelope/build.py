@@ -86,10 +86,14 @@ def host_warnings(host_load: HostLoad | None) -> list[str]:
 def stated_figures(rows: Sequence[Row], records: Sequence[RequestRecord], engine: str,
                    energy: EnergyInfo, scrape: ScrapeInfo | None) -> SidecarFigures:  # fmt: skip
     """The sidecar figures from what the envelope states beside them (the energy counter's
-    window, why nothing was scraped): sealing and `bench verify` compute them alike."""
+    window, why nothing was scraped): sealing and `bench verify` compute them alike. An
+    envelope without `scrape` was sealed before the cooldown and queue rules: its figures are
+    recomputed by the rules it was sealed under, so it keeps verifying."""
+    first = scrape is None
     return sidecar_figures(rows, records, engine, energy.energy_j,
-                           window_ns=energy.fixed_window_ns,
-                           not_scraped=scrape.not_scraped if scrape else None)  # fmt: skip
+                           window_ns=None if first else energy.fixed_window_ns,
+                           not_scraped=scrape.not_scraped if scrape else None,
+                           first_rules=first)  # fmt: skip
 
 
 def point_telemetry(files: PointFiles, engine: str, energy: EnergyInfo,

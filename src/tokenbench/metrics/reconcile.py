@@ -117,14 +117,6 @@ def _histograms(rows: Sequence[Row], records: Sequence[RequestRecord],
         out.figures.append(_figure(name, client, server, client - server, tol, "ms"))
 
 
-def _waiting_max(rows: Sequence[Row]) -> float | None:
-    """The most requests the engine's scrapes saw waiting for a slot; None: not exported."""
-    values = [r.values[MetricRole.REQUESTS_WAITING] for r in rows
-              if r.source == "prometheus" and r.error is None
-              and MetricRole.REQUESTS_WAITING in r.values]  # fmt: skip
-    return max(values, default=None)
-
-
 def _timings(records: Sequence[RequestRecord], out: _Found, waiting: float | None) -> None:
     """llama.cpp's per-request timings: prompt_ms ends at the first token the server makes.
     Its clock starts when a slot takes the request, so with requests queued for a slot
@@ -159,21 +151,25 @@ def _timings(records: Sequence[RequestRecord], out: _Found, waiting: float | Non
 
 
 def reconcile(rows: Sequence[Row], records: Sequence[RequestRecord],
-              prompt_excludes_cached: bool) -> Reconciliation | None:  # fmt: skip
+              prompt_excludes_cached: bool, waiting_max: float | None = None,
+              first_rules: bool = False) -> Reconciliation | None:  # fmt: skip
     """None when there is neither a server series nor server timings. The counter and histogram
     deltas run from the start scrape (after warmup) to the end scrape (after the last request,
     --cooldown ones included), so they meet every engine request but warmup; canaries go to
-    the reference server. Per-request timings pair measured records only."""
+    the reference server. Per-request timings pair measured records only, and are not compared
+    while the engine queued (`waiting_max`: the most requests its scrapes saw waiting).
+    `first_rules`: an envelope sealed before these two rules, recomputed as it was sealed
+    (measured requests against the counters, timings compared whatever the queue)."""
     measured = [r for r in records if r.measured]
     scraped = any(r.source == "prometheus" for r in rows)
     if not scraped and not any(r.server_timings for r in measured):
         return None
     out = _Found()
     if scraped:
-        in_window = [r for r in records if not (r.warmup or r.canary)]
+        in_window = measured if first_rules else [r for r in records if not (r.warmup or r.canary)]
         _tokens(rows, in_window, prompt_excludes_cached, out)
         _histograms(rows, in_window, out)
-    _timings(measured, out, _waiting_max(rows))
+    _timings(measured, out, None if first_rules else waiting_max)
     return Reconciliation(figures=out.figures, unmeasured=out.unmeasured)
 
 
@@ -192,21 +188,28 @@ class SidecarFigures:
 
 
 def unscraped_summary(reason: str) -> ServerMetricsSummary:
-    """The server series of a point that never scraped the engine, and why (`reason`)."""
-    return ServerMetricsSummary(scrapes=0, failures=0, series="missing",
-                                reason=f"not scraped: {reason}")  # fmt: skip
+    """The server series of a point that never scraped the engine, and why (`reason`): every
+    figure null, each with that reason, as any other null figure has its own."""
+    why = f"not scraped: {reason}"
+    figures = [name for name, f in ServerMetricsSummary.model_fields.items()
+               if f.annotation == float | None]  # fmt: skip
+    return ServerMetricsSummary(scrapes=0, failures=0, series="missing", reason=why,
+                                unmeasured=dict.fromkeys(figures, why))  # fmt: skip
 
 
 def sidecar_figures(
     rows: Sequence[Row], records: Sequence[RequestRecord], engine: str, energy_j: float | None,
     *, window_ns: tuple[int, int] | None = None, not_scraped: str | None = None,
+    first_rules: bool = False,
 ) -> SidecarFigures:  # fmt: skip
     """The summaries and the reconciliation of one point (`engine`: its recorded name).
     `window_ns`: the energy counter's fixed window (--cooldown); `not_scraped`: why the engine
-    was not scraped (None: it was, or an envelope from before that was recorded)."""
+    was not scraped (None: it was, or an envelope from before that was recorded);
+    `first_rules`: see `reconcile`."""
     excludes = profile_or_generic(engine).prompt_tokens_exclude_cached
     server = server_summary(rows)
     if server is None and not_scraped is not None:
         server = unscraped_summary(not_scraped)
+    waiting = server.requests_waiting_max if server is not None else None
     return SidecarFigures(server, telemetry_summary(rows, energy_j, window_ns),
-                          reconcile(rows, records, excludes))  # fmt: skip
+                          reconcile(rows, records, excludes, waiting, first_rules))  # fmt: skip

@@ -197,12 +197,6 @@ def _trapezoids(points: Sequence[tuple[float, float]]) -> float | None:
     return sum((t1 - t0) * (v0 + v1) / 2 for (t0, v0), (t1, v1) in itertools.pairwise(points))
 
 
-def integral(rows: Sequence[Row], key: str,
-             window_ns: tuple[int, int] | None = None) -> float | None:  # fmt: skip
-    """Trapezoids over the readings that carry `key` (value × seconds), within the window."""
-    return _trapezoids(_points(rows, key, window_ns))
-
-
 def _span_s(rows: Sequence[Row]) -> float:
     return (rows[-1].t_ns - rows[0].t_ns) / 1e9 if len(rows) > 1 else 0.0
 

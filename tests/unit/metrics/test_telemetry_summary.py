@@ -244,7 +244,7 @@ def test_per_request_timings_are_not_compared_while_the_engine_queued() -> None:
     the client's TTFT holds the queue too (measured: 3.5 s against a 50 ms tolerance)."""
     records = [record(1, 100, 4000, 100, 20, {"prompt_ms": 90, "predicted_ms": 300})]
     queued = [prom(0, "start", requests_waiting=0), prom(1, "end", requests_waiting=3)]
-    rec = reconcile(queued, records, prompt_excludes_cached=False)
+    rec = sidecar_figures(queued, records, "llama.cpp", None).reconciliation
     assert rec is not None
     assert not any(f.figure.endswith("_ms_p50") for f in rec.figures)
     assert rec.warnings() == []
@@ -252,9 +252,13 @@ def test_per_request_timings_are_not_compared_while_the_engine_queued() -> None:
     assert why.startswith("the engine queued requests for a slot (up to 3 waiting)")
     assert rec.unmeasured["e2e_minus_server_ms_p50"] == why
     idle = [prom(0, "start", requests_waiting=0), prom(1, "end", requests_waiting=0)]
-    compared = reconcile(idle, records, prompt_excludes_cached=False)
+    compared = sidecar_figures(idle, records, "llama.cpp", None).reconciliation
     assert compared is not None
     assert "ttft_minus_prompt_ms_p50" in {f.figure for f in compared.figures}
+    # an envelope sealed before this rule is recomputed as it was sealed: compared
+    first = sidecar_figures(queued, records, "llama.cpp", None, first_rules=True).reconciliation
+    assert first is not None
+    assert "ttft_minus_prompt_ms_p50" in {f.figure for f in first.figures}
 
 
 # --cooldown: the counter is read at 0 s and 2 s; the GPU series runs on to the end scrape at 4 s
@@ -293,6 +297,10 @@ def test_an_unscraped_engine_states_the_series_missing_and_why() -> None:
     assert figures.server is not None
     assert (figures.server.series, figures.server.scrapes) == ("missing", 0)
     assert figures.server.reason == "not scraped: --no-scrape"
+    # every null figure says why, like any other null figure
+    assert figures.server.kv_cache_usage_max is None
+    assert figures.server.unmeasured["kv_cache_usage_max"] == "not scraped: --no-scrape"
+    assert figures.server.unmeasured["spec_acceptance_rate"] == "not scraped: --no-scrape"
     assert (figures.telemetry, figures.reconciliation) == (None, None)
     # a scraped series wins over the stated reason; without one, an older envelope's None
     assert sidecar_figures(VLLM_ROWS, [], "vllm", None, not_scraped="x").server == (
