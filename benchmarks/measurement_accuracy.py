@@ -448,7 +448,7 @@ def _scrape_table(rows: list[dict[str, Any]], streams_list: list[int],
     print("other envelope warnings: " + ("; ".join(others) if others else "none"))
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--streams", default="1,16,64,256")
     p.add_argument("--ttft-ms", type=float, default=50.0)
@@ -474,26 +474,11 @@ def main() -> None:
         action="store_true",
         help="let the OS place client and server (default: client on CPU 0, server on CPU 1)",
     )
-    args = p.parse_args()
-    pinned = not args.no_pin and len(os.sched_getaffinity(0)) >= 2
-    server_cpu = 1 if pinned else None
-    if pinned:
-        os.sched_setaffinity(0, {0})
-    scenario = f"ttft_ms={args.ttft_ms};itl_ms={args.itl_ms};tokens={args.tokens}"
-    if args.scrape:
-        args.load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        scrape_overhead(args, scenario, server_cpu)
-        return
-    rows = []
-    for streams in [int(s) for s in args.streams.split(",")]:
-        requests = max(streams * args.rounds, 20)
-        for name, runner in (("tokenbench", run_tokenbench), ("conventional", run_conventional)):
-            result = uvloop.run(measure_point(runner, streams, requests, scenario, server_cpu))
-            rows.append({"client": name, "streams": streams, **result})
-            print(f"done: {name} at {streams} streams", file=sys.stderr)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return
+    return p
+
+
+def _client_table(rows: list[dict[str, Any]], args: argparse.Namespace, pinned: bool) -> None:
+    """The two clients' errors against the server's truth, one Markdown row per point."""
     print(
         f"scenario: TTFT {args.ttft_ms:g} ms, ITL {args.itl_ms:g} ms, {args.tokens} tokens; "
         f"{os.cpu_count()} CPUs; server and client in separate processes"
@@ -511,6 +496,30 @@ def main() -> None:
             f"{r['itl_abs_err_p50_ms']:.3f} ms | {r['itl_abs_err_p99_ms']:.3f} ms | "
             f"{r['itl_mean_err_pct']:+.2f}% |"
         )
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    pinned = not args.no_pin and len(os.sched_getaffinity(0)) >= 2
+    server_cpu = 1 if pinned else None
+    if pinned:
+        os.sched_setaffinity(0, {0})
+    scenario = f"ttft_ms={args.ttft_ms};itl_ms={args.itl_ms};tokens={args.tokens}"
+    if args.scrape:
+        args.load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        scrape_overhead(args, scenario, server_cpu)
+        return
+    rows: list[dict[str, Any]] = []
+    for streams in [int(s) for s in args.streams.split(",")]:
+        requests = max(streams * args.rounds, 20)
+        for name, runner in (("tokenbench", run_tokenbench), ("conventional", run_conventional)):
+            result = uvloop.run(measure_point(runner, streams, requests, scenario, server_cpu))
+            rows.append({"client": name, "streams": streams, **result})
+            print(f"done: {name} at {streams} streams", file=sys.stderr)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        _client_table(rows, args, pinned)
 
 
 if __name__ == "__main__":
