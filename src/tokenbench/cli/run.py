@@ -573,6 +573,14 @@ def _stages(args: argparse.Namespace) -> tuple[Stage, ...] | None:
     return None
 
 
+def _rules(args: argparse.Namespace) -> ValidityRules:
+    """The thresholds a point must meet to be valid (--max-error-rate and kin)."""
+    return ValidityRules(max_error_rate=args.max_error_rate, min_duration_s=args.min_duration,
+                         min_requests=args.min_requests, max_tail_share=args.max_tail_share,
+                         max_schedule_lag_ms=args.max_schedule_lag,
+                         max_canary_error_ms=args.max_canary_error_ms)  # fmt: skip
+
+
 def _settings(args: argparse.Namespace) -> RunSettings:
     """The flags as RunSettings; with --rerun, flags given on the command line win over what the
     envelope recorded, and what it recorded wins over the config file."""
@@ -581,10 +589,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         args = without_config(args, ("model", "base_url", "engine", "quant"))
     suite, rec = _Recorded.load(args)
     sweep = args.sweep or ((args.concurrency,) if args.concurrency else None)
-    rules = ValidityRules(max_error_rate=args.max_error_rate, min_duration_s=args.min_duration,
-                          min_requests=args.min_requests, max_tail_share=args.max_tail_share,
-                          max_schedule_lag_ms=args.max_schedule_lag,
-                          max_canary_error_ms=args.max_canary_error_ms)  # fmt: skip
+    rules = _rules(args)  # first, so its refusals still come before those of the flags below
     return RunSettings(
         suite=suite,
         output=Path(args.output),
