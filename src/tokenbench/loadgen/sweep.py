@@ -699,40 +699,9 @@ def _draft(
     run_id: str, wall_anchor_ns: int,
 ) -> RunDraft:  # fmt: skip
     """The predicate as far as it is known before the point's first request."""
-    settings, rate = sweep.settings, work.plan.rate_rps
-    schedule = work.plan.schedule
-    load = LoadInfo(
-        mode="open_loop" if rate is not None else "closed_loop",
-        rate_rps=rate,
-        arrival=schedule.arrival if schedule is not None else None,
-        burstiness=settings.burstiness if rate is not None and not calibration.trace else None,
-        concurrency=point.concurrency,
-        requests=work.requests,
-        warmup_requests=work.warmup,
-        duration_limit_s=work.plan.duration_s,
-        timeout_s=sweep.timeout_s,
-        workers=settings.workers,
-        seed=settings.seed,
-        offered_rate_rps=work.plan.offered_rate_rps,
-        cooldown_s=settings.cooldown_s if rate is None else None,
-        warmup_capped_at=work.warmup_capped_at,
-        input_length=point.input_length,
-        stage=point.stage,
-    )
-    workload = WorkloadInfo(
-        kind=calibration.kind,
-        prompts=len(work.prompts),
-        input_tokens_target=calibration.target,
-        template_overhead_tokens=calibration.overhead,
-        input_tokens_exact=None,
-        notes=[*calibration.notes, *work.notes],
-        distributions=calibration.shape.texts(),
-        sessions=len(work.sessions.sessions) if work.sessions else None,
-        trace=_trace_info(calibration, work),
-        prompt_file=PromptFileInfo(**asdict(calibration.prompt_file))
-        if calibration.prompt_file
-        else None,
-    )
+    settings = sweep.settings
+    load = _load_info(sweep, point, calibration, work)
+    workload = _workload_info(calibration, work)
     started = utc_iso(wall_anchor_ns)
     return RunDraft(
         run_id=run_id,
@@ -754,6 +723,50 @@ def _draft(
         privacy=Privacy(prompts_stored=settings.store_prompts),
         repeat=point.repeat,
         scrape=_scrape(sweep),
+    )
+
+
+def _load_info(
+    sweep: _Sweep, point: LoadPoint, calibration: Calibration, work: _PointWork
+) -> LoadInfo:
+    """How the point's load is offered: closed loop at a concurrency, or open loop at a rate."""
+    settings, rate = sweep.settings, work.plan.rate_rps
+    schedule = work.plan.schedule
+    return LoadInfo(
+        mode="open_loop" if rate is not None else "closed_loop",
+        rate_rps=rate,
+        arrival=schedule.arrival if schedule is not None else None,
+        burstiness=settings.burstiness if rate is not None and not calibration.trace else None,
+        concurrency=point.concurrency,
+        requests=work.requests,
+        warmup_requests=work.warmup,
+        duration_limit_s=work.plan.duration_s,
+        timeout_s=sweep.timeout_s,
+        workers=settings.workers,
+        seed=settings.seed,
+        offered_rate_rps=work.plan.offered_rate_rps,
+        cooldown_s=settings.cooldown_s if rate is None else None,
+        warmup_capped_at=work.warmup_capped_at,
+        input_length=point.input_length,
+        stage=point.stage,
+    )
+
+
+def _workload_info(calibration: Calibration, work: _PointWork) -> WorkloadInfo:
+    """What the point sends: the prompts' kind, target length and the shapes they were drawn by."""
+    return WorkloadInfo(
+        kind=calibration.kind,
+        prompts=len(work.prompts),
+        input_tokens_target=calibration.target,
+        template_overhead_tokens=calibration.overhead,
+        input_tokens_exact=None,
+        notes=[*calibration.notes, *work.notes],
+        distributions=calibration.shape.texts(),
+        sessions=len(work.sessions.sessions) if work.sessions else None,
+        trace=_trace_info(calibration, work),
+        prompt_file=PromptFileInfo(**asdict(calibration.prompt_file))
+        if calibration.prompt_file
+        else None,
     )
 
 
