@@ -880,6 +880,19 @@ class _Measured:
     canary: ErrorBudget | None = None  # --canary: the client's timing error under this load
 
 
+def _announce(point: LoadPoint, work: _PointWork, progress: Progress) -> None:
+    total = work.plan.scheduled_requests(2**62)
+    progress.point_started(point.label, None if total is None else total + work.warmup)
+
+
+def _records_clock(split_run: bool, anchor_ns: int, wall_anchor_ns: int) -> Callable[[], int]:
+    """A split run's records are on the coordinator's wall-clock timeline, else on this
+    process's monotonic one."""
+    if split_run:
+        return lambda: time.time_ns() - wall_anchor_ns
+    return lambda: time.perf_counter_ns() - anchor_ns
+
+
 async def _measure(
     sweep: _Sweep,
     point: LoadPoint,
@@ -902,35 +915,28 @@ async def _measure(
         progress.request_done(record)
 
     anchor_ns = time.perf_counter_ns()
-    # a split run's records are on the coordinator's wall-clock timeline, else on this monotonic one
-    clock: Callable[[], int] = (
-        (lambda: time.time_ns() - wall_anchor_ns)
-        if settings.split
-        else (lambda: time.perf_counter_ns() - anchor_ns)
-    )
+    clock = _records_clock(settings.split, anchor_ns, wall_anchor_ns)
     recorder = Recorder(_samplers(sweep), files.telemetry, clock)  # this process scrapes
     canary = _canary_stream(sweep, anchor_ns, sink, wall_anchor_ns)  # starts with the window
     window = _MeasuredWindow(sweep.session.meter, clock, _fixed_window_s(work.plan),
                              _on_start(recorder, canary))  # fmt: skip
     timeouts = Timeouts(sweep.timeout_s, idle_s=settings.idle_timeout_s)
     prompt_ids = [p.prompt_id for p in work.prompts]
-    total = work.plan.scheduled_requests(2**62)
-    progress.point_started(point.label, None if total is None else total + work.warmup)
+    _announce(point, work, progress)
     scale_out: ScaleOutInfo | None = None
     try:
         async with recording(recorder):  # the telemetry series, over the measured phase
             if settings.split:
+                job = PoolJob(sweep.client.endpoint.url, settings.api_key, sweep.params.api,
+                              work.bodies, prompt_ids, timeouts, settings.retries,
+                              wall_anchor_ns, settings.passthrough.headers)  # fmt: skip
+                shares = split(work.plan, settings.workers)
                 pooled = await run_pool(
-                    settings.worker_factory(),
-                    split(work.plan, settings.workers),
-                    PoolJob(sweep.client.endpoint.url, settings.api_key, sweep.params.api,
-                            work.bodies, prompt_ids, timeouts, settings.retries, wall_anchor_ns,
-                            settings.passthrough.headers),
-                    control, on_record, window.start, settings.on_worker_loss,
+                    settings.worker_factory(), shares, job, control, on_record, window.start,
+                    settings.on_worker_loss,
                 )  # fmt: skip
-                samples, lag_p99 = pooled.samples, pooled.lag_p99_ms
+                samples, lag_p99, cap_held = pooled.samples, pooled.lag_p99_ms, pooled.cap_held
                 scale_out = _scale_out(settings, pooled)
-                cap_held = pooled.cap_held
             else:
                 ctx = WorkerContext(
                     worker_id=0, client=sweep.client, api=sweep.params.api, bodies=work.bodies,
