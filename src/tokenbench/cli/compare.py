@@ -17,8 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=BY, default="model", help="the axis compared (default model)")
     p.add_argument("--at", action="append", default=[], metavar="KEY=VALUE",
                    help="select runs by a workload axis: suite, mode, concurrency, rate, "
-                   "arrival, input_tokens, output_tokens, prompts, cache, workload; e.g. "
-                   "concurrency=16, input_tokens=1024 (repeatable)")  # fmt: skip
+                   "arrival, input_tokens, output_tokens, prompts, cache, workload (a key, or "
+                   "plain: none sent); e.g. concurrency=16, workload=plain "
+                   "(repeatable)")  # fmt: skip
     p.add_argument("--alpha", type=float, default=0.05, metavar="A",
                    help="family-wise error rate of the verdicts (Holm; default 0.05)")  # fmt: skip
     p.add_argument(
@@ -48,7 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of paid GPU-hours serving (default 0.7)")  # fmt: skip
     add_report_options(p, ComparisonView)
     p.add_argument("--force", action="store_true",
-                   help="compare runs whose comparability keys differ")  # fmt: skip
+                   help="compare runs whose comparability keys differ (runs are still paired "
+                   "only at one workload point)")  # fmt: skip
     add_corpus_options(p)
     p.set_defaults(handler=handle, fixed_monthly_usd=Decimal(0))
 

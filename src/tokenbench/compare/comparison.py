@@ -19,7 +19,14 @@ from tokenbench.compare.pareto import pareto_front
 from tokenbench.compare.quality import Axis as QualityAxis
 from tokenbench.compare.quality import QualityComparison, compare_quality
 from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
-from tokenbench.corpus.matching import setup_key, workload_key
+from tokenbench.corpus.matching import (
+    PLAIN,
+    WORKLOAD_PARTS,
+    setup_key,
+    workload_key,
+    workload_parts,
+)
+from tokenbench.envelope.canonical import canonical
 from tokenbench.envelope.schema import EvalPredicate, RunPredicate, load_label
 from tokenbench.errors import ConfigError
 from tokenbench.metrics.inference import (
@@ -76,21 +83,28 @@ POINT_AXES = (
     Axis("cache", lambda p: "defeated" if p.parameters.suite.prefix_cache_disabled
          else "allowed", False),
     # the extra body, length distributions, trace and prompts file (thinking on vs off, two
-    # traces): a short digest, None when none was set
-    Axis("workload", workload_key, False),
+    # traces): a short digest, "plain" when none was set (older envelopes: all plain)
+    Axis("workload", lambda p: workload_key(p) or PLAIN, False),
 )  # fmt: skip
 _AXES = {a.name: a for a in POINT_AXES}
 
 PointKey = tuple[str | float | int | None, ...]
 
 
-def point_key(p: RunPredicate, by: str | None = None) -> PointKey:
-    """Where a run sits among the workload axes (less the axis compared, when it is one)."""
+def _point_axes(by: str | None) -> list[Axis]:
+    """The workload axes a point is made of when comparing by `by`."""
     if by != "load":
-        return tuple(axis.value(p) for axis in POINT_AXES if axis.name != by)
+        return [axis for axis in POINT_AXES if axis.name != by]
+    return [axis for axis in POINT_AXES if axis.name not in _LOAD_AXES]
+
+
+def point_key(p: RunPredicate, by: str | None = None, without: str | None = None) -> PointKey:
+    """Where a run sits among the workload axes (less the axis compared, when it is one, and
+    the axis `without`)."""
+    values = tuple(axis.value(p) for axis in _point_axes(by) if axis.name != without)
     # across load levels the setup must be one: a model's levels are never pooled with
     # another model's (the comparability key does not hold the model)
-    return (*setup_key(p), *(axis.value(p) for axis in POINT_AXES if axis.name not in _LOAD_AXES))
+    return (*setup_key(p), *values) if by == "load" else values
 
 
 def point_label(p: RunPredicate, with_input: bool, with_workload: bool = False) -> str:
@@ -100,7 +114,7 @@ def point_label(p: RunPredicate, with_input: bool, with_workload: bool = False) 
     n = p.parameters.workload.input_tokens_target
     if with_input and n is not None:
         label += f", {n:,} input tokens"
-    return f"{label}, workload {workload_key(p) or 'plain'}" if with_workload else label
+    return f"{label}, workload {_AXES['workload'].value(p)}" if with_workload else label
 
 
 def run_label(run: LoadedRun | LoadedEval, by: str) -> str:
@@ -220,6 +234,8 @@ class Comparison:
     rows: list[RunRow] = field(default_factory=list)
     pairs: list[Pair] = field(default_factory=list)
     forced_mismatches: list[str] = field(default_factory=list)  # compared anyway (--force)
+    # labels of one suite left unpaired, and the workload axis that kept them apart
+    notes: list[str] = field(default_factory=list)
     unit: str = "tokens"  # the unit throughput is compared in (--unit)
     quality: QualityComparison | None = None  # when the corpus holds eval envelopes
     alpha: float = DEFAULT_ALPHA
@@ -387,11 +403,11 @@ def _pairs(rows: list[RunRow], alpha: float, by: str, unit: str = "tokens") -> l
     for row in rows:
         groups[point_key(row.run.predicate, by)][row.label].append(row.run)
     lengths: dict[str, set[int | None]] = defaultdict(set)
-    workloads: dict[str, set[str | None]] = defaultdict(set)
+    workloads: dict[str, set[object]] = defaultdict(set)
     for row in rows:
         p = row.run.predicate
         lengths[p.parameters.suite.name].add(p.parameters.workload.input_tokens_target)
-        workloads[p.parameters.suite.name].add(workload_key(p))
+        workloads[p.parameters.suite.name].add(_AXES["workload"].value(p))
     pairs = []
     order = label_order(by, [row.run for row in rows])
     for by_label in groups.values():
@@ -420,6 +436,79 @@ def _pairs(rows: list[RunRow], alpha: float, by: str, unit: str = "tokens") -> l
                      len(by_label[base]), len(by_label[other]), diffs)
             )  # fmt: skip
     return pairs
+
+
+def _unpaired(rows: list[RunRow], by: str, pairs: list[Pair]) -> list[str]:
+    """Why labels of a suite made no pair, one line each: two labels whose runs agree on every
+    workload axis but one, and never on that one (thinking on against off: the workload key),
+    with each side's values and what to do; a suite's other labels that made no pair share no
+    point with another label's at all. Pairing never crosses an axis, --force or not."""
+    order = label_order(by, [row.run for row in rows])
+    # (suite, axis, label, label): the runs of each side kept apart by that axis alone
+    apart: dict[tuple[str, str, str, str], tuple[list[RunPredicate], list[RunPredicate]]] = {}
+    for axis in _point_axes(by):
+        groups: dict[tuple[str, PointKey], dict[str, list[RunPredicate]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for row in rows:
+            p = row.run.predicate
+            suite = "" if axis.name == "suite" else p.parameters.suite.name
+            groups[suite, point_key(p, by, without=axis.name)][row.label].append(p)
+        for (suite, _), by_label in groups.items():
+            values = {label: {axis.value(p) for p in ps} for label, ps in by_label.items()}
+            labels = sorted(by_label, key=order)
+            for i, x in enumerate(labels):
+                for y in labels[i + 1 :]:
+                    if values[x].isdisjoint(values[y]):
+                        sides = apart.setdefault((suite, axis.name, x, y), ([], []))
+                        sides[0].extend(by_label[x])
+                        sides[1].extend(by_label[y])
+    notes = [_apart_note(*key, *sides) for key, sides in sorted(apart.items())]
+    explained = {(suite, label) for suite, _, x, y in apart for label in (x, y)}
+    explained |= {(pair.suite, label) for pair in pairs for label in (pair.a, pair.b)}
+    by_suite: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        by_suite[row.run.predicate.parameters.suite.name].add(row.label)
+    for suite, members in sorted(by_suite.items()):
+        alone = [label for label in sorted(members, key=order)
+                 if (suite, label) not in explained and ("", label) not in explained]  # fmt: skip
+        if len(members) > 1 and alone:
+            shared = ("setup (model, engine, quant, hardware) and workload point" if by == "load"
+                      else "workload point (they differ in two axes or more)")  # fmt: skip
+            notes.append(f"{suite}: runs of {', '.join(alone)} share no {shared} with "
+                         f"another {by}'s: not paired; `bench summary PATH` lists each run's "
+                         "point")  # fmt: skip
+    return notes
+
+
+def _apart_note(suite: str, name: str, x: str, y: str, runs_x: list[RunPredicate],
+                runs_y: list[RunPredicate]) -> str:  # fmt: skip
+    """The line for labels x and y kept apart by the workload axis `name` alone."""
+    axis = _AXES[name]
+    values = " vs ".join(_values({axis.value(p) for p in side}) for side in (runs_x, runs_y))
+    where = f"{suite}: " if suite else ""
+    if name == "workload":
+        differ = _differing_parts([*runs_x, *runs_y])
+        return (f"{where}runs of {x} and {y} sent different work (workload {values}, differing "
+                f"in the {differ}): not paired; measure both with the same {differ}")  # fmt: skip
+    if name == "suite":
+        return f"runs of {x} and {y} ran different suites ({values}): not paired"
+    return (f"{where}runs of {x} and {y} differ in {name} alone ({values}): not paired; "
+            f"measure both at the same {name}")  # fmt: skip
+
+
+def _values(values: set[str | float | int | None]) -> str:
+    shown = sorted("none" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
+                   for v in values)  # fmt: skip
+    return ", ".join(shown)
+
+
+def _differing_parts(runs: list[RunPredicate]) -> str:
+    """The parts of the workload key that differ among these runs, as a reader names them."""
+    parts = [workload_parts(p) for p in runs]
+    differ = [name for part, name in WORKLOAD_PARTS.items()
+              if len({canonical({"v": ps.get(part)}) for ps in parts}) > 1]  # fmt: skip
+    return " and ".join(differ) or "work sent"  # (two keys always differ in a part)
 
 
 def _in_unit(names: Sequence[str], unit: str) -> list[str]:
@@ -478,6 +567,7 @@ def compare(
     result.forced_mismatches = _check_comparable(runs, by, force)
     result.rows = _rows(runs, by, pareto_metrics)
     result.pairs = _pairs(result.rows, alpha, by, unit)
+    result.notes = _unpaired(result.rows, by, result.pairs)
     result.family = _judge(result.pairs)
     return result
 

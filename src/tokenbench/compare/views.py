@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tokenbench.compare.comparison import Comparison, MetricDifference, Pair, RunRow
 from tokenbench.compare.metrics_registry import CompareMetric, all_metrics, get_metric
 from tokenbench.compare.quality import QualityComparison
+from tokenbench.corpus.matching import PLAIN, workload_key
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 # The standard table columns, then any Pareto metric that is not one of them (e.g. usd_mtok).
@@ -40,6 +41,7 @@ class RunView(BaseModel):
     concurrency: int
     rate_rps: float | None
     input_length: int | None = None  # a context-sweep point
+    workload: str = "plain"  # the workload key (corpus.matching.workload_key), or plain
     label: str
     run_id: str
     signed: bool
@@ -108,6 +110,8 @@ class ComparisonView(BaseModel):
     runs: list[RunView]
     pairs: list[PairView]
     forced_mismatches: list[str]
+    # labels of a suite that made no pair, and why (the workload axis that kept them apart)
+    notes: list[str] = []
     quality: QualityComparison | None
     columns: list[Column] = Field(exclude=True)
     source: Comparison = Field(exclude=True, repr=False)
@@ -134,6 +138,7 @@ def comparison_view(
         runs=[_run(r, extra) for r in comparison.rows if r.pareto or not frontier_only],
         pairs=[_pair(p) for p in comparison.pairs],
         forced_mismatches=comparison.forced_mismatches,
+        notes=comparison.notes,
         quality=comparison.quality,
         columns=[_column(m) for m in cols],
         source=comparison,
@@ -162,6 +167,7 @@ def _run(row: RunRow, extra: list[CompareMetric]) -> RunView:
         concurrency=p.parameters.load.concurrency,
         rate_rps=p.parameters.load.rate_rps,
         input_length=p.parameters.load.input_length,
+        workload=workload_key(p) or PLAIN,
         label=row.label,
         run_id=p.run_id,
         signed=row.run.signer is not None,

@@ -19,11 +19,16 @@ def setup_key(p: RunPredicate | EvalPredicate) -> tuple[str, str, str, str]:
             p.hardware.fingerprint)  # fmt: skip
 
 
-def workload_key(p: RunPredicate) -> str | None:
-    """What a run sent beyond its suite and load point, as a short digest: the extra body
-    (thinking on or off, tools), the length distributions, the replayed trace and the prompts
-    file, the last two by content. None when none was set, so envelopes from before these were
-    recorded keep their grouping."""
+# A run's workload key when it set none of what the key digests (older envelopes too): what
+# `bench compare` names it in a pair's point and its notes, and what `--at workload=` selects.
+PLAIN = "plain"
+# The parts of the key, as a reader names them.
+WORKLOAD_PARTS = {"extra_body": "extra body", "distributions": "length distributions",
+                  "trace": "trace", "prompt_file": "prompts file"}  # fmt: skip
+
+
+def workload_parts(p: RunPredicate) -> dict[str, object]:
+    """What the workload key digests, by part (WORKLOAD_PARTS): those the run set."""
     workload, passthrough = p.parameters.workload, p.parameters.passthrough
     parts: dict[str, object] = {}
     if passthrough is not None and passthrough.extra_body:
@@ -34,6 +39,15 @@ def workload_key(p: RunPredicate) -> str | None:
         parts["trace"] = [trace.sha256, trace.format, trace.block_tokens, trace.speedup]
     if (source := workload.prompt_file) is not None:
         parts["prompt_file"] = [source.sha256, source.columns]
+    return parts
+
+
+def workload_key(p: RunPredicate) -> str | None:
+    """What a run sent beyond its suite and load point, as a short digest: the extra body
+    (thinking on or off, tools), the length distributions, the replayed trace and the prompts
+    file, the last two by content. None when none was set, so envelopes from before these were
+    recorded keep their grouping (`bench compare` calls that workload PLAIN)."""
+    parts = workload_parts(p)
     return hashlib.sha256(canonical(parts)).hexdigest()[:12] if parts else None
 
 

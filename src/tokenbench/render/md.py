@@ -44,6 +44,8 @@ def comparison_markdown(view: ComparisonView) -> str:
                     f"| {pair.suite} | {pair.point} | {pair.a} | {pair.b} | "
                     f"{d.label} | {budget_cell(d) or DASH} | {with_warnings(d)} |"
                 )
+    if view.notes:
+        lines += ["", *(f"- note: {note}" for note in view.notes)]
     if view.quality:
         lines += quality_markdown(view.quality)
     return "\n".join(lines) + "\n"

@@ -93,8 +93,12 @@ def _range(low: float | None, high: float | None) -> str:
 
 
 def _load_cell(r: SummaryRow) -> str:
+    """The load, after what else tells the row's point apart: its stage of --stages or --ramp,
+    and its workload key when it sent one (thinking on against off: two rows, two keys)."""
     load = f"{r.rate_rps:g}/s" if r.rate_rps is not None else str(r.concurrency)
-    return f"stage {r.stage}: {load}" if r.stage else load
+    said = [f"stage {r.stage}"] if r.stage else []
+    said += [f"workload {r.workload}"] if r.workload else []
+    return f"{', '.join(said)}: {load}" if said else load
 
 
 def _share(value: float | None) -> str:
@@ -371,6 +375,8 @@ def render_comparison(view: ComparisonView, out: Output) -> None:
         print_fit(console, title, cols, rows)
     if view.pairs:
         console.print(method_line(view))
+    for note in view.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     for problem in view.forced_mismatches:
         console.print(f"[yellow]warning:[/] compared with --force: {problem}", soft_wrap=True)
 

@@ -216,7 +216,76 @@ def test_replays_of_two_traces_are_not_paired() -> None:
         _sent(_run("a", 1.0), trace_sha256="a" * 64),
         _sent(_run("b", 1.0), trace_sha256="b" * 64),
     ]
-    assert compare(Corpus(runs=runs)).pairs == []
+    result = compare(Corpus(runs=runs))
+    assert result.pairs == []
+    key_a, key_b = (workload_key(r.predicate) for r in runs)
+    assert result.notes == [
+        f"s: runs of a and b sent different work (workload {key_a} vs "
+        f"{key_b}, differing in the trace): not paired; measure both with the same trace"
+    ]
     same = [_sent(_run(m, 1.0), trace_sha256="a" * 64) for m in ("a", "b")]
     (pair,) = compare(Corpus(runs=same)).pairs
     assert pair.point == "concurrency 4"  # one workload: named by its load alone
+
+
+THINKING_OFF = {"chat_template_kwargs": {"enable_thinking": False}}
+
+
+def test_thinking_off_against_no_extra_body_is_not_paired_and_says_so() -> None:
+    """Model a told not to think, b sent nothing extra: no pair, but a note naming both keys,
+    what differs and what to do; --force compares unlike setups, never unlike points."""
+    runs = [_sent(_run("a", 1.0), THINKING_OFF), _sent(_run("a", 1.01), THINKING_OFF),
+            _run("b", 1.2), _run("b", 1.21)]  # fmt: skip
+    key = workload_key(runs[0].predicate)
+    for force in (False, True):
+        result = compare(Corpus(runs=runs), force=force)
+        assert result.pairs == []
+        (note,) = result.notes
+        assert note == (f"s: runs of a and b sent different work "
+                        f"(workload {key} vs plain, differing in the extra body): not paired; "
+                        "measure both with the same extra body")  # fmt: skip
+    both = [*runs, _sent(_run("b", 1.2), THINKING_OFF)]  # b at a's workload too: a pair there
+    result = compare(Corpus(runs=both))
+    (pair,) = result.pairs
+    assert pair.point == f"concurrency 4, workload {key}"
+    assert result.notes == []
+
+
+def test_the_plain_workload_is_selected_by_at_workload_plain() -> None:
+    runs = [_sent(_run(m, 1.0 + i / 10), THINKING_OFF) for m in ("a", "b") for i in range(2)]
+    runs += [_run(m, 2.0 + i / 10) for m in ("a", "b") for i in range(2)]
+    key = workload_key(runs[0].predicate)
+    points = sorted(p.point for p in compare(Corpus(runs=runs)).pairs)
+    assert points == sorted(["concurrency 4, workload plain", f"concurrency 4, workload {key}"])
+    (plain,) = compare(Corpus(runs=runs), at=parse_at(["workload=plain"])).pairs
+    assert plain.point == "concurrency 4"  # the runs selected are of one workload
+    assert (plain.runs_a, plain.runs_b) == (2, 2)
+    assert _metric(plain, "throughput").difference.a == pytest.approx(100 / 2.05, rel=0.01)
+    with pytest.raises(ConfigError, match="no run matches --at workload=None"):
+        compare(Corpus(runs=runs), at=parse_at(["workload=None"]))
+
+
+def test_labels_kept_apart_by_another_axis_or_by_several_are_noted() -> None:
+    result = compare(Corpus(runs=[_run("a", 1.0, concurrency=4), _run("b", 1.0, concurrency=8)]))
+    assert result.pairs == []
+    assert result.notes == [
+        "s: runs of a and b differ in concurrency "
+        "alone (4 vs 8): not paired; measure both at the same concurrency"
+    ]
+    two_axes = [_run("a", 1.0, concurrency=4), _sent(_run("b", 1.0, concurrency=8), THINKING_OFF)]
+    result = compare(Corpus(runs=two_axes))
+    assert result.notes == ["s: runs of a, b share no workload point (they differ in two axes "
+                            "or more) with another model's: not paired; `bench summary PATH` "
+                            "lists each run's point"]  # fmt: skip
+    by_load = compare(Corpus(runs=[_run("a", 1.0, concurrency=1), _run("b", 1.0)]), by="load")
+    (note,) = by_load.notes  # levels of two models: never paired, whatever their points
+    assert note.startswith("s: runs of concurrency 1, concurrency 4 share no setup (model, ")
+    # a third model at no shared point: the pair of a and b stands, c is named
+    three = [_run("a", 1.0), _run("b", 1.1), _sent(_run("c", 1.0, concurrency=8), THINKING_OFF)]
+    result = compare(Corpus(runs=three))
+    assert [(p.a, p.b) for p in result.pairs] == [("a", "b")]
+    (note,) = result.notes
+    assert note.startswith("s: runs of c share no workload point")
+    # one label alone, or every label paired: nothing to say
+    assert compare(Corpus(runs=[_run("a", 1.0), _run("a", 1.1, concurrency=8)])).notes == []
+    assert compare(Corpus(runs=[_run("a", 1.0), _run("b", 1.1)])).notes == []
