@@ -14,7 +14,9 @@ from tokenbench.compare.views import ComparisonView, comparison_view
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="envelope files, directories, globs")
-    p.add_argument("--by", choices=BY, default="model", help="the axis compared (default model)")
+    p.add_argument("--by", choices=BY, default="model",
+                   help="the axis compared (default model); cache, workload and load compare "
+                   "each setup with itself (workload: e.g. thinking on against off)")  # fmt: skip
     p.add_argument("--at", action="append", default=[], metavar="KEY=VALUE",
                    help="select runs by a workload axis: suite, mode, concurrency, rate, "
                    "arrival, input_tokens, output_tokens, prompts, cache, workload (a key, or "

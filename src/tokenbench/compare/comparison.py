@@ -39,7 +39,7 @@ from tokenbench.metrics.inference import (
 )
 from tokenbench.pricing.selfhost import SelfHostPricing
 
-BY = ("model", "engine", "quant", "hardware", "cache", "load")
+BY = ("model", "engine", "quant", "hardware", "cache", "workload", "load")
 # Comparability parts that may differ when comparing along each axis.
 _MAY_DIFFER = {
     "model": frozenset[str](),
@@ -47,10 +47,14 @@ _MAY_DIFFER = {
     "engine": frozenset({"engine"}),
     "hardware": frozenset({"hardware_fingerprint"}),
     "cache": frozenset[str](),  # the same suite, engine and host; the prefix cache on or off
+    "workload": frozenset[str](),  # the same setup sent different work (thinking on or off)
     "load": frozenset[str](),  # the same setup at several concurrencies or rates
 }
 # The axes a load level is made of: --by load pairs across them.
 _LOAD_AXES = frozenset({"mode", "concurrency", "rate", "arrival"})
+# Axes that compare one setup with itself: a model's runs are never pooled with another's
+# (the comparability key does not hold the model), so the setup is part of the point.
+PER_SETUP = frozenset({"cache", "workload", "load"})
 _PARTS = ("hardware_fingerprint", "engine", "suite_digest", "schema_version")
 DEFAULT_PARETO = ("throughput", "ttft")
 PAIR_METRICS = ("throughput", "ttft", "ttft_p99", "tpot", "e2e")
@@ -102,19 +106,21 @@ def point_key(p: RunPredicate, by: str | None = None, without: str | None = None
     """Where a run sits among the workload axes (less the axis compared, when it is one, and
     the axis `without`)."""
     values = tuple(axis.value(p) for axis in _point_axes(by) if axis.name != without)
-    # across load levels the setup must be one: a model's levels are never pooled with
-    # another model's (the comparability key does not hold the model)
-    return (*setup_key(p), *values) if by == "load" else values
+    return (*setup_key(p), *values) if by in PER_SETUP else values
 
 
-def point_label(p: RunPredicate, with_input: bool, with_workload: bool = False) -> str:
+def point_label(p: RunPredicate, with_input: bool, with_workload: bool = False,
+                with_setup: bool = False) -> str:  # fmt: skip
     """The point as a reader names it: its load, plus its input length where points differ in
-    it (a context sweep), and its workload key where points differ in that."""
+    it (a context sweep), its workload key where points differ in that, and the setup first
+    where one suite's pairs compare several setups each with itself (--by cache, workload)."""
     label = p.parameters.load.label
     n = p.parameters.workload.input_tokens_target
     if with_input and n is not None:
         label += f", {n:,} input tokens"
-    return f"{label}, workload {_AXES['workload'].value(p)}" if with_workload else label
+    if with_workload:
+        label += f", workload {_AXES['workload'].value(p)}"
+    return f"{setup_label(p)}: {label}" if with_setup else label
 
 
 def run_label(run: LoadedRun | LoadedEval, by: str) -> str:
@@ -125,10 +131,10 @@ def run_label(run: LoadedRun | LoadedEval, by: str) -> str:
         return p.target.engine.label
     if by == "quant":
         return p.target.model.quant or "unknown"
-    if by == "cache":
+    if by in ("cache", "workload"):
         if isinstance(p, RunPredicate):
-            return f"cache {_AXES['cache'].value(p)}"
-        return "eval"  # an eval's answers do not depend on the cache setting
+            return f"{by} {_AXES[by].value(p)}"
+        return "eval"  # an eval's settings digest keeps its own extra body apart
     if by == "load":
         return _level(p)[1]
     return f"{p.hardware.label} [{p.hardware.fingerprint[:8]}]"
@@ -187,9 +193,12 @@ def quality_by_load(corpus: Corpus, pricing: SelfHostPricing | None) -> QualityC
 
 
 def _setting(ev: LoadedEval) -> str:
-    """What the levels of --by load share (setup_key), as a reader names it: the hardware by
-    its label and the start of its fingerprint, so two machines of one label stay apart."""
-    p = ev.predicate
+    return setup_label(ev.predicate)
+
+
+def setup_label(p: RunPredicate | EvalPredicate) -> str:
+    """A setup (setup_key) as a reader names it: the hardware by its label and the start of
+    its fingerprint, so two machines of one label stay apart."""
     return (f"{p.target.model.model_id}, {p.target.engine.label}, "
             f"{p.target.model.quant or 'quant unknown'}, "
             f"{p.hardware.label} [{p.hardware.fingerprint[:8]}]")  # fmt: skip
@@ -404,10 +413,12 @@ def _pairs(rows: list[RunRow], alpha: float, by: str, unit: str = "tokens") -> l
         groups[point_key(row.run.predicate, by)][row.label].append(row.run)
     lengths: dict[str, set[int | None]] = defaultdict(set)
     workloads: dict[str, set[object]] = defaultdict(set)
+    setups: dict[str, set[object]] = defaultdict(set)
     for row in rows:
         p = row.run.predicate
         lengths[p.parameters.suite.name].add(p.parameters.workload.input_tokens_target)
         workloads[p.parameters.suite.name].add(_AXES["workload"].value(p))
+        setups[p.parameters.suite.name].add(setup_key(p))
     pairs = []
     order = label_order(by, [row.run for row in rows])
     for by_label in groups.values():
@@ -430,7 +441,9 @@ def _pairs(rows: list[RunRow], alpha: float, by: str, unit: str = "tokens") -> l
             suite = first.parameters.suite.name
             pairs.append(
                 Pair(suite,
-                     point_label(first, len(lengths[suite]) > 1, len(workloads[suite]) > 1),
+                     point_label(first, len(lengths[suite]) > 1,
+                                 by != "workload" and len(workloads[suite]) > 1,
+                                 by in PER_SETUP and len(setups[suite]) > 1),
                      load.concurrency,
                      load.rate_rps, first.parameters.workload.input_tokens_target, base, other,
                      len(by_label[base]), len(by_label[other]), diffs)

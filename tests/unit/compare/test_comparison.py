@@ -211,6 +211,42 @@ def test_other_workloads_are_never_paired_and_the_same_one_is() -> None:
     assert len(compare(Corpus(runs=runs), at=parse_at([f"workload={shown}"])).pairs) == 1
 
 
+def test_by_workload_compares_each_model_with_itself() -> None:
+    """Thinking on against off, for two models: each model's own pair, never the pooled runs
+    of both (the comparability key does not hold the model)."""
+    off = {"chat_template_kwargs": {"enable_thinking": False}}
+    runs = [_sent(_run(model, base + i / 100), extra)
+            for model, slow in (("a", 1.0), ("b", 4.0))
+            for extra, base in ((None, slow), (off, slow * 0.8))
+            for i in range(3)]  # fmt: skip
+    result = compare(Corpus(runs=runs), by="workload")
+    assert len(result.pairs) == 2
+    for pair in result.pairs:
+        assert (pair.runs_a, pair.runs_b) == (3, 3)
+        assert {pair.a, pair.b} == {"workload plain", f"workload {workload_key(runs[3].predicate)}"}
+        ttft = _metric(pair, "ttft").difference
+        assert ttft.significant  # 20% faster with thinking off, for each model
+        assert ttft.relative == pytest.approx(-0.2 if pair.a == "workload plain" else 0.25,
+                                              abs=0.01)  # fmt: skip
+    points = sorted(p.point for p in result.pairs)
+    assert points[0].startswith("a, ")
+    assert points[1].startswith("b, ")
+
+
+def test_by_cache_never_pools_two_models_runs() -> None:
+    runs = [_cached(_run(model, speed * (2.0 if defeated else 1.0) + i / 100), defeated)
+            for model, speed in (("a", 1.0), ("b", 3.0)) for defeated in (False, True)
+            for i in range(3)]  # fmt: skip
+    result = compare(Corpus(runs=runs), by="cache")
+    assert sorted((p.runs_a, p.runs_b) for p in result.pairs) == [(3, 3), (3, 3)]
+    for pair in result.pairs:  # each model twice as slow defeated; pooled, b's speed swamps it
+        assert _metric(pair, "ttft").difference.relative == pytest.approx(1.0, abs=0.02)
+    assert sorted(p.point.split(",")[0] for p in result.pairs) == ["a", "b"]
+    one = compare(Corpus(runs=[r for r in runs if r.predicate.target.model.model_id == "a"]),
+                  by="cache")  # fmt: skip
+    assert one.pairs[0].point == "concurrency 4"  # one setup: no need to name it
+
+
 def test_replays_of_two_traces_are_not_paired() -> None:
     runs = [
         _sent(_run("a", 1.0), trace_sha256="a" * 64),
