@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tokenbench.corpus.matching import workload_key
+from tokenbench.corpus.matching import PLAIN, workload_key
 from tokenbench.envelope.schema import ErrorBudget, RunPredicate
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -53,7 +53,7 @@ class SummaryRow(BaseModel):
     valid: bool
     stage: str | None = None  # "2/3" for a stage of --stages / --ramp
     prefix_cache: str = "defeated"  # the engine asked to skip its prefix cache, or not
-    # what the run sent beyond its suite (corpus.matching.workload_key): None when nothing was
+    # what the run sent beyond its suite (corpus.matching.workload_key): "plain" when nothing was
     workload: str | None = None
     prefix_cache_hit_rate: float | None = None
     ttft_cache_hit_p50_ms: float | None = None
@@ -151,7 +151,7 @@ def _workload_cells(p: RunPredicate) -> dict[str, Any]:
     out: dict[str, Any] = {
         "stage": f"{stage.index + 1}/{stage.count}" if stage else None,
         "prefix_cache": "defeated" if p.parameters.suite.prefix_cache_disabled else "allowed",
-        "workload": workload_key(p),
+        "workload": workload_key(p) or PLAIN,
         "prefix_cache_hit_rate": m.prefix_cache_hit_rate,
         "ttft_cache_hit_p50_ms": hit.p50 if hit else None,
         "ttft_cache_miss_p50_ms": miss.p50 if miss else None,

@@ -24,6 +24,7 @@ from tokenbench.compare.quality_render import (
 from tokenbench.compare.query import QueryResult
 from tokenbench.compare.summary import EvalSummaryRow, SummaryTable
 from tokenbench.compare.views import ComparisonView
+from tokenbench.corpus.matching import PLAIN
 from tokenbench.corpus.rows import SummaryRow
 from tokenbench.envelope.schema import load_label
 from tokenbench.pricing.cost_views import ApiRatesView, CostReportView, CostRunView
@@ -97,7 +98,7 @@ def _load_cell(r: SummaryRow) -> str:
     and its workload key when it sent one (thinking on against off: two rows, two keys)."""
     load = f"{r.rate_rps:g}/s" if r.rate_rps is not None else str(r.concurrency)
     said = [f"stage {r.stage}"] if r.stage else []
-    said += [f"workload {r.workload}"] if r.workload else []
+    said += [f"workload {r.workload}"] if r.workload not in (None, PLAIN) else []
     return f"{', '.join(said)}: {load}" if said else load
 
 

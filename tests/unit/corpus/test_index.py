@@ -331,6 +331,10 @@ def test_runs_of_other_workloads_are_other_groups(tmp_path: Path) -> None:
     assert sorted(r["group_runs"] for r in rows) == [1, 1, 1, 2, 2]
     keys = [r["workload"] for r in rows]
     assert len(set(keys)) == 5
-    assert None in keys  # a run that sent nothing beyond its suite keeps the old grouping
+    assert "plain" in keys  # a run that sent nothing beyond its suite keeps the old grouping
     assert cold == _summary(tmp_path) == _summary(tmp_path, use_index=False)
     assert _summary(tmp_path, every=True) == _summary(tmp_path, use_index=False, every=True)
+    for use_index in (True, False):  # the plain runs are selectable by name, index or not
+        plain = _summary(tmp_path, use_index=use_index,
+                         filters=Filters.parse(["workload=plain"], None))["runs"]  # fmt: skip
+        assert [(r["workload"], r["group_runs"]) for r in plain] == [("plain", 1)]
