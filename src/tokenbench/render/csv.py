@@ -10,7 +10,9 @@ its kind in the first column, `section`:
 - `quality`: one line per eval (task and model): `accuracy` with `ci_low`/`ci_high`,
   `correct`/`total`, `throughput_tok_per_s` beside it;
 - `quality_pair`: one line per paired eval difference: `difference` (a − b), its CI, McNemar
-  `p_value`, `verdict`.
+  `p_value`, `verdict`;
+- `note`: one line per note, in `note` (why labels made no pair: different work, no shared
+  point).
 
 A column a section does not use is empty, so `pd.read_csv(f)` reads the file in one go and
 `df[df.section == "pair"].dropna(axis=1, how="all")` is one section's table."""
@@ -27,7 +29,7 @@ from tokenbench.render.registry import Output, renderer
 _PAIR = ["point", "a", "b", "runs_a", "runs_b", "metric", "value_a", "value_b", "relative",
          "ci_low", "ci_high", "p_value", "p_adjusted", "error_budget_a_ms", "error_budget_b_ms",
          "within_error_budget", "verdict"]  # fmt: skip
-_QUALITY = ["task", "accuracy", "correct", "total", "difference", "throughput_tok_per_s"]
+_QUALITY = ["task", "accuracy", "correct", "total", "difference", "throughput_tok_per_s", "note"]
 
 
 def comparison_csv(view: ComparisonView) -> str:
@@ -68,6 +70,8 @@ def comparison_csv(view: ComparisonView) -> str:
                          "metric": "accuracy", "value_a": d.accuracy_a, "value_b": d.accuracy_b,
                          "difference": d.difference, "ci_low": d.ci_low, "ci_high": d.ci_high,
                          "p_value": d.mcnemar_p, "verdict": qp.verdict})  # fmt: skip
+    for note in view.notes:
+        writer.writerow({"section": "note", "note": note})
     return buf.getvalue()
 
 

@@ -1,9 +1,10 @@
-"""The workload key where a reader looks: `bench compare`'s note on labels it kept apart (table,
-Markdown, JSON, with each run's key or plain), and `bench summary`'s load cell, which tells a
-thinking-on row from a thinking-off one."""
+"""The workload key where a reader looks: `bench compare`'s note on labels it kept apart
+(table, CSV, Markdown, JSON, with each run's key or plain), and `bench summary`'s load cell,
+which tells a thinking-on row from a thinking-off one."""
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ def test_compare_says_in_every_format_why_thinking_off_and_plain_made_no_pair() 
     doc = orjson.loads(_rendered(view, "json"))
     assert doc["notes"] == [note]
     assert [r["workload"] for r in doc["runs"]] == [key, "plain"]
+    rows = list(csv.DictReader(io.StringIO(_rendered(view, "csv"))))
+    assert [r["note"] for r in rows if r["section"] == "note"] == [note]
 
 
 def _summary(rows: list[Any]) -> SummaryTable:
