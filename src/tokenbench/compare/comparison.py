@@ -20,7 +20,6 @@ from tokenbench.compare.quality import Axis as QualityAxis
 from tokenbench.compare.quality import QualityComparison, compare_quality
 from tokenbench.corpus.loader import Corpus, LoadedEval, LoadedRun
 from tokenbench.corpus.matching import (
-    PLAIN,
     WORKLOAD_PARTS,
     setup_key,
     workload_key,
@@ -88,7 +87,7 @@ POINT_AXES = (
          else "allowed", False),
     # the extra body, length distributions, trace and prompts file (thinking on vs off, two
     # traces): a short digest, "plain" when none was set (older envelopes: all plain)
-    Axis("workload", lambda p: workload_key(p) or PLAIN, False),
+    Axis("workload", workload_key, False),
 )  # fmt: skip
 _AXES = {a.name: a for a in POINT_AXES}
 

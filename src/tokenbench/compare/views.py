@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tokenbench.compare.comparison import Comparison, MetricDifference, Pair, RunRow
 from tokenbench.compare.metrics_registry import CompareMetric, all_metrics, get_metric
 from tokenbench.compare.quality import QualityComparison
-from tokenbench.corpus.matching import PLAIN, workload_key
+from tokenbench.corpus.matching import workload_key
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 # The standard table columns, then any Pareto metric that is not one of them (e.g. usd_mtok).
@@ -167,7 +167,7 @@ def _run(row: RunRow, extra: list[CompareMetric]) -> RunView:
         concurrency=p.parameters.load.concurrency,
         rate_rps=p.parameters.load.rate_rps,
         input_length=p.parameters.load.input_length,
-        workload=workload_key(p) or PLAIN,
+        workload=workload_key(p),
         label=row.label,
         run_id=p.run_id,
         signed=row.run.signer is not None,

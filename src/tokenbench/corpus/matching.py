@@ -42,13 +42,13 @@ def workload_parts(p: RunPredicate) -> dict[str, object]:
     return parts
 
 
-def workload_key(p: RunPredicate) -> str | None:
+def workload_key(p: RunPredicate) -> str:
     """What a run sent beyond its suite and load point, as a short digest: the extra body
     (thinking on or off, tools), the length distributions, the replayed trace and the prompts
-    file, the last two by content. None when none was set, so envelopes from before these were
-    recorded keep their grouping (`bench compare` calls that workload PLAIN)."""
+    file, the last two by content. PLAIN when none was set, so envelopes from before these were
+    recorded keep their grouping."""
     parts = workload_parts(p)
-    return hashlib.sha256(canonical(parts)).hexdigest()[:12] if parts else None
+    return hashlib.sha256(canonical(parts)).hexdigest()[:12] if parts else PLAIN
 
 
 def same_setup(run: RunPredicate, ev: EvalPredicate) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tokenbench.corpus.matching import PLAIN, workload_key
+from tokenbench.corpus.matching import workload_key
 from tokenbench.envelope.schema import ErrorBudget, RunPredicate
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -151,7 +151,7 @@ def _workload_cells(p: RunPredicate) -> dict[str, Any]:
     out: dict[str, Any] = {
         "stage": f"{stage.index + 1}/{stage.count}" if stage else None,
         "prefix_cache": "defeated" if p.parameters.suite.prefix_cache_disabled else "allowed",
-        "workload": workload_key(p) or PLAIN,
+        "workload": workload_key(p),
         "prefix_cache_hit_rate": m.prefix_cache_hit_rate,
         "ttft_cache_hit_p50_ms": hit.p50 if hit else None,
         "ttft_cache_miss_p50_ms": miss.p50 if miss else None,

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.envelopes import minimal_statement
-from tokenbench.corpus.matching import workload_key
+from tokenbench.corpus.matching import PLAIN, workload_key
 from tokenbench.envelope.schema import RunPredicate
 
 TRACE = {"file_name": "t.jsonl", "sha256": "a" * 64, "format": "mooncake", "requests": 10,
          "block_tokens": 512, "speedup": 1.0, "span_s": 3.0}  # fmt: skip
 
 
-def _key(**workload: Any) -> str | None:
+def _key(**workload: Any) -> str:
     body = minimal_statement()["predicate"]
     extra = workload.pop("extra_body", None)
     if extra is not None:
@@ -23,10 +23,10 @@ def _key(**workload: Any) -> str | None:
 
 
 def test_an_envelope_recording_none_of_it_has_no_key() -> None:
-    assert _key() is None
+    assert _key() == PLAIN
     body = minimal_statement()["predicate"]
     body["parameters"]["passthrough"] = {"extra_body": {}, "headers": {"X-Team": "a"}}
-    assert workload_key(RunPredicate.model_validate(body)) is None  # headers are not sent work
+    assert workload_key(RunPredicate.model_validate(body)) == PLAIN  # headers are not sent work
 
 
 def test_each_part_gives_its_own_stable_key() -> None:

@@ -18,7 +18,7 @@ from tokenbench.compare.comparison import compare
 from tokenbench.compare.summary import SummaryTable
 from tokenbench.compare.views import comparison_view
 from tokenbench.corpus.loader import Corpus, LoadedRun
-from tokenbench.corpus.matching import workload_key
+from tokenbench.corpus.matching import PLAIN, workload_key
 from tokenbench.corpus.rows import run_row
 from tokenbench.envelope.schema import RunPredicate
 from tokenbench.render.formats import Output, render
@@ -73,7 +73,7 @@ def test_the_summary_load_cell_names_a_workload_key_and_nothing_for_plain(width:
     rows.append(rows[1].model_copy(update={"stage": "2/3", "run_id": "01ARZ3NDEKTSV4RRFFQ69G0009"}))
     keys = [workload_key(p) for p in preds]
     assert keys[0] != keys[1]
-    assert keys[2] is None
+    assert keys[2] == PLAIN
     text = _rendered(_summary(rows), "table", width)
     assert all(len(line) <= width for line in text.splitlines()), text
     for key in keys[:2]:
