@@ -168,7 +168,7 @@ def quality_axis(corpus: Corpus, by: str) -> QualityAxis:
                            order=label_order(by, corpus.evals))  # fmt: skip
     return QualityAxis(
         {str(e.path): run_label(e, by) for e in corpus.evals},
-        {str(e.path): _setting(e) for e in corpus.evals},
+        {str(e.path): setup_label(e.predicate) for e in corpus.evals},
         label_order(by, corpus.evals),
         {str(e.path): _level(e.predicate)[0][1] for e in corpus.evals},
     )
@@ -189,10 +189,6 @@ def quality_by_load(corpus: Corpus, pricing: SelfHostPricing | None) -> QualityC
         return None
     pairs = [p for p in q.pairs if levels[p.task, p.setting] > 1]
     return q.model_copy(update={"rows": rows, "pairs": pairs})
-
-
-def _setting(ev: LoadedEval) -> str:
-    return setup_label(ev.predicate)
 
 
 def setup_label(p: RunPredicate | EvalPredicate) -> str:
