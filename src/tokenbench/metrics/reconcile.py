@@ -20,6 +20,7 @@ from tokenbench.metrics.telemetry import (
     energy_warning,
     server_summary,
     telemetry_summary,
+    unscraped_summary,
 )
 from tokenbench.records import RequestRecord
 from tokenbench.telemetry.sampler import Row
@@ -185,16 +186,6 @@ class SidecarFigures:
         energy = energy_warning(self.telemetry)
         return [*(self.reconciliation.warnings() if self.reconciliation else []),
                 *([energy] if energy else [])]  # fmt: skip
-
-
-def unscraped_summary(reason: str) -> ServerMetricsSummary:
-    """The server series of a point that never scraped the engine, and why (`reason`): every
-    figure null, each with that reason, as any other null figure has its own."""
-    why = f"not scraped: {reason}"
-    figures = [name for name, f in ServerMetricsSummary.model_fields.items()
-               if f.annotation == float | None]  # fmt: skip
-    return ServerMetricsSummary(scrapes=0, failures=0, series="missing", reason=why,
-                                unmeasured=dict.fromkeys(figures, why))  # fmt: skip
 
 
 def sidecar_figures(

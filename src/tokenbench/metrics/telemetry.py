@@ -148,6 +148,16 @@ def server_summary(rows: Sequence[Row]) -> ServerMetricsSummary | None:
     return ServerMetricsSummary.model_validate({**doc, "unmeasured": unmeasured})
 
 
+def unscraped_summary(reason: str) -> ServerMetricsSummary:
+    """The server series of a point that never scraped the engine, and why (`reason`): every
+    figure null, each with that reason, as any other null figure has its own."""
+    why = f"not scraped: {reason}"
+    figures = [name for name, f in ServerMetricsSummary.model_fields.items()
+               if f.annotation == float | None]  # fmt: skip
+    return ServerMetricsSummary(scrapes=0, failures=0, series="missing", reason=why,
+                                unmeasured=dict.fromkeys(figures, why))  # fmt: skip
+
+
 def _spec_gauge(ok: Sequence[Row]) -> tuple[float | None, str | None]:
     """The acceptance gauge's mean over the answered scrapes that read above 0 (SGLang's reads 0
     until a batch with drafts is logged, and always without speculative decoding); (None, None)

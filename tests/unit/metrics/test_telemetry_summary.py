@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tokenbench.metrics.reconcile import reconcile, sidecar_figures, unscraped_summary
-from tokenbench.metrics.telemetry import energy_warning, server_summary, telemetry_summary
+from tokenbench.metrics.reconcile import reconcile, sidecar_figures
+from tokenbench.metrics.telemetry import (
+    energy_warning,
+    server_summary,
+    telemetry_summary,
+    unscraped_summary,
+)
 from tokenbench.records import RequestRecord
 from tokenbench.telemetry.sampler import Row, iter_rows
 
